@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"golang.org/x/term"
+
+	"livechat-auth/provider"
+)
+
+// runCheck diagnoses one sign-in: it prints "allowed" with the account and
+// its groups, or "refused" with the reason code, and exits 0, 1 or 2.
+func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livechat-auth check [--config FILE] user@domain   (password from a prompt or stdin)")
+	}
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth check:", err)
+		return exitError
+	}
+	if fs.NArg() != 1 || !strings.Contains(fs.Arg(0), "@") {
+		fs.Usage()
+		return exitError
+	}
+	address := fs.Arg(0)
+	at := strings.LastIndex(address, "@")
+	user, domain := address[:at], address[at+1:]
+
+	password, err := readPassword(stdin, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth check: read password:", err)
+		return exitError
+	}
+	auth, store, err := openAuthenticator(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth check:", err)
+		return exitError
+	}
+	defer store.Close()
+
+	acct, err := auth.Authenticate(ctx, user, domain, password)
+	var reason provider.Reason
+	switch {
+	case errors.As(err, &reason):
+		fmt.Fprintf(stdout, "refused: %s\n", reason)
+		return exitRefused
+	case err != nil:
+		fmt.Fprintf(stdout, "error: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "allowed: %s (wiki login %q, userId %d)\n", acct.JID, acct.User.Login, acct.User.ID)
+	groups, err := store.Groups(ctx, acct.User.ID)
+	if err != nil {
+		fmt.Fprintf(stdout, "groups: unavailable: %v\n", err)
+		return exitOK
+	}
+	sort.Strings(groups)
+	fmt.Fprintf(stdout, "groups: %s\n", strings.Join(groups, ", "))
+	return exitOK
+}
+
+// readPassword prompts without echo when stdin is a terminal, and reads
+// one line otherwise.
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"livechat-auth/xmpp/extauth"
+)
+
+// runExtauth serves ejabberd's external auth protocol until stdin ends.
+// It starts even when the database is down and answers "no" until it
+// comes back: exiting would take ejabberd's whole auth pool down.
+func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("extauth", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth extauth:", err)
+		return exitError
+	}
+	log, closeLog, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth extauth:", err)
+		return exitError
+	}
+	defer closeLog()
+	log = log.Named("extauth")
+
+	auth, store, err := openAuthenticator(cfg)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return exitError
+	}
+	defer store.Close()
+	if err := store.Ping(ctx); err != nil {
+		log.Warn("wiki database unavailable at start; answering no until it returns", "error", err)
+	}
+	log.Info("serving", "domains", cfg.Domains, "version", version)
+
+	srv := &extauth.Server{Auth: auth, Log: log, Timeout: cfg.Extauth.RequestTimeout}
+	if err := srv.Serve(ctx, stdin, stdout); err != nil {
+		log.Error("stopped", "error", err)
+		return exitError
+	}
+	log.Info("input closed; exiting")
+	return exitOK
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/config"
+	"livechat-auth/provider"
+	"livechat-auth/wikidb"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: livechat-auth <command> [flags]
+
+commands:
+  extauth   ejabberd external auth program: framed requests on stdin, replies on stdout
+  check     diagnose one sign-in: livechat-auth check [--config FILE] user@domain
+            (reads the password from a prompt without echo, or from stdin when piped)
+  version   print the version
+
+Settings come from --config FILE (or LIVECHAT_AUTH_CONFIG) and LIVECHAT_AUTH_* variables;
+see config.example.yaml.
+`
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitRefused = 1 // check: the sign-in was refused
+	exitError   = 2 // bad usage, bad settings, or a fault
+)
+
+// run is the whole program, with its surroundings passed in.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	switch args[0] {
+	case "extauth":
+		return runExtauth(ctx, args[1:], stdin, stdout, stderr, getenv)
+	case "check":
+		return runCheck(ctx, args[1:], stdin, stdout, stderr, getenv)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "livechat-auth", version)
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "livechat-auth: unknown command %q\n\n%s", args[0], usage)
+	return exitError
+}
+
+// loadConfig parses the common flags, then loads and validates settings.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (config.Config, error) {
+	path := fs.String("config", getenv("LIVECHAT_AUTH_CONFIG"), "config file (YAML); env LIVECHAT_AUTH_CONFIG")
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, err
+	}
+	cfg, err := config.Load(*path, getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("invalid settings:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// newLogger builds the root logger. Logs go to stderr or log.file, never
+// to stdout. The returned close function releases a log file.
+func newLogger(cfg config.Log, stderr io.Writer) (hclog.Logger, func(), error) {
+	out, closeOut := stderr, func() {}
+	if cfg.File != "" {
+		f, err := os.OpenFile(cfg.File, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
+		if err != nil {
+			return nil, nil, fmt.Errorf("log.file: %w", err)
+		}
+		out, closeOut = f, func() { _ = f.Close() } // nothing useful to do if closing the log fails
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "livechat-auth",
+		Level:      hclog.LevelFromString(cfg.Level),
+		Output:     out,
+		JSONFormat: cfg.Format == "json",
+	}), closeOut, nil
+}
+
+// openAuthenticator wires the wiki store to the decision maker.
+func openAuthenticator(cfg config.Config) (*provider.Authenticator, *wikidb.Store, error) {
+	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{
+		QueryTimeout: cfg.Wiki.QueryTimeout,
+		MaxOpenConns: cfg.Wiki.MaxOpenConns,
+		PrefsRefresh: cfg.Wiki.PrefsRefresh,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	pc := provider.Config{
+		Domains:       cfg.Domains,
+		CacheTTL:      cfg.Auth.CacheTTL,
+		CacheSize:     cfg.Auth.CacheSize,
+		MaxFailures:   cfg.Auth.MaxFailures,
+		FailureWindow: cfg.Auth.FailureWindow,
+	}
+	if pc.CacheTTL == 0 {
+		pc.CacheTTL = -1 // config: 0 turns the cache off
+	}
+	if pc.MaxFailures == 0 {
+		pc.MaxFailures = -1 // config: 0 turns the limit off
+	}
+	auth, err := provider.New(store, pc)
+	if err != nil {
+		_ = store.Close() // the open error matters more
+		return nil, nil, err
+	}
+	return auth, store, nil
+}
+
+var _ provider.Directory = (*wikidb.Store)(nil)
+

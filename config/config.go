@@ -1,0 +1,137 @@
+// Package config loads livechat-auth's settings: one YAML file, then an
+// environment override LIVECHAT_AUTH_<KEY> for every key, then validation
+// that reports every problem at once, each prefixed with its key.
+//
+// The naming rule: the file key wiki.query_timeout is the environment
+// variable LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT; lists (domains) are
+// comma-separated in the environment. Unknown file keys are errors.
+// Secrets print as [redacted] and may be read from a file (wiki.dsn_file).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Secret is a string that never prints.
+type Secret string
+
+// String hides the value.
+func (Secret) String() string { return "[redacted]" }
+
+// GoString hides the value from %#v.
+func (Secret) GoString() string { return "[redacted]" }
+
+// Config is every setting. Field comments give the file key, the
+// environment variable and the default.
+type Config struct {
+	// domains, LIVECHAT_AUTH_DOMAINS: XMPP domains users sign in to. Required.
+	Domains []string `yaml:"domains"`
+	Wiki    Wiki     `yaml:"wiki"`
+	Auth    Auth     `yaml:"auth"`
+	Extauth Extauth  `yaml:"extauth"`
+	Log     Log      `yaml:"log"`
+}
+
+// Wiki is the wiki database.
+type Wiki struct {
+	// wiki.dsn, LIVECHAT_AUTH_WIKI_DSN: go-sql-driver DSN of the Tiki
+	// database, e.g. "reader:pw@tcp(127.0.0.1:3306)/tiki". A SELECT-only
+	// user is enough. Required unless wiki.dsn_file is set.
+	DSN Secret `yaml:"dsn"`
+	// wiki.dsn_file, LIVECHAT_AUTH_WIKI_DSN_FILE: a file holding the DSN
+	// (trailing newline ignored), so it stays out of the config file.
+	DSNFile string `yaml:"dsn_file"`
+	// wiki.query_timeout, LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT: deadline of
+	// each query and of connecting. Default 2s.
+	QueryTimeout time.Duration `yaml:"query_timeout"`
+	// wiki.max_open_conns, LIVECHAT_AUTH_WIKI_MAX_OPEN_CONNS: connection
+	// pool bound per process. Default 2 (extauth serves one request at a
+	// time).
+	MaxOpenConns int `yaml:"max_open_conns"`
+	// wiki.prefs_refresh, LIVECHAT_AUTH_WIKI_PREFS_REFRESH: how long site
+	// preferences are cached. Default 60s.
+	PrefsRefresh time.Duration `yaml:"prefs_refresh"`
+}
+
+// Auth tunes sign-in decisions.
+type Auth struct {
+	// auth.cache_ttl, LIVECHAT_AUTH_AUTH_CACHE_TTL: how long a verified
+	// password skips the slow hash while the stored hash is unchanged;
+	// 0 turns the cache off. Default 5m.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// auth.cache_size, LIVECHAT_AUTH_AUTH_CACHE_SIZE: entries kept at
+	// most. Default 10000.
+	CacheSize int `yaml:"cache_size"`
+	// auth.max_failures, LIVECHAT_AUTH_AUTH_MAX_FAILURES: failed sign-ins
+	// an account may have within auth.failure_window before further tries
+	// are refused as rate-limited; 0 turns the limit off. Default 5.
+	MaxFailures int `yaml:"max_failures"`
+	// auth.failure_window, LIVECHAT_AUTH_AUTH_FAILURE_WINDOW. Default 1m.
+	FailureWindow time.Duration `yaml:"failure_window"`
+}
+
+// Extauth tunes the ejabberd extauth program.
+type Extauth struct {
+	// extauth.request_timeout, LIVECHAT_AUTH_EXTAUTH_REQUEST_TIMEOUT:
+	// budget of one request, far under ejabberd's 30 s. Default 5s.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+}
+
+// Log is where and how much to log. Logs never go to stdout.
+type Log struct {
+	// log.level, LIVECHAT_AUTH_LOG_LEVEL: trace, debug, info, warn, error
+	// or off. Default info.
+	Level string `yaml:"level"`
+	// log.format, LIVECHAT_AUTH_LOG_FORMAT: text or json. Default text.
+	Format string `yaml:"format"`
+	// log.file, LIVECHAT_AUTH_LOG_FILE: append logs to this file instead
+	// of stderr. Default: stderr.
+	File string `yaml:"file"`
+}
+
+// Default returns the documented defaults.
+func Default() Config {
+	return Config{
+		Wiki:    Wiki{QueryTimeout: 2 * time.Second, MaxOpenConns: 2, PrefsRefresh: time.Minute},
+		Auth:    Auth{CacheTTL: 5 * time.Minute, CacheSize: 10000, MaxFailures: 5, FailureWindow: time.Minute},
+		Extauth: Extauth{RequestTimeout: 5 * time.Second},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load returns the defaults, overlaid with the YAML file at path (none
+// when path is empty) and then with the environment read through getenv.
+// It does not validate: call Validate.
+func Load(path string, getenv func(string) string) (Config, error) {
+	c := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // an empty file sets nothing
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&c, getenv); err != nil {
+		return c, err
+	}
+	if c.Wiki.DSN == "" && c.Wiki.DSNFile != "" {
+		data, err := os.ReadFile(c.Wiki.DSNFile)
+		if err != nil {
+			return c, fmt.Errorf("wiki.dsn_file: %w", err)
+		}
+		c.Wiki.DSN = Secret(strings.TrimRight(string(data), "\r\n"))
+	}
+	return c, nil
+}

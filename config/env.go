@@ -1,0 +1,97 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EnvPrefix starts every environment override.
+const EnvPrefix = "LIVECHAT_AUTH_"
+
+// envVar maps one file key to its environment variable.
+type envVar struct {
+	key string // file key, e.g. "wiki.dsn"
+	set func(c *Config, v string) error
+}
+
+// Name is the environment variable of the key.
+func (e envVar) Name() string {
+	return EnvPrefix + strings.ToUpper(strings.NewReplacer(".", "_").Replace(e.key))
+}
+
+// envVars lists every key, written out so that each one is greppable.
+var envVars = []envVar{
+	{"domains", func(c *Config, v string) error { c.Domains = splitList(v); return nil }},
+	{"wiki.dsn", func(c *Config, v string) error { c.Wiki.DSN = Secret(v); return nil }},
+	{"wiki.dsn_file", func(c *Config, v string) error { c.Wiki.DSNFile = v; return nil }},
+	{"wiki.query_timeout", durationVar(func(c *Config) *time.Duration { return &c.Wiki.QueryTimeout })},
+	{"wiki.max_open_conns", intVar(func(c *Config) *int { return &c.Wiki.MaxOpenConns })},
+	{"wiki.prefs_refresh", durationVar(func(c *Config) *time.Duration { return &c.Wiki.PrefsRefresh })},
+	{"auth.cache_ttl", durationVar(func(c *Config) *time.Duration { return &c.Auth.CacheTTL })},
+	{"auth.cache_size", intVar(func(c *Config) *int { return &c.Auth.CacheSize })},
+	{"auth.max_failures", intVar(func(c *Config) *int { return &c.Auth.MaxFailures })},
+	{"auth.failure_window", durationVar(func(c *Config) *time.Duration { return &c.Auth.FailureWindow })},
+	{"extauth.request_timeout", durationVar(func(c *Config) *time.Duration { return &c.Extauth.RequestTimeout })},
+	{"log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
+	{"log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
+	{"log.file", func(c *Config, v string) error { c.Log.File = v; return nil }},
+}
+
+// EnvNames returns every override variable, in the order of the keys.
+func EnvNames() []string {
+	names := make([]string, len(envVars))
+	for i, e := range envVars {
+		names[i] = e.Name()
+	}
+	return names
+}
+
+// applyEnv overrides c with every variable that is set and not empty.
+// Values are never echoed in errors: some are secrets.
+func applyEnv(c *Config, getenv func(string) string) error {
+	for _, e := range envVars {
+		v := getenv(e.Name())
+		if v == "" {
+			continue
+		}
+		if err := e.set(c, v); err != nil {
+			return fmt.Errorf("%s (%s): %w", e.key, e.Name(), err)
+		}
+	}
+	return nil
+}
+
+func durationVar(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration such as 5s or 1m")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func intVar(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not an integer")
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}

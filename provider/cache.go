@@ -1,0 +1,97 @@
+package provider
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"sync"
+	"time"
+)
+
+// cacheKey identifies one verified (account, stored hash, password)
+// triple. It is an HMAC under a key made fresh for each process, so the
+// cache never holds a password or anything an attacker could test
+// passwords against offline.
+type cacheKey [sha256.Size]byte
+
+// verifiedCache remembers passwords that matched a stored hash, for a
+// short time. A different stored hash gives a different key, so a
+// password change in the wiki takes effect at once. It is safe for
+// concurrent use and holds at most max entries.
+type verifiedCache struct {
+	secret []byte
+	ttl    time.Duration
+	max    int
+
+	mu      sync.Mutex
+	entries map[cacheKey]time.Time // key → expiry
+}
+
+func newVerifiedCache(ttl time.Duration, max int) *verifiedCache {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		panic("provider: no randomness for the cache key: " + err.Error())
+	}
+	return &verifiedCache{secret: secret, ttl: ttl, max: max, entries: make(map[cacheKey]time.Time)}
+}
+
+func (c *verifiedCache) key(userID int64, hash, password string) cacheKey {
+	m := hmac.New(sha256.New, c.secret)
+	var id [8]byte
+	binary.BigEndian.PutUint64(id[:], uint64(userID))
+	m.Write(id[:])
+	writeField(m, hash)
+	writeField(m, password)
+	var k cacheKey
+	m.Sum(k[:0])
+	return k
+}
+
+// writeField writes a length-prefixed field so that no two field lists
+// hash alike.
+func writeField(m interface{ Write([]byte) (int, error) }, s string) {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+	m.Write(n[:])
+	m.Write([]byte(s))
+}
+
+// has reports whether k was stored and has not expired.
+func (c *verifiedCache) has(k cacheKey, now time.Time) bool {
+	if c.ttl <= 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	exp, ok := c.entries[k]
+	if ok && now.After(exp) {
+		delete(c.entries, k)
+		return false
+	}
+	return ok
+}
+
+// add stores k. When the cache is full, expired entries are dropped, and
+// if none were, an arbitrary entry is.
+func (c *verifiedCache) add(k cacheKey, now time.Time) {
+	if c.ttl <= 0 || c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {
+		for old, exp := range c.entries {
+			if now.After(exp) {
+				delete(c.entries, old)
+			}
+		}
+		for old := range c.entries {
+			if len(c.entries) < c.max {
+				break
+			}
+			delete(c.entries, old)
+		}
+	}
+	c.entries[k] = now.Add(c.ttl)
+}

@@ -1,0 +1,75 @@
+package provider
+
+import (
+	"sync"
+	"time"
+)
+
+// failureLimiter counts failed sign-ins per account name and blocks an
+// account that failed more than max times within window, until the oldest
+// of those failures leaves the window. A few typos never block anyone, and
+// the right password after a typo works. It is safe for concurrent use and
+// tracks at most maxAccounts names.
+type failureLimiter struct {
+	max         int
+	window      time.Duration
+	maxAccounts int
+
+	mu       sync.Mutex
+	failures map[string][]time.Time // name → recent failure times, oldest first
+}
+
+func newFailureLimiter(max int, window time.Duration) *failureLimiter {
+	return &failureLimiter{max: max, window: window, maxAccounts: 100000, failures: make(map[string][]time.Time)}
+}
+
+// blocked reports whether name has failed more than max times in the
+// window ending now.
+func (l *failureLimiter) blocked(name string, now time.Time) bool {
+	if l.max <= 0 {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	recent := l.prune(name, now)
+	return len(recent) > l.max
+}
+
+// fail records a failure of name at now.
+func (l *failureLimiter) fail(name string, now time.Time) {
+	if l.max <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	recent := l.prune(name, now)
+	if recent == nil && len(l.failures) >= l.maxAccounts {
+		for other := range l.failures {
+			l.prune(other, now)
+		}
+		if len(l.failures) >= l.maxAccounts {
+			return // under a flood of names, stop tracking new ones rather than grow
+		}
+	}
+	if len(recent) > l.max {
+		recent = recent[1:] // keep the list bounded; it stays blocked
+	}
+	l.failures[name] = append(recent, now)
+}
+
+// prune drops failures older than the window and returns what is left.
+// l.mu must be held.
+func (l *failureLimiter) prune(name string, now time.Time) []time.Time {
+	recent := l.failures[name]
+	i := 0
+	for i < len(recent) && now.Sub(recent[i]) >= l.window {
+		i++
+	}
+	recent = recent[i:]
+	if len(recent) == 0 {
+		delete(l.failures, name)
+		return nil
+	}
+	l.failures[name] = recent
+	return recent
+}

@@ -1,0 +1,45 @@
+package provider
+
+import (
+	"time"
+
+	"livechat-auth/wikidb"
+)
+
+// checkState applies the wiki's account-state rules and the chat rules to
+// an account whose password has been verified. It returns nil or the
+// Reason for refusal. now is the current time.
+func checkState(u wikidb.User, p wikidb.Prefs, now time.Time) error {
+	switch {
+	case u.LivechatID == nil:
+		return ReasonUnmigrated
+	case u.Waiting == "u":
+		return ReasonUnvalidated
+	case u.Waiting == "a":
+		return ReasonSuspended
+	case u.Valid != "":
+		return ReasonUnfinished
+	case mustChangePassword(u, p, now):
+		return ReasonMustChangePassword
+	case p.TwoFactorAuth && u.TwoFactorSecret != "":
+		return ReasonTwoFactorRequired
+	}
+	return nil
+}
+
+// mustChangePassword is Tiki's rule: with change_password on, a password
+// that was never confirmed (pass_confirm 0 or NULL) must be changed, and so
+// must one confirmed more than pass_due days ago when pass_due is >= 0.
+func mustChangePassword(u wikidb.User, p wikidb.Prefs, now time.Time) bool {
+	if !p.ChangePassword {
+		return false
+	}
+	if u.PassConfirm <= 0 {
+		return true
+	}
+	if p.PassDueDays < 0 {
+		return false
+	}
+	due := time.Unix(u.PassConfirm, 0).Add(time.Duration(p.PassDueDays) * 24 * time.Hour)
+	return now.After(due)
+}

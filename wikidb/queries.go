@@ -1,0 +1,43 @@
+package wikidb
+
+// The SQL the Store runs. Column names appear here and in the scanners
+// beside the code that runs each query, nowhere else.
+
+// queryUserByLivechatID finds the account signing in as ?. It matches the
+// livechat_id, and also an unmigrated account (livechat_id NULL) whose login
+// is the name asked for, so that the caller can tell "unmigrated" from
+// "unknown" with the same round trip. A migrated match sorts first.
+// Comparisons follow the column's collation (case- and accent-insensitive
+// on Tiki 24), so callers compare the returned livechat_id exactly.
+const queryUserByLivechatID = `
+SELECT userId, login, COALESCE(email, ''), COALESCE(hash, ''), livechat_id,
+       COALESCE(waiting, ''), COALESCE(valid, ''), COALESCE(pass_confirm, 0),
+       COALESCE(twoFactorSecret, '')
+FROM users_users
+WHERE livechat_id = ? OR (livechat_id IS NULL AND login = ?)
+ORDER BY livechat_id IS NULL
+LIMIT 1`
+
+// queryPrefs reads the site preferences the account rules depend on.
+const queryPrefs = `
+SELECT name, value FROM tiki_preferences
+WHERE name IN ('change_password', 'pass_due', 'twoFactorAuth')`
+
+// queryGroups computes a user's effective groups: direct memberships that
+// have not expired, plus every group they include, transitively. UNION (not
+// UNION ALL) makes the recursion stop on the inclusion cycles found in real
+// databases. The first argument is the userId, the second the current Unix
+// time.
+const queryGroups = `
+WITH RECURSIVE effective(groupName) AS (
+  SELECT groupName FROM users_usergroups
+  WHERE userId = ? AND (expire IS NULL OR expire = 0 OR expire > ?)
+  UNION
+  SELECT i.includeGroup FROM tiki_group_inclusion i
+  JOIN effective e ON i.groupName = e.groupName
+)
+SELECT groupName FROM effective`
+
+// queryPing is the cheapest statement that proves the database answers and
+// the user may read the accounts table.
+const queryPing = `SELECT 1 FROM users_users LIMIT 1`

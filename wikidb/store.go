@@ -1,0 +1,237 @@
+package wikidb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"golang.org/x/sync/singleflight"
+)
+
+// User is one row of users_users, reduced to what sign-in needs. Empty
+// strings stand for NULL in the text columns; LivechatID is nil when the
+// account has not been migrated yet.
+type User struct {
+	ID              int64
+	Login           string
+	Email           string
+	Hash            string  // users_users.hash; the only column that authenticates
+	LivechatID      *string // nil: not migrated
+	Waiting         string  // "u": e-mail not validated, "a": awaiting approval or suspended
+	Valid           string  // non-empty: an unfinished legacy registration
+	PassConfirm     int64   // Unix time of the last password confirmation; 0 if never
+	TwoFactorSecret string
+}
+
+// Prefs holds the site preferences the account rules depend on, with
+// TikiWiki's defaults for rows that are absent.
+type Prefs struct {
+	ChangePassword bool // change_password = 'y' (Tiki default: y)
+	PassDueDays    int  // pass_due; negative: passwords never expire (Tiki default: -1)
+	TwoFactorAuth  bool // twoFactorAuth = 'y' (Tiki default: n)
+}
+
+// DefaultPrefs are TikiWiki's defaults for the preferences in Prefs.
+func DefaultPrefs() Prefs {
+	return Prefs{ChangePassword: true, PassDueDays: -1, TwoFactorAuth: false}
+}
+
+// Config tunes a Store. Zero values take the defaults shown.
+type Config struct {
+	QueryTimeout time.Duration // deadline of each query (default 2s)
+	MaxOpenConns int           // connection pool bound (default 4)
+	PrefsRefresh time.Duration // how long cached preferences are used (default 60s)
+}
+
+// Store reads a Tiki database. It is safe for concurrent use; Close
+// releases its connections.
+type Store struct {
+	db  *sql.DB
+	cfg Config
+	now func() time.Time
+
+	prefsFlight singleflight.Group
+	mu          sync.Mutex
+	prefs       Prefs
+	prefsAt     time.Time
+}
+
+// Open prepares a Store for the go-sql-driver DSN. It does not connect:
+// the first query does, so a database that is down at start-up delays
+// nothing, and the pool reconnects by itself when it comes back. Open
+// turns on interpolateParams (one round trip per query) and sets dial,
+// read and write timeouts when the DSN has none.
+func Open(dsn string, cfg Config) (*Store, error) {
+	mc, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, errors.New("parse DSN: not a valid go-sql-driver DSN")
+	}
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = 2 * time.Second
+	}
+	if cfg.MaxOpenConns <= 0 {
+		cfg.MaxOpenConns = 4
+	}
+	if cfg.PrefsRefresh <= 0 {
+		cfg.PrefsRefresh = time.Minute
+	}
+	mc.InterpolateParams = true
+	if mc.Timeout == 0 {
+		mc.Timeout = cfg.QueryTimeout
+	}
+	if mc.ReadTimeout == 0 {
+		mc.ReadTimeout = cfg.QueryTimeout
+	}
+	if mc.WriteTimeout == 0 {
+		mc.WriteTimeout = cfg.QueryTimeout
+	}
+	connector, err := mysql.NewConnector(mc)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(cfg.MaxOpenConns)
+	db.SetMaxIdleConns(cfg.MaxOpenConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &Store{db: db, cfg: cfg, now: time.Now}, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers and the accounts table is readable.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	var one int
+	err := s.db.QueryRowContext(ctx, queryPing).Scan(&one)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// UserByLivechatID returns the account whose livechat_id is id, or, when
+// none is, an unmigrated account (LivechatID nil) whose login is id. found
+// is false when neither exists; err reports only technical faults. The
+// match follows the database collation: callers compare the returned
+// livechat_id themselves when they need an exact match.
+func (s *Store) UserByLivechatID(ctx context.Context, id string) (u User, found bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	var livechatID sql.NullString
+	err = s.db.QueryRowContext(ctx, queryUserByLivechatID, id, id).Scan(
+		&u.ID, &u.Login, &u.Email, &u.Hash, &livechatID,
+		&u.Waiting, &u.Valid, &u.PassConfirm, &u.TwoFactorSecret)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, false, nil
+	}
+	if err != nil {
+		return User{}, false, fmt.Errorf("look up livechat_id: %w", err)
+	}
+	if livechatID.Valid {
+		u.LivechatID = &livechatID.String
+	}
+	return u, true, nil
+}
+
+// Prefs returns the site preferences, read at most once per refresh
+// interval; concurrent callers share one read. When a refresh fails and
+// earlier preferences are known, those are returned with no error, so a
+// database blip does not turn into a wrong decision: the caller's own
+// query will fail too.
+func (s *Store) Prefs(ctx context.Context) (Prefs, error) {
+	s.mu.Lock()
+	p, at := s.prefs, s.prefsAt
+	s.mu.Unlock()
+	if !at.IsZero() && s.now().Sub(at) < s.cfg.PrefsRefresh {
+		return p, nil
+	}
+	v, err, _ := s.prefsFlight.Do("prefs", func() (any, error) {
+		return s.readPrefs(ctx)
+	})
+	if err != nil {
+		if !at.IsZero() {
+			return p, nil
+		}
+		return Prefs{}, err
+	}
+	p = v.(Prefs)
+	s.mu.Lock()
+	s.prefs, s.prefsAt = p, s.now()
+	s.mu.Unlock()
+	return p, nil
+}
+
+func (s *Store) readPrefs(ctx context.Context) (Prefs, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	rows, err := s.db.QueryContext(ctx, queryPrefs)
+	if err != nil {
+		return Prefs{}, fmt.Errorf("read preferences: %w", err)
+	}
+	defer rows.Close()
+	p := DefaultPrefs()
+	for rows.Next() {
+		var name string
+		var value sql.NullString
+		if err := rows.Scan(&name, &value); err != nil {
+			return Prefs{}, fmt.Errorf("read preferences: %w", err)
+		}
+		p.set(name, value.String)
+	}
+	if err := rows.Err(); err != nil {
+		return Prefs{}, fmt.Errorf("read preferences: %w", err)
+	}
+	return p, nil
+}
+
+// set applies one tiki_preferences row. Values Tiki would not produce keep
+// the default.
+func (p *Prefs) set(name, value string) {
+	switch name {
+	case "change_password":
+		p.ChangePassword = value == "y"
+	case "twoFactorAuth":
+		p.TwoFactorAuth = value == "y"
+	case "pass_due":
+		if n, err := strconv.Atoi(value); err == nil {
+			p.PassDueDays = n
+		}
+	}
+}
+
+// Groups returns the user's effective groups: unexpired memberships and
+// everything they include, transitively, plus "Registered", which every
+// Tiki account belongs to. The order is unspecified.
+func (s *Store) Groups(ctx context.Context, userID int64) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	rows, err := s.db.QueryContext(ctx, queryGroups, userID, s.now().Unix())
+	if err != nil {
+		return nil, fmt.Errorf("read groups of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	groups := []string{}
+	registered := false
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return nil, fmt.Errorf("read groups of user %d: %w", userID, err)
+		}
+		registered = registered || g == "Registered"
+		groups = append(groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read groups of user %d: %w", userID, err)
+	}
+	if !registered {
+		groups = append(groups, "Registered")
+	}
+	return groups, nil
+}

@@ -1,0 +1,135 @@
+package extauth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/provider"
+)
+
+// fakeAuth accepts alice/secret and knows alice; "boom" panics and
+// "down" fails like an unreachable database.
+type fakeAuth struct{ calls int }
+
+func (f *fakeAuth) Authenticate(_ context.Context, user, _, password string) (provider.Account, error) {
+	f.calls++
+	switch {
+	case user == "boom":
+		panic("boom")
+	case user == "down":
+		return provider.Account{}, errors.New("connection refused")
+	case user == "alice" && password == "secret":
+		return provider.Account{}, nil
+	}
+	return provider.Account{}, provider.ReasonBadPassword
+}
+
+func (f *fakeAuth) UserExists(_ context.Context, user, _ string) (bool, error) {
+	f.calls++
+	return user == "alice", nil
+}
+
+func serve(t *testing.T, in []byte) (out []byte, logs string, err error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	log := hclog.New(&hclog.LoggerOptions{Output: &stderr, Level: hclog.Debug})
+	srv := &Server{Auth: &fakeAuth{}, Log: log}
+	err = srv.Serve(context.Background(), bytes.NewReader(in), &stdout)
+	return stdout.Bytes(), stderr.String(), err
+}
+
+func TestServeAnswers(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		yes  bool
+	}{
+		{"auth ok", "auth:alice:chat.test:secret", true},
+		{"auth bad", "auth:alice:chat.test:nope", false},
+		{"isuser yes", "isuser:alice:chat.test", true},
+		{"isuser no", "isuser:bob:chat.test", false},
+		{"setpass refused", "setpass:alice:chat.test:secret", false},
+		{"tryregister refused", "tryregister:alice:chat.test:secret", false},
+		{"removeuser refused", "removeuser:alice:chat.test", false},
+		{"removeuser3 refused", "removeuser3:alice:chat.test:secret", false},
+		{"garbage", "hello", false},
+		{"panic", "auth:boom:chat.test:x", false},
+		{"database down", "auth:down:chat.test:x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := serve(t, frame(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := replyNo
+			if tt.yes {
+				want = replyYes
+			}
+			if !bytes.Equal(out, want) {
+				t.Fatalf("reply % x, want % x", out, want)
+			}
+		})
+	}
+}
+
+func TestServeKeepsGoingAfterBadFrames(t *testing.T) {
+	var in []byte
+	for _, body := range []string{"", "\xff\xff", "auth:boom:chat.test:x", "auth:alice:chat.test:secret"} {
+		in = append(in, frame(body)...)
+	}
+	out, _, err := serve(t, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(append(append([]byte{}, replyNo...), replyNo...), replyNo...), replyYes...)
+	if !bytes.Equal(out, want) {
+		t.Fatalf("replies % x, want % x", out, want)
+	}
+}
+
+func TestServeTruncatedInput(t *testing.T) {
+	in := append(frame("auth:alice:chat.test:secret"), 0, 50, 'a')
+	out, _, err := serve(t, in)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	if !bytes.Equal(out, replyYes) {
+		t.Fatalf("replies % x, want one yes", out)
+	}
+}
+
+func TestServeNeverLogsPasswords(t *testing.T) {
+	_, logs, err := serve(t, append(frame("auth:alice:chat.test:secret"), frame("auth:alice:chat.test:hunter2-typo")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"secret", "hunter2"} {
+		if bytes.Contains([]byte(logs), []byte(secret)) {
+			t.Errorf("log holds a password:\n%s", logs)
+		}
+	}
+	if !bytes.Contains([]byte(logs), []byte("reason=bad-password")) {
+		t.Errorf("no reason code in the log:\n%s", logs)
+	}
+}
+
+func BenchmarkServeRoundTrip(b *testing.B) {
+	req := frame("isuser:alice:chat.test")
+	srv := &Server{Auth: &fakeAuth{}, Log: hclog.NewNullLogger()}
+	pr, pw := io.Pipe()
+	out := &bytes.Buffer{}
+	go func() { _ = srv.Serve(context.Background(), pr, out) }()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := pw.Write(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pw.Close()
+}

@@ -125,4 +125,3 @@ func openAuthenticator(cfg config.Config) (*provider.Authenticator, *wikidb.Stor
 }
 
 var _ provider.Directory = (*wikidb.Store)(nil)
-

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs and starts what livechat-auth's demo and tests need on a Debian
+# machine, and does nothing that is already done (safe to run twice):
+# Debian's ejabberd, prosody, php-cli and python3-slixmpp, a running
+# MariaDB, and staticcheck. Run as root.
+set -euo pipefail
+
+STATICCHECK_VERSION=v0.8.2
+PACKAGES=(ejabberd prosody php-cli python3-slixmpp)
+
+log() { echo "setup: $*" >&2; }
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+  fi
+  # The packages start system-wide servers where an init system runs them;
+  # livechat-auth's demo and tests start their own on other ports.
+}
+
+mariadb_up() { mariadb-admin --user=root --connect-timeout=2 ping >/dev/null 2>&1; }
+
+start_mariadb() {
+  if mariadb_up; then return; fi
+  log "starting MariaDB"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+  for _ in $(seq 1 60); do
+    if mariadb_up; then return; fi
+    sleep 0.5
+  done
+  log "MariaDB did not start"; exit 1
+}
+
+install_staticcheck() {
+  local bin
+  bin="$(go env GOPATH)/bin/staticcheck"
+  if [[ -x "$bin" ]] && "$bin" -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; then return; fi
+  log "installing staticcheck $STATICCHECK_VERSION"
+  GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" >&2
+}
+
+export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo /root/go)/bin"
+install_packages
+start_mariadb
+install_staticcheck

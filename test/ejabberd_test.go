@@ -1,0 +1,156 @@
+package test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ejabberd is a throwaway ejabberd started for one test.
+type ejabberd struct {
+	Dir     string
+	C2SPort int
+	Host    string
+	LogPath string
+}
+
+const ejabberdConfig = `loglevel: info
+hosts:
+  - "%[1]s"
+listen:
+  -
+    port: %[2]d
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls: false
+    max_stanza_size: 262144
+    shaper: none
+    access: all
+auth_method: external
+extauth_program: "%[3]s"
+extauth_pool_size: 1
+auth_use_cache: false
+s2s_access: none
+acl:
+  local:
+    user_regexp: ""
+access_rules:
+  local:
+    allow: local
+modules:
+  mod_disco: {}
+  mod_ping: {}
+  mod_roster: {}
+  mod_stream_mgmt: {}
+`
+
+// startEjabberd starts ejabberd 23.01 (Debian's) as a plain Erlang node
+// with no distribution and no epmd, on a random loopback port, using
+// extauthProgram for sign-ins. It is stopped when the test ends.
+func startEjabberd(t testing.TB, host, extauthProgram string) *ejabberd {
+	t.Helper()
+	ebin, _ := filepath.Glob("/usr/lib/x86_64-linux-gnu/ejabberd-*/ebin")
+	need(t, "ejabberd", have("erl") && len(ebin) > 0, "apt-get install ejabberd")
+	e := &ejabberd{Dir: t.TempDir(), C2SPort: freePort(t), Host: host}
+	if strings.ContainsAny(extauthProgram, "\"\n") {
+		t.Fatalf("extauth program %q cannot go in the config", extauthProgram)
+	}
+	cfg := filepath.Join(e.Dir, "ejabberd.yml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.LogPath = filepath.Join(e.Dir, "log", "ejabberd.log")
+	// The -mnesia dir value must be an Erlang string, quotes included.
+	cmd := exec.Command("erl", "-noinput", "-noshell", "-mnesia", "dir", `"`+filepath.Join(e.Dir, "db")+`"`, "-s", "ejabberd")
+	cmd.Env = []string{
+		"PATH=/usr/bin:/bin",
+		"HOME=" + e.Dir,
+		"ERL_LIBS=/usr/lib/x86_64-linux-gnu",
+		"EJABBERD_CONFIG_PATH=" + cfg,
+		"EJABBERD_LOG_PATH=" + e.LogPath,
+		"ERL_CRASH_DUMP=" + filepath.Join(e.Dir, "log", "erl_crash.dump"),
+	}
+	var console bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &console, &console
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start ejabberd: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }() // the exit status is reported through exited
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // already gone is fine
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("ejabberd console:\n%s", console.String())
+		}
+	})
+	waitPort(t, e.C2SPort, exited, 60*time.Second, e.LogPath)
+	return e
+}
+
+// signIn signs in as user@host with a real XMPP client (python3-slixmpp)
+// and reports whether a session started.
+func signIn(t testing.TB, jid, password, host string, port int) (bool, string) {
+	t.Helper()
+	py := "/usr/bin/python3"
+	need(t, "python3-slixmpp", exec.Command(py, "-c", "import slixmpp").Run() == nil, "apt-get install python3-slixmpp")
+	cmd := exec.Command(py, "testdata/xmpp_signin.py", jid, host, fmt.Sprint(port), "15")
+	cmd.Stdin = strings.NewReader(password)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return true, strings.TrimSpace(string(out))
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		return false, strings.TrimSpace(string(out))
+	}
+	t.Fatalf("sign-in client as %s: %v\n%s", jid, err, out)
+	return false, ""
+}
+
+func TestEjabberdSignIn(t *testing.T) {
+	w := newWiki(t)
+	const host = "chat.test"
+	cfgPath, logPath := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{host}, "")
+	ej := startEjabberd(t, host, binPath+" extauth --config "+cfgPath)
+
+	for _, a := range loadAccounts(t) {
+		name := a.User + "/" + a.Expect
+		t.Run(name, func(t *testing.T) {
+			ok, out := signIn(t, a.User+"@"+host, a.Password, "127.0.0.1", ej.C2SPort)
+			if want := a.Expect == "accepted"; ok != want {
+				t.Fatalf("signed in = %v, want %v (%s)", ok, want, out)
+			}
+			if a.Expect == "accepted" {
+				return
+			}
+			if lines := logLines(t, logPath, "user="+a.User, "reason="+a.Expect); len(lines) == 0 {
+				t.Errorf("no log line with user=%s reason=%s in %s", a.User, a.Expect, logPath)
+			}
+		})
+	}
+	t.Run("logs hold no password", func(t *testing.T) {
+		data, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range loadAccounts(t) {
+			if len(a.Password) >= 6 && bytes.Contains(data, []byte(a.Password)) {
+				t.Errorf("the log holds %s's password", a.User)
+			}
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/hashicorp/go-hclog"
 
 	"livechat-auth/config"
@@ -85,12 +86,16 @@ func newLogger(cfg config.Log, stderr io.Writer) (hclog.Logger, func(), error) {
 		}
 		out, closeOut = f, func() { _ = f.Close() } // nothing useful to do if closing the log fails
 	}
-	return hclog.New(&hclog.LoggerOptions{
+	log := hclog.New(&hclog.LoggerOptions{
 		Name:       "livechat-auth",
 		Level:      hclog.LevelFromString(cfg.Level),
 		Output:     out,
 		JSONFormat: cfg.Format == "json",
-	}), closeOut, nil
+	})
+	// The MySQL driver reports dropped connections through its own logger,
+	// which would write to stderr past our level and format.
+	_ = mysql.SetLogger(log.Named("mysql").StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn})) // fails only for a nil logger
+	return log, closeOut, nil
 }
 
 // openAuthenticator wires the wiki store to the decision maker.

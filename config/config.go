@@ -29,6 +29,13 @@ func (Secret) String() string { return "[redacted]" }
 // GoString hides the value from %#v.
 func (Secret) GoString() string { return "[redacted]" }
 
+// Format hides the value from every fmt verb, including the wrong ones,
+// which would otherwise print the raw string.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, "[redacted]") } // fmt ignores write errors too
+
+// MarshalJSON hides the value from JSON logs.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+
 // Config is every setting. Field comments give the file key, the
 // environment variable and the default.
 type Config struct {
@@ -126,7 +133,10 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	if err := applyEnv(&c, getenv); err != nil {
 		return c, err
 	}
-	if c.Wiki.DSN == "" && c.Wiki.DSNFile != "" {
+	if c.Wiki.DSN != "" && c.Wiki.DSNFile != "" {
+		return c, errors.New("wiki.dsn, wiki.dsn_file: set only one (an environment variable for one replaces the other)")
+	}
+	if c.Wiki.DSNFile != "" {
 		data, err := os.ReadFile(c.Wiki.DSNFile)
 		if err != nil {
 			return c, fmt.Errorf("wiki.dsn_file: %w", err)

@@ -24,8 +24,8 @@ func (e envVar) Name() string {
 // envVars lists every key, written out so that each one is greppable.
 var envVars = []envVar{
 	{"domains", func(c *Config, v string) error { c.Domains = splitList(v); return nil }},
-	{"wiki.dsn", func(c *Config, v string) error { c.Wiki.DSN = Secret(v); return nil }},
-	{"wiki.dsn_file", func(c *Config, v string) error { c.Wiki.DSNFile = v; return nil }},
+	{"wiki.dsn", func(c *Config, v string) error { c.Wiki.DSN, c.Wiki.DSNFile = Secret(v), ""; return nil }},
+	{"wiki.dsn_file", func(c *Config, v string) error { c.Wiki.DSNFile, c.Wiki.DSN = v, ""; return nil }},
 	{"wiki.query_timeout", durationVar(func(c *Config) *time.Duration { return &c.Wiki.QueryTimeout })},
 	{"wiki.max_open_conns", intVar(func(c *Config) *int { return &c.Wiki.MaxOpenConns })},
 	{"wiki.prefs_refresh", durationVar(func(c *Config) *time.Duration { return &c.Wiki.PrefsRefresh })},

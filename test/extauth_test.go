@@ -26,8 +26,14 @@ type extauthProcess struct {
 // environment (no config file) and a log file.
 func startExtauth(t testing.TB, env ...string) *extauthProcess {
 	t.Helper()
+	return startExtauthProgram(t, binPath, env...)
+}
+
+// startExtauthProgram starts program with the argument "extauth".
+func startExtauthProgram(t testing.TB, program string, env ...string) *extauthProcess {
+	t.Helper()
 	p := &extauthProcess{logPath: filepath.Join(t.TempDir(), "extauth.log")}
-	p.cmd = exec.Command(binPath, "extauth")
+	p.cmd = exec.Command(program, "extauth")
 	p.cmd.Env = append([]string{"PATH=/usr/bin:/bin", "LIVECHAT_AUTH_LOG_FILE=" + p.logPath, "LIVECHAT_AUTH_LOG_LEVEL=debug"}, env...)
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"livechat-auth/xmpp/extauth"
 )
 
 func TestGoClientSignIn(t *testing.T) {
@@ -76,6 +78,42 @@ func BenchmarkEjabberdSignIn(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "signins/s")
 			if f := failed.Load(); f > 0 {
 				b.Fatalf("%d of %d sign-ins failed", f, b.N)
+			}
+		})
+	}
+}
+
+// BenchmarkExtauthRequest measures one extauth request/reply over pipes,
+// the way ejabberd talks to its extauth program, for the always-yes
+// baseline and for livechat-auth on the fixture wiki: a repeated sign-in
+// (cache hit: one indexed query), isuser, and an unknown user (a dummy
+// bcrypt, so that it costs what a wrong password costs).
+func BenchmarkExtauthRequest(b *testing.B) {
+	yes := filepath.Join(b.TempDir(), "yesauth")
+	if out, err := exec.Command("go", "build", "-o", yes, "./testdata/yesauth").CombinedOutput(); err != nil {
+		b.Fatalf("build yesauth: %v\n%s", err, out)
+	}
+	w := newWiki(b)
+	env := []string{"LIVECHAT_AUTH_WIKI_DSN=" + w.ReaderDSN, "LIVECHAT_AUTH_DOMAINS=chat.test", "LIVECHAT_AUTH_AUTH_MAX_FAILURES=0"}
+	alice := extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: "alice-pw-1"}
+	cases := []struct {
+		name    string
+		program string
+		req     extauth.Request
+	}{
+		{"baseline-yesauth", yes, alice},
+		{"auth-cache-hit", binPath, alice},
+		{"isuser", binPath, extauth.Request{Command: "isuser", User: "alice", Server: "chat.test"}},
+		{"auth-bad-password", binPath, extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: "wrong"}},
+		{"auth-unknown-user", binPath, extauth.Request{Command: "auth", User: "nobody", Server: "chat.test", Password: "wrong"}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			p := startExtauthProgram(b, c.program, env...)
+			p.ask(b, c.req) // warm up
+			b.ResetTimer()
+			for b.Loop() {
+				p.ask(b, c.req)
 			}
 		})
 	}

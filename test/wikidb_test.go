@@ -199,3 +199,26 @@ func TestOneRoundTripPerSignIn(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkStoreUserByLivechatID is the one query of every sign-in,
+// against the real database; BenchmarkStorePing is the baseline round trip.
+func BenchmarkStoreUserByLivechatID(b *testing.B) {
+	w := newWiki(b)
+	s := openStore(b, w.ReaderDSN)
+	ctx := context.Background()
+	b.Run("ping-baseline", func(b *testing.B) {
+		for b.Loop() {
+			if err := s.Ping(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("user", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := s.UserByLivechatID(ctx, "alice"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -53,7 +53,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	var reason provider.Reason
 	switch {
 	case errors.As(err, &reason):
-		fmt.Fprintf(stdout, "refused: %s\n", reason)
+		fmt.Fprintf(stdout, "refused: %s\n", string(reason))
 		return exitRefused
 	case err != nil:
 		fmt.Fprintf(stdout, "error: %v\n", err)

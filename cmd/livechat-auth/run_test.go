@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Distinctive secrets, so that finding one in any output is a leak.
+const (
+	userPassword = "s3cret-pass"
+	dsnPassword  = "dsn-s3cret-pw"
+)
+
+// result is what one run produced.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runWith calls run with stdin and an environment of vars.
+func runWith(t *testing.T, args []string, stdin []byte, vars map[string]string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	getenv := func(name string) string { return vars[name] }
+	code := run(t.Context(), args, bytes.NewReader(stdin), &stdout, &stderr, getenv)
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// deadAddr returns a 127.0.0.1 address where nothing listens: a port
+// that was free a moment ago.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// deadDBEnv is a valid environment whose database is unreachable, with a
+// short query timeout so that each attempt fails fast.
+func deadDBEnv(t *testing.T) map[string]string {
+	return map[string]string{
+		"LIVECHAT_AUTH_DOMAINS":            "chat.test",
+		"LIVECHAT_AUTH_WIKI_DSN":           "livechat:" + dsnPassword + "@tcp(" + deadAddr(t) + ")/tiki",
+		"LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT": "300ms",
+	}
+}
+
+// frame encodes one extauth request: a 2-byte big-endian length, then
+// the body.
+func frame(body string) []byte {
+	return append(binary.BigEndian.AppendUint16(nil, uint16(len(body))), body...)
+}
+
+// assertNoSecrets fails when any output holds a password.
+func assertNoSecrets(t *testing.T, r result) {
+	t.Helper()
+	for _, secret := range []string{userPassword, dsnPassword} {
+		if strings.Contains(r.stdout, secret) {
+			t.Errorf("stdout holds %q:\n%s", secret, r.stdout)
+		}
+		if strings.Contains(r.stderr, secret) {
+			t.Errorf("stderr holds %q:\n%s", secret, r.stderr)
+		}
+	}
+}
+
+func TestRunCommands(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     string // exact; "*" for any non-empty
+		stderrHas  string
+		stderrNone bool
+	}{
+		{name: "version", args: []string{"version"}, code: exitOK, stdout: "livechat-auth dev\n", stderrNone: true},
+		{name: "--version", args: []string{"--version"}, code: exitOK, stdout: "livechat-auth dev\n", stderrNone: true},
+		{name: "help", args: []string{"help"}, code: exitOK, stdout: usage, stderrNone: true},
+		{name: "no args", args: nil, code: exitError, stderrHas: "usage: livechat-auth <command>"},
+		{name: "unknown command", args: []string{"serve"}, code: exitError, stderrHas: `unknown command "serve"`},
+		{name: "flag as command", args: []string{"--config"}, code: exitError, stderrHas: "usage:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runWith(t, tt.args, nil, nil)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", r.code, tt.code, r.stderr)
+			}
+			if r.stdout != tt.stdout {
+				t.Errorf("stdout = %q, want %q", r.stdout, tt.stdout)
+			}
+			if tt.stderrHas != "" && !strings.Contains(r.stderr, tt.stderrHas) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderrHas, r.stderr)
+			}
+			if tt.stderrNone && r.stderr != "" {
+				t.Errorf("stderr = %q, want nothing", r.stderr)
+			}
+		})
+	}
+}
+
+func TestExtauthBadSettings(t *testing.T) {
+	badFile := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(badFile, []byte("domains: [chat.test]\nwiki:\n  dsn_fiel: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	valid := deadDBEnv(t)
+	with := func(name, value string) map[string]string {
+		vars := map[string]string{name: value}
+		for k, v := range valid {
+			if k != name {
+				vars[k] = v
+			}
+		}
+		return vars
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		vars   map[string]string
+		stderr []string // each must appear
+	}{
+		{"missing settings", nil, nil, []string{"domains: ", "wiki.dsn: "}},
+		{"bad duration", nil, with("LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT", "soon"), []string{"LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT"}},
+		{"upper-case domain", nil, with("LIVECHAT_AUTH_DOMAINS", "Chat.Test"), []string{"domains: "}},
+		{"request timeout over 25s", nil, with("LIVECHAT_AUTH_EXTAUTH_REQUEST_TIMEOUT", "29s"), []string{"extauth.request_timeout: "}},
+		{"unknown file key", []string{"--config", badFile}, valid, []string{"dsn_fiel"}},
+		{"unknown file key from env", nil, with("LIVECHAT_AUTH_CONFIG", badFile), []string{"dsn_fiel"}},
+		{"missing config file", []string{"--config", filepath.Join(t.TempDir(), "nope.yaml")}, valid, []string{"nope.yaml"}},
+		{"unknown flag", []string{"--verbose"}, valid, []string{"verbose"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := frame("auth:alice:chat.test:" + userPassword)
+			r := runWith(t, append([]string{"extauth"}, tt.args...), in, tt.vars)
+			if r.code != exitError {
+				t.Errorf("exit %d, want %d", r.code, exitError)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout = %q, want nothing: stdout belongs to the protocol", r.stdout)
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+				}
+			}
+			assertNoSecrets(t, r)
+		})
+	}
+}
+
+func TestExtauthDatabaseDown(t *testing.T) {
+	tests := []struct {
+		name     string
+		requests []string
+		replies  int
+	}{
+		{"one auth", []string{"auth:alice:chat.test:" + userPassword}, 1},
+		{"auth then isuser", []string{"auth:alice:chat.test:" + userPassword, "isuser:alice:chat.test"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var in []byte
+			for _, body := range tt.requests {
+				in = append(in, frame(body)...)
+			}
+			r := runWith(t, []string{"extauth"}, in, deadDBEnv(t))
+			if r.code != exitOK {
+				t.Errorf("exit %d, want %d at the end of input; stderr:\n%s", r.code, exitOK, r.stderr)
+			}
+			if want := strings.Repeat("\x00\x02\x00\x00", tt.replies); r.stdout != want {
+				t.Errorf("stdout = % x, want % x (%d no)", r.stdout, want, tt.replies)
+			}
+			if !strings.Contains(r.stderr, "reason=db-unavailable") {
+				t.Errorf("stderr lacks reason=db-unavailable:\n%s", r.stderr)
+			}
+			assertNoSecrets(t, r)
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		stdin     string
+		vars      map[string]string
+		code      int
+		stdout    string // prefix
+		stderrHas string
+	}{
+		{name: "database down", args: []string{"alice@chat.test"}, stdin: userPassword + "\n", vars: deadDBEnv(t),
+			code: exitError, stdout: "error: "},
+		{name: "no @", args: []string{"alice"}, stdin: userPassword + "\n", vars: deadDBEnv(t),
+			code: exitError, stderrHas: "usage: livechat-auth check"},
+		{name: "no address", stdin: userPassword + "\n", vars: deadDBEnv(t),
+			code: exitError, stderrHas: "usage: livechat-auth check"},
+		{name: "two addresses", args: []string{"alice@chat.test", "bob@chat.test"}, stdin: userPassword + "\n", vars: deadDBEnv(t),
+			code: exitError, stderrHas: "usage: livechat-auth check"},
+		{name: "bad settings", args: []string{"alice@chat.test"}, stdin: userPassword + "\n",
+			code: exitError, stderrHas: "wiki.dsn: "},
+		// Refusals decided before any query need no database. runCheck
+		// prints the Reason with %s, which calls Reason.Error() and doubles
+		// the prefix; it should print string(reason).
+		{name: "other domain", args: []string{"alice@elsewhere.test"}, stdin: userPassword + "\n", vars: deadDBEnv(t),
+			code: exitRefused, stdout: "refused: bad-domain\n"},
+		{name: "empty password", args: []string{"alice@chat.test"}, stdin: "", vars: deadDBEnv(t),
+			code: exitRefused, stdout: "refused: bad-input\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runWith(t, append([]string{"check"}, tt.args...), []byte(tt.stdin), tt.vars)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d; stdout %q, stderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			if !strings.HasPrefix(r.stdout, tt.stdout) {
+				t.Errorf("stdout = %q, want it to start with %q", r.stdout, tt.stdout)
+			}
+			if tt.stdout == "" && r.stdout != "" {
+				t.Errorf("stdout = %q, want nothing", r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.stderrHas) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderrHas, r.stderr)
+			}
+			assertNoSecrets(t, r)
+		})
+	}
+}

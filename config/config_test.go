@@ -1,0 +1,375 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env is a fake getenv over a map.
+func env(vars map[string]string) func(string) string {
+	return func(name string) string { return vars[name] }
+}
+
+// noEnv is an empty environment.
+func noEnv(string) string { return "" }
+
+// writeFile writes content to a new file in a temporary directory and
+// returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// validConfig is the smallest config that passes Validate.
+func validConfig() Config {
+	c := Default()
+	c.Domains = []string{"chat.example.org"}
+	c.Wiki.DSN = "reader:pw@tcp(127.0.0.1:3306)/tiki"
+	return c
+}
+
+// errorLines splits a joined Validate error into its messages.
+func errorLines(err error) []string {
+	if err == nil {
+		return nil
+	}
+	return strings.Split(err.Error(), "\n")
+}
+
+func TestLoadDefaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		getenv func(string) string
+	}{
+		{"no environment", noEnv},
+		{"empty values set nothing", func(string) string { return "" }},
+		{"unrelated variables", env(map[string]string{"HOME": "/root", "LIVECHAT_AUTH_NOPE": "1"})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Load("", tt.getenv)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if want := Default(); !reflect.DeepEqual(got, want) {
+				t.Errorf("Load = %+v, want Default() = %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestEnvNames(t *testing.T) {
+	want := []string{
+		"LIVECHAT_AUTH_DOMAINS",
+		"LIVECHAT_AUTH_WIKI_DSN",
+		"LIVECHAT_AUTH_WIKI_DSN_FILE",
+		"LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT",
+		"LIVECHAT_AUTH_WIKI_MAX_OPEN_CONNS",
+		"LIVECHAT_AUTH_WIKI_PREFS_REFRESH",
+		"LIVECHAT_AUTH_AUTH_CACHE_TTL",
+		"LIVECHAT_AUTH_AUTH_CACHE_SIZE",
+		"LIVECHAT_AUTH_AUTH_MAX_FAILURES",
+		"LIVECHAT_AUTH_AUTH_FAILURE_WINDOW",
+		"LIVECHAT_AUTH_EXTAUTH_REQUEST_TIMEOUT",
+		"LIVECHAT_AUTH_LOG_LEVEL",
+		"LIVECHAT_AUTH_LOG_FORMAT",
+		"LIVECHAT_AUTH_LOG_FILE",
+	}
+	if got := EnvNames(); !reflect.DeepEqual(got, want) {
+		t.Errorf("EnvNames() = %q\nwant %q", got, want)
+	}
+	for _, e := range envVars {
+		t.Run(e.key, func(t *testing.T) {
+			want := "LIVECHAT_AUTH_" + strings.ToUpper(strings.ReplaceAll(e.key, ".", "_"))
+			if got := e.Name(); got != want {
+				t.Errorf("Name() = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// yamlFor returns a YAML document setting the dotted key to value.
+func yamlFor(key, value string) string {
+	section, field, nested := strings.Cut(key, ".")
+	if !nested {
+		return key + ": " + value + "\n"
+	}
+	return section + ":\n  " + field + ": " + value + "\n"
+}
+
+// TestOverrides sets every key once through the environment and once
+// through the file, and expects the same single change from Default().
+func TestOverrides(t *testing.T) {
+	dsnFile := writeFile(t, "dsn", "filed:pw@tcp(db:3306)/tiki\n")
+	tests := []struct {
+		name  string
+		key   string // file key; the variable follows the naming rule
+		env   string // value in the environment
+		yaml  string // the same value in the file
+		apply func(c *Config)
+	}{
+		{"domains list", "domains", " chat.example.org , ,muc.example.org,", "[chat.example.org, muc.example.org]",
+			func(c *Config) { c.Domains = []string{"chat.example.org", "muc.example.org"} }},
+		{"one domain", "domains", "chat.example.org", "[chat.example.org]",
+			func(c *Config) { c.Domains = []string{"chat.example.org"} }},
+		{"dsn", "wiki.dsn", "u:pw@tcp(db:3306)/tiki", `"u:pw@tcp(db:3306)/tiki"`,
+			func(c *Config) { c.Wiki.DSN = "u:pw@tcp(db:3306)/tiki" }},
+		{"dsn file", "wiki.dsn_file", dsnFile, dsnFile,
+			func(c *Config) { c.Wiki.DSNFile, c.Wiki.DSN = dsnFile, "filed:pw@tcp(db:3306)/tiki" }},
+		{"query timeout", "wiki.query_timeout", "750ms", "750ms",
+			func(c *Config) { c.Wiki.QueryTimeout = 750 * time.Millisecond }},
+		{"max open conns", "wiki.max_open_conns", "7", "7",
+			func(c *Config) { c.Wiki.MaxOpenConns = 7 }},
+		{"prefs refresh", "wiki.prefs_refresh", "90s", "90s",
+			func(c *Config) { c.Wiki.PrefsRefresh = 90 * time.Second }},
+		{"cache ttl", "auth.cache_ttl", "10m", "10m",
+			func(c *Config) { c.Auth.CacheTTL = 10 * time.Minute }},
+		{"cache off", "auth.cache_ttl", "0", "0s",
+			func(c *Config) { c.Auth.CacheTTL = 0 }},
+		{"cache size", "auth.cache_size", "42", "42",
+			func(c *Config) { c.Auth.CacheSize = 42 }},
+		{"max failures off", "auth.max_failures", "0", "0",
+			func(c *Config) { c.Auth.MaxFailures = 0 }},
+		{"failure window", "auth.failure_window", "2m30s", "2m30s",
+			func(c *Config) { c.Auth.FailureWindow = 150 * time.Second }},
+		{"request timeout", "extauth.request_timeout", "8s", "8s",
+			func(c *Config) { c.Extauth.RequestTimeout = 8 * time.Second }},
+		{"log level", "log.level", "debug", "debug",
+			func(c *Config) { c.Log.Level = "debug" }},
+		{"log format", "log.format", "json", "json",
+			func(c *Config) { c.Log.Format = "json" }},
+		{"log file", "log.file", "/var/log/livechat-auth.log", "/var/log/livechat-auth.log",
+			func(c *Config) { c.Log.File = "/var/log/livechat-auth.log" }},
+	}
+
+	covered := map[string]bool{}
+	for _, tt := range tests {
+		covered[tt.key] = true
+	}
+	for _, e := range envVars {
+		if !covered[e.key] {
+			t.Errorf("no override case for %s (%s)", e.key, e.Name())
+		}
+	}
+
+	for _, tt := range tests {
+		want := Default()
+		tt.apply(&want)
+		name := EnvPrefix + strings.ToUpper(strings.ReplaceAll(tt.key, ".", "_"))
+		t.Run(tt.name+"/env", func(t *testing.T) {
+			got, err := Load("", env(map[string]string{name: tt.env}))
+			if err != nil {
+				t.Fatalf("Load with %s: %v", name, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Load with %s=%q:\n got %+v\nwant %+v", name, tt.env, got, want)
+			}
+		})
+		t.Run(tt.name+"/file", func(t *testing.T) {
+			path := writeFile(t, "config.yaml", yamlFor(tt.key, tt.yaml))
+			got, err := Load(path, noEnv)
+			if err != nil {
+				t.Fatalf("Load with %s in the file: %v", tt.key, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Load with %s: %s in the file:\n got %+v\nwant %+v", tt.key, tt.yaml, got, want)
+			}
+		})
+	}
+}
+
+func TestLoadBadEnv(t *testing.T) {
+	const bad = "zq-bogus-value-7" // must never appear in an error
+	tests := []struct {
+		key  string
+		kind string
+	}{
+		{"wiki.query_timeout", "duration"},
+		{"wiki.max_open_conns", "integer"},
+		{"wiki.prefs_refresh", "duration"},
+		{"auth.cache_ttl", "duration"},
+		{"auth.cache_size", "integer"},
+		{"auth.max_failures", "integer"},
+		{"auth.failure_window", "duration"},
+		{"extauth.request_timeout", "duration"},
+	}
+	for _, tt := range tests {
+		name := EnvPrefix + strings.ToUpper(strings.ReplaceAll(tt.key, ".", "_"))
+		for _, value := range []string{bad, bad + "s", "1.5" + bad} {
+			t.Run(tt.key+"/"+value, func(t *testing.T) {
+				_, err := Load("", env(map[string]string{name: value}))
+				if err == nil {
+					t.Fatalf("Load with %s=%q: no error", name, value)
+				}
+				msg := err.Error()
+				if !strings.HasPrefix(msg, tt.key+" ") {
+					t.Errorf("error %q does not start with the key %s", msg, tt.key)
+				}
+				if !strings.Contains(msg, name) {
+					t.Errorf("error %q does not name the variable %s", msg, name)
+				}
+				if !strings.Contains(msg, tt.kind) {
+					t.Errorf("error %q does not say a %s is expected", msg, tt.kind)
+				}
+				if strings.Contains(msg, bad) {
+					t.Errorf("error %q echoes the value", msg)
+				}
+			})
+		}
+	}
+	t.Run("an int is not a duration", func(t *testing.T) {
+		// Durations need a unit, except 0.
+		if _, err := Load("", env(map[string]string{"LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT": "2"})); err == nil {
+			t.Error("LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT=2 accepted without a unit")
+		}
+	})
+}
+
+func TestLoadExampleFile(t *testing.T) {
+	c, err := Load("../config.example.yaml", noEnv)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate:\n%v", err)
+	}
+	// The example documents the defaults: only the required keys differ.
+	want := Default()
+	want.Domains = []string{"chat.example.org"}
+	want.Wiki.DSN = "livechat_reader:secret@tcp(127.0.0.1:3306)/tiki"
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("example config:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		env     map[string]string
+		wantErr string // substring of the error; empty: no error
+		apply   func(c *Config)
+	}{
+		{name: "empty file", content: "", apply: func(*Config) {}},
+		{name: "only comments", content: "# nothing set\n", apply: func(*Config) {}},
+		{name: "unknown top-level key", content: "domain: [chat.example.org]\n", wantErr: "domain"},
+		{name: "unknown nested key", content: "wiki:\n  dsn_fiel: /etc/dsn\n", wantErr: "dsn_fiel"},
+		{name: "unknown section", content: "ldap:\n  url: x\n", wantErr: "ldap"},
+		{name: "duration without unit", content: "wiki:\n  query_timeout: 2\n", wantErr: "config"},
+		{name: "list as scalar", content: "domains: chat.example.org\n", wantErr: "config"},
+		{
+			name:    "env overrides the file",
+			content: "domains: [file.example.org]\nwiki:\n  query_timeout: 3s\n  max_open_conns: 3\nlog:\n  format: json\n",
+			env: map[string]string{
+				"LIVECHAT_AUTH_DOMAINS":             "env.example.org,two.example.org",
+				"LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT":  "1s",
+				"LIVECHAT_AUTH_WIKI_MAX_OPEN_CONNS": "",
+			},
+			apply: func(c *Config) {
+				c.Domains = []string{"env.example.org", "two.example.org"}
+				c.Wiki.QueryTimeout = time.Second // from env
+				c.Wiki.MaxOpenConns = 3           // from the file: empty variables set nothing
+				c.Log.Format = "json"             // from the file
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeFile(t, "config.yaml", tt.content)
+			got, err := Load(path, env(tt.env))
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("Load: no error, want one naming %q", tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("Load error %q does not name %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			want := Default()
+			tt.apply(&want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Load:\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+	t.Run("missing file", func(t *testing.T) {
+		_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), noEnv)
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Load of a missing file: %v, want fs.ErrNotExist", err)
+		}
+	})
+}
+
+func TestLoadDSNFile(t *testing.T) {
+	const dsn = "reader:f1le-pass@tcp(db:3306)/tiki"
+	tests := []struct {
+		name    string
+		content string
+		fromEnv bool
+	}{
+		{"trailing newline", dsn + "\n", false},
+		{"trailing CRLF", dsn + "\r\n", false},
+		{"no newline", dsn, false},
+		{"several newlines", dsn + "\n\n", false},
+		{"named by the environment", dsn + "\n", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dsnPath := writeFile(t, "dsn", tt.content)
+			path, getenv := "", env(map[string]string{"LIVECHAT_AUTH_WIKI_DSN_FILE": dsnPath})
+			if !tt.fromEnv {
+				path, getenv = writeFile(t, "config.yaml", "wiki:\n  dsn_file: "+dsnPath+"\n"), noEnv
+			}
+			c, err := Load(path, getenv)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if c.Wiki.DSN != dsn {
+				t.Errorf("DSN = %q, want %q", string(c.Wiki.DSN), dsn)
+			}
+		})
+	}
+	t.Run("environment replaces the file's choice", func(t *testing.T) {
+		dsnPath := writeFile(t, "dsn", dsn+"\n")
+		path := writeFile(t, "config.yaml", "wiki:\n  dsn: \"u:p@tcp(h:1)/x\"\n")
+		c, err := Load(path, env(map[string]string{"LIVECHAT_AUTH_WIKI_DSN_FILE": dsnPath}))
+		if err != nil || c.Wiki.DSN != dsn {
+			t.Fatalf("DSN_FILE over a file's dsn: %v", err)
+		}
+		path = writeFile(t, "config2.yaml", "wiki:\n  dsn_file: "+dsnPath+"\n")
+		c, err = Load(path, env(map[string]string{"LIVECHAT_AUTH_WIKI_DSN": "u:p@tcp(h:1)/x"}))
+		if err != nil || c.Wiki.DSN != "u:p@tcp(h:1)/x" {
+			t.Fatalf("DSN over a file's dsn_file: %v", err)
+		}
+	})
+	t.Run("both in the file", func(t *testing.T) {
+		path := writeFile(t, "config.yaml", "wiki:\n  dsn: \"u:p@tcp(h:1)/x\"\n  dsn_file: /x\n")
+		if _, err := Load(path, noEnv); err == nil || !strings.HasPrefix(err.Error(), "wiki.dsn, wiki.dsn_file: ") {
+			t.Fatalf("Load = %v, want an error naming both keys", err)
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "no-dsn")
+		_, err := Load("", env(map[string]string{"LIVECHAT_AUTH_WIKI_DSN_FILE": missing}))
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("Load: %v, want fs.ErrNotExist", err)
+		}
+		if !strings.HasPrefix(err.Error(), "wiki.dsn_file: ") {
+			t.Errorf("error %q does not start with the key wiki.dsn_file", err)
+		}
+	})
+}

@@ -1,0 +1,217 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateValid(t *testing.T) {
+	tests := []struct {
+		name  string
+		apply func(c *Config)
+	}{
+		{"minimal", func(*Config) {}},
+		{"several domains", func(c *Config) { c.Domains = []string{"chat.example.org", "muc.example.org", "localhost"} }},
+		{"unicode domain", func(c *Config) { c.Domains = []string{"bücher.example"} }},
+		{"request timeout at the 25s limit", func(c *Config) { c.Extauth.RequestTimeout = 25 * time.Second }},
+		{"query timeout equal to request timeout", func(c *Config) { c.Wiki.QueryTimeout = c.Extauth.RequestTimeout }},
+		{"cache off", func(c *Config) { c.Auth.CacheTTL = 0 }},
+		{"rate limit off", func(c *Config) { c.Auth.MaxFailures = 0 }},
+		{"json at debug", func(c *Config) { c.Log.Format, c.Log.Level = "json", "debug" }},
+		{"logging off", func(c *Config) { c.Log.Level = "off" }},
+		{"dsn with options", func(c *Config) { c.Wiki.DSN = "r:p@tcp(db:3306)/tiki?charset=utf8mb4&timeout=1s" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.apply(&c)
+			if err := c.Validate(); err != nil {
+				t.Errorf("Validate:\n%v", err)
+			}
+		})
+	}
+}
+
+func TestValidateInvalid(t *testing.T) {
+	tests := []struct {
+		name  string
+		apply func(c *Config)
+		keys  string // space-separated: each message starts with one of them and ": ", and each has one
+	}{
+		{"no domains", func(c *Config) { c.Domains = nil }, "domains"},
+		{"upper-case domain", func(c *Config) { c.Domains = []string{"Chat.Example.org"} }, "domains"},
+		{"domain with a space", func(c *Config) { c.Domains = []string{"chat example.org"} }, "domains"},
+		{"domain with a trailing dot", func(c *Config) { c.Domains = []string{"chat.example.org."} }, "domains"},
+		{"empty domain", func(c *Config) { c.Domains = []string{""} }, "domains"},
+		{"address instead of domain", func(c *Config) { c.Domains = []string{"admin@chat.example.org"} }, "domains"},
+		{"one bad domain among good", func(c *Config) { c.Domains = []string{"chat.example.org", "-bad-.example"} }, "domains"},
+		{"no dsn", func(c *Config) { c.Wiki.DSN = "" }, "wiki.dsn"},
+		{"dsn without database", func(c *Config) { c.Wiki.DSN = "reader:pw@tcp(db:3306)tiki" }, "wiki.dsn"},
+		{"zero query timeout", func(c *Config) { c.Wiki.QueryTimeout = 0 }, "wiki.query_timeout"},
+		{"query timeout over request timeout", func(c *Config) { c.Wiki.QueryTimeout = 6 * time.Second }, "wiki.query_timeout"},
+		{"negative prefs refresh", func(c *Config) { c.Wiki.PrefsRefresh = -time.Second }, "wiki.prefs_refresh"},
+		{"no connections", func(c *Config) { c.Wiki.MaxOpenConns = 0 }, "wiki.max_open_conns"},
+		{"negative cache ttl", func(c *Config) { c.Auth.CacheTTL = -time.Second }, "auth.cache_ttl"},
+		{"zero cache size", func(c *Config) { c.Auth.CacheSize = 0 }, "auth.cache_size"},
+		{"negative max failures", func(c *Config) { c.Auth.MaxFailures = -1 }, "auth.max_failures"},
+		{"zero failure window", func(c *Config) { c.Auth.FailureWindow = 0 }, "auth.failure_window"},
+		{"zero request timeout", func(c *Config) { c.Extauth.RequestTimeout = 0 }, "extauth.request_timeout wiki.query_timeout"},
+		{"request timeout over 25s", func(c *Config) { c.Extauth.RequestTimeout = 26 * time.Second }, "extauth.request_timeout"},
+		{"request timeout of 30s", func(c *Config) { c.Extauth.RequestTimeout = 30 * time.Second }, "extauth.request_timeout"},
+		{"upper-case level", func(c *Config) { c.Log.Level = "INFO" }, "log.level"},
+		{"unknown level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
+		{"unknown format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.apply(&c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatalf("Validate accepted %+v", c)
+			}
+			seen := map[string]bool{}
+			for _, line := range errorLines(err) {
+				key, _, _ := strings.Cut(line, ": ")
+				if !strings.Contains(" "+tt.keys+" ", " "+key+" ") {
+					t.Errorf("message %q does not start with one of %q", line, tt.keys)
+				}
+				seen[key] = true
+			}
+			for _, key := range strings.Fields(tt.keys) {
+				if !seen[key] {
+					t.Errorf("no message for %s in:\n%v", key, err)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateAllProblems(t *testing.T) {
+	c := Config{
+		Domains: []string{"Chat.Example.org", "chat example"},
+		Wiki:    Wiki{DSN: "reader:pw@tcp(db)tiki", QueryTimeout: 0, MaxOpenConns: 0, PrefsRefresh: -1},
+		Auth:    Auth{CacheTTL: -1, CacheSize: 0, MaxFailures: -1, FailureWindow: 0},
+		Extauth: Extauth{RequestTimeout: time.Minute},
+		Log:     Log{Level: "loud", Format: "xml"},
+	}
+	wantKeys := []string{
+		"domains", "wiki.dsn", "wiki.query_timeout", "wiki.max_open_conns", "wiki.prefs_refresh",
+		"auth.cache_ttl", "auth.cache_size", "auth.max_failures", "auth.failure_window",
+		"extauth.request_timeout", "log.level", "log.format",
+	}
+	lines := errorLines(c.Validate())
+	for _, key := range wantKeys {
+		t.Run(key, func(t *testing.T) {
+			for _, line := range lines {
+				if strings.HasPrefix(line, key+": ") {
+					return
+				}
+			}
+			t.Errorf("no message starts with %q in:\n%s", key+": ", strings.Join(lines, "\n"))
+		})
+	}
+	t.Run("every message starts with a key", func(t *testing.T) {
+		known := map[string]bool{}
+		for _, e := range envVars {
+			known[e.key] = true
+		}
+		for _, line := range lines {
+			key, _, ok := strings.Cut(line, ": ")
+			if !ok || !known[key] {
+				t.Errorf("message %q does not start with a known key", line)
+			}
+		}
+	})
+	t.Run("each bad domain reported", func(t *testing.T) {
+		n := 0
+		for _, line := range lines {
+			if strings.HasPrefix(line, "domains: ") {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Errorf("%d domains messages, want 2 (one per bad domain)", n)
+		}
+	})
+}
+
+func TestValidateHidesDSNPassword(t *testing.T) {
+	const password = "hunter2-dsn-pass"
+	tests := []struct {
+		name string
+		dsn  string
+	}{
+		{"missing slash", "reader:" + password + "@tcp(db:3306)tiki"},
+		{"bad parameter", "reader:" + password + "@tcp(db:3306)/tiki?timeout=never"},
+		{"password only", password},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			c.Wiki.DSN = Secret(tt.dsn)
+			err := c.Validate()
+			if err == nil {
+				t.Fatalf("Validate accepted DSN %q", tt.dsn)
+			}
+			if !strings.HasPrefix(err.Error(), "wiki.dsn: ") {
+				t.Errorf("error %q does not start with wiki.dsn", err)
+			}
+			if strings.Contains(err.Error(), password) {
+				t.Errorf("error %q holds the DSN password", err)
+			}
+		})
+	}
+}
+
+func TestSecretRedacted(t *testing.T) {
+	const value = "s3cret-dsn-value"
+	s := Secret(value)
+	c := validConfig()
+	c.Wiki.DSN = s
+	tests := []struct {
+		name   string
+		format string
+		arg    any
+	}{
+		{"%s", "%s", s},
+		{"%v", "%v", s},
+		{"%+v", "%+v", s},
+		{"%#v", "%#v", s},
+		{"%q", "%q", s},
+		{"pointer %v", "%v", &s},
+		{"Wiki %v", "%v", c.Wiki},
+		{"Wiki %+v", "%+v", c.Wiki},
+		{"Wiki %#v", "%#v", c.Wiki},
+		{"Config %+v", "%+v", c},
+		{"*Config %+v", "%+v", &c},
+		{"Config %#v", "%#v", c},
+		{"slice %v", "%v", []Secret{s}},
+		{"map %v", "%v", map[string]Secret{"dsn": s}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fmt.Sprintf(tt.format, tt.arg)
+			if strings.Contains(got, value) {
+				t.Errorf("Sprintf(%q) = %q: holds the secret", tt.format, got)
+			}
+			if !strings.Contains(got, "[redacted]") {
+				t.Errorf("Sprintf(%q) = %q: no [redacted]", tt.format, got)
+			}
+		})
+	}
+	t.Run("String", func(t *testing.T) {
+		if got := s.String(); got != "[redacted]" {
+			t.Errorf("String() = %q", got)
+		}
+	})
+	t.Run("wrong verbs", func(t *testing.T) {
+		for _, verb := range []string{"%d", "%t", "%e", "%x"} {
+			if got := fmt.Sprintf(verb, s); strings.Contains(got, value) {
+				t.Errorf("Sprintf(%q) = %q: holds the secret", verb, got)
+			}
+		}
+	})
+}

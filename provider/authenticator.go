@@ -23,22 +23,24 @@ type Directory interface {
 	Prefs(ctx context.Context) (wikidb.Prefs, error)
 }
 
-// Config tunes an Authenticator. Zero values take the defaults shown.
+// Config tunes an Authenticator. A zero value turns a feature off; the
+// defaults an operator gets live in package config.
 type Config struct {
-	Domains       []string      // XMPP domains users sign in to; required
-	CacheTTL      time.Duration // how long a verified password skips the slow hash (default 5m; negative: no cache)
-	CacheSize     int           // verified passwords kept at most (default 10000)
-	MaxFailures   int           // failures per account tolerated within FailureWindow (default 5; negative: no limit)
-	FailureWindow time.Duration // (default 1m)
+	Domains       []string         // XMPP domains users sign in to; required
+	CacheTTL      time.Duration    // how long a verified password skips the slow hash; 0: no cache
+	CacheSize     int              // verified passwords kept at most; required with a cache
+	MaxFailures   int              // failures per account tolerated within FailureWindow; 0: no limit
+	FailureWindow time.Duration    // required with a limit
+	Now           func() time.Time // the clock; nil: time.Now
 }
 
 // maxPasswordBytes bounds what is hashed; longer input is refused.
 const maxPasswordBytes = 4096
 
-// Account is an accepted sign-in.
+// Account is an accepted sign-in. User carries no password hash.
 type Account struct {
 	User     wikidb.User
-	JID      jid.JID // <livechat_id>@<domain>
+	JID      jid.JID // <livechat_id>@<domain>, as the chat server named it
 	CacheHit bool    // the password was verified from the cache, with no slow hash
 }
 
@@ -54,40 +56,46 @@ type Authenticator struct {
 
 // New returns an Authenticator reading accounts from dir.
 func New(dir Directory, cfg Config) (*Authenticator, error) {
+	var errs []error
 	if dir == nil {
-		return nil, errors.New("provider: nil Directory")
+		errs = append(errs, errors.New("provider: nil Directory"))
 	}
 	if len(cfg.Domains) == 0 {
-		return nil, errors.New("provider: no XMPP domains configured")
+		errs = append(errs, errors.New("provider: no XMPP domains"))
+	}
+	if cfg.CacheTTL > 0 && cfg.CacheSize <= 0 {
+		errs = append(errs, errors.New("provider: a cache needs a positive CacheSize"))
+	}
+	if cfg.MaxFailures > 0 && cfg.FailureWindow <= 0 {
+		errs = append(errs, errors.New("provider: a failure limit needs a positive FailureWindow"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	domains := make(map[string]bool, len(cfg.Domains))
 	for _, d := range cfg.Domains {
 		domains[strings.ToLower(d)] = true
 	}
-	if cfg.CacheTTL == 0 {
-		cfg.CacheTTL = 5 * time.Minute
-	}
-	if cfg.CacheSize <= 0 {
-		cfg.CacheSize = 10000
-	}
-	if cfg.MaxFailures == 0 {
-		cfg.MaxFailures = 5
-	}
-	if cfg.FailureWindow <= 0 {
-		cfg.FailureWindow = time.Minute
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
 	}
 	return &Authenticator{
 		dir:     dir,
 		domains: domains,
 		cache:   newVerifiedCache(cfg.CacheTTL, cfg.CacheSize),
 		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow),
-		now:     time.Now,
+		now:     now,
 	}, nil
 }
 
 // Authenticate decides whether user@domain may sign in with password. It
 // returns the account and nil when accepted, a Reason when refused, and
 // another error for a technical fault (the caller answers "no" to both).
+//
+// Every refusal after the account lookup that did not already pay a
+// bcrypt of Tiki's default cost pays one, so an unknown name, a legacy
+// hash and a wrong password take the same time.
 func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password string) (Account, error) {
 	name, err := a.checkName(user, domain)
 	if err != nil {
@@ -103,27 +111,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 	if err != nil {
 		return Account{}, err
 	}
-	if !found {
+	if err := a.matchName(u, found, name); err != nil {
 		spendDummyVerify(password)
-		a.limiter.fail(name, a.now())
-		return Account{}, ReasonUnknownUser
-	}
-	if u.LivechatID != nil {
-		id, err := NormalizeLocalpart(*u.LivechatID)
-		if err != nil {
-			spendDummyVerify(password)
-			return Account{}, ReasonBadLivechatID
-		}
-		if id != name {
-			// The collation matched a different name (accents, trailing
-			// spaces): not this account.
-			spendDummyVerify(password)
+		if errors.Is(err, ReasonUnknownUser) {
 			a.limiter.fail(name, a.now())
-			return Account{}, ReasonUnknownUser
 		}
+		return Account{}, err
 	}
 	hit, err := a.verify(u, password)
 	if err != nil {
+		if FormatOf(u.Hash) != FormatBcrypt {
+			spendDummyVerify(password)
+		}
 		a.limiter.fail(name, a.now())
 		return Account{}, err
 	}
@@ -138,22 +137,50 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 	if err != nil {
 		return Account{}, ReasonBadUsername
 	}
+	u.Hash = ""
 	return Account{User: u, JID: j, CacheHit: hit}, nil
 }
 
-// UserExists reports whether user@domain names a migrated wiki account.
-// Account state does not matter: a suspended user still exists.
+// matchName checks that the looked-up row is the account named: the
+// database collation also matches names differing in accents or
+// trailing spaces, and a stored livechat_id may be no valid localpart.
+func (a *Authenticator) matchName(u wikidb.User, found bool, name string) error {
+	if !found {
+		return ReasonUnknownUser
+	}
+	if u.LivechatID == nil {
+		return nil // unmigrated, matched by login: refused after the password check
+	}
+	id, err := NormalizeLocalpart(*u.LivechatID)
+	switch {
+	case err != nil:
+		return ReasonBadLivechatID
+	case !SameLocalpart(id, name):
+		return ReasonUnknownUser
+	}
+	return nil
+}
+
+// UserExists reports whether user@domain names a migrated wiki account,
+// whatever its state (a suspended user still exists). When it does not,
+// err is ReasonUnknownUser, ReasonBadDomain or ReasonBadUsername; other
+// errors are technical faults.
 func (a *Authenticator) UserExists(ctx context.Context, user, domain string) (bool, error) {
 	name, err := a.checkName(user, domain)
 	if err != nil {
 		return false, err
 	}
 	u, found, err := a.dir.UserByLivechatID(ctx, name)
-	if err != nil || !found || u.LivechatID == nil {
+	if err != nil {
 		return false, err
 	}
-	id, err := NormalizeLocalpart(*u.LivechatID)
-	return err == nil && id == name, nil
+	if err := a.matchName(u, found, name); err != nil {
+		return false, err
+	}
+	if u.LivechatID == nil {
+		return false, ReasonUnmigrated
+	}
+	return true, nil
 }
 
 // checkName checks the domain and returns the normalised localpart.
@@ -172,7 +199,7 @@ func (a *Authenticator) checkName(user, domain string) (string, error) {
 // cache when this exact (account, hash, password) matched recently.
 // Identical concurrent verifications share one slow hash.
 func (a *Authenticator) verify(u wikidb.User, password string) (cacheHit bool, err error) {
-	key := a.cache.key(u.ID, u.Hash, password)
+	key := a.cache.key(u, password)
 	if a.cache.has(key, a.now()) {
 		return true, nil
 	}

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/cases"
 
 	"livechat-auth/wikidb"
 )
@@ -31,7 +34,7 @@ func (f *fakeDirectory) UserByLivechatID(_ context.Context, id string) (wikidb.U
 		return wikidb.User{}, false, f.err
 	}
 	for _, u := range f.users { // a rough stand-in for utf8mb4_unicode_ci
-		if u.LivechatID != nil && strings.EqualFold(strings.TrimRight(*u.LivechatID, " "), id) { // PAD SPACE
+		if u.LivechatID != nil && foldEqual(strings.TrimRight(*u.LivechatID, " "), id) { // PAD SPACE
 			return u, true, nil
 		}
 	}
@@ -41,6 +44,13 @@ func (f *fakeDirectory) UserByLivechatID(_ context.Context, id string) (wikidb.U
 		}
 	}
 	return wikidb.User{}, false, nil
+}
+
+// foldEqual is a rough stand-in for utf8mb4_unicode_ci, which also equates
+// ß and ss (and, unlike this, ignores accents).
+func foldEqual(a, b string) bool {
+	fold := cases.Fold()
+	return fold.String(a) == fold.String(b)
 }
 
 func (f *fakeDirectory) Prefs(context.Context) (wikidb.Prefs, error) {
@@ -92,12 +102,19 @@ func newFixture(t testing.TB) (*fakeDirectory, *Authenticator) {
 	bad(10, "judy", func(u *wikidb.User) { u.Hash = "" })
 	bad(11, "ursula", func(u *wikidb.User) { u.LivechatID = ptr("ursula x") })
 	bad(12, "zoe", func(u *wikidb.User) { u.LivechatID = ptr("zoë") })
+	bad(13, "strasse", func(u *wikidb.User) { u.LivechatID = ptr("Straße") })
 	dir := &fakeDirectory{users: users, prefs: wikidb.Prefs{ChangePassword: true, PassDueDays: -1, TwoFactorAuth: true}}
-	a, err := New(dir, Config{Domains: []string{"chat.test"}})
+	a, err := New(dir, testConfig(time.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return dir, a
+}
+
+// testConfig is the configuration an operator gets by default.
+func testConfig(now func() time.Time) Config {
+	return Config{Domains: []string{"chat.test"}, CacheTTL: 5 * time.Minute, CacheSize: 100,
+		MaxFailures: 5, FailureWindow: time.Minute, Now: now}
 }
 
 func TestAuthenticateRules(t *testing.T) {
@@ -132,6 +149,8 @@ func TestAuthenticateRules(t *testing.T) {
 		{"requested name not a localpart", "ursula x", "chat.test", "ursula-pw", ReasonBadUsername},
 		{"accent-insensitive match is not the account", "zoe", "chat.test", "zoe-pw", ReasonUnknownUser},
 		{"accented livechat_id", "zoë", "chat.test", "zoe-pw", nil},
+		{"ß as ejabberd's nodeprep sends it", "strasse", "chat.test", "strasse-pw", nil},
+		{"ß as typed", "straße", "chat.test", "strasse-pw", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,6 +213,59 @@ func TestCacheSkipsHashUntilHashChanges(t *testing.T) {
 	}
 }
 
+func TestCacheFollowsLoginRename(t *testing.T) {
+	dir, a := newFixture(t)
+	ctx := context.Background()
+	// md5(login.pass), Tiki 1.9: the login is part of the hash input.
+	sum := md5.Sum([]byte("alice" + "legacy-pw"))
+	dir.setHash("alice", hex.EncodeToString(sum[:]))
+	for i := 0; i < 2; i++ {
+		if _, err := a.Authenticate(ctx, "alice", "chat.test", "legacy-pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir.mu.Lock()
+	dir.users[0].Login = "alice2" // renamed in the wiki; the hash no longer matches
+	dir.mu.Unlock()
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "legacy-pw"); !errors.Is(err, ReasonBadPassword) {
+		t.Fatalf("after a rename: %v, want %v", err, ReasonBadPassword)
+	}
+}
+
+func TestAccountCarriesNoHash(t *testing.T) {
+	_, a := newFixture(t)
+	acct, err := a.Authenticate(context.Background(), "alice", "chat.test", "alice-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acct.User.Hash != "" || acct.User.ID != 1 || acct.JID.String() != "alice@chat.test" {
+		t.Fatalf("account %+v", acct)
+	}
+}
+
+func TestNewRefusesIncompleteConfig(t *testing.T) {
+	dir := &fakeDirectory{}
+	for name, cfg := range map[string]Config{
+		"no domains":       {},
+		"cache, no size":   {Domains: []string{"d"}, CacheTTL: time.Minute},
+		"limit, no window": {Domains: []string{"d"}, MaxFailures: 3},
+	} {
+		if _, err := New(dir, cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := New(nil, Config{Domains: []string{"d"}}); err == nil {
+		t.Error("nil directory accepted")
+	}
+	a, err := New(dir, Config{Domains: []string{"d"}})
+	if err != nil {
+		t.Fatalf("everything off: %v", err)
+	}
+	if a.limiter.blocked("x", time.Now()) || a.cache.has(cacheKey{}, time.Now()) {
+		t.Fatal("zero config turned something on")
+	}
+}
+
 func TestCacheDoesNotBypassStateRules(t *testing.T) {
 	dir, a := newFixture(t)
 	ctx := context.Background()
@@ -221,9 +293,12 @@ func TestOneLookupPerSignIn(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	_, a := newFixture(t)
+	dir, _ := newFixture(t)
 	now := time.Unix(1800000000, 0)
-	a.now = func() time.Time { return now }
+	a, err := New(dir, testConfig(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	for i := 0; i < 5; i++ {
 		if _, err := a.Authenticate(ctx, "alice", "chat.test", "typo"); !errors.Is(err, ReasonBadPassword) {
@@ -288,14 +363,15 @@ func TestUserExists(t *testing.T) {
 		want bool
 	}{
 		{"alice", true},
-		{"nina", true}, // suspended accounts still exist
-		{"rupert", false},
+		{"nina", true},    // suspended accounts still exist
+		{"rupert", false}, // unmigrated
 		{"nobody", false},
-		{"zoe", false},
+		{"zoe", false}, // the collation's match is not the account
 	}
 	for _, tt := range tests {
 		got, err := a.UserExists(context.Background(), tt.user, "chat.test")
-		if err != nil || got != tt.want {
+		var r Reason
+		if (err != nil && !errors.As(err, &r)) || got != tt.want || got == (err != nil) {
 			t.Errorf("UserExists(%q) = %v, %v; want %v", tt.user, got, err, tt.want)
 		}
 	}
@@ -345,8 +421,13 @@ func BenchmarkAuthenticateCacheHit(b *testing.B) {
 }
 
 func BenchmarkAuthenticateCacheMiss(b *testing.B) {
-	_, a := newFixture(b)
-	a.cache.ttl = -1
+	dir, _ := newFixture(b)
+	cfg := testConfig(time.Now)
+	cfg.CacheTTL = 0
+	a, err := New(dir, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

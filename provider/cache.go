@@ -7,10 +7,12 @@ import (
 	"encoding/binary"
 	"sync"
 	"time"
+
+	"livechat-auth/wikidb"
 )
 
-// cacheKey identifies one verified (account, stored hash, password)
-// triple. It is an HMAC under a key made fresh for each process, so the
+// cacheKey identifies one verified (account, login, e-mail, stored hash,
+// password) tuple: login and e-mail are part of the legacy md5 forms. It is an HMAC under a key made fresh for each process, so the
 // cache never holds a password or anything an attacker could test
 // passwords against offline.
 type cacheKey [sha256.Size]byte
@@ -36,12 +38,14 @@ func newVerifiedCache(ttl time.Duration, max int) *verifiedCache {
 	return &verifiedCache{secret: secret, ttl: ttl, max: max, entries: make(map[cacheKey]time.Time)}
 }
 
-func (c *verifiedCache) key(userID int64, hash, password string) cacheKey {
+func (c *verifiedCache) key(u wikidb.User, password string) cacheKey {
 	m := hmac.New(sha256.New, c.secret)
 	var id [8]byte
-	binary.BigEndian.PutUint64(id[:], uint64(userID))
+	binary.BigEndian.PutUint64(id[:], uint64(u.ID))
 	m.Write(id[:])
-	writeField(m, hash)
+	writeField(m, u.Login)
+	writeField(m, u.Email)
+	writeField(m, u.Hash)
 	writeField(m, password)
 	var k cacheKey
 	m.Sum(k[:0])

@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 
+	"golang.org/x/text/cases"
 	"mellium.im/xmpp/jid"
 )
 
@@ -29,4 +30,16 @@ func NormalizeLocalpart(s string) (string, error) {
 // <livechat_id>@<domain>, normalised.
 func JID(livechatID, domain string) (jid.JID, error) {
 	return jid.New(livechatID, domain, "")
+}
+
+// SameLocalpart reports whether the normalised local parts a and b name
+// the same account. Beyond PRECIS, it applies full Unicode case folding,
+// because ejabberd's nodeprep folds where PRECIS keeps (ß arrives as ss).
+// Accents still matter: zoe is not zoë.
+func SameLocalpart(a, b string) bool {
+	if a == b {
+		return true
+	}
+	fold := cases.Fold()
+	return fold.String(a) == fold.String(b)
 }

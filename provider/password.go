@@ -27,6 +27,12 @@ const (
 // bcryptMaxPassword is where PHP's bcrypt stops reading a password.
 const bcryptMaxPassword = 72
 
+// MaxBcryptCost is the highest bcrypt cost verified. Each step doubles the
+// time (cost 10, Tiki's default, takes about 60 ms here; 14 about 1 s);
+// a hash above it could hold an extauth worker past ejabberd's 30 s limit,
+// so it is refused as unsupported-hash.
+const MaxBcryptCost = 14
+
 // FormatOf tells which format a stored hash has.
 func FormatOf(hash string) HashFormat {
 	switch {
@@ -73,6 +79,9 @@ func VerifyPassword(hash, password, login, email string) error {
 }
 
 func verifyBcrypt(hash, password string) error {
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost > MaxBcryptCost {
+		return ReasonUnsupportedHash
+	}
 	p := []byte(password)
 	if len(p) > bcryptMaxPassword {
 		p = p[:bcryptMaxPassword] // as PHP's password_verify does
@@ -89,16 +98,16 @@ func verifyBcrypt(hash, password string) error {
 
 // verifyMD5Hex tries the three legacy forms: md5(pass) (Tiki 1.10–16),
 // md5(login.pass) (1.9) and md5(login.pass.trim(email)) (before 1.9).
+// Tiki compares the stored text with PHP's lower-case md5() output, so an
+// upper-case stored digest never matches there, and does not here.
 func verifyMD5Hex(hash, password, login, email string) error {
-	want, err := hex.DecodeString(hash)
-	if err != nil {
-		return ReasonUnsupportedHash
-	}
 	candidates := [...]string{password, login + password, login + password + phpTrim(email)}
 	match := 0
+	var digest [2 * md5.Size]byte
 	for _, c := range candidates {
 		sum := md5.Sum([]byte(c))
-		match |= subtle.ConstantTimeCompare(want, sum[:])
+		hex.Encode(digest[:], sum[:])
+		match |= subtle.ConstantTimeCompare([]byte(hash), digest[:])
 	}
 	if match != 1 {
 		return ReasonBadPassword
@@ -109,9 +118,10 @@ func verifyMD5Hex(hash, password, login, email string) error {
 // phpTrim removes what PHP's trim() removes by default.
 func phpTrim(s string) string { return strings.Trim(s, " \t\n\r\x00\x0b") }
 
-// dummyHash is a bcrypt hash (cost 10, Tiki's default) of a random value;
-// verifying against it makes an unknown user cost as much as a wrong
-// password.
+// dummyHash is a bcrypt hash (cost 10, Tiki's default) of a random value.
+// Verifying against it makes an unknown user, and a failure on a hash that
+// is cheaper to check than Tiki's default, cost as much as a wrong
+// password on a default account.
 const dummyHash = "$2y$10$kWCi74fRvJLiNgVt7L5JruMRsHxYJbYLUULccd3dxjygKZHjtvlt."
 
 func spendDummyVerify(password string) {

@@ -1,10 +1,12 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -55,9 +57,12 @@ func TestVerifyPasswordRefusals(t *testing.T) {
 		{"crypt-DES", "abJnggxhB/yWI", ReasonUnsupportedHash},
 		{"unknown format", "{SSHA}abcdef", ReasonUnsupportedHash},
 		{"truncated bcrypt", "$2y$10$abc", ReasonUnsupportedHash},
-		{"bcrypt with bad cost", "$2y$99$kWCi74fRvJLiNgVt7L5JruMRsHxYJbYLUULccd3dxjygKZHjtvlt.", ReasonUnsupportedHash},
+		{"bcrypt with unparsable cost", "$2y$99$kWCi74fRvJLiNgVt7L5JruMRsHxYJbYLUULccd3dxjygKZHjtvlt.", ReasonUnsupportedHash},
 		{"31 hex chars", "5f4dcc3b5aa765d61d8327deb882cf9", ReasonUnsupportedHash},
 		{"md5-crypt mismatch", "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/", ReasonBadPassword},
+		// A cost-31 check would take days and hold an extauth worker.
+		{"bcrypt cost over the cap", "$2y$31$kWCi74fRvJLiNgVt7L5JruMRsHxYJbYLUULccd3dxjygKZHjtvlt.", ReasonUnsupportedHash},
+		{"upper-case md5 (Tiki compares text)", "5F4DCC3B5AA765D61D8327DEB882CF99", ReasonBadPassword},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,5 +111,31 @@ func BenchmarkVerifyMD5(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = VerifyPassword("5f4dcc3b5aa765d61d8327deb882cf99", "password", "login", "e@example.org")
+	}
+}
+
+// BenchmarkRefusal compares what refusals cost: an unknown name pays a
+// dummy bcrypt, and so does a wrong password on a cheap legacy hash, so
+// that their times match a wrong password on a default (cost 10) account.
+func BenchmarkRefusal(b *testing.B) {
+	md5Hash := "5f4dcc3b5aa765d61d8327deb882cf99"
+	for _, c := range []struct{ name, user, hash string }{
+		{"bad-password-bcrypt10", "alice", dummyHash},
+		{"bad-password-md5", "alice", md5Hash},
+		{"unknown-user", "nobody", dummyHash},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			dir, _ := newFixture(b)
+			dir.setHash("alice", c.hash)
+			cfg := testConfig(time.Now)
+			cfg.MaxFailures = 0 // measure the refusal, not the rate limit
+			a, err := New(dir, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				_, _ = a.Authenticate(context.Background(), c.user, "chat.test", "not-it") // always refused
+			}
+		})
 	}
 }

@@ -119,6 +119,7 @@ func TestExtauthBinary(t *testing.T) {
 		{"second domain", extauth.Request{Command: "auth", User: "alice", Server: "support.test", Password: "alice-pw-1"}, true},
 		{"foreign domain", extauth.Request{Command: "auth", User: "alice", Server: "evil.test", Password: "alice-pw-1"}, false},
 		{"password with colons and Unicode", extauth.Request{Command: "auth", User: "victor", Server: "chat.test", Password: "pa:ss wörd €:"}, true},
+		{"empty password", extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: ""}, false},
 		{"SQL metacharacters in the name", extauth.Request{Command: "auth", User: "x'or'1'='1", Server: "chat.test", Password: "x"}, false},
 		{"isuser", extauth.Request{Command: "isuser", User: "alice", Server: "chat.test"}, true},
 		{"isuser suspended", extauth.Request{Command: "isuser", User: "nina", Server: "chat.test"}, true},
@@ -146,10 +147,29 @@ func TestExtauthBinary(t *testing.T) {
 	if !p.ask(t, tests[0].req) {
 		t.Error("no longer answering after garbage")
 	}
+	// Five typos are tolerated; the sixth failure in a minute blocks the
+	// account, even with the right password; other accounts still work.
+	carol := extauth.Request{Command: "auth", User: "carol", Server: "chat.test", Password: "typo"}
+	for i := 0; i < 5; i++ {
+		p.ask(t, carol)
+	}
+	carol.Password = "carol-pw-2a"
+	if !p.ask(t, carol) {
+		t.Error("right password refused after five typos")
+	}
+	carol.Password = "typo"
+	p.ask(t, carol)
+	carol.Password = "carol-pw-2a"
+	if p.ask(t, carol) {
+		t.Error("right password accepted after six failures in a minute")
+	}
+	if !p.ask(t, tests[0].req) {
+		t.Error("another account was blocked too")
+	}
 	p.finish(t)
 
 	log := p.log(t)
-	for _, want := range []string{"reason=bad-domain", "reason=read-only", "malformed request", "reason=bad-username"} {
+	for _, want := range []string{"reason=bad-domain", "reason=read-only", "malformed request", "reason=bad-username", "reason=bad-input", "reason=rate-limited"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q", want)
 		}

@@ -39,7 +39,11 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	log.Info("serving", "domains", cfg.Domains, "version", version)
 
-	srv := &extauth.Server{Auth: auth, Log: log, Timeout: cfg.Extauth.RequestTimeout}
+	srv, err := extauth.New(auth, log, cfg.Extauth.RequestTimeout)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return exitError
+	}
 	if err := srv.Serve(ctx, stdin, stdout); err != nil {
 		log.Error("stopped", "error", err)
 		return exitError

@@ -115,12 +115,6 @@ func openAuthenticator(cfg config.Config) (*provider.Authenticator, *wikidb.Stor
 		MaxFailures:   cfg.Auth.MaxFailures,
 		FailureWindow: cfg.Auth.FailureWindow,
 	}
-	if pc.CacheTTL == 0 {
-		pc.CacheTTL = -1 // config: 0 turns the cache off
-	}
-	if pc.MaxFailures == 0 {
-		pc.MaxFailures = -1 // config: 0 turns the limit off
-	}
 	auth, err := provider.New(store, pc)
 	if err != nil {
 		_ = store.Close() // the open error matters more

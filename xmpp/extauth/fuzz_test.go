@@ -17,7 +17,7 @@ func FuzzServe(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 1, ':'})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var out bytes.Buffer
-		srv := &Server{Auth: &fakeAuth{}, Log: hclog.NewNullLogger()}
+		srv := newServer(t, hclog.NewNullLogger())
 		_ = srv.Serve(context.Background(), bytes.NewReader(in), &out)
 		if out.Len()%4 != 0 {
 			t.Fatalf("stdout holds %d bytes: not whole replies", out.Len())

@@ -21,9 +21,24 @@ type Authenticator interface {
 
 // Server answers extauth requests with an Authenticator.
 type Server struct {
-	Auth    Authenticator
-	Log     hclog.Logger
-	Timeout time.Duration // budget of each request, far under ejabberd's 30 s (default 5s)
+	auth    Authenticator
+	log     hclog.Logger
+	timeout time.Duration
+}
+
+// New returns a Server deciding with auth and logging one line per
+// decision to log. timeout is the budget of each request, far under
+// ejabberd's 30 s.
+func New(auth Authenticator, log hclog.Logger, timeout time.Duration) (*Server, error) {
+	switch {
+	case auth == nil:
+		return nil, errors.New("extauth: nil Authenticator")
+	case log == nil:
+		return nil, errors.New("extauth: nil logger")
+	case timeout <= 0:
+		return nil, errors.New("extauth: request timeout must be positive")
+	}
+	return &Server{auth: auth, log: log, timeout: timeout}, nil
 }
 
 // Serve reads requests from r and writes one reply per request to w until
@@ -38,7 +53,7 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 		case errors.Is(err, io.EOF):
 			return nil
 		case errors.Is(err, ErrMalformed):
-			s.Log.Warn("malformed request", "reason", "bad-request", "error", err)
+			s.log.Warn("malformed request", "reason", "bad-request", "error", err)
 			if err := WriteReply(w, false); err != nil {
 				return fmt.Errorf("write reply: %w", err)
 			}
@@ -56,34 +71,27 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 // answer decides one request and logs the decision. A panic in a decision
 // is logged and answered "no": one bad request never stops the worker.
 func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
-	start := time.Now()
-	log := s.Log.With("cmd", req.Command, "user", req.User, "server", req.Server)
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("request failed", "reason", "error", "error", fmt.Sprint(p))
+			s.log.Error("request failed", "cmd", req.Command, "user", req.User, "server", req.Server,
+				"reason", "error", "error", fmt.Sprint(p))
 			yes = false
 		}
 	}()
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	start := time.Now()
+	log := s.log.With("cmd", req.Command, "user", req.User, "server", req.Server)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 
 	switch req.Command {
 	case CmdAuth:
-		acct, err := s.Auth.Authenticate(ctx, req.User, req.Server, req.Password)
+		acct, err := s.auth.Authenticate(ctx, req.User, req.Server, req.Password)
 		logDecision(log, err, "duration", time.Since(start), "cache_hit", acct.CacheHit)
 		return err == nil
 	case CmdIsUser:
-		exists, err := s.Auth.UserExists(ctx, req.User, req.Server)
-		if err != nil {
-			logDecision(log, err, "duration", time.Since(start))
-			return false
-		}
-		log.Debug("user looked up", "exists", exists, "duration", time.Since(start))
-		return exists
+		exists, err := s.auth.UserExists(ctx, req.User, req.Server)
+		logDecision(log, err, "duration", time.Since(start))
+		return exists && err == nil
 	}
 	log.Info("refused", "reason", string(provider.ReasonReadOnly))
 	return false

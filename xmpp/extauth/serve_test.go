@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -31,15 +32,26 @@ func (f *fakeAuth) Authenticate(_ context.Context, user, _, password string) (pr
 
 func (f *fakeAuth) UserExists(_ context.Context, user, _ string) (bool, error) {
 	f.calls++
-	return user == "alice", nil
+	if user != "alice" {
+		return false, provider.ReasonUnknownUser
+	}
+	return true, nil
+}
+
+func newServer(t testing.TB, log hclog.Logger) *Server {
+	t.Helper()
+	srv, err := New(&fakeAuth{}, log, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
 }
 
 func serve(t *testing.T, in []byte) (out []byte, logs string, err error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &stderr, Level: hclog.Debug})
-	srv := &Server{Auth: &fakeAuth{}, Log: log}
-	err = srv.Serve(context.Background(), bytes.NewReader(in), &stdout)
+	err = newServer(t, log).Serve(context.Background(), bytes.NewReader(in), &stdout)
 	return stdout.Bytes(), stderr.String(), err
 }
 
@@ -119,17 +131,35 @@ func TestServeNeverLogsPasswords(t *testing.T) {
 	}
 }
 
-func BenchmarkServeRoundTrip(b *testing.B) {
+func TestNewChecksInputs(t *testing.T) {
+	log := hclog.NewNullLogger()
+	if _, err := New(nil, log, time.Second); err == nil {
+		t.Error("nil Authenticator accepted")
+	}
+	if _, err := New(&fakeAuth{}, nil, time.Second); err == nil {
+		t.Error("nil logger accepted")
+	}
+	if _, err := New(&fakeAuth{}, log, 0); err == nil {
+		t.Error("zero timeout accepted")
+	}
+}
+
+// BenchmarkFrameRoundTrip is one request and its reply over in-process
+// pipes: the protocol's own cost, with a decision that costs nothing.
+func BenchmarkFrameRoundTrip(b *testing.B) {
 	req := frame("isuser:alice:chat.test")
-	srv := &Server{Auth: &fakeAuth{}, Log: hclog.NewNullLogger()}
-	pr, pw := io.Pipe()
-	out := &bytes.Buffer{}
-	go func() { _ = srv.Serve(context.Background(), pr, out) }()
+	srv := newServer(b, hclog.NewNullLogger())
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	go func() { _ = srv.Serve(context.Background(), inR, outW) }()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := pw.Write(req); err != nil {
+		if _, err := inW.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ReadReply(outR); err != nil {
 			b.Fatal(err)
 		}
 	}
-	pw.Close()
+	inW.Close()
 }

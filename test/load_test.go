@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -106,9 +107,17 @@ func BenchmarkExtauthRequest(b *testing.B) {
 		{"isuser", binPath, extauth.Request{Command: "isuser", User: "alice", Server: "chat.test"}},
 		{"auth-bad-password", binPath, extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: "wrong"}},
 		{"auth-unknown-user", binPath, extauth.Request{Command: "auth", User: "nobody", Server: "chat.test", Password: "wrong"}},
+		{"auth-nocache-md5", binPath, extauth.Request{Command: "auth", User: "frank", Server: "chat.test", Password: "frank-pw-md5"}},
+		{"auth-nocache-md5crypt", binPath, extauth.Request{Command: "auth", User: "erin", Server: "chat.test", Password: "erin-pw-md5crypt"}},
+		{"auth-nocache-bcrypt10", binPath, alice},
+		{"auth-nocache-bcrypt12", binPath, extauth.Request{Command: "auth", User: "bob", Server: "chat.test", Password: "bob-pw-12"}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
+			env := env
+			if strings.Contains(c.name, "nocache") {
+				env = append(env[:len(env):len(env)], "LIVECHAT_AUTH_AUTH_CACHE_TTL=0")
+			}
 			p := startExtauthProgram(b, c.program, env...)
 			p.ask(b, c.req) // warm up
 			b.ResetTimer()

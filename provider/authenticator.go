@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/singleflight"
 	"mellium.im/xmpp/jid"
 
+	"livechat-auth/provider/token"
 	"livechat-auth/wikidb"
 )
 
@@ -32,6 +33,8 @@ type Config struct {
 	MaxFailures   int              // failures per account tolerated within FailureWindow; 0: no limit
 	FailureWindow time.Duration    // required with a limit
 	Now           func() time.Time // the clock; nil: time.Now
+	Tokens        TokenVerifier    // token sign-ins; nil: passwords only
+	TokenSubject  Subject          // what a token's subject names (default livechat_id)
 }
 
 // maxPasswordBytes bounds what is hashed; longer input is refused.
@@ -40,8 +43,9 @@ const maxPasswordBytes = 4096
 // Account is an accepted sign-in. User carries no password hash.
 type Account struct {
 	User     wikidb.User
-	JID      jid.JID // <livechat_id>@<domain>, as the chat server named it
-	CacheHit bool    // the password was verified from the cache, with no slow hash
+	JID      jid.JID       // <livechat_id>@<domain>, as the chat server named it
+	CacheHit bool          // the password was verified from the cache, with no slow hash
+	Token    *token.Claims // the token signed in with; nil for a password
 }
 
 // Authenticator decides sign-ins. It is safe for concurrent use.
@@ -52,6 +56,8 @@ type Authenticator struct {
 	limiter *failureLimiter
 	flight  singleflight.Group
 	now     func() time.Time
+	tokens  TokenVerifier
+	subject Subject
 }
 
 // New returns an Authenticator reading accounts from dir.
@@ -80,7 +86,16 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 	if now == nil {
 		now = time.Now
 	}
+	switch cfg.TokenSubject {
+	case "":
+		cfg.TokenSubject = SubjectLivechatID
+	case SubjectLivechatID, SubjectLogin, SubjectUserID:
+	default:
+		return nil, fmt.Errorf("provider: unknown token subject %q", cfg.TokenSubject)
+	}
 	return &Authenticator{
+		tokens:  cfg.Tokens,
+		subject: cfg.TokenSubject,
 		dir:     dir,
 		domains: domains,
 		cache:   newVerifiedCache(cfg.CacheTTL, cfg.CacheSize),
@@ -106,6 +121,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 	}
 	if a.limiter.blocked(name, a.now()) {
 		return Account{}, ReasonRateLimited
+	}
+	if a.tokens != nil && token.LooksLikeToken(password) {
+		return a.authenticateToken(ctx, name, domain, password)
 	}
 	u, found, err := a.dir.UserByLivechatID(ctx, name)
 	if err != nil {

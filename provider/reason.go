@@ -1,5 +1,7 @@
 package provider
 
+import "livechat-auth/provider/token"
+
 // Reason says why a sign-in was refused; its value is the log's reason code.
 type Reason string
 
@@ -24,3 +26,7 @@ const (
 	ReasonRateLimited        Reason = "rate-limited"         // too many recent failures for this account
 	ReasonReadOnly           Reason = "read-only"            // a write (setpass, register, remove): the wiki owns accounts
 )
+
+// A refused token gives a Reason whose value is the token.Problem's, such
+// as "token-expired"; ReasonTokenSubject is the one decided here.
+const ReasonTokenSubject = Reason(token.ProblemSubject) // the token names another account

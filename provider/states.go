@@ -10,6 +10,21 @@ import (
 // an account whose password has been verified. It returns nil or the
 // Reason for refusal. now is the current time.
 func checkState(u wikidb.User, p wikidb.Prefs, now time.Time) error {
+	if err := CheckAccount(u, p, now); err != nil {
+		return err
+	}
+	if p.TwoFactorAuth && u.TwoFactorSecret != "" {
+		return ReasonTwoFactorRequired
+	}
+	return nil
+}
+
+// CheckAccount applies the account-state rules that hold whatever the
+// credential: unmigrated, unvalidated, suspended, unfinished registration,
+// must-change-password. It leaves out the password itself and the 2FA
+// rule, which a token sign-in satisfies (the wiki asked for the one-time
+// code when the user logged in there). It returns nil or a Reason.
+func CheckAccount(u wikidb.User, p wikidb.Prefs, now time.Time) error {
 	switch {
 	case u.LivechatID == nil:
 		return ReasonUnmigrated
@@ -21,8 +36,6 @@ func checkState(u wikidb.User, p wikidb.Prefs, now time.Time) error {
 		return ReasonUnfinished
 	case mustChangePassword(u, p, now):
 		return ReasonMustChangePassword
-	case p.TwoFactorAuth && u.TwoFactorSecret != "":
-		return ReasonTwoFactorRequired
 	}
 	return nil
 }

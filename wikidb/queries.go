@@ -10,13 +10,28 @@ package wikidb
 // Comparisons follow the column's collation (case- and accent-insensitive
 // on Tiki 24), so callers compare the returned livechat_id exactly.
 const queryUserByLivechatID = `
-SELECT userId, login, COALESCE(email, ''), COALESCE(hash, ''), livechat_id,
-       COALESCE(waiting, ''), COALESCE(valid, ''), COALESCE(pass_confirm, 0),
-       COALESCE(twoFactorSecret, '')
+SELECT ` + userColumns + `
 FROM users_users
 WHERE livechat_id = ? OR (livechat_id IS NULL AND login = ?)
 ORDER BY livechat_id IS NULL
 LIMIT 1`
+
+// userColumns are the users_users columns a User holds, in scan order.
+const userColumns = `userId, login, COALESCE(email, ''), COALESCE(hash, ''), livechat_id,
+       COALESCE(waiting, ''), COALESCE(valid, ''), COALESCE(pass_confirm, 0),
+       COALESCE(twoFactorSecret, '')`
+
+// queryUserByLogin finds the account with this login (the wiki's own
+// sign-in name), for the session API.
+const queryUserByLogin = `SELECT ` + userColumns + ` FROM users_users WHERE login = ? LIMIT 1`
+
+// queryUserByID finds the account with this userId, for the session API.
+const queryUserByID = `SELECT ` + userColumns + ` FROM users_users WHERE userId = ?`
+
+// queryRealName reads the display name a user set in the wiki.
+const queryRealName = `
+SELECT COALESCE(value, '') FROM tiki_user_preferences
+WHERE user = ? AND prefName = 'realName'`
 
 // queryPrefs reads the site preferences the account rules depend on.
 const queryPrefs = `

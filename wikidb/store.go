@@ -122,17 +122,61 @@ func (s *Store) Ping(ctx context.Context) error {
 // match follows the database collation: callers compare the returned
 // livechat_id themselves when they need an exact match.
 func (s *Store) UserByLivechatID(ctx context.Context, id string) (u User, found bool, err error) {
+	u, found, err = s.queryUser(ctx, queryUserByLivechatID, id, id)
+	if err != nil {
+		return User{}, false, fmt.Errorf("look up livechat_id: %w", err)
+	}
+	return u, found, nil
+}
+
+// UserByLogin returns the account with this wiki login. found is false
+// when there is none.
+func (s *Store) UserByLogin(ctx context.Context, login string) (u User, found bool, err error) {
+	u, found, err = s.queryUser(ctx, queryUserByLogin, login)
+	if err != nil {
+		return User{}, false, fmt.Errorf("look up login: %w", err)
+	}
+	return u, found, nil
+}
+
+// UserByID returns the account with this userId. found is false when
+// there is none.
+func (s *Store) UserByID(ctx context.Context, id int64) (u User, found bool, err error) {
+	u, found, err = s.queryUser(ctx, queryUserByID, id)
+	if err != nil {
+		return User{}, false, fmt.Errorf("look up user %d: %w", id, err)
+	}
+	return u, found, nil
+}
+
+// RealName returns the display name the user set in the wiki, or "".
+func (s *Store) RealName(ctx context.Context, login string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	var name string
+	err := s.db.QueryRowContext(ctx, queryRealName, login).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read real name: %w", err)
+	}
+	return name, nil
+}
+
+// queryUser runs a query selecting userColumns and scans its one row.
+func (s *Store) queryUser(ctx context.Context, query string, args ...any) (u User, found bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
 	defer cancel()
 	var livechatID sql.NullString
-	err = s.db.QueryRowContext(ctx, queryUserByLivechatID, id, id).Scan(
+	err = s.db.QueryRowContext(ctx, query, args...).Scan(
 		&u.ID, &u.Login, &u.Email, &u.Hash, &livechatID,
 		&u.Waiting, &u.Valid, &u.PassConfirm, &u.TwoFactorSecret)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, false, nil
 	}
 	if err != nil {
-		return User{}, false, fmt.Errorf("look up livechat_id: %w", err)
+		return User{}, false, err
 	}
 	if livechatID.Valid {
 		u.LivechatID = &livechatID.String

@@ -1,0 +1,97 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"livechat-auth/provider/token"
+	"livechat-auth/wikidb"
+)
+
+// TokenVerifier checks sign-in tokens; *token.Verifier implements it.
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (token.Claims, error)
+	Consume(c token.Claims) error
+}
+
+// Subject says what a token's subject claim names.
+type Subject string
+
+// Subjects a token may carry.
+const (
+	SubjectLivechatID Subject = "livechat_id" // the account's livechat_id (default)
+	SubjectLogin      Subject = "login"       // the wiki login
+	SubjectUserID     Subject = "user_id"     // users_users.userId
+)
+
+// SubjectOf returns the subject a token for u carries.
+func SubjectOf(kind Subject, u wikidb.User) (string, error) {
+	switch kind {
+	case SubjectLogin:
+		return u.Login, nil
+	case SubjectUserID:
+		return strconv.FormatInt(u.ID, 10), nil
+	}
+	if u.LivechatID == nil {
+		return "", ReasonUnmigrated
+	}
+	return NormalizeLocalpart(*u.LivechatID)
+}
+
+// names reports whether a token subject names account u, signing in as
+// the normalised localpart name.
+func (kind Subject) names(subject string, u wikidb.User, name string) bool {
+	switch kind {
+	case SubjectLogin:
+		return subject == u.Login
+	case SubjectUserID:
+		return subject == strconv.FormatInt(u.ID, 10)
+	}
+	s, err := NormalizeLocalpart(subject)
+	return err == nil && SameLocalpart(s, name)
+}
+
+// authenticateToken signs in with a token instead of a password: the
+// token must verify, name this very account, and be unused; the account
+// rules still apply, except 2FA, which the wiki checked.
+func (a *Authenticator) authenticateToken(ctx context.Context, name, domain, raw string) (Account, error) {
+	claims, err := a.tokens.Verify(ctx, raw)
+	if err != nil {
+		a.limiter.fail(name, a.now())
+		var p token.Problem
+		if errors.As(err, &p) {
+			return Account{}, Reason(p)
+		}
+		return Account{}, fmt.Errorf("verify token: %w", err)
+	}
+	u, found, err := a.dir.UserByLivechatID(ctx, name)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := a.matchName(u, found, name); err != nil {
+		a.limiter.fail(name, a.now())
+		return Account{}, err
+	}
+	if !a.subject.names(claims.Subject, u, name) {
+		a.limiter.fail(name, a.now())
+		return Account{}, ReasonTokenSubject
+	}
+	prefs, err := a.dir.Prefs(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := CheckAccount(u, prefs, a.now()); err != nil {
+		return Account{}, err
+	}
+	if err := a.tokens.Consume(claims); err != nil {
+		return Account{}, Reason(token.ProblemReplayed)
+	}
+	j, err := JID(name, domain)
+	if err != nil {
+		return Account{}, ReasonBadUsername
+	}
+	u.Hash = ""
+	return Account{User: u, JID: j, Token: &claims}, nil
+}

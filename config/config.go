@@ -44,6 +44,10 @@ type Config struct {
 	Wiki    Wiki     `yaml:"wiki"`
 	Auth    Auth     `yaml:"auth"`
 	Extauth Extauth  `yaml:"extauth"`
+	Serve   Serve    `yaml:"serve"`
+	Token   Token    `yaml:"token"`
+	Session Session  `yaml:"session"`
+	Proxy   Proxy    `yaml:"proxy"`
 	Log     Log      `yaml:"log"`
 }
 
@@ -110,8 +114,30 @@ func Default() Config {
 		Wiki:    Wiki{QueryTimeout: 2 * time.Second, MaxOpenConns: 2, PrefsRefresh: time.Minute},
 		Auth:    Auth{CacheTTL: 5 * time.Minute, CacheSize: 10000, MaxFailures: 5, FailureWindow: time.Minute},
 		Extauth: Extauth{RequestTimeout: 5 * time.Second},
+		Serve:   Serve{Listen: "127.0.0.1:8484", RequestTimeout: 5 * time.Second},
+		Token: Token{JWKSRefresh: 15 * time.Minute, Issuer: "livechat-auth", Audience: "xmpp",
+			Lifetime: 5 * time.Minute, SubjectClaim: "sub", Subject: "livechat_id", ReplayProtection: true},
+		Session: Session{MaxSkew: 5 * time.Minute},
+		Proxy:   Proxy{WebSocketPath: "/xmpp-websocket", BOSHPath: "/http-bind"},
 		Log:     Log{Level: "info", Format: "text"},
 	}
+}
+
+// readSecretFile fills value from file when file is set; both set is an
+// error.
+func readSecretFile(key, fileKey string, value *Secret, file string) error {
+	if file == "" {
+		return nil
+	}
+	if *value != "" {
+		return fmt.Errorf("%s, %s: set only one (an environment variable for one replaces the other)", key, fileKey)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fileKey, err)
+	}
+	*value = Secret(strings.TrimRight(string(data), "\r\n"))
+	return nil
 }
 
 // Load returns the defaults, overlaid with the YAML file at path (none
@@ -133,15 +159,18 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	if err := applyEnv(&c, getenv); err != nil {
 		return c, err
 	}
-	if c.Wiki.DSN != "" && c.Wiki.DSNFile != "" {
-		return c, errors.New("wiki.dsn, wiki.dsn_file: set only one (an environment variable for one replaces the other)")
-	}
-	if c.Wiki.DSNFile != "" {
-		data, err := os.ReadFile(c.Wiki.DSNFile)
-		if err != nil {
-			return c, fmt.Errorf("wiki.dsn_file: %w", err)
+	for _, f := range []struct {
+		key, fileKey string
+		value        *Secret
+		file         string
+	}{
+		{"wiki.dsn", "wiki.dsn_file", &c.Wiki.DSN, c.Wiki.DSNFile},
+		{"token.secret", "token.secret_file", &c.Token.Secret, c.Token.SecretFile},
+		{"session.key", "session.key_file", &c.Session.Key, c.Session.KeyFile},
+	} {
+		if err := readSecretFile(f.key, f.fileKey, f.value, f.file); err != nil {
+			return c, err
 		}
-		c.Wiki.DSN = Secret(strings.TrimRight(string(data), "\r\n"))
 	}
 	return c, nil
 }

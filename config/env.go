@@ -34,6 +34,37 @@ var envVars = []envVar{
 	{"auth.max_failures", intVar(func(c *Config) *int { return &c.Auth.MaxFailures })},
 	{"auth.failure_window", durationVar(func(c *Config) *time.Duration { return &c.Auth.FailureWindow })},
 	{"extauth.request_timeout", durationVar(func(c *Config) *time.Duration { return &c.Extauth.RequestTimeout })},
+	{"serve.listen", func(c *Config, v string) error { c.Serve.Listen = v; return nil }},
+	{"serve.request_timeout", durationVar(func(c *Config) *time.Duration { return &c.Serve.RequestTimeout })},
+	{"token.algorithms", func(c *Config, v string) error { c.Token.Algorithms = splitList(v); return nil }},
+	{"token.signing_key_file", func(c *Config, v string) error { c.Token.SigningKeyFile = v; return nil }},
+	{"token.secret", func(c *Config, v string) error { c.Token.Secret, c.Token.SecretFile = Secret(v), ""; return nil }},
+	{"token.secret_file", func(c *Config, v string) error { c.Token.SecretFile, c.Token.Secret = v, ""; return nil }},
+	{"token.secret_kid", func(c *Config, v string) error { c.Token.SecretKID = v; return nil }},
+	{"token.previous_secret", func(c *Config, v string) error { c.Token.PreviousSecret = Secret(v); return nil }},
+	{"token.previous_secret_kid", func(c *Config, v string) error { c.Token.PreviousSecretKID = v; return nil }},
+	{"token.public_key_files", func(c *Config, v string) error { c.Token.PublicKeyFiles = splitList(v); return nil }},
+	{"token.jwks_url", func(c *Config, v string) error { c.Token.JWKSURL = v; return nil }},
+	{"token.jwks_refresh", durationVar(func(c *Config) *time.Duration { return &c.Token.JWKSRefresh })},
+	{"token.issuer", func(c *Config, v string) error { c.Token.Issuer = v; return nil }},
+	{"token.audience", func(c *Config, v string) error { c.Token.Audience = v; return nil }},
+	{"token.lifetime", durationVar(func(c *Config) *time.Duration { return &c.Token.Lifetime })},
+	{"token.subject_claim", func(c *Config, v string) error { c.Token.SubjectClaim = v; return nil }},
+	{"token.subject", func(c *Config, v string) error { c.Token.Subject = v; return nil }},
+	{"token.replay_protection", boolVar(func(c *Config) *bool { return &c.Token.ReplayProtection })},
+	{"session.key", func(c *Config, v string) error { c.Session.Key, c.Session.KeyFile = Secret(v), ""; return nil }},
+	{"session.key_file", func(c *Config, v string) error { c.Session.KeyFile, c.Session.Key = v, ""; return nil }},
+	{"session.max_skew", durationVar(func(c *Config) *time.Duration { return &c.Session.MaxSkew })},
+	{"session.domain", func(c *Config, v string) error { c.Session.Domain = v; return nil }},
+	{"session.websocket_url", func(c *Config, v string) error { c.Session.WebSocketURL = v; return nil }},
+	{"session.bosh_url", func(c *Config, v string) error { c.Session.BOSHURL = v; return nil }},
+	{"session.migration_url", func(c *Config, v string) error { c.Session.MigrationURL = v; return nil }},
+	{"session.avatar_url", func(c *Config, v string) error { c.Session.AvatarURL = v; return nil }},
+	{"proxy.websocket_path", func(c *Config, v string) error { c.Proxy.WebSocketPath = v; return nil }},
+	{"proxy.websocket_upstream", func(c *Config, v string) error { c.Proxy.WebSocketUpstream = v; return nil }},
+	{"proxy.bosh_path", func(c *Config, v string) error { c.Proxy.BOSHPath = v; return nil }},
+	{"proxy.bosh_upstream", func(c *Config, v string) error { c.Proxy.BOSHUpstream = v; return nil }},
+	{"proxy.host_header", func(c *Config, v string) error { c.Proxy.HostHeader = v; return nil }},
 	{"log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
 	{"log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
 	{"log.file", func(c *Config, v string) error { c.Log.File = v; return nil }},
@@ -81,6 +112,17 @@ func intVar(field func(*Config) *int) func(*Config, string) error {
 			return fmt.Errorf("not an integer")
 		}
 		*field(c) = n
+		return nil
+	}
+}
+
+func boolVar(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not true or false")
+		}
+		*field(c) = b
 		return nil
 	}
 }

@@ -2,6 +2,10 @@ package config
 
 import (
 	"errors"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -57,6 +61,7 @@ func (c *Config) Validate() error {
 	if c.Wiki.QueryTimeout > c.Extauth.RequestTimeout {
 		bad("wiki.query_timeout", "must not exceed extauth.request_timeout")
 	}
+	errs = append(errs, c.validateWeb()...)
 	switch c.Log.Level {
 	case "trace", "debug", "info", "warn", "error", "off":
 	default:
@@ -66,4 +71,85 @@ func (c *Config) Validate() error {
 		bad("log.format", "\""+c.Log.Format+"\" is not text or json")
 	}
 	return errors.Join(errs...)
+}
+
+// validateWeb checks the serve, token, session and proxy settings.
+func (c *Config) validateWeb() []error {
+	var errs []error
+	bad := func(key, problem string) { errs = append(errs, errors.New(key+": "+problem)) }
+	if _, _, err := net.SplitHostPort(c.Serve.Listen); err != nil {
+		bad("serve.listen", "\""+c.Serve.Listen+"\" is not host:port")
+	}
+	if c.Serve.RequestTimeout <= 0 {
+		bad("serve.request_timeout", "must be positive")
+	}
+	t := c.Token
+	for _, alg := range t.Algorithms {
+		switch alg {
+		case "HS256", "RS256", "ES256", "EdDSA":
+		default:
+			bad("token.algorithms", "\""+alg+"\" is not one of HS256, RS256, ES256, EdDSA")
+		}
+	}
+	if t.Secret != "" && len(t.Secret) < 32 {
+		bad("token.secret", "shorter than 32 bytes")
+	}
+	if t.PreviousSecret != "" {
+		if len(t.PreviousSecret) < 32 {
+			bad("token.previous_secret", "shorter than 32 bytes")
+		}
+		if t.PreviousSecretKID == "" || t.PreviousSecretKID == t.SecretKID {
+			bad("token.previous_secret_kid", "required, and different from token.secret_kid")
+		}
+	}
+	if t.JWKSURL != "" {
+		if u, err := url.Parse(t.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("token.jwks_url", "not an http(s) URL")
+		}
+	}
+	if t.JWKSRefresh <= 0 {
+		bad("token.jwks_refresh", "must be positive")
+	}
+	if t.Lifetime <= 0 || t.Lifetime > 10*time.Minute {
+		bad("token.lifetime", t.Lifetime.String()+" is not in (0, 10m]")
+	}
+	if t.SubjectClaim == "" {
+		bad("token.subject_claim", "required")
+	}
+	switch t.Subject {
+	case "livechat_id", "login", "user_id":
+	default:
+		bad("token.subject", "\""+t.Subject+"\" is not livechat_id, login or user_id")
+	}
+	s := c.Session
+	if s.Key != "" {
+		if len(s.Key) < 32 {
+			bad("session.key", "shorter than 32 bytes")
+		}
+		if t.SigningKeyFile == "" && t.Secret == "" {
+			bad("session.key", "the session API mints tokens: set token.signing_key_file or token.secret")
+		}
+	}
+	if s.MaxSkew <= 0 {
+		bad("session.max_skew", "must be positive")
+	}
+	if s.Domain != "" && !slices.Contains(c.Domains, s.Domain) {
+		bad("session.domain", "\""+s.Domain+"\" is not one of domains")
+	}
+	upstream := func(key, value string, schemes ...string) {
+		if value == "" {
+			return
+		}
+		if u, err := url.Parse(value); err != nil || !slices.Contains(schemes, u.Scheme) || u.Host == "" {
+			bad(key, "not a "+strings.Join(schemes, " or ")+" URL")
+		}
+	}
+	upstream("proxy.websocket_upstream", c.Proxy.WebSocketUpstream, "ws", "wss")
+	upstream("proxy.bosh_upstream", c.Proxy.BOSHUpstream, "http", "https")
+	for key, path := range map[string]string{"proxy.websocket_path": c.Proxy.WebSocketPath, "proxy.bosh_path": c.Proxy.BOSHPath} {
+		if !strings.HasPrefix(path, "/") {
+			bad(key, "must start with /")
+		}
+	}
+	return errs
 }

@@ -1,0 +1,119 @@
+package config
+
+import "time"
+
+// Serve is the HTTP listener of "livechat-auth serve".
+type Serve struct {
+	// serve.listen, LIVECHAT_AUTH_SERVE_LISTEN: address of the HTTP
+	// listener (session API, keys, chat proxy). Default 127.0.0.1:8484.
+	Listen string `yaml:"listen"`
+	// serve.request_timeout, LIVECHAT_AUTH_SERVE_REQUEST_TIMEOUT: budget of
+	// one API request (not of proxied chat connections). Default 5s.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+}
+
+// Token is how sign-in tokens are minted and verified. Tokens are on as
+// soon as a key is configured.
+type Token struct {
+	// token.algorithms, LIVECHAT_AUTH_TOKEN_ALGORITHMS: the algorithms
+	// accepted (HS256, RS256, ES256, EdDSA). Default: those of the
+	// configured keys.
+	Algorithms []string `yaml:"algorithms"`
+	// token.signing_key_file, LIVECHAT_AUTH_TOKEN_SIGNING_KEY_FILE: PEM
+	// private key (RSA, EC P-256 or Ed25519) that mints tokens; its public
+	// half verifies them and is published. "livechat-auth keygen" makes one.
+	SigningKeyFile string `yaml:"signing_key_file"`
+	// token.secret, LIVECHAT_AUTH_TOKEN_SECRET: HS256 shared secret (at
+	// least 32 bytes) for tokens minted by the wiki; it also mints when no
+	// signing key is set. Replacing it revokes every older token.
+	Secret Secret `yaml:"secret"`
+	// token.secret_file, LIVECHAT_AUTH_TOKEN_SECRET_FILE: read the secret
+	// from a file.
+	SecretFile string `yaml:"secret_file"`
+	// token.secret_kid, LIVECHAT_AUTH_TOKEN_SECRET_KID: kid naming the
+	// secret; tokens without kid also use it.
+	SecretKID string `yaml:"secret_kid"`
+	// token.previous_secret, LIVECHAT_AUTH_TOKEN_PREVIOUS_SECRET: an older
+	// secret still accepted during a rotation, under its own kid.
+	PreviousSecret Secret `yaml:"previous_secret"`
+	// token.previous_secret_kid, LIVECHAT_AUTH_TOKEN_PREVIOUS_SECRET_KID.
+	PreviousSecretKID string `yaml:"previous_secret_kid"`
+	// token.public_key_files, LIVECHAT_AUTH_TOKEN_PUBLIC_KEY_FILES: PEM
+	// public keys of other minters (or of a previous signing key); each is
+	// selected by its RFC 7638 thumbprint as kid.
+	PublicKeyFiles []string `yaml:"public_key_files"`
+	// token.jwks_url, LIVECHAT_AUTH_TOKEN_JWKS_URL: a JWKS fetched and
+	// refreshed in the background; its keys are selected by kid.
+	JWKSURL string `yaml:"jwks_url"`
+	// token.jwks_refresh, LIVECHAT_AUTH_TOKEN_JWKS_REFRESH: default 15m.
+	JWKSRefresh time.Duration `yaml:"jwks_refresh"`
+	// token.issuer, LIVECHAT_AUTH_TOKEN_ISSUER: iss of minted tokens,
+	// required of every token. Default livechat-auth.
+	Issuer string `yaml:"issuer"`
+	// token.audience, LIVECHAT_AUTH_TOKEN_AUDIENCE: aud of minted tokens,
+	// required of every token. Default xmpp.
+	Audience string `yaml:"audience"`
+	// token.lifetime, LIVECHAT_AUTH_TOKEN_LIFETIME: lifetime of minted
+	// tokens (at most 10m). Default 5m.
+	Lifetime time.Duration `yaml:"lifetime"`
+	// token.subject_claim, LIVECHAT_AUTH_TOKEN_SUBJECT_CLAIM: the claim
+	// naming the account. Default sub.
+	SubjectClaim string `yaml:"subject_claim"`
+	// token.subject, LIVECHAT_AUTH_TOKEN_SUBJECT: what that claim holds:
+	// livechat_id, login or user_id. Default livechat_id.
+	Subject string `yaml:"subject"`
+	// token.replay_protection, LIVECHAT_AUTH_TOKEN_REPLAY_PROTECTION: one
+	// sign-in per jti. Default true.
+	ReplayProtection bool `yaml:"replay_protection"`
+}
+
+// Enabled reports whether any token key is configured.
+func (t Token) Enabled() bool {
+	return t.SigningKeyFile != "" || t.Secret != "" || t.PreviousSecret != "" ||
+		len(t.PublicKeyFiles) > 0 || t.JWKSURL != ""
+}
+
+// Session is the wiki-facing session API (POST /v1/sessions).
+type Session struct {
+	// session.key, LIVECHAT_AUTH_SESSION_KEY: HMAC-SHA256 key (at least 32
+	// bytes) the wiki signs its requests with. The API is off without it.
+	Key Secret `yaml:"key"`
+	// session.key_file, LIVECHAT_AUTH_SESSION_KEY_FILE: read it from a file.
+	KeyFile string `yaml:"key_file"`
+	// session.max_skew, LIVECHAT_AUTH_SESSION_MAX_SKEW: how far a request's
+	// timestamp may be from now. Default 5m.
+	MaxSkew time.Duration `yaml:"max_skew"`
+	// session.domain, LIVECHAT_AUTH_SESSION_DOMAIN: XMPP domain of the JIDs
+	// handed out. Default: the first of domains.
+	Domain string `yaml:"domain"`
+	// session.websocket_url, LIVECHAT_AUTH_SESSION_WEBSOCKET_URL: the
+	// WebSocket URL the widget connects to (often the proxy's path).
+	WebSocketURL string `yaml:"websocket_url"`
+	// session.bosh_url, LIVECHAT_AUTH_SESSION_BOSH_URL: the BOSH URL.
+	BOSHURL string `yaml:"bosh_url"`
+	// session.migration_url, LIVECHAT_AUTH_SESSION_MIGRATION_URL: where an
+	// account without livechat_id is sent to get one.
+	MigrationURL string `yaml:"migration_url"`
+	// session.avatar_url, LIVECHAT_AUTH_SESSION_AVATAR_URL: avatar URL
+	// template; {login} is replaced by the URL-escaped login.
+	AvatarURL string `yaml:"avatar_url"`
+}
+
+// Proxy forwards the chat server's WebSocket and BOSH endpoints under
+// the serve listener, so the widget can live in wiki pages on one origin.
+type Proxy struct {
+	// proxy.websocket_path, LIVECHAT_AUTH_PROXY_WEBSOCKET_PATH. Default /xmpp-websocket.
+	WebSocketPath string `yaml:"websocket_path"`
+	// proxy.websocket_upstream, LIVECHAT_AUTH_PROXY_WEBSOCKET_UPSTREAM: the
+	// chat server's WebSocket URL (ws:// or wss://); empty: not proxied.
+	WebSocketUpstream string `yaml:"websocket_upstream"`
+	// proxy.bosh_path, LIVECHAT_AUTH_PROXY_BOSH_PATH. Default /http-bind.
+	BOSHPath string `yaml:"bosh_path"`
+	// proxy.bosh_upstream, LIVECHAT_AUTH_PROXY_BOSH_UPSTREAM: the chat
+	// server's BOSH URL; empty: not proxied.
+	BOSHUpstream string `yaml:"bosh_upstream"`
+	// proxy.host_header, LIVECHAT_AUTH_PROXY_HOST_HEADER: Host sent
+	// upstream (Prosody picks its virtual host by it). Default: the
+	// upstream's host.
+	HostHeader string `yaml:"host_header"`
+}

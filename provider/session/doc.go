@@ -1,0 +1,17 @@
+// Package session is the wiki-facing session API: the wiki's server, for
+// a user logged in to the wiki, asks with a signed request for a
+// short-lived chat token, and gets back the Jabber ID, the token, where
+// to connect, and the profile the chat should show.
+//
+// # Request
+//
+//	POST /v1/sessions
+//	X-Livechat-Timestamp: 1800000000            (Unix seconds)
+//	X-Livechat-Signature: sha256=<hex>          (HMAC-SHA256 of timestamp + "." + body)
+//	{"login": "alice", "locale": "en", "metadata": {...}}   (or "user_id": 2)
+//
+// Stale timestamps and bad signatures are refused (compared in constant
+// time) before the body is read as JSON. Errors are JSON objects with an
+// "error" code; an account without livechat_id gets "unmigrated" and the
+// migration page's URL.
+package session

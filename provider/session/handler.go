@@ -1,0 +1,231 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/provider"
+	"livechat-auth/wikidb"
+)
+
+// Accounts reads what a session needs; *wikidb.Store implements it.
+type Accounts interface {
+	UserByLogin(ctx context.Context, login string) (wikidb.User, bool, error)
+	UserByID(ctx context.Context, id int64) (wikidb.User, bool, error)
+	Prefs(ctx context.Context) (wikidb.Prefs, error)
+	Groups(ctx context.Context, userID int64) ([]string, error)
+	RealName(ctx context.Context, login string) (string, error)
+}
+
+// Minter signs tokens; *token.Minter implements it.
+type Minter interface {
+	Mint(subjectClaim, subject string) (string, time.Time, error)
+}
+
+// Config configures a Handler.
+type Config struct {
+	Key          []byte           // HMAC key shared with the wiki; at least 32 bytes
+	MaxSkew      time.Duration    // timestamp window (default 5m)
+	Domain       string           // XMPP domain of the JIDs; required
+	Subject      provider.Subject // what the token's subject names (default livechat_id)
+	SubjectClaim string           // the claim that holds it (default "sub")
+	WebSocketURL string           // handed to the widget
+	BOSHURL      string
+	MigrationURL string // where an unmigrated account is sent
+	AvatarURL    string // template; {login} is replaced
+	Now          func() time.Time
+}
+
+// maxBody bounds a request body.
+const maxBody = 64 << 10
+
+// Handler serves POST /v1/sessions. It is safe for concurrent use.
+type Handler struct {
+	accounts Accounts
+	minter   Minter
+	log      hclog.Logger
+	cfg      Config
+}
+
+// New returns a Handler.
+func New(accounts Accounts, minter Minter, log hclog.Logger, cfg Config) (*Handler, error) {
+	switch {
+	case accounts == nil || minter == nil || log == nil:
+		return nil, errors.New("session: nil dependency")
+	case len(cfg.Key) < 32:
+		return nil, errors.New("session: key shorter than 32 bytes")
+	case cfg.Domain == "":
+		return nil, errors.New("session: no XMPP domain")
+	}
+	if cfg.MaxSkew <= 0 {
+		cfg.MaxSkew = 5 * time.Minute
+	}
+	if cfg.Subject == "" {
+		cfg.Subject = provider.SubjectLivechatID
+	}
+	if cfg.SubjectClaim == "" {
+		cfg.SubjectClaim = "sub"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Handler{accounts: accounts, minter: minter, log: log, cfg: cfg}, nil
+}
+
+// Request is the JSON body the wiki sends. One of Login and UserID names
+// the user.
+type Request struct {
+	Login    string          `json:"login,omitempty"`
+	UserID   int64           `json:"user_id,omitempty"`
+	Locale   string          `json:"locale,omitempty"`
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+// Response is the JSON answer to a granted session.
+type Response struct {
+	JID          string    `json:"jid"`
+	Token        string    `json:"token"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	ExpiresIn    int       `json:"expires_in"`
+	WebSocketURL string    `json:"websocket_url,omitempty"`
+	BOSHURL      string    `json:"bosh_url,omitempty"`
+	Profile      Profile   `json:"profile"`
+}
+
+// Profile is what the chat should show of the user.
+type Profile struct {
+	Login       string   `json:"login"`
+	DisplayName string   `json:"display_name"`
+	Locale      string   `json:"locale,omitempty"`
+	AvatarURL   string   `json:"avatar_url,omitempty"`
+	Groups      []string `json:"groups"`
+}
+
+// Error is the JSON answer to a refused request.
+type Error struct {
+	Error        string `json:"error"`
+	Message      string `json:"message"`
+	MigrationURL string `json:"migration_url,omitempty"`
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.cfg.Now()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.fail(w, http.StatusMethodNotAllowed, Error{Error: "method-not-allowed", Message: "use POST"}, start, "")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		h.fail(w, http.StatusRequestEntityTooLarge, Error{Error: "bad-request", Message: "body too large or unreadable"}, start, "")
+		return
+	}
+	if code := checkSignature(h.cfg.Key, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, start, h.cfg.MaxSkew); code != "" {
+		h.fail(w, http.StatusUnauthorized, Error{Error: code, Message: "the request is not signed with the session key, or not recently"}, start, "")
+		return
+	}
+	var req Request
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || (req.Login == "") == (req.UserID == 0) {
+		h.fail(w, http.StatusBadRequest, Error{Error: "bad-request", Message: "send a JSON object with login or user_id"}, start, "")
+		return
+	}
+	resp, status, refusal := h.grant(r.Context(), req)
+	if refusal != nil {
+		h.fail(w, status, *refusal, start, req.Login)
+		return
+	}
+	h.log.Info("session granted", "login", resp.Profile.Login, "jid", resp.JID, "duration", time.Since(start))
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// grant looks the user up, applies the account rules and mints a token.
+func (h *Handler) grant(ctx context.Context, req Request) (Response, int, *Error) {
+	var u wikidb.User
+	var found bool
+	var err error
+	if req.Login != "" {
+		u, found, err = h.accounts.UserByLogin(ctx, req.Login)
+	} else {
+		u, found, err = h.accounts.UserByID(ctx, req.UserID)
+	}
+	if err != nil {
+		h.log.Warn("wiki database unavailable", "error", err)
+		return Response{}, http.StatusServiceUnavailable, &Error{Error: "db-unavailable", Message: "the wiki database did not answer"}
+	}
+	if !found {
+		return Response{}, http.StatusNotFound, &Error{Error: string(provider.ReasonUnknownUser), Message: "no such wiki account"}
+	}
+	prefs, err := h.accounts.Prefs(ctx)
+	if err != nil {
+		return Response{}, http.StatusServiceUnavailable, &Error{Error: "db-unavailable", Message: "the wiki database did not answer"}
+	}
+	if err := provider.CheckAccount(u, prefs, h.cfg.Now()); err != nil {
+		var reason provider.Reason
+		errors.As(err, &reason)
+		if reason == provider.ReasonUnmigrated {
+			return Response{}, http.StatusConflict, &Error{Error: string(reason),
+				Message: "the account has no chat name yet", MigrationURL: h.cfg.MigrationURL}
+		}
+		return Response{}, http.StatusForbidden, &Error{Error: string(reason), Message: "the account may not chat"}
+	}
+	id, err := provider.NormalizeLocalpart(*u.LivechatID)
+	if err != nil {
+		return Response{}, http.StatusForbidden, &Error{Error: string(provider.ReasonBadLivechatID), Message: "the account's chat name is not valid"}
+	}
+	j, err := provider.JID(id, h.cfg.Domain)
+	if err != nil {
+		return Response{}, http.StatusForbidden, &Error{Error: string(provider.ReasonBadLivechatID), Message: "the account's chat name is not valid"}
+	}
+	subject, err := provider.SubjectOf(h.cfg.Subject, u)
+	if err != nil {
+		return Response{}, http.StatusForbidden, &Error{Error: string(provider.ReasonBadLivechatID), Message: "the account's chat name is not valid"}
+	}
+	groups, err := h.accounts.Groups(ctx, u.ID)
+	if err != nil {
+		return Response{}, http.StatusServiceUnavailable, &Error{Error: "db-unavailable", Message: "the wiki database did not answer"}
+	}
+	sort.Strings(groups)
+	name, err := h.accounts.RealName(ctx, u.Login)
+	if err != nil || name == "" {
+		name = u.Login
+	}
+	raw, exp, err := h.minter.Mint(h.cfg.SubjectClaim, subject)
+	if err != nil {
+		h.log.Error("cannot mint a token", "error", err)
+		return Response{}, http.StatusInternalServerError, &Error{Error: "error", Message: "no token could be made"}
+	}
+	return Response{
+		JID: j.String(), Token: raw, ExpiresAt: exp.UTC(), ExpiresIn: int(exp.Sub(h.cfg.Now()).Round(time.Second).Seconds()),
+		WebSocketURL: h.cfg.WebSocketURL, BOSHURL: h.cfg.BOSHURL,
+		Profile: Profile{Login: u.Login, DisplayName: name, Locale: req.Locale, Groups: groups,
+			AvatarURL: strings.ReplaceAll(h.cfg.AvatarURL, "{login}", url.QueryEscape(u.Login))},
+	}, http.StatusOK, nil
+}
+
+// fail writes an error answer and its log line.
+func (h *Handler) fail(w http.ResponseWriter, status int, e Error, start time.Time, login string) {
+	level := hclog.Info
+	if status >= 500 {
+		level = hclog.Warn
+	}
+	h.log.Log(level, "session refused", "login", login, "reason", e.Error, "status", status, "duration", time.Since(start))
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing to do
+}

@@ -1,0 +1,181 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/provider/token"
+	"livechat-auth/wikidb"
+)
+
+var (
+	testKey = []byte("the wiki's session key, 32 bytes or more")
+	testNow = time.Unix(1800000000, 0)
+)
+
+type fakeAccounts struct{ users []wikidb.User }
+
+func (f fakeAccounts) UserByLogin(_ context.Context, login string) (wikidb.User, bool, error) {
+	for _, u := range f.users {
+		if u.Login == login {
+			return u, true, nil
+		}
+	}
+	return wikidb.User{}, false, nil
+}
+
+func (f fakeAccounts) UserByID(_ context.Context, id int64) (wikidb.User, bool, error) {
+	for _, u := range f.users {
+		if u.ID == id {
+			return u, true, nil
+		}
+	}
+	return wikidb.User{}, false, nil
+}
+
+func (fakeAccounts) Prefs(context.Context) (wikidb.Prefs, error) { return wikidb.DefaultPrefs(), nil }
+
+func (fakeAccounts) Groups(context.Context, int64) ([]string, error) {
+	return []string{"Room Monitors", "Registered"}, nil
+}
+
+func (fakeAccounts) RealName(_ context.Context, login string) (string, error) {
+	if login == "alice" {
+		return "Alice Liddell", nil
+	}
+	return "", nil
+}
+
+func ptr(s string) *string { return &s }
+
+func newHandler(t *testing.T) (*Handler, *token.Verifier) {
+	t.Helper()
+	secret := []byte("token secret, at least thirty-two bytes")
+	m, err := token.NewMinter(token.MinterConfig{Key: secret, KeyID: "k", Issuer: "livechat-auth", Audience: "xmpp",
+		Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := token.NewVerifier(token.VerifierConfig{Algorithms: []string{token.HS256}, Secrets: map[string][]byte{"k": secret},
+		Issuer: "livechat-auth", Audience: "xmpp", Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := fakeAccounts{users: []wikidb.User{
+		{ID: 2, Login: "alice", LivechatID: ptr("Alice"), PassConfirm: 1},
+		{ID: 3, Login: "nina", LivechatID: ptr("nina"), PassConfirm: 1, Waiting: "a"},
+		{ID: 4, Login: "rupert", PassConfirm: 1},
+		{ID: 5, Login: "quinn", LivechatID: ptr("quinn"), PassConfirm: 1, TwoFactorSecret: "X"},
+	}}
+	h, err := New(accounts, m, hclog.NewNullLogger(), Config{Key: testKey, Domain: "chat.test",
+		WebSocketURL: "wss://wiki.test/xmpp-websocket", MigrationURL: "https://wiki.test/tiki-livechat_migration.php",
+		AvatarURL: "https://wiki.test/tiki-show_user_avatar.php?user={login}", Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, v
+}
+
+func post(h http.Handler, body string, ts time.Time, sig string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, "/v1/sessions", strings.NewReader(body))
+	r.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
+	r.Header.Set(HeaderSignature, sig)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func signed(h http.Handler, body string) *httptest.ResponseRecorder {
+	return post(h, body, testNow, Sign(testKey, testNow, []byte(body)))
+}
+
+func TestSessionGranted(t *testing.T) {
+	h, v := newHandler(t)
+	w := signed(h, `{"login":"alice","locale":"fr","metadata":{"page":"Help"}}`)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	var resp Response
+	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.JID != "alice@chat.test" || resp.ExpiresIn != 300 || resp.WebSocketURL == "" ||
+		resp.Profile.DisplayName != "Alice Liddell" || resp.Profile.Locale != "fr" ||
+		resp.Profile.AvatarURL != "https://wiki.test/tiki-show_user_avatar.php?user=alice" ||
+		strings.Join(resp.Profile.Groups, ",") != "Registered,Room Monitors" {
+		t.Fatalf("response %+v", resp)
+	}
+	c, err := v.Verify(context.Background(), resp.Token)
+	if err != nil || c.Subject != "alice" {
+		t.Fatalf("minted token: %+v, %v", c, err)
+	}
+	if w.Header().Get("Cache-Control") != "no-store" {
+		t.Error("token response may be cached")
+	}
+	// By user id, and a 2FA account (the wiki checked the code).
+	for _, body := range []string{`{"user_id":2}`, `{"login":"quinn"}`} {
+		if w := signed(h, body); w.Code != http.StatusOK {
+			t.Errorf("%s: status %d: %s", body, w.Code, w.Body)
+		}
+	}
+}
+
+func TestSessionRefused(t *testing.T) {
+	h, _ := newHandler(t)
+	body := `{"login":"alice"}`
+	good := Sign(testKey, testNow, []byte(body))
+	tests := []struct {
+		name   string
+		w      *httptest.ResponseRecorder
+		status int
+		code   string
+	}{
+		{"altered body", post(h, `{"login":"nina"}`, testNow, good), 401, "bad-signature"},
+		{"wrong key", post(h, body, testNow, Sign([]byte("another key, also thirty-two bytes!"), testNow, []byte(body))), 401, "bad-signature"},
+		{"stale timestamp", post(h, body, testNow.Add(-6*time.Minute), Sign(testKey, testNow.Add(-6*time.Minute), []byte(body))), 401, "stale-timestamp"},
+		{"future timestamp", post(h, body, testNow.Add(6*time.Minute), Sign(testKey, testNow.Add(6*time.Minute), []byte(body))), 401, "stale-timestamp"},
+		{"signature for another timestamp", post(h, body, testNow.Add(time.Second), good), 401, "bad-signature"},
+		{"no signature", post(h, body, testNow, ""), 401, "bad-signature"},
+		{"signature not hex", post(h, body, testNow, "sha256=zz"), 401, "bad-signature"},
+		{"unknown user", signed(h, `{"login":"nobody"}`), 404, "unknown-user"},
+		{"suspended", signed(h, `{"login":"nina"}`), 403, "suspended"},
+		{"unmigrated", signed(h, `{"login":"rupert"}`), 409, "unmigrated"},
+		{"both login and id", signed(h, `{"login":"alice","user_id":2}`), 400, "bad-request"},
+		{"neither", signed(h, `{}`), 400, "bad-request"},
+		{"unknown field", signed(h, `{"login":"alice","admin":true}`), 400, "bad-request"},
+		{"not JSON", signed(h, `login=alice`), 400, "bad-request"},
+		{"huge body", signed(h, `{"login":"`+strings.Repeat("a", maxBody)+`"}`), 413, "bad-request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e Error
+			if err := json.Unmarshal(tt.w.Body.Bytes(), &e); err != nil {
+				t.Fatalf("body %q: %v", tt.w.Body, err)
+			}
+			if tt.w.Code != tt.status || e.Error != tt.code {
+				t.Fatalf("status %d error %q, want %d %q", tt.w.Code, e.Error, tt.status, tt.code)
+			}
+			if bytes.Contains(tt.w.Body.Bytes(), []byte("eyJ")) {
+				t.Fatal("a refusal carries a token")
+			}
+			if tt.code == "unmigrated" && e.MigrationURL != "https://wiki.test/tiki-livechat_migration.php" {
+				t.Fatalf("no migration URL: %+v", e)
+			}
+		})
+	}
+	r := httptest.NewRequest(http.MethodGet, "/v1/sessions", nil)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d", w.Code)
+	}
+}

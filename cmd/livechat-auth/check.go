@@ -42,7 +42,13 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stderr, "livechat-auth check: read password:", err)
 		return exitError
 	}
-	auth, store, err := openAuthenticator(cfg)
+	log, closeLog, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth check:", err)
+		return exitError
+	}
+	defer closeLog()
+	auth, store, _, err := openAuthenticator(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "livechat-auth check:", err)
 		return exitError

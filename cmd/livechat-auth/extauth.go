@@ -28,7 +28,7 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	defer closeLog()
 	log = log.Named("extauth")
 
-	auth, store, err := openAuthenticator(cfg)
+	auth, store, _, err := openAuthenticator(ctx, cfg, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitError

@@ -24,6 +24,9 @@ commands:
   extauth   ejabberd external auth program: framed requests on stdin, replies on stdout
   check     diagnose one sign-in: livechat-auth check [--config FILE] user@domain
             (reads the password from a prompt without echo, or from stdin when piped)
+  serve     HTTP listener: session API for the wiki, public keys, chat WebSocket/BOSH proxy
+  token     mint a sign-in token: livechat-auth token [--config FILE] [--lifetime D] livechat_id
+  keygen    make a token signing key: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE
   version   print the version
 
 Settings come from --config FILE (or LIVECHAT_AUTH_CONFIG) and LIVECHAT_AUTH_* variables;
@@ -48,6 +51,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runExtauth(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "check":
 		return runCheck(ctx, args[1:], stdin, stdout, stderr, getenv)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr, getenv)
+	case "token":
+		return runToken(ctx, args[1:], stdout, stderr, getenv)
+	case "keygen":
+		return runKeygen(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "livechat-auth", version)
 		return exitOK
@@ -98,15 +107,20 @@ func newLogger(cfg config.Log, stderr io.Writer) (hclog.Logger, func(), error) {
 	return log, closeOut, nil
 }
 
-// openAuthenticator wires the wiki store to the decision maker.
-func openAuthenticator(cfg config.Config) (*provider.Authenticator, *wikidb.Store, error) {
+// openAuthenticator wires the wiki store and the token keys to the
+// decision maker. Background work (JWKS refresh) ends with ctx.
+func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger) (*provider.Authenticator, *wikidb.Store, tokenSetup, error) {
+	tokens, err := openTokens(ctx, cfg.Token, log)
+	if err != nil {
+		return nil, nil, tokens, err
+	}
 	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{
 		QueryTimeout: cfg.Wiki.QueryTimeout,
 		MaxOpenConns: cfg.Wiki.MaxOpenConns,
 		PrefsRefresh: cfg.Wiki.PrefsRefresh,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, tokens, err
 	}
 	pc := provider.Config{
 		Domains:       cfg.Domains,
@@ -114,13 +128,17 @@ func openAuthenticator(cfg config.Config) (*provider.Authenticator, *wikidb.Stor
 		CacheSize:     cfg.Auth.CacheSize,
 		MaxFailures:   cfg.Auth.MaxFailures,
 		FailureWindow: cfg.Auth.FailureWindow,
+		TokenSubject:  provider.Subject(cfg.Token.Subject),
+	}
+	if tokens.verifier != nil {
+		pc.Tokens = tokens.verifier
 	}
 	auth, err := provider.New(store, pc)
 	if err != nil {
-		_ = store.Close() // the open error matters more
-		return nil, nil, err
+		_ = store.Close() // the constructor's error matters more
+		return nil, nil, tokens, err
 	}
-	return auth, store, nil
+	return auth, store, tokens, nil
 }
 
 var _ provider.Directory = (*wikidb.Store)(nil)

@@ -88,7 +88,7 @@ func TestRunCommands(t *testing.T) {
 		{name: "--version", args: []string{"--version"}, code: exitOK, stdout: "livechat-auth dev\n", stderrNone: true},
 		{name: "help", args: []string{"help"}, code: exitOK, stdout: usage, stderrNone: true},
 		{name: "no args", args: nil, code: exitError, stderrHas: "usage: livechat-auth <command>"},
-		{name: "unknown command", args: []string{"serve"}, code: exitError, stderrHas: `unknown command "serve"`},
+		{name: "unknown command", args: []string{"frobnicate"}, code: exitError, stderrHas: `unknown command "frobnicate"`},
 		{name: "flag as command", args: []string{"--config"}, code: exitError, stderrHas: "usage:"},
 	}
 	for _, tt := range tests {

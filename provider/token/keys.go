@@ -188,3 +188,7 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 	sum := sha256.Sum256(canonical)
 	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
 }
+
+// AlgorithmOf returns the algorithm a key signs or verifies with: RS256
+// for RSA, ES256 for EC P-256, EdDSA for Ed25519, HS256 for a secret.
+func AlgorithmOf(key any) (string, error) { return algorithmFor(key) }

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"livechat-auth/provider"
+	"livechat-auth/provider/token"
+)
+
+// runToken mints a sign-in token for the account with a livechat_id, for
+// operators and tests, and prints it on stdout.
+func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	lifetime := fs.Duration("lifetime", 0, "token lifetime (default token.lifetime; at most 10m)")
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth token:", err)
+		return exitError
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: livechat-auth token [--config FILE] [--lifetime D] livechat_id")
+		return exitError
+	}
+	if *lifetime != 0 {
+		cfg.Token.Lifetime = *lifetime
+	}
+	log, closeLog, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth token:", err)
+		return exitError
+	}
+	defer closeLog()
+	_, store, tokens, err := openAuthenticator(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth token:", err)
+		return exitError
+	}
+	defer store.Close()
+	if tokens.minter == nil {
+		fmt.Fprintln(stderr, "livechat-auth token: no key to mint with: set token.signing_key_file or token.secret")
+		return exitError
+	}
+	name, err := provider.NormalizeLocalpart(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth token: not a valid livechat_id")
+		return exitError
+	}
+	u, found, err := store.UserByLivechatID(ctx, name)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth token:", err)
+		return exitError
+	}
+	if !found || u.LivechatID == nil {
+		fmt.Fprintf(stderr, "livechat-auth token: no account has livechat_id %q\n", name)
+		return exitRefused
+	}
+	subject, err := provider.SubjectOf(provider.Subject(cfg.Token.Subject), u)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth token:", err)
+		return exitRefused
+	}
+	raw, exp, err := tokens.minter.Mint(cfg.Token.SubjectClaim, subject)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth token:", err)
+		return exitError
+	}
+	fmt.Fprintln(stdout, raw)
+	fmt.Fprintf(stderr, "token for %s, kid %q, expires %s\n", name, tokens.minter.KeyID(), exp.UTC().Format("2006-01-02T15:04:05Z"))
+	return exitOK
+}
+
+// runKeygen writes a new private signing key and prints its public half.
+func runKeygen(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	alg := fs.String("alg", token.RS256, "RS256, ES256 or EdDSA")
+	out := fs.String("out", "", "file to write the private key to (must not exist)")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "usage: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE")
+		return exitError
+	}
+	pemKey, err := token.GenerateKey(*alg)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth keygen:", err)
+		return exitError
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth keygen:", err)
+		return exitError
+	}
+	_, werr := f.Write(pemKey)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		fmt.Fprintln(stderr, "livechat-auth keygen:", err)
+		return exitError
+	}
+	key, err := token.LoadPrivateKey(*out)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth keygen:", err)
+		return exitError
+	}
+	pub, err := token.PublicPEM(key.Public())
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth keygen:", err)
+		return exitError
+	}
+	kid, _ := token.Thumbprint(key.Public()) // a key GenerateKey made always has one
+	fmt.Fprintf(stderr, "wrote %s (%s, kid %s); its public key:\n", *out, *alg, kid)
+	_, _ = stdout.Write(pub) // nothing to do if stdout is gone
+	return exitOK
+}

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
-PACKAGES=(ejabberd prosody php-cli python3-slixmpp)
+PACKAGES=(ejabberd prosody php-cli python3-slixmpp chromium)
 
 log() { echo "setup: $*" >&2; }
 
@@ -46,7 +46,24 @@ install_staticcheck() {
   GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" >&2
 }
 
+install_browser_tools() {
+  # Converse.js and playwright-core, pinned by test/browser/package-lock.json.
+  # playwright-core drives Debian's /usr/bin/chromium and downloads nothing.
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/test/browser"
+  if cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock" 2>/dev/null; then return; fi
+  if ! command -v npm >/dev/null; then
+    log "installing Node.js"
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm >&2
+  fi
+  log "installing Converse.js and playwright-core"
+  (cd "$dir" && npm ci --no-audit --no-fund >&2)
+  cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock"
+}
+
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo /root/go)/bin"
 install_packages
 start_mariadb
 install_staticcheck
+install_browser_tools

@@ -15,10 +15,11 @@ import (
 
 // ejabberd is a throwaway ejabberd started for one test.
 type ejabberd struct {
-	Dir     string
-	C2SPort int
-	Host    string
-	LogPath string
+	Dir      string
+	C2SPort  int
+	HTTPPort int // XMPP over WebSocket at ws://127.0.0.1:HTTPPort/ws
+	Host     string
+	LogPath  string
 }
 
 const ejabberdConfig = `loglevel: info
@@ -33,6 +34,12 @@ listen:
     max_stanza_size: 262144
     shaper: none
     access: all
+  -
+    port: %[4]d
+    ip: "127.0.0.1"
+    module: ejabberd_http
+    request_handlers:
+      /ws: ejabberd_http_ws
 auth_method: external
 extauth_program: "%[3]s"
 extauth_pool_size: 1
@@ -49,6 +56,9 @@ modules:
   mod_ping: {}
   mod_roster: {}
   mod_stream_mgmt: {}
+  # Converse.js waits for the block list (XEP-0191) before opening a chat.
+  mod_privacy: {}
+  mod_blocking: {}
 `
 
 // startEjabberd starts ejabberd 23.01 (Debian's) as a plain Erlang node
@@ -58,12 +68,12 @@ func startEjabberd(t testing.TB, host, extauthProgram string) *ejabberd {
 	t.Helper()
 	ebin, _ := filepath.Glob("/usr/lib/x86_64-linux-gnu/ejabberd-*/ebin")
 	need(t, "ejabberd", have("erl") && len(ebin) > 0, "apt-get install ejabberd")
-	e := &ejabberd{Dir: t.TempDir(), C2SPort: freePort(t), Host: host}
+	e := &ejabberd{Dir: t.TempDir(), C2SPort: freePort(t), HTTPPort: freePort(t), Host: host}
 	if strings.ContainsAny(extauthProgram, "\"\n") {
 		t.Fatalf("extauth program %q cannot go in the config", extauthProgram)
 	}
 	cfg := filepath.Join(e.Dir, "ejabberd.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.LogPath = filepath.Join(e.Dir, "log", "ejabberd.log")

@@ -86,7 +86,11 @@ func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
 	switch req.Command {
 	case CmdAuth:
 		acct, err := s.auth.Authenticate(ctx, req.User, req.Server, req.Password)
-		logDecision(log, err, "duration", time.Since(start), "cache_hit", acct.CacheHit)
+		kv := []any{"duration", time.Since(start), "cache_hit", acct.CacheHit}
+		if acct.Token != nil {
+			kv = append(kv, "credential", "token", "kid", acct.Token.KeyID, "jti", acct.Token.ID)
+		}
+		logDecision(log, err, kv...)
 		return err == nil
 	case CmdIsUser:
 		exists, err := s.auth.UserExists(ctx, req.User, req.Server)

@@ -40,15 +40,16 @@ func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil
 // environment variable and the default.
 type Config struct {
 	// domains, LIVECHAT_AUTH_DOMAINS: XMPP domains users sign in to. Required.
-	Domains []string `yaml:"domains"`
-	Wiki    Wiki     `yaml:"wiki"`
-	Auth    Auth     `yaml:"auth"`
-	Extauth Extauth  `yaml:"extauth"`
-	Serve   Serve    `yaml:"serve"`
-	Token   Token    `yaml:"token"`
-	Session Session  `yaml:"session"`
-	Proxy   Proxy    `yaml:"proxy"`
-	Log     Log      `yaml:"log"`
+	Domains  []string `yaml:"domains"`
+	Wiki     Wiki     `yaml:"wiki"`
+	Auth     Auth     `yaml:"auth"`
+	Extauth  Extauth  `yaml:"extauth"`
+	Serve    Serve    `yaml:"serve"`
+	Token    Token    `yaml:"token"`
+	Session  Session  `yaml:"session"`
+	Proxy    Proxy    `yaml:"proxy"`
+	HTTPAuth HTTPAuth `yaml:"httpauth"`
+	Log      Log      `yaml:"log"`
 }
 
 // Wiki is the wiki database.
@@ -117,9 +118,10 @@ func Default() Config {
 		Serve:   Serve{Listen: "127.0.0.1:8484", RequestTimeout: 5 * time.Second},
 		Token: Token{JWKSRefresh: 15 * time.Minute, Issuer: "livechat-auth", Audience: "xmpp",
 			Lifetime: 5 * time.Minute, SubjectClaim: "sub", Subject: "livechat_id", ReplayProtection: true},
-		Session: Session{MaxSkew: 5 * time.Minute},
-		Proxy:   Proxy{WebSocketPath: "/xmpp-websocket", BOSHPath: "/http-bind"},
-		Log:     Log{Level: "info", Format: "text"},
+		Session:  Session{MaxSkew: 5 * time.Minute},
+		Proxy:    Proxy{WebSocketPath: "/xmpp-websocket", BOSHPath: "/http-bind"},
+		HTTPAuth: HTTPAuth{Path: "/auth", Timeout: 1500 * time.Millisecond},
+		Log:      Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -167,6 +169,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		{"wiki.dsn", "wiki.dsn_file", &c.Wiki.DSN, c.Wiki.DSNFile},
 		{"token.secret", "token.secret_file", &c.Token.Secret, c.Token.SecretFile},
 		{"session.key", "session.key_file", &c.Session.Key, c.Session.KeyFile},
+		{"httpauth.secret", "httpauth.secret_file", &c.HTTPAuth.Secret, c.HTTPAuth.SecretFile},
 	} {
 		if err := readSecretFile(f.key, f.fileKey, f.value, f.file); err != nil {
 			return c, err

@@ -136,6 +136,22 @@ func (c *Config) validateWeb() []error {
 	if s.Domain != "" && !slices.Contains(c.Domains, s.Domain) {
 		bad("session.domain", "\""+s.Domain+"\" is not one of domains")
 	}
+	if h := c.HTTPAuth; h.Enabled() {
+		if h.Secret != "" && len(h.Secret) < 16 {
+			bad("httpauth.secret", "shorter than 16 bytes")
+		}
+		if h.AllowNoSecret && h.Secret == "" {
+			if host, _, err := net.SplitHostPort(c.Serve.Listen); err != nil || !isLoopback(host) {
+				bad("httpauth.allow_no_secret", "only with a loopback serve.listen: the requests carry passwords")
+			}
+		}
+		if !strings.HasPrefix(h.Path, "/") {
+			bad("httpauth.path", "must start with /")
+		}
+		if h.Timeout <= 0 || h.Timeout > 10*time.Second {
+			bad("httpauth.timeout", h.Timeout.String()+" is not in (0, 10s]")
+		}
+	}
 	upstream := func(key, value string, schemes ...string) {
 		if value == "" {
 			return
@@ -152,4 +168,13 @@ func (c *Config) validateWeb() []error {
 		}
 	}
 	return errs
+}
+
+// isLoopback reports whether host is a loopback name or address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

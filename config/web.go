@@ -117,3 +117,27 @@ type Proxy struct {
 	// upstream's host.
 	HostHeader string `yaml:"host_header"`
 }
+
+// HTTPAuth is the HTTP authentication contract (check_password,
+// user_exists) for Prosody's mod_auth_livechat, MongooseIM and
+// prosody-modules' mod_auth_http. It is on when a secret is set.
+type HTTPAuth struct {
+	// httpauth.path, LIVECHAT_AUTH_HTTPAUTH_PATH: path prefix of the
+	// methods. Default /auth.
+	Path string `yaml:"path"`
+	// httpauth.secret, LIVECHAT_AUTH_HTTPAUTH_SECRET: shared secret (at
+	// least 16 bytes) callers present as HTTP Basic password or bearer token.
+	Secret Secret `yaml:"secret"`
+	// httpauth.secret_file, LIVECHAT_AUTH_HTTPAUTH_SECRET_FILE: read it from a file.
+	SecretFile string `yaml:"secret_file"`
+	// httpauth.allow_no_secret, LIVECHAT_AUTH_HTTPAUTH_ALLOW_NO_SECRET:
+	// serve the contract without a secret; only with a loopback
+	// serve.listen. Default false.
+	AllowNoSecret bool `yaml:"allow_no_secret"`
+	// httpauth.timeout, LIVECHAT_AUTH_HTTPAUTH_TIMEOUT: deadline of one
+	// decision, under the callers' own (MongooseIM waits 2s). Default 1500ms.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Enabled reports whether the contract is served.
+func (h HTTPAuth) Enabled() bool { return h.Secret != "" || h.AllowNoSecret }

@@ -16,6 +16,7 @@ import (
 	"livechat-auth/provider"
 	"livechat-auth/provider/session"
 	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/httpauth"
 	"livechat-auth/xmpp/webproxy"
 )
 
@@ -41,13 +42,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	_, store, tokens, err := openAuthenticator(ctx, cfg, log)
+	auth, store, tokens, err := openAuthenticator(ctx, cfg, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitError
 	}
 	defer store.Close()
-	mux, err := routes(cfg, store, tokens, log)
+	mux, err := routes(cfg, auth, store, tokens, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitError
@@ -63,6 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		// API routes have their own deadline (serve.request_timeout).
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10, // a sign-in's URL is far smaller
 		ErrorLog:          log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn}),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -88,7 +90,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 }
 
 // routes builds the HTTP handlers the settings turn on.
-func routes(cfg config.Config, store *wikidb.Store, tokens tokenSetup, log hclog.Logger) (*http.ServeMux, error) {
+func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, log hclog.Logger) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	api := func(h http.Handler) http.Handler {
 		return http.TimeoutHandler(h, cfg.Serve.RequestTimeout, `{"error":"timeout","message":"the request took too long"}`)
@@ -114,6 +116,16 @@ func routes(cfg config.Config, store *wikidb.Store, tokens tokenSetup, log hclog
 			return nil, err
 		}
 		mux.Handle("/v1/sessions", api(h))
+	}
+	if cfg.HTTPAuth.Enabled() {
+		h, err := httpauth.New(auth, log.Named("httpauth"), httpauth.Config{
+			Base: cfg.HTTPAuth.Path, Secret: []byte(cfg.HTTPAuth.Secret), Timeout: cfg.HTTPAuth.Timeout,
+			NoSecret: cfg.HTTPAuth.Secret == "" && cfg.HTTPAuth.AllowNoSecret,
+		})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(cfg.HTTPAuth.Path+"/", h)
 	}
 	if tokens.keys != nil {
 		mux.Handle("/v1/keys/signing.pem", tokens.keys.PEM())

@@ -90,27 +90,13 @@ func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
 		if acct.Token != nil {
 			kv = append(kv, "credential", "token", "kid", acct.Token.KeyID, "jti", acct.Token.ID)
 		}
-		logDecision(log, err, kv...)
+		provider.LogDecision(log, err, kv...)
 		return err == nil
 	case CmdIsUser:
 		exists, err := s.auth.UserExists(ctx, req.User, req.Server)
-		logDecision(log, err, "duration", time.Since(start))
+		provider.LogDecision(log, err, "duration", time.Since(start))
 		return exists && err == nil
 	}
 	log.Info("refused", "reason", string(provider.ReasonReadOnly))
 	return false
-}
-
-// logDecision writes the one line for a decision: Info for accepted and
-// refused, Warn when the wiki could not be asked.
-func logDecision(log hclog.Logger, err error, kv ...any) {
-	var reason provider.Reason
-	switch {
-	case err == nil:
-		log.Info("accepted", kv...)
-	case errors.As(err, &reason):
-		log.Info("refused", append(kv, "reason", string(reason))...)
-	default:
-		log.Warn("refused", append(kv, "reason", "db-unavailable", "error", err)...)
-	}
 }

@@ -94,33 +94,43 @@ func TestEjabberdTokenSignIn(t *testing.T) {
 
 // serveProcess is "livechat-auth serve" started for a test.
 type serveProcess struct {
-	URL string
-	cmd *exec.Cmd
+	URL    string
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 func startServe(t testing.TB, cfgPath string) *serveProcess {
 	t.Helper()
 	port := freePort(t)
-	p := &serveProcess{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	return startServeOn(t, cfgPath, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port))
+}
+
+// startServeOn starts serve with the given environment, listening on port.
+func startServeOn(t testing.TB, cfgPath string, port int, env ...string) *serveProcess {
+	t.Helper()
+	p := &serveProcess{URL: fmt.Sprintf("http://127.0.0.1:%d", port), exited: make(chan struct{})}
 	p.cmd = exec.Command(binPath, "serve", "--config", cfgPath)
-	p.cmd.Env = []string{"PATH=/usr/bin:/bin", fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port)}
+	p.cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
 	p.cmd.Stdout, p.cmd.Stderr = os.Stderr, os.Stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(exited) }() // reported through exited
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM) // gone already is fine
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			t.Error("serve did not stop on SIGTERM")
-		}
-	})
-	waitPort(t, port, exited, 10*time.Second, "stderr")
+	go func() { _ = p.cmd.Wait(); close(p.exited) }() // reported through exited
+	t.Cleanup(func() { p.stop(t) })
+	waitPort(t, port, p.exited, 10*time.Second, "stderr")
 	return p
+}
+
+// stop sends SIGTERM and waits for the process to drain and exit.
+func (p *serveProcess) stop(t testing.TB) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM) // gone already is fine
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		t.Error("serve did not stop on SIGTERM")
+	}
 }
 
 // requestSession calls the session API as the wiki does.

@@ -1,0 +1,111 @@
+-- mod_auth_livechat: Prosody 0.12 authentication by livechat-auth.
+--
+-- Prosody asks livechat-auth (its HTTP auth contract, "livechat-auth
+-- serve") whether a user may sign in with a password or a sign-in token;
+-- the TikiWiki database decides. Requests are asynchronous (net.http):
+-- Prosody keeps serving while a sign-in is checked. Writes (registration,
+-- password changes, removal) are refused: the wiki owns the accounts.
+--
+-- Install: copy this file into a folder named in plugin_paths, then
+--   authentication = "livechat"
+--   livechat_auth_url = "http://127.0.0.1:8484/auth"   -- httpauth.path on serve.listen
+--   livechat_auth_secret = "..."                      -- livechat-auth's httpauth.secret
+--   livechat_auth_timeout = 3                         -- seconds (default 3)
+
+local http = require "net.http";
+local async = require "util.async";
+local timer = require "util.timer";
+local formencode = require "util.http".formencode;
+local new_sasl = require "util.sasl".new;
+
+local host = module.host;
+local base_url = module:get_option_string("livechat_auth_url", "http://127.0.0.1:8484/auth"):gsub("/+$", "");
+local secret = module:get_option_string("livechat_auth_secret");
+local timeout = module:get_option_number("livechat_auth_timeout", 3);
+
+if not secret then
+	module:log("warn", "livechat_auth_secret is not set: livechat-auth will refuse the requests unless it allows no secret");
+end
+
+-- ask calls one method of the contract and returns true or false, or nil
+-- and a reason when livechat-auth could not answer (then the caller
+-- refuses: fail closed). It must run in an async context, as Prosody's
+-- stanza and SASL handlers do.
+local function ask(method, params)
+	if not async.ready() then
+		module:log("error", "%s called outside an async context; refusing", method);
+		return nil, "not in an async context";
+	end
+	local wait, done = async.waiter();
+	local finished, body, code = false, nil, 0;
+	local function finish(b, c)
+		if finished then return; end
+		finished, body, code = true, b, c;
+		done();
+	end
+	local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" };
+	if secret then
+		headers["Authorization"] = "Bearer " .. secret;
+	end
+	local request = http.request(base_url .. "/" .. method, {
+		method = "POST"; -- the password travels in the body, never in a URL
+		body = formencode(params);
+		headers = headers;
+		suppress_errors = true;
+	}, finish);
+	timer.add_task(timeout, function ()
+		if not finished then
+			finish(nil, 0);
+			if request and http.destroy_request then
+				http.destroy_request(request);
+			end
+		end
+	end);
+	wait();
+	if code == 200 and (body == "true" or body == "false") then
+		return body == "true";
+	end
+	local reason = code == 0 and "livechat-auth unreachable or too slow" or ("livechat-auth answered HTTP " .. tostring(code));
+	module:log("warn", "%s for %s@%s: %s; refusing", method, params.user or "?", host, reason);
+	return nil, reason;
+end
+
+local provider = {};
+
+function provider.test_password(username, password)
+	local ok, err = ask("check_password", { user = username, server = host, pass = password });
+	if ok then
+		return true;
+	end
+	return nil, err or "Invalid username or password";
+end
+
+function provider.user_exists(username)
+	return ask("user_exists", { user = username, server = host }) == true;
+end
+
+function provider.set_password()
+	return nil, "Passwords are managed by the wiki";
+end
+
+function provider.create_user()
+	return nil, "Accounts are managed by the wiki";
+end
+
+function provider.delete_user()
+	return nil, "Accounts are managed by the wiki";
+end
+
+function provider.users()
+	return function () return nil; end; -- the wiki holds the list; none is kept here
+end
+
+function provider.get_sasl_handler()
+	return new_sasl(host, {
+		plain_test = function (_, username, password)
+			return provider.test_password(username, password) == true, true;
+		end;
+	});
+end
+
+module:provides("auth", provider);

@@ -20,6 +20,7 @@ type ejabberd struct {
 	HTTPPort int // XMPP over WebSocket at ws://127.0.0.1:HTTPPort/ws
 	Host     string
 	LogPath  string
+	stop     func() // stops the server and waits for it; safe to call twice
 }
 
 const ejabberdConfig = `loglevel: info
@@ -40,7 +41,7 @@ listen:
     module: ejabberd_http
     request_handlers:
       /ws: ejabberd_http_ws
-auth_method: external
+%[5]s
 extauth_program: "%[3]s"
 extauth_pool_size: 1
 auth_use_cache: false
@@ -51,6 +52,8 @@ acl:
 access_rules:
   local:
     allow: local
+  register:
+    allow: all
 modules:
   mod_disco: {}
   mod_ping: {}
@@ -59,21 +62,50 @@ modules:
   # Converse.js waits for the block list (XEP-0191) before opening a chat.
   mod_privacy: {}
   mod_blocking: {}
-`
+%[6]s`
 
 // startEjabberd starts ejabberd 23.01 (Debian's) as a plain Erlang node
 // with no distribution and no epmd, on a random loopback port, using
 // extauthProgram for sign-ins. It is stopped when the test ends.
 func startEjabberd(t testing.TB, host, extauthProgram string) *ejabberd {
 	t.Helper()
+	return startEjabberdWith(t, ejabberdOptions{Host: host, Extauth: extauthProgram})
+}
+
+// ejabberdOptions vary the test server's configuration.
+type ejabberdOptions struct {
+	Host       string
+	Extauth    string // extauth_program
+	AuthMethod string // default "external"; e.g. "[external, internal]"
+	Register   bool   // open in-band registration (mod_register)
+	Dir        string // reuse a data folder (its mnesia database) from an earlier start
+}
+
+// startEjabberdWith starts ejabberd with the given options.
+func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
+	t.Helper()
 	ebin, _ := filepath.Glob("/usr/lib/x86_64-linux-gnu/ejabberd-*/ebin")
 	need(t, "ejabberd", have("erl") && len(ebin) > 0, "apt-get install ejabberd")
-	e := &ejabberd{Dir: t.TempDir(), C2SPort: freePort(t), HTTPPort: freePort(t), Host: host}
+	host, extauthProgram := o.Host, o.Extauth
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	if o.AuthMethod == "" {
+		o.AuthMethod = "external"
+	}
+	if extauthProgram == "" {
+		extauthProgram = "/bin/false"
+	}
+	register := ""
+	if o.Register {
+		register = "  mod_register:\n    access: register\n    ip_access: all\nregistration_timeout: infinity\n"
+	}
+	e := &ejabberd{Dir: o.Dir, C2SPort: freePort(t), HTTPPort: freePort(t), Host: host}
 	if strings.ContainsAny(extauthProgram, "\"\n") {
 		t.Fatalf("extauth program %q cannot go in the config", extauthProgram)
 	}
 	cfg := filepath.Join(e.Dir, "ejabberd.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, register), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.LogPath = filepath.Join(e.Dir, "log", "ejabberd.log")
@@ -95,7 +127,7 @@ func startEjabberd(t testing.TB, host, extauthProgram string) *ejabberd {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }() // the exit status is reported through exited
-	t.Cleanup(func() {
+	e.stop = func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // already gone is fine
 		select {
 		case <-exited:
@@ -103,6 +135,9 @@ func startEjabberd(t testing.TB, host, extauthProgram string) *ejabberd {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
+	}
+	t.Cleanup(func() {
+		e.stop()
 		if t.Failed() {
 			t.Logf("ejabberd console:\n%s", console.String())
 		}

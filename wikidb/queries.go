@@ -33,6 +33,10 @@ const queryRealName = `
 SELECT COALESCE(value, '') FROM tiki_user_preferences
 WHERE user = ? AND prefName = 'realName'`
 
+// queryAccounts lists every account's name and chat name, for the
+// migration tools.
+const queryAccounts = `SELECT userId, login, livechat_id FROM users_users ORDER BY userId`
+
 // queryPrefs reads the site preferences the account rules depend on.
 const queryPrefs = `
 SELECT name, value FROM tiki_preferences

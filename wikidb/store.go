@@ -279,3 +279,36 @@ func (s *Store) Groups(ctx context.Context, userID int64) ([]string, error) {
 	}
 	return groups, nil
 }
+
+// Account is an account's names, as the migration tools need them.
+type Account struct {
+	ID         int64
+	Login      string
+	LivechatID *string // nil: not migrated
+}
+
+// Accounts lists every account, by userId. It reads the whole table: a
+// tool's query, not a sign-in's.
+func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
+	rows, err := s.db.QueryContext(ctx, queryAccounts)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		var a Account
+		var id sql.NullString
+		if err := rows.Scan(&a.ID, &a.Login, &id); err != nil {
+			return nil, fmt.Errorf("list accounts: %w", err)
+		}
+		if id.Valid {
+			a.LivechatID = &id.String
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	return out, nil
+}

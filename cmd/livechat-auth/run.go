@@ -27,6 +27,7 @@ commands:
   serve     HTTP listener: session API for the wiki, public keys, chat WebSocket/BOSH proxy
   token     mint a sign-in token: livechat-auth token [--config FILE] [--lifetime D] livechat_id
   keygen    make a token signing key: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE
+  ids       migration tools: ids suggest LOGIN | ids report | ids plan (see "livechat-auth ids")
   version   print the version
 
 Settings come from --config FILE (or LIVECHAT_AUTH_CONFIG) and LIVECHAT_AUTH_* variables;
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runToken(ctx, args[1:], stdout, stderr, getenv)
 	case "keygen":
 		return runKeygen(args[1:], stdout, stderr)
+	case "ids":
+		return runIDs(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "livechat-auth", version)
 		return exitOK

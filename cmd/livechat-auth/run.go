@@ -110,20 +110,30 @@ func newLogger(cfg config.Log, stderr io.Writer) (hclog.Logger, func(), error) {
 	return log, closeOut, nil
 }
 
-// openAuthenticator wires the wiki store and the token keys to the
-// decision maker. Background work (JWKS refresh) ends with ctx.
+// openAuthenticator opens the wiki store and wires it and the token keys
+// to the decision maker. Background work (JWKS refresh) ends with ctx.
 func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger) (*provider.Authenticator, *wikidb.Store, tokenSetup, error) {
-	tokens, err := openTokens(ctx, cfg.Token, log)
-	if err != nil {
-		return nil, nil, tokens, err
-	}
 	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{
 		QueryTimeout: cfg.Wiki.QueryTimeout,
 		MaxOpenConns: cfg.Wiki.MaxOpenConns,
 		PrefsRefresh: cfg.Wiki.PrefsRefresh,
 	})
 	if err != nil {
+		return nil, nil, tokenSetup{}, err
+	}
+	auth, tokens, err := newAuthenticator(ctx, cfg, store, log)
+	if err != nil {
+		_ = store.Close() // the constructor's error matters more
 		return nil, nil, tokens, err
+	}
+	return auth, store, tokens, nil
+}
+
+// newAuthenticator builds the decision maker on an open store.
+func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) (*provider.Authenticator, tokenSetup, error) {
+	tokens, err := openTokens(ctx, cfg.Token, log)
+	if err != nil {
+		return nil, tokens, err
 	}
 	pc := provider.Config{
 		Domains:       cfg.Domains,
@@ -137,11 +147,7 @@ func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger)
 		pc.Tokens = tokens.verifier
 	}
 	auth, err := provider.New(store, pc)
-	if err != nil {
-		_ = store.Close() // the constructor's error matters more
-		return nil, nil, tokens, err
-	}
-	return auth, store, tokens, nil
+	return auth, tokens, err
 }
 
 var _ provider.Directory = (*wikidb.Store)(nil)

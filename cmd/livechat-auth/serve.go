@@ -8,6 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -23,7 +27,8 @@ import (
 var _ session.Accounts = (*wikidb.Store)(nil)
 
 // runServe runs the HTTP listener until ctx ends (SIGINT, SIGTERM), then
-// drains it.
+// drains it. SIGHUP reloads the settings and keys without dropping
+// connections.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -40,33 +45,36 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer closeLog()
 	log = log.Named("serve")
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	auth, store, tokens, err := openAuthenticator(ctx, cfg, log)
+	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{
+		QueryTimeout: cfg.Wiki.QueryTimeout, MaxOpenConns: cfg.Wiki.MaxOpenConns, PrefsRefresh: cfg.Wiki.PrefsRefresh,
+	})
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitError
 	}
 	defer store.Close()
-	mux, err := routes(cfg, auth, store, tokens, log)
+	m := newMetrics()
+	h, stopBuild, err := buildHandler(ctx, cfg, store, m, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitError
 	}
+	var current atomic.Pointer[http.Handler]
+	current.Store(&h)
+
 	ln, err := net.Listen("tcp", cfg.Serve.Listen)
 	if err != nil {
 		log.Error("cannot listen", "addr", cfg.Serve.Listen, "error", err)
 		return exitError
 	}
 	srv := &http.Server{
-		Handler: mux,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*current.Load()).ServeHTTP(w, r) }),
 		// No read or write timeout: they would cut proxied WebSockets.
 		// API routes have their own deadline (serve.request_timeout).
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10, // a sign-in's URL is far smaller
 		ErrorLog:          log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn}),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	if err := store.Ping(ctx); err != nil {
 		log.Warn("wiki database unavailable at start", "error", err)
@@ -74,23 +82,68 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	log.Info("serving", "addr", ln.Addr().String(), "version", version)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		log.Error("stopped", "error", err)
-		return exitError
-	case <-ctx.Done():
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for running := true; running; {
+		select {
+		case err := <-served:
+			log.Error("stopped", "error", err)
+			stopBuild()
+			return exitError
+		case <-ctx.Done():
+			running = false
+		case <-hup:
+			next, err := config.Load(fs.Lookup("config").Value.String(), getenv)
+			if err == nil {
+				err = next.Validate()
+			}
+			if err != nil {
+				log.Error("reload refused: invalid settings; keeping the running ones", "error", err)
+				continue
+			}
+			if next.Serve.Listen != cfg.Serve.Listen || next.Wiki != cfg.Wiki {
+				log.Warn("serve.listen and wiki.* change only on restart")
+			}
+			nh, stopNext, err := buildHandler(ctx, next, store, m, log)
+			if err != nil {
+				log.Error("reload refused; keeping the running settings", "error", err)
+				continue
+			}
+			current.Store(&nh)
+			stopBuild, cfg = stopNext, next
+			log.Info("reloaded settings and keys")
+		}
 	}
 	drain, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
 	if err := srv.Shutdown(drain); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutdown", "error", err)
 	}
+	stopBuild()
 	log.Info("stopped")
 	return exitOK
 }
 
+// buildHandler makes everything that depends on the reloadable settings:
+// keys, the decision maker and the routes. stop ends its background work.
+func buildHandler(ctx context.Context, cfg config.Config, store *wikidb.Store, m *metrics, log hclog.Logger) (http.Handler, func(), error) {
+	ctx, stop := context.WithCancel(ctx)
+	auth, tokens, err := newAuthenticator(ctx, cfg, store, log)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	mux, err := routes(cfg, auth, store, tokens, m, log)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return mux, stop, nil
+}
+
 // routes builds the HTTP handlers the settings turn on.
-func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, log hclog.Logger) (*http.ServeMux, error) {
+func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, m *metrics, log hclog.Logger) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	api := func(h http.Handler) http.Handler {
 		return http.TimeoutHandler(h, cfg.Serve.RequestTimeout, `{"error":"timeout","message":"the request took too long"}`)
@@ -98,6 +151,15 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n") // the client went away: nothing to do
 	}))
+	mux.Handle("GET /readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := store.Ping(r.Context()); err != nil {
+			log.Warn("not ready", "error", err)
+			http.Error(w, "wiki database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n") // the client went away: nothing to do
+	}))
+	mux.Handle("GET /metrics", m.handler())
 	if cfg.Session.Key != "" {
 		if tokens.minter == nil {
 			return nil, errors.New("session.key: the session API needs a key to mint tokens with")
@@ -111,6 +173,7 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 			Subject: provider.Subject(cfg.Token.Subject), SubjectClaim: cfg.Token.SubjectClaim,
 			WebSocketURL: cfg.Session.WebSocketURL, BOSHURL: cfg.Session.BOSHURL,
 			MigrationURL: cfg.Session.MigrationURL, AvatarURL: cfg.Session.AvatarURL,
+			Observe: m.observer("session"),
 		})
 		if err != nil {
 			return nil, err
@@ -121,6 +184,7 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 		h, err := httpauth.New(auth, log.Named("httpauth"), httpauth.Config{
 			Base: cfg.HTTPAuth.Path, Secret: []byte(cfg.HTTPAuth.Secret), Timeout: cfg.HTTPAuth.Timeout,
 			NoSecret: cfg.HTTPAuth.Secret == "" && cfg.HTTPAuth.AllowNoSecret,
+			Observe:  m.observer("httpauth"),
 		})
 		if err != nil {
 			return nil, err

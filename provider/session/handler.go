@@ -43,6 +43,7 @@ type Config struct {
 	MigrationURL string // where an unmigrated account is sent
 	AvatarURL    string // template; {login} is replaced
 	Now          func() time.Time
+	Observe      provider.Observer // told of every decision, for metrics; optional
 }
 
 // maxBody bounds a request body.
@@ -146,6 +147,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("session granted", "login", resp.Profile.Login, "jid", resp.JID, "duration", time.Since(start))
+	h.observe("accepted", start)
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -220,7 +222,14 @@ func (h *Handler) fail(w http.ResponseWriter, status int, e Error, start time.Ti
 		level = hclog.Warn
 	}
 	h.log.Log(level, "session refused", "login", login, "reason", e.Error, "status", status, "duration", time.Since(start))
+	h.observe(e.Error, start)
 	writeJSON(w, status, e)
+}
+
+func (h *Handler) observe(result string, start time.Time) {
+	if h.cfg.Observe != nil {
+		h.cfg.Observe("session", result, h.cfg.Now().Sub(start), false)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -24,7 +24,11 @@ type Server struct {
 	auth    Authenticator
 	log     hclog.Logger
 	timeout time.Duration
+	observe provider.Observer
 }
+
+// Observe makes the server tell o of every decision (for metrics).
+func (s *Server) Observe(o provider.Observer) { s.observe = o }
 
 // New returns a Server deciding with auth and logging one line per
 // decision to log. timeout is the budget of each request, far under
@@ -91,6 +95,9 @@ func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
 			kv = append(kv, "credential", "token", "kid", acct.Token.KeyID, "jti", acct.Token.ID)
 		}
 		provider.LogDecision(log, err, kv...)
+		if s.observe != nil {
+			s.observe(req.Command, provider.Result(err), time.Since(start), acct.CacheHit)
+		}
 		return err == nil
 	case CmdIsUser:
 		exists, err := s.auth.UserExists(ctx, req.User, req.Server)

@@ -41,6 +41,8 @@ type Config struct {
 	// NoSecret serves requests without a secret. Only for a listener on
 	// loopback; the caller checks that.
 	NoSecret bool
+	// Observe, when set, is told of every decision (for metrics).
+	Observe provider.Observer
 }
 
 // maxForm bounds a POST body; the contract's forms are tiny.
@@ -116,9 +118,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var yes bool
 	var err error
+	var acct provider.Account
 	kv := []any{}
 	if method == "check_password" {
-		var acct provider.Account
 		acct, err = h.auth.Authenticate(ctx, user, server, pass)
 		yes = err == nil
 		kv = append(kv, "cache_hit", acct.CacheHit)
@@ -129,7 +131,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		yes, err = h.auth.UserExists(ctx, user, server)
 		yes = yes && err == nil
 	}
-	provider.LogDecision(log, err, append(kv, "duration", time.Since(start))...)
+	took := time.Since(start)
+	provider.LogDecision(log, err, append(kv, "duration", took)...)
+	if h.cfg.Observe != nil {
+		h.cfg.Observe(method, provider.Result(err), took, acct.CacheHit)
+	}
 	answer(w, http.StatusOK, fmt.Sprint(yes))
 }
 

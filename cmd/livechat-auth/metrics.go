@@ -1,0 +1,67 @@
+package main
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"livechat-auth/provider"
+)
+
+// metrics are the Prometheus series of "livechat-auth serve", on their
+// own registry (no global state).
+type metrics struct {
+	registry  *prometheus.Registry
+	decisions *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	cacheHits *prometheus.CounterVec
+	dbErrors  *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "livechat_auth_decisions_total",
+			Help: "Decisions by edge (httpauth, session), command and result (accepted or the reason code).",
+		}, []string{"edge", "cmd", "result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "livechat_auth_decision_seconds",
+			Help:    "Time to decide, by edge and command.",
+			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
+		}, []string{"edge", "cmd"}),
+		cacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "livechat_auth_cache_hits_total",
+			Help: "Sign-ins whose password was verified from the cache, with no slow hash.",
+		}, []string{"edge"}),
+		dbErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "livechat_auth_db_errors_total",
+			Help: "Decisions that failed because the wiki database did not answer.",
+		}, []string{"edge"}),
+	}
+	m.registry.MustRegister(m.decisions, m.latency, m.cacheHits, m.dbErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observer records the decisions of one edge.
+func (m *metrics) observer(edge string) provider.Observer {
+	return func(cmd, result string, d time.Duration, cacheHit bool) {
+		m.decisions.WithLabelValues(edge, cmd, result).Inc()
+		m.latency.WithLabelValues(edge, cmd).Observe(d.Seconds())
+		if cacheHit {
+			m.cacheHits.WithLabelValues(edge).Inc()
+		}
+		if result == "db-unavailable" {
+			m.dbErrors.WithLabelValues(edge).Inc()
+		}
+	}
+}
+
+// handler serves the registry in the Prometheus text format.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}

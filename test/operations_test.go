@@ -1,0 +1,217 @@
+package test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"livechat-auth/xmpp/httpauth"
+)
+
+// checkPassword asks serve's HTTP contract, as Prosody's module does.
+func checkPassword(t testing.TB, base, secret, user, pass string) (status int, body string, took time.Duration) {
+	t.Helper()
+	form := url.Values{"user": {user}, "server": {"chat.test"}, "pass": {pass}}
+	req, err := http.NewRequest(http.MethodPost, base+"/auth/check_password", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", httpauth.BasicAuthorization("prosody", []byte(secret)))
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("check_password: %v", err)
+		return 0, "", time.Since(start)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), time.Since(start)
+}
+
+func get(t testing.TB, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestServeOperations: health and readiness follow the database, metrics
+// count decisions, and SIGHUP reloads settings without a restart.
+func TestServeOperations(t *testing.T) {
+	w := newWiki(t)
+	proxy := startDBProxy(t, w.Addr)
+	const secret = "the first shared secret, 16+ bytes"
+	dir := t.TempDir()
+	cfgPath, _ := writeConfig(t, dir, proxy.DSN(t, w.ReaderDSN), []string{"chat.test"}, fmt.Sprintf("httpauth:\n  secret: %q\n", secret))
+	srv := startServe(t, cfgPath)
+
+	if code, _ := get(t, srv.URL+"/healthz"); code != 200 {
+		t.Errorf("healthz %d", code)
+	}
+	if code, _ := get(t, srv.URL+"/readyz"); code != 200 {
+		t.Errorf("readyz %d with the database up", code)
+	}
+	if _, body, _ := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1"); body != "true" {
+		t.Fatalf("check_password: %q", body)
+	}
+	checkPassword(t, srv.URL, secret, "alice", "alice-pw-1") // a cache hit
+	proxy.Stop()
+	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("readyz %d with the database down", code)
+	}
+	if code, _ := get(t, srv.URL+"/healthz"); code != 200 {
+		t.Errorf("healthz %d with the database down: the process is up", code)
+	}
+	if _, body, _ := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1"); body != "false" {
+		t.Errorf("check_password with the database down: %q", body)
+	}
+	proxy.Start(t)
+	if !eventually(t, 10*time.Second, func() bool { code, _ := get(t, srv.URL+"/readyz"); return code == 200 }) {
+		t.Error("not ready after the database came back")
+	}
+	_, metrics := get(t, srv.URL+"/metrics")
+	for _, want := range []string{
+		`livechat_auth_decisions_total{cmd="check_password",edge="httpauth",result="accepted"} 2`,
+		`livechat_auth_decisions_total{cmd="check_password",edge="httpauth",result="db-unavailable"} 1`,
+		`livechat_auth_cache_hits_total{edge="httpauth"} 1`,
+		`livechat_auth_db_errors_total{edge="httpauth"} 1`,
+		`livechat_auth_decision_seconds_bucket{cmd="check_password",edge="httpauth"`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
+	// SIGHUP: a new secret takes over; an invalid file keeps the old settings.
+	const rotated = "the rotated shared secret, also long"
+	writeConfig(t, dir, proxy.DSN(t, w.ReaderDSN), []string{"chat.test"}, fmt.Sprintf("httpauth:\n  secret: %q\n", rotated))
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(t, 5*time.Second, func() bool { code, _, _ := checkPassword(t, srv.URL, rotated, "alice", "alice-pw-1"); return code == 200 }) {
+		t.Fatal("the reloaded secret is not accepted")
+	}
+	if code, _, _ := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1"); code != http.StatusUnauthorized {
+		t.Errorf("the old secret still works after the reload: %d", code)
+	}
+	if err := os.WriteFile(cfgPath, []byte("domains: [\"NOT A DOMAIN\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if code, _, _ := checkPassword(t, srv.URL, rotated, "alice", "alice-pw-1"); code != 200 {
+		t.Errorf("an invalid reload broke the running settings: %d", code)
+	}
+}
+
+// TestOutageDuringLoad: the database goes away in the middle of a sign-in
+// load and comes back. The process stays up, every answer during the
+// outage is "false" and comes fast (well inside the callers' 2 s), and
+// sign-ins succeed again within seconds. The reader can only SELECT, so
+// nothing is written.
+func TestOutageDuringLoad(t *testing.T) {
+	w := newWiki(t)
+	proxy := startDBProxy(t, w.Addr)
+	const secret = "load test shared secret, long enough"
+	cfgPath, _ := writeConfig(t, t.TempDir(), proxy.DSN(t, w.ReaderDSN), []string{"chat.test"},
+		fmt.Sprintf("httpauth:\n  secret: %q\nauth:\n  max_failures: 0\n", secret))
+	port := freePort(t)
+	srv := startServeOn(t, cfgPath, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT=500ms")
+
+	var down atomic.Bool
+	var wrongDuringOutage, slow, total atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				wasDown := down.Load()
+				_, body, took := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1")
+				total.Add(1)
+				if wasDown && down.Load() && body == "true" {
+					wrongDuringOutage.Add(1)
+				}
+				if took > 2*time.Second {
+					slow.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	down.Store(true)
+	proxy.Stop()
+	time.Sleep(2 * time.Second)
+	proxy.Start(t)
+	down.Store(false)
+	back := time.Now()
+	ok := eventually(t, 10*time.Second, func() bool { _, body, _ := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1"); return body == "true" })
+	close(stop)
+	wg.Wait()
+	if !ok {
+		t.Fatal("no sign-in within 10s after the database came back")
+	}
+	t.Logf("%d requests; sign-ins back %s after the database", total.Load(), time.Since(back).Round(10*time.Millisecond))
+	if n := wrongDuringOutage.Load(); n > 0 {
+		t.Errorf("%d sign-ins accepted while the database was down", n)
+	}
+	if n := slow.Load(); n > 0 {
+		t.Errorf("%d answers took over 2s", n)
+	}
+	if code, _ := get(t, srv.URL+"/healthz"); code != 200 {
+		t.Error("the process did not stay up")
+	}
+}
+
+// TestRefusalTiming: an unknown name and a wrong password (on a default
+// bcrypt account and on a legacy md5 one) take the same time, measured
+// over many tries. The bounds are wide: without the dummy bcrypt an
+// unknown name would be a thousand times faster.
+func TestRefusalTiming(t *testing.T) {
+	w := newWiki(t)
+	const secret = "timing test shared secret, long enough"
+	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"},
+		fmt.Sprintf("httpauth:\n  secret: %q\nauth:\n  max_failures: 0\n", secret))
+	srv := startServe(t, cfgPath)
+	median := func(user string) time.Duration {
+		var d []time.Duration
+		for i := 0; i < 25; i++ {
+			_, body, took := checkPassword(t, srv.URL, secret, user, fmt.Sprintf("wrong-%d", i))
+			if body != "false" {
+				t.Fatalf("%s: %q", user, body)
+			}
+			d = append(d, took)
+		}
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d[len(d)/2]
+	}
+	wrong, unknown, legacy := median("alice"), median("nobody"), median("frank")
+	t.Logf("median refusal: wrong password %s, unknown user %s, wrong password on md5 %s", wrong, unknown, legacy)
+	for name, d := range map[string]time.Duration{"unknown user": unknown, "md5 account": legacy} {
+		if r := float64(d) / float64(wrong); r < 0.5 || r > 2 {
+			t.Errorf("%s / wrong password = %.2f: timing tells them apart", name, r)
+		}
+	}
+}

@@ -102,7 +102,10 @@ func TestServeOperations(t *testing.T) {
 	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(t, 5*time.Second, func() bool { code, _, _ := checkPassword(t, srv.URL, rotated, "alice", "alice-pw-1"); return code == 200 }) {
+	if !eventually(t, 5*time.Second, func() bool {
+		code, _, _ := checkPassword(t, srv.URL, rotated, "alice", "alice-pw-1")
+		return code == 200
+	}) {
 		t.Fatal("the reloaded secret is not accepted")
 	}
 	if code, _, _ := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1"); code != http.StatusUnauthorized {
@@ -167,7 +170,10 @@ func TestOutageDuringLoad(t *testing.T) {
 	proxy.Start(t)
 	down.Store(false)
 	back := time.Now()
-	ok := eventually(t, 10*time.Second, func() bool { _, body, _ := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1"); return body == "true" })
+	ok := eventually(t, 10*time.Second, func() bool {
+		_, body, _ := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1")
+		return body == "true"
+	})
 	close(stop)
 	wg.Wait()
 	if !ok {

@@ -56,3 +56,15 @@ func mustChangePassword(u wikidb.User, p wikidb.Prefs, now time.Time) bool {
 	due := time.Unix(u.PassConfirm, 0).Add(time.Duration(p.PassDueDays) * 24 * time.Hour)
 	return now.After(due)
 }
+
+// RoomMember returns the localpart under which an account takes part in
+// chat rooms, and false when it may not: no valid livechat_id, e-mail not
+// validated, suspended, or an unfinished registration. (A password due
+// for change does not take anyone out of a room.)
+func RoomMember(u wikidb.User) (string, bool) {
+	if u.LivechatID == nil || u.Waiting == "u" || u.Waiting == "a" || u.Valid != "" {
+		return "", false
+	}
+	id, err := NormalizeLocalpart(*u.LivechatID)
+	return id, err == nil
+}

@@ -37,6 +37,23 @@ WHERE user = ? AND prefName = 'realName'`
 // migration tools.
 const queryAccounts = `SELECT userId, login, livechat_id FROM users_users ORDER BY userId`
 
+// queryGroupMembers lists the accounts in a group, effectively: direct
+// unexpired members of the group or of any group that includes it,
+// transitively (cycle-safe); every account is in "Registered". The
+// arguments are the group, the current Unix time and the group again.
+const queryGroupMembers = `
+WITH RECURSIVE included(groupName) AS (
+  SELECT CAST(? AS CHAR(255))
+  UNION
+  SELECT i.groupName FROM tiki_group_inclusion i JOIN included s ON i.includeGroup = s.groupName
+)
+SELECT ` + userColumns + ` FROM users_users
+WHERE userId IN (
+  SELECT ug.userId FROM users_usergroups ug JOIN included s ON ug.groupName = s.groupName
+  WHERE ug.expire IS NULL OR ug.expire = 0 OR ug.expire > ?)
+OR ? = 'Registered'
+ORDER BY userId`
+
 // queryPrefs reads the site preferences the account rules depend on.
 const queryPrefs = `
 SELECT name, value FROM tiki_preferences

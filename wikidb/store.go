@@ -312,3 +312,34 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 	}
 	return out, nil
 }
+
+// GroupMembers returns the accounts in a group, counting memberships of
+// groups that include it (transitively) and dropping expired ones; every
+// account is in "Registered". A tool's query, bounded by the query timeout.
+func (s *Store) GroupMembers(ctx context.Context, group string) ([]User, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	rows, err := s.db.QueryContext(ctx, queryGroupMembers, group, s.now().Unix(), group)
+	if err != nil {
+		return nil, fmt.Errorf("list members of %q: %w", group, err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		var u User
+		var livechatID sql.NullString
+		if err := rows.Scan(&u.ID, &u.Login, &u.Email, &u.Hash, &livechatID,
+			&u.Waiting, &u.Valid, &u.PassConfirm, &u.TwoFactorSecret); err != nil {
+			return nil, fmt.Errorf("list members of %q: %w", group, err)
+		}
+		if livechatID.Valid {
+			u.LivechatID = &livechatID.String
+		}
+		u.Hash = "" // not needed here; keep it out of memory
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list members of %q: %w", group, err)
+	}
+	return out, nil
+}

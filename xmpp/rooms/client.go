@@ -1,0 +1,245 @@
+package rooms
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+
+	"mellium.im/sasl"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/muc"
+	"mellium.im/xmpp/mux"
+	"mellium.im/xmpp/stanza"
+)
+
+// Client is the sync account's XMPP session. It counts the requests it
+// sends. Close ends it.
+type Client struct {
+	session *xmpp.Session
+	muc     *muc.Client
+	self    jid.JID
+	served  chan error
+	reads   atomic.Int64
+	writes  atomic.Int64
+}
+
+// DialConfig says how to reach the chat server.
+type DialConfig struct {
+	Addr     string // host:port of the client (c2s) listener
+	JID      jid.JID
+	Password string
+	// TLS: "starttls" (default; certificates verified), or "none" for a
+	// loopback server in tests, where the password travels in the clear.
+	TLS       string
+	TLSConfig *tls.Config
+}
+
+// Dial signs the sync account in and starts serving its session.
+func Dial(ctx context.Context, cfg DialConfig) (*Client, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", cfg.Addr, err)
+	}
+	features := []xmpp.StreamFeature{xmpp.SASL("", cfg.Password, sasl.ScramSha256Plus, sasl.ScramSha256, sasl.Plain), xmpp.BindResource()}
+	var state xmpp.SessionState
+	switch cfg.TLS {
+	case "none":
+		state = xmpp.Secure // tells mellium to run SASL on this loopback stream
+	default:
+		tc := cfg.TLSConfig
+		if tc == nil {
+			tc = &tls.Config{ServerName: cfg.JID.Domainpart(), MinVersion: tls.VersionTLS12}
+		}
+		features = append([]xmpp.StreamFeature{xmpp.StartTLS(tc)}, features...)
+	}
+	session, err := xmpp.NewSession(ctx, cfg.JID.Domain(), cfg.JID, conn, state, xmpp.NewNegotiator(
+		func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig { return xmpp.StreamConfig{Features: features} }))
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("sign in as %s: %w", cfg.JID, err)
+	}
+	c := &Client{session: session, muc: &muc.Client{}, self: session.LocalAddr().Bare(), served: make(chan error, 1)}
+	go func() { c.served <- session.Serve(mux.New("jabber:client", muc.HandleClient(c.muc))) }()
+	return c, nil
+}
+
+// Close ends the session.
+func (c *Client) Close() error {
+	err := c.session.Close()
+	return errors.Join(err, c.session.Conn().Close())
+}
+
+// Self is the sync account's bare JID.
+func (c *Client) Self() jid.JID { return c.self }
+
+// Requests returns how many reads and writes were sent.
+func (c *Client) Requests() (reads, writes int64) { return c.reads.Load(), c.writes.Load() }
+
+// iq sends an IQ with an XML payload and decodes the answer's payload
+// into v (may be nil). An error reply is a stanza.Error.
+func (c *Client) iq(ctx context.Context, to jid.JID, typ stanza.IQType, payload string, v any) error {
+	if typ == stanza.SetIQ {
+		c.writes.Add(1)
+	} else {
+		c.reads.Add(1)
+	}
+	iq := stanza.IQ{To: to, Type: typ}
+	r := xml.NewDecoder(strings.NewReader(payload))
+	if v == nil {
+		v = &struct{}{}
+	}
+	return c.session.UnmarshalIQElement(ctx, r, iq, v)
+}
+
+// Exists reports whether a room exists (disco#info answers).
+func (c *Client) Exists(ctx context.Context, room jid.JID) (bool, error) {
+	err := c.iq(ctx, room, stanza.GetIQ, `<query xmlns="http://jabber.org/protocol/disco#info"/>`, nil)
+	var se stanza.Error
+	if errors.As(err, &se) && se.Condition == stanza.ItemNotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Create makes a room by joining it, submits its settings (which unlocks
+// a new room), and leaves.
+func (c *Client) Create(ctx context.Context, room jid.JID, s Settings) error {
+	nick, err := room.WithResource("livechat-auth-sync")
+	if err != nil {
+		return err
+	}
+	c.writes.Add(1)
+	ch, err := c.muc.Join(ctx, nick, c.session)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", room, err)
+	}
+	confErr := c.Configure(ctx, room, s.fields())
+	leaveErr := ch.Leave(ctx, "")
+	c.writes.Add(1)
+	return errors.Join(confErr, leaveErr)
+}
+
+// Settings are the room settings a rule set enforces; nil leaves one as
+// the server has it.
+type Settings struct {
+	Name        string
+	Description string
+	Persistent  *bool
+	MembersOnly *bool
+	Moderated   *bool
+}
+
+// fields maps settings to muc#roomconfig form fields.
+func (s Settings) fields() map[string]string {
+	f := map[string]string{}
+	if s.Name != "" {
+		f["muc#roomconfig_roomname"] = s.Name
+	}
+	if s.Description != "" {
+		f["muc#roomconfig_roomdesc"] = s.Description
+	}
+	for name, b := range map[string]*bool{
+		"muc#roomconfig_persistentroom": s.Persistent,
+		"muc#roomconfig_membersonly":    s.MembersOnly,
+		"muc#roomconfig_moderatedroom":  s.Moderated,
+	} {
+		if b != nil {
+			f[name] = map[bool]string{true: "1", false: "0"}[*b]
+		}
+	}
+	return f
+}
+
+// configQuery is a muc#owner answer holding a data form.
+type configQuery struct {
+	Fields []struct {
+		Var    string   `xml:"var,attr"`
+		Values []string `xml:"value"`
+	} `xml:"jabber:x:data x>field"`
+}
+
+// Config reads a room's configuration form: field → first value.
+func (c *Client) Config(ctx context.Context, room jid.JID) (map[string]string, error) {
+	var q configQuery
+	if err := c.iq(ctx, room, stanza.GetIQ, `<query xmlns="http://jabber.org/protocol/muc#owner"/>`, &q); err != nil {
+		return nil, fmt.Errorf("read the settings of %s: %w", room, err)
+	}
+	out := map[string]string{}
+	for _, f := range q.Fields {
+		if len(f.Values) > 0 {
+			out[f.Var] = f.Values[0]
+		} else {
+			out[f.Var] = ""
+		}
+	}
+	return out, nil
+}
+
+// Configure submits the given fields of the room configuration form.
+func (c *Client) Configure(ctx context.Context, room jid.JID, fields map[string]string) error {
+	var b strings.Builder
+	b.WriteString(`<query xmlns="http://jabber.org/protocol/muc#owner"><x xmlns="jabber:x:data" type="submit">`)
+	b.WriteString(`<field var="FORM_TYPE"><value>http://jabber.org/protocol/muc#roomconfig</value></field>`)
+	for name, value := range fields {
+		fmt.Fprintf(&b, `<field var="%s"><value>%s</value></field>`, escape(name), escape(value))
+	}
+	b.WriteString(`</x></query>`)
+	if err := c.iq(ctx, room, stanza.SetIQ, b.String(), nil); err != nil {
+		return fmt.Errorf("configure %s: %w", room, err)
+	}
+	return nil
+}
+
+// affiliationQuery is a muc#admin answer.
+type affiliationQuery struct {
+	Items []struct {
+		JID         string `xml:"jid,attr"`
+		Affiliation string `xml:"affiliation,attr"`
+	} `xml:"http://jabber.org/protocol/muc#admin item"`
+}
+
+// Affiliations reads the room's owner, admin, member and outcast lists
+// (one request each) and returns bare JID → affiliation.
+func (c *Client) Affiliations(ctx context.Context, room jid.JID) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range precedence {
+		var q affiliationQuery
+		payload := fmt.Sprintf(`<query xmlns="http://jabber.org/protocol/muc#admin"><item affiliation="%s"/></query>`, a)
+		if err := c.iq(ctx, room, stanza.GetIQ, payload, &q); err != nil {
+			return nil, fmt.Errorf("read %s list of %s: %w", a, room, err)
+		}
+		for _, it := range q.Items {
+			if j, err := jid.Parse(it.JID); err == nil {
+				out[j.Bare().String()] = a
+			}
+		}
+	}
+	return out, nil
+}
+
+// SetAffiliations sends every change in one muc#admin request.
+func (c *Client) SetAffiliations(ctx context.Context, room jid.JID, changes []Change) error {
+	var b strings.Builder
+	b.WriteString(`<query xmlns="http://jabber.org/protocol/muc#admin">`)
+	for _, ch := range changes {
+		fmt.Fprintf(&b, `<item affiliation="%s" jid="%s"/>`, ch.Affiliation, escape(ch.JID))
+	}
+	b.WriteString(`</query>`)
+	if err := c.iq(ctx, room, stanza.SetIQ, b.String(), nil); err != nil {
+		return fmt.Errorf("set %d affiliations in %s: %w", len(changes), room, err)
+	}
+	return nil
+}
+
+func escape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder does not fail
+	return b.String()
+}

@@ -1,0 +1,191 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+	"mellium.im/xmpp/jid"
+)
+
+type fakeMembers map[string][]string
+
+func (f fakeMembers) GroupMembers(_ context.Context, group string) ([]string, error) {
+	if group == "broken" {
+		return nil, errors.New("database down")
+	}
+	return f[group], nil
+}
+
+// fakeChat is an in-memory MUC service that counts writes.
+type fakeChat struct {
+	rooms  map[string]map[string]string // room → jid → affiliation
+	config map[string]map[string]string
+	fail   string // a room whose every request fails
+	writes int
+}
+
+func newFakeChat() *fakeChat {
+	return &fakeChat{rooms: map[string]map[string]string{}, config: map[string]map[string]string{}}
+}
+
+func (f *fakeChat) Self() jid.JID { return jid.MustParse("sync@chat.test") }
+
+func (f *fakeChat) check(room jid.JID) error {
+	if room.String() == f.fail {
+		return errors.New("remote-server-timeout")
+	}
+	return nil
+}
+
+func (f *fakeChat) Exists(_ context.Context, room jid.JID) (bool, error) {
+	_, ok := f.rooms[room.String()]
+	return ok, f.check(room)
+}
+
+func (f *fakeChat) Create(_ context.Context, room jid.JID, s Settings) error {
+	f.writes++
+	f.rooms[room.String()] = map[string]string{"sync@chat.test": "owner"}
+	f.config[room.String()] = s.fields()
+	return f.check(room)
+}
+
+func (f *fakeChat) Config(_ context.Context, room jid.JID) (map[string]string, error) {
+	return f.config[room.String()], f.check(room)
+}
+
+func (f *fakeChat) Configure(_ context.Context, room jid.JID, fields map[string]string) error {
+	f.writes++
+	for k, v := range fields {
+		f.config[room.String()][k] = v
+	}
+	return f.check(room)
+}
+
+func (f *fakeChat) Affiliations(_ context.Context, room jid.JID) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range f.rooms[room.String()] {
+		out[k] = v
+	}
+	return out, f.check(room)
+}
+
+func (f *fakeChat) SetAffiliations(_ context.Context, room jid.JID, changes []Change) error {
+	f.writes++
+	for _, c := range changes {
+		if c.Affiliation == "none" {
+			delete(f.rooms[room.String()], c.JID)
+		} else {
+			f.rooms[room.String()][c.JID] = c.Affiliation
+		}
+	}
+	return f.check(room)
+}
+
+func yes() *bool { b := true; return &b }
+func no() *bool  { b := false; return &b }
+
+func newSyncer(t *testing.T, members fakeMembers, rules ...Rule) *Syncer {
+	t.Helper()
+	s, err := New(members, hclog.NewNullLogger(), Config{
+		Rules: rules, Domain: "chat.test",
+		Defaults: Settings{Persistent: yes(), Moderated: no()},
+		Settings: map[string]Settings{"support@conference.chat.test": {Name: "Support", Persistent: yes(), MembersOnly: yes(), Moderated: no()}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var support, monitors = jid.MustParse("support@conference.chat.test"), jid.MustParse("monitors@conference.chat.test")
+
+func TestDesiredPrecedence(t *testing.T) {
+	s := newSyncer(t, fakeMembers{"Room Monitors": {"alice"}, "Support Team": {"alice", "bob"}, "Banned": {"bob"}},
+		Rule{"Support Team", []jid.JID{support}, "member"},
+		Rule{"Room Monitors", []jid.JID{support, monitors}, "admin"},
+		Rule{"Banned", []jid.JID{support}, "outcast"},
+	)
+	d, err := s.Desired(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(d["support@conference.chat.test"], d["monitors@conference.chat.test"])
+	if got != "map[alice@chat.test:admin bob@chat.test:outcast] map[alice@chat.test:admin]" {
+		t.Fatalf("desired %s", got)
+	}
+}
+
+func TestRunConvergesAndIsIdempotent(t *testing.T) {
+	members := fakeMembers{"Room Monitors": {"alice"}, "Support Team": {"bob", "carol"}}
+	s := newSyncer(t, members,
+		Rule{"Room Monitors", []jid.JID{support, monitors}, "owner"},
+		Rule{"Support Team", []jid.JID{support}, "member"})
+	chat := newFakeChat()
+	chat.rooms["monitors@conference.chat.test"] = map[string]string{"guest@elsewhere.test": "member", "old@chat.test": "admin"}
+	chat.config["monitors@conference.chat.test"] = map[string]string{"muc#roomconfig_persistentroom": "0"}
+	ctx := context.Background()
+
+	// Dry run: reads only.
+	sum, err := s.Run(ctx, chat, true)
+	if err != nil || chat.writes != 0 || sum.Changed() != 5 {
+		t.Fatalf("dry run: %v, %d writes, %d changes", err, chat.writes, sum.Changed())
+	}
+	sum, err = s.Run(ctx, chat, false)
+	if err != nil || len(sum.Failed()) != 0 {
+		t.Fatalf("run: %v %+v", err, sum.Failed())
+	}
+	if got := fmt.Sprint(chat.rooms["support@conference.chat.test"]); got != "map[alice@chat.test:owner bob@chat.test:member carol@chat.test:member sync@chat.test:owner]" {
+		t.Errorf("support %s", got)
+	}
+	if got := fmt.Sprint(chat.rooms["monitors@conference.chat.test"]); got != "map[alice@chat.test:owner guest@elsewhere.test:member]" {
+		t.Errorf("monitors %s: other domains kept, old managed admin removed", got)
+	}
+	if chat.config["monitors@conference.chat.test"]["muc#roomconfig_persistentroom"] != "1" {
+		t.Error("settings not enforced")
+	}
+	writes := chat.writes
+	if sum, _ := s.Run(ctx, chat, false); sum.Changed() != 0 || chat.writes != writes {
+		t.Errorf("second run: %d changes, %d more writes", sum.Changed(), chat.writes-writes)
+	}
+	// carol leaves the group.
+	members["Support Team"] = []string{"bob"}
+	sum, _ = s.Run(ctx, chat, false)
+	if sum.Changed() != 1 || sum.Rooms[1].Changes[0].String() != "carol@chat.test: member -> none" {
+		t.Errorf("after carol left: %+v", sum.Rooms)
+	}
+}
+
+func TestRunGoesOnAfterAFailingRoom(t *testing.T) {
+	s := newSyncer(t, fakeMembers{"Room Monitors": {"alice"}}, Rule{"Room Monitors", []jid.JID{monitors, support}, "admin"})
+	chat := newFakeChat()
+	chat.fail = "monitors@conference.chat.test"
+	sum, err := s.Run(context.Background(), chat, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Failed()) != 1 || !strings.Contains(sum.Failed()[0].Err.Error(), "remote-server-timeout") {
+		t.Errorf("failed %+v", sum.Failed())
+	}
+	if chat.rooms["support@conference.chat.test"]["alice@chat.test"] != "admin" {
+		t.Error("the other room was not synced")
+	}
+}
+
+func TestRunWithUnreadableWikiChangesNothing(t *testing.T) {
+	s := newSyncer(t, fakeMembers{}, Rule{"broken", []jid.JID{support}, "member"})
+	chat := newFakeChat()
+	chat.rooms["support@conference.chat.test"] = map[string]string{"bob@chat.test": "member"}
+	if _, err := s.Run(context.Background(), chat, false); err == nil || chat.writes != 0 {
+		t.Fatalf("err %v, %d writes: an unreadable wiki must not empty the rooms", err, chat.writes)
+	}
+}
+
+func TestNewRefusesUnknownAffiliation(t *testing.T) {
+	if _, err := New(fakeMembers{}, hclog.NewNullLogger(), Config{Domain: "d", Rules: []Rule{{Group: "g", Affiliation: "moderator"}}}); err == nil {
+		t.Fatal("accepted")
+	}
+}

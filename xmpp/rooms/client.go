@@ -60,7 +60,9 @@ func Dial(ctx context.Context, cfg DialConfig) (*Client, error) {
 		features = append([]xmpp.StreamFeature{xmpp.StartTLS(tc)}, features...)
 	}
 	session, err := xmpp.NewSession(ctx, cfg.JID.Domain(), cfg.JID, conn, state, xmpp.NewNegotiator(
-		func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig { return xmpp.StreamConfig{Features: features} }))
+		func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
+			return xmpp.StreamConfig{Features: features}
+		}))
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("sign in as %s: %w", cfg.JID, err)

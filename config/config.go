@@ -49,6 +49,7 @@ type Config struct {
 	Session  Session  `yaml:"session"`
 	Proxy    Proxy    `yaml:"proxy"`
 	HTTPAuth HTTPAuth `yaml:"httpauth"`
+	Rooms    Rooms    `yaml:"rooms"`
 	Log      Log      `yaml:"log"`
 }
 
@@ -121,6 +122,7 @@ func Default() Config {
 		Session:  Session{MaxSkew: 5 * time.Minute},
 		Proxy:    Proxy{WebSocketPath: "/xmpp-websocket", BOSHPath: "/http-bind"},
 		HTTPAuth: HTTPAuth{Path: "/auth", Timeout: 1500 * time.Millisecond},
+		Rooms:    Rooms{TLS: "starttls", RoomTimeout: 30 * time.Second},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }
@@ -170,6 +172,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		{"token.secret", "token.secret_file", &c.Token.Secret, c.Token.SecretFile},
 		{"session.key", "session.key_file", &c.Session.Key, c.Session.KeyFile},
 		{"httpauth.secret", "httpauth.secret_file", &c.HTTPAuth.Secret, c.HTTPAuth.SecretFile},
+		{"rooms.password", "rooms.password_file", &c.Rooms.Password, c.Rooms.PasswordFile},
 	} {
 		if err := readSecretFile(f.key, f.fileKey, f.value, f.file); err != nil {
 			return c, err

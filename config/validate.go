@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"slices"
@@ -62,6 +63,7 @@ func (c *Config) Validate() error {
 		bad("wiki.query_timeout", "must not exceed extauth.request_timeout")
 	}
 	errs = append(errs, c.validateWeb()...)
+	errs = append(errs, c.validateRooms()...)
 	switch c.Log.Level {
 	case "trace", "debug", "info", "warn", "error", "off":
 	default:
@@ -177,4 +179,78 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validateRooms checks the room sync settings; they matter only when
+// there are rules.
+func (c *Config) validateRooms() []error {
+	var errs []error
+	bad := func(key, problem string) { errs = append(errs, errors.New(key+": "+problem)) }
+	r := c.Rooms
+	if len(r.Rules) == 0 {
+		return nil
+	}
+	if j, err := jid.Parse(r.JID); err != nil || j.Localpart() == "" || j.Resourcepart() != "" {
+		bad("rooms.jid", "required: the bare JID of the sync account")
+	}
+	if r.Password == "" {
+		bad("rooms.password", "required with rules (or rooms.password_file)")
+	}
+	if r.Server != "" {
+		if _, _, err := net.SplitHostPort(r.Server); err != nil {
+			bad("rooms.server", "\""+r.Server+"\" is not host:port")
+		}
+	}
+	if r.TLS != "starttls" && r.TLS != "none" {
+		bad("rooms.tls", "\""+r.TLS+"\" is not starttls or none")
+	}
+	if r.Interval < 0 {
+		bad("rooms.interval", "must not be negative (0: no periodic sync)")
+	}
+	if r.RoomTimeout <= 0 {
+		bad("rooms.room_timeout", "must be positive")
+	}
+	checkRoom := func(key, room string) {
+		if _, err := c.RoomJID(room); err != nil {
+			bad(key, err.Error())
+		}
+	}
+	for i, rule := range r.Rules {
+		key := fmt.Sprintf("rooms.rules[%d]", i)
+		if rule.Group == "" {
+			bad(key+".group", "required")
+		}
+		switch rule.Affiliation {
+		case "owner", "admin", "member", "outcast":
+		default:
+			bad(key+".affiliation", "\""+rule.Affiliation+"\" is not owner, admin, member or outcast")
+		}
+		if len(rule.Rooms) == 0 {
+			bad(key+".rooms", "required")
+		}
+		for _, room := range rule.Rooms {
+			checkRoom(key+".rooms", room)
+		}
+	}
+	for room := range r.Settings {
+		checkRoom("rooms.settings", room)
+	}
+	return errs
+}
+
+// RoomJID returns a room's bare JID: room itself when it holds a domain,
+// else room@rooms.service.
+func (c *Config) RoomJID(room string) (jid.JID, error) {
+	s := room
+	if !strings.Contains(room, "@") {
+		if c.Rooms.Service == "" {
+			return jid.JID{}, fmt.Errorf("room %q has no domain and rooms.service is not set", room)
+		}
+		s = room + "@" + c.Rooms.Service
+	}
+	j, err := jid.Parse(s)
+	if err != nil || j.Localpart() == "" || j.Resourcepart() != "" {
+		return jid.JID{}, fmt.Errorf("room %q is not a bare room JID", room)
+	}
+	return j, nil
 }

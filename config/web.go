@@ -141,3 +141,59 @@ type HTTPAuth struct {
 
 // Enabled reports whether the contract is served.
 func (h HTTPAuth) Enabled() bool { return h.Secret != "" || h.AllowNoSecret }
+
+// Rooms keeps chat-room affiliations in step with wiki groups
+// ("livechat-auth sync-rooms", and periodically inside serve). The rules
+// and room settings are read from the file only; the scalar keys also
+// from the environment.
+type Rooms struct {
+	// rooms.jid, LIVECHAT_AUTH_ROOMS_JID: the sync account; it needs MUC
+	// admin rights on the service (ejabberd: mod_muc access_admin).
+	JID string `yaml:"jid"`
+	// rooms.password, LIVECHAT_AUTH_ROOMS_PASSWORD: its password (or a
+	// file: rooms.password_file, LIVECHAT_AUTH_ROOMS_PASSWORD_FILE).
+	Password     Secret `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	// rooms.server, LIVECHAT_AUTH_ROOMS_SERVER: host:port of the chat
+	// server's client listener. Default: the JID's domain, port 5222.
+	Server string `yaml:"server"`
+	// rooms.tls, LIVECHAT_AUTH_ROOMS_TLS: starttls (default) or none (a
+	// loopback server only).
+	TLS string `yaml:"tls"`
+	// rooms.service, LIVECHAT_AUTH_ROOMS_SERVICE: the MUC service of rooms
+	// named without a domain, e.g. conference.chat.example.org.
+	Service string `yaml:"service"`
+	// rooms.interval, LIVECHAT_AUTH_ROOMS_INTERVAL: how often serve syncs
+	// (with ±10% jitter); 0: never, only "livechat-auth sync-rooms".
+	// Default 0.
+	Interval time.Duration `yaml:"interval"`
+	// rooms.room_timeout, LIVECHAT_AUTH_ROOMS_ROOM_TIMEOUT: bound of one
+	// room's work. Default 30s.
+	RoomTimeout time.Duration `yaml:"room_timeout"`
+	// rooms.defaults: settings of rooms without their own entry.
+	Defaults RoomSettings `yaml:"defaults"`
+	// rooms.settings: per room (name or JID) settings to enforce.
+	Settings map[string]RoomSettings `yaml:"settings"`
+	// rooms.rules: which wiki group gets which affiliation in which rooms.
+	Rules []RoomRule `yaml:"rules"`
+}
+
+// RoomSettings are the settings enforced on a room; unset ones are left
+// as the server has them.
+type RoomSettings struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Persistent  *bool  `yaml:"persistent"`
+	MembersOnly *bool  `yaml:"members_only"`
+	// Moderated: ejabberd 23.01 keeps a revoked member's stored role in
+	// moderated rooms, letting them back into members-only rooms: keep it
+	// false (the default) for synced rooms.
+	Moderated *bool `yaml:"moderated"`
+}
+
+// RoomRule maps a wiki group to rooms and an affiliation.
+type RoomRule struct {
+	Group       string   `yaml:"group"`
+	Rooms       []string `yaml:"rooms"`
+	Affiliation string   `yaml:"affiliation"` // owner, admin, member or outcast
+}

@@ -49,11 +49,16 @@ s2s_access: none
 acl:
   local:
     user_regexp: ""
+  muc_admins:
+    user:
+      - "%[7]s"
 access_rules:
   local:
     allow: local
   register:
     allow: all
+  muc_admin:
+    allow: muc_admins
 modules:
   mod_disco: {}
   mod_ping: {}
@@ -78,6 +83,7 @@ type ejabberdOptions struct {
 	Extauth    string // extauth_program
 	AuthMethod string // default "external"; e.g. "[external, internal]"
 	Register   bool   // open in-band registration (mod_register)
+	MUCAdmin   string // when set, mod_muc on conference.<host> with this JID as service admin
 	Dir        string // reuse a data folder (its mnesia database) from an earlier start
 }
 
@@ -97,15 +103,20 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 		extauthProgram = "/bin/false"
 	}
 	register := ""
+	mucAdmin := "nobody@" + host
+	if o.MUCAdmin != "" {
+		mucAdmin = o.MUCAdmin
+		register += fmt.Sprintf("  mod_muc:\n    host: \"conference.%s\"\n    access: all\n    access_create: local\n    access_persistent: local\n    access_admin: muc_admin\n", host)
+	}
 	if o.Register {
-		register = "  mod_register:\n    access: register\n    ip_access: all\nregistration_timeout: infinity\n"
+		register += "  mod_register:\n    access: register\n    ip_access: all\nregistration_timeout: infinity\n"
 	}
 	e := &ejabberd{Dir: o.Dir, C2SPort: freePort(t), HTTPPort: freePort(t), Host: host}
 	if strings.ContainsAny(extauthProgram, "\"\n") {
 		t.Fatalf("extauth program %q cannot go in the config", extauthProgram)
 	}
 	cfg := filepath.Join(e.Dir, "ejabberd.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, register), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, register, mucAdmin), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.LogPath = filepath.Join(e.Dir, "log", "ejabberd.log")

@@ -40,10 +40,12 @@ const queryAccounts = `SELECT userId, login, livechat_id FROM users_users ORDER 
 // queryGroupMembers lists the accounts in a group, effectively: direct
 // unexpired members of the group or of any group that includes it,
 // transitively (cycle-safe); every account is in "Registered". The
-// arguments are the group, the current Unix time and the group again.
+// arguments are the group, the current Unix time and the group again. The
+// recursion starts from the users_groups row, so that every comparison
+// uses the tables' own collation.
 const queryGroupMembers = `
 WITH RECURSIVE included(groupName) AS (
-  SELECT CAST(? AS CHAR(255))
+  SELECT groupName FROM users_groups WHERE groupName = ?
   UNION
   SELECT i.groupName FROM tiki_group_inclusion i JOIN included s ON i.includeGroup = s.groupName
 )

@@ -27,6 +27,7 @@ commands:
   serve     HTTP listener: session API for the wiki, public keys, chat WebSocket/BOSH proxy
   token     mint a sign-in token: livechat-auth token [--config FILE] [--lifetime D] livechat_id
   keygen    make a token signing key: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE
+  sync-rooms  make chat-room affiliations follow wiki groups once: sync-rooms [--config FILE] [--dry-run]
   ids       migration tools: ids suggest LOGIN | ids report | ids plan (see "livechat-auth ids")
   version   print the version
 
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runKeygen(args[1:], stdout, stderr)
 	case "ids":
 		return runIDs(ctx, args[1:], stdout, stderr, getenv)
+	case "sync-rooms":
+		return runSyncRooms(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "livechat-auth", version)
 		return exitOK

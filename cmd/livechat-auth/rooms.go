@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"mellium.im/xmpp/jid"
+
+	"livechat-auth/config"
+	"livechat-auth/provider"
+	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/rooms"
+)
+
+// roomMembers adapts the wiki store to rooms.Members: members who may
+// take part, by livechat_id.
+type roomMembers struct{ store *wikidb.Store }
+
+func (m roomMembers) GroupMembers(ctx context.Context, group string) ([]string, error) {
+	users, err := m.store.GroupMembers(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(users))
+	for _, u := range users {
+		if id, ok := provider.RoomMember(u); ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+var _ rooms.Members = roomMembers{}
+
+// newSyncer builds the room syncer and the sync account's dial settings.
+func newSyncer(cfg config.Config, store *wikidb.Store, log hclog.Logger) (*rooms.Syncer, rooms.DialConfig, error) {
+	rc := rooms.Config{Managed: cfg.Domains, RoomTimeout: cfg.Rooms.RoomTimeout, Settings: map[string]rooms.Settings{}}
+	rc.Domain = cfg.Session.Domain
+	if rc.Domain == "" {
+		rc.Domain = cfg.Domains[0]
+	}
+	rc.Defaults = roomSettings(cfg.Rooms.Defaults)
+	for name, s := range cfg.Rooms.Settings {
+		j, err := cfg.RoomJID(name)
+		if err != nil {
+			return nil, rooms.DialConfig{}, err
+		}
+		rc.Settings[j.String()] = roomSettings(s)
+	}
+	for _, r := range cfg.Rooms.Rules {
+		rule := rooms.Rule{Group: r.Group, Affiliation: r.Affiliation}
+		for _, name := range r.Rooms {
+			j, err := cfg.RoomJID(name)
+			if err != nil {
+				return nil, rooms.DialConfig{}, err
+			}
+			rule.Rooms = append(rule.Rooms, j)
+		}
+		rc.Rules = append(rc.Rules, rule)
+	}
+	syncer, err := rooms.New(roomMembers{store}, log, rc)
+	if err != nil {
+		return nil, rooms.DialConfig{}, err
+	}
+	account, err := jid.Parse(cfg.Rooms.JID)
+	if err != nil {
+		return nil, rooms.DialConfig{}, fmt.Errorf("rooms.jid: %w", err)
+	}
+	addr := cfg.Rooms.Server
+	if addr == "" {
+		addr = net.JoinHostPort(account.Domainpart(), "5222")
+	}
+	return syncer, rooms.DialConfig{Addr: addr, JID: account, Password: string(cfg.Rooms.Password), TLS: cfg.Rooms.TLS}, nil
+}
+
+func roomSettings(s config.RoomSettings) rooms.Settings {
+	return rooms.Settings{Name: s.Name, Description: s.Description, Persistent: s.Persistent, MembersOnly: s.MembersOnly, Moderated: s.Moderated}
+}
+
+// syncOnce signs the sync account in, runs one sync and signs out.
+func syncOnce(ctx context.Context, syncer *rooms.Syncer, dial rooms.DialConfig, dryRun bool) (rooms.Summary, error) {
+	client, err := rooms.Dial(ctx, dial)
+	if err != nil {
+		return rooms.Summary{}, err
+	}
+	defer client.Close()
+	sum, err := syncer.Run(ctx, client, dryRun)
+	sum.Reads, sum.Writes = client.Requests()
+	return sum, err
+}
+
+// runSyncRooms runs one sync and prints what changed (or, with --dry-run,
+// what would change). Exit 0: every room in step; 1: some room failed.
+func runSyncRooms(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("sync-rooms", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dryRun := fs.Bool("dry-run", false, "read only: print the plan and change nothing")
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth sync-rooms:", err)
+		return exitError
+	}
+	if len(cfg.Rooms.Rules) == 0 {
+		fmt.Fprintln(stderr, "livechat-auth sync-rooms: no rooms.rules in the settings")
+		return exitError
+	}
+	log, closeLog, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth sync-rooms:", err)
+		return exitError
+	}
+	defer closeLog()
+	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{QueryTimeout: cfg.Wiki.QueryTimeout, MaxOpenConns: 1})
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth sync-rooms:", err)
+		return exitError
+	}
+	defer store.Close()
+	syncer, dial, err := newSyncer(cfg, store, log.Named("rooms"))
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth sync-rooms:", err)
+		return exitError
+	}
+	sum, err := syncOnce(ctx, syncer, dial, *dryRun)
+	if err != nil {
+		fmt.Fprintln(stderr, "livechat-auth sync-rooms:", err)
+		return exitError
+	}
+	printSummary(stdout, sum)
+	if len(sum.Failed()) > 0 {
+		return exitRefused
+	}
+	return exitOK
+}
+
+func printSummary(w io.Writer, sum rooms.Summary) {
+	verb := "changed"
+	if sum.DryRun {
+		verb = "would change"
+	}
+	for _, r := range sum.Rooms {
+		switch {
+		case r.Err != nil:
+			fmt.Fprintf(w, "%s: FAILED: %v\n", r.Room, r.Err)
+			continue
+		case r.Created:
+			fmt.Fprintf(w, "%s: %s (created)\n", r.Room, verb)
+		case len(r.Configured) > 0:
+			fmt.Fprintf(w, "%s: settings %s: %d\n", r.Room, verb, len(r.Configured))
+		}
+		for _, c := range r.Changes {
+			fmt.Fprintf(w, "%s: %s\n", r.Room, c)
+		}
+	}
+	fmt.Fprintf(w, "%d rooms, %d affiliations %s, %d failed, %d reads and %d writes sent, %s\n",
+		len(sum.Rooms), sum.Changed(), verb, len(sum.Failed()), sum.Reads, sum.Writes, sum.Elapsed.Round(time.Millisecond))
+}
+
+// syncLoop syncs every interval (±10% jitter) until ctx ends, backing off
+// after a failed run (each sign-in is a fresh session, so a lost
+// connection is simply made again).
+func syncLoop(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) {
+	syncer, dial, err := newSyncer(cfg, store, log)
+	if err != nil {
+		log.Error("room sync off", "error", err)
+		return
+	}
+	wait := time.Duration(0) // the first run starts at once
+	backoff := 5 * time.Second
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		sum, err := syncOnce(ctx, syncer, dial, false)
+		wait = cfg.Rooms.Interval + time.Duration((rand.Float64()*0.2-0.1)*float64(cfg.Rooms.Interval))
+		switch {
+		case err != nil:
+			log.Warn("room sync failed; retrying", "error", err, "in", backoff)
+			wait, backoff = backoff, min(2*backoff, cfg.Rooms.Interval)
+		case len(sum.Failed()) > 0:
+			log.Warn("room sync done with failures", "rooms", len(sum.Rooms), "failed", len(sum.Failed()), "changed", sum.Changed())
+			backoff = 5 * time.Second
+		default:
+			log.Info("room sync done", "rooms", len(sum.Rooms), "changed", sum.Changed(), "writes", sum.Writes, "duration", sum.Elapsed)
+			backoff = 5 * time.Second
+		}
+	}
+}

@@ -143,13 +143,31 @@ func TestRoomSync(t *testing.T) {
 
 	// Room Monitors and Support Team include each other, and Support Team
 	// includes Editors: alice (Room Monitors) and bob (Support Team) are in
-	// all three groups.
+	// all three groups. carol is an Editor only.
+	mustExec(t, w.Root, "INSERT INTO users_usergroups (userId, groupName, created, expire) SELECT userId, 'Editors', 0, NULL FROM users_users WHERE login = 'carol'")
 	out, code = syncRooms(t, cfgPath)
 	if code != 0 {
 		t.Fatalf("sync (%d):\n%s", code, out)
 	}
-	if got := checker.affiliations(t, support); got != "alice@chat.test=owner bob@chat.test=owner syncbot@chat.test=owner" {
+	if got := checker.affiliations(t, support); got != "alice@chat.test=owner bob@chat.test=owner carol@chat.test=member syncbot@chat.test=owner" {
 		t.Errorf("support after the first run: %s", got)
+	}
+	// A monitor (owner) can kick a member out of the room.
+	alice := dialSession(t, addr, "alice@"+host, "alice-pw-1")
+	carol := dialSession(t, addr, "carol@"+host, "carol-pw-2a")
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	if _, err := alice.muc.Join(ctx, jid.MustParse(support+"/alice"), alice.Session); err != nil {
+		t.Fatalf("alice joins: %v", err)
+	}
+	if _, err := carol.muc.Join(ctx, jid.MustParse(support+"/carol"), carol.Session); err != nil {
+		t.Fatalf("carol joins: %v", err)
+	}
+	err = alice.UnmarshalIQElement(ctx, xml.NewDecoder(strings.NewReader(
+		`<query xmlns="http://jabber.org/protocol/muc#admin"><item nick="carol" role="none"><reason>test</reason></item></query>`)),
+		stanza.IQ{To: jid.MustParse(support), Type: stanza.SetIQ}, &struct{}{})
+	cancel()
+	if err != nil {
+		t.Errorf("the monitor could not kick a member: %v", err)
 	}
 	if got := checker.affiliations(t, monitors); got != "alice@chat.test=admin bob@chat.test=admin syncbot@chat.test=owner" {
 		t.Errorf("monitors after the first run: %s", got)
@@ -188,7 +206,7 @@ func TestRoomSync(t *testing.T) {
 		t.Errorf("monitors after the changes: %s", got)
 	}
 	// The members-only room lets carol in and keeps bob out.
-	if err := dialSession(t, addr, "carol@"+host, "carol-pw-2a").join(support, "carol"); err != nil {
+	if err := dialSession(t, addr, "carol@"+host, "carol-pw-2a").join(support, "carol2"); err != nil {
 		t.Errorf("carol cannot enter: %v", err)
 	}
 	if err := dialSession(t, addr, "bob@"+host, "bob-pw-12").join(support, "bob"); err == nil {
@@ -196,5 +214,31 @@ func TestRoomSync(t *testing.T) {
 	}
 	if len(logLines(t, logPath, "affiliation changed", "jid=bob@chat.test", "to=none")) == 0 {
 		t.Error("no log line for bob's removal")
+	}
+}
+
+// TestServeSyncsRoomsPeriodically: serve runs the sync on its own, and
+// counts the changes in its metrics.
+func TestServeSyncsRoomsPeriodically(t *testing.T) {
+	w := newWiki(t)
+	const host = "chat.test"
+	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{host}, "")
+	ej := startEjabberdWith(t, ejabberdOptions{Host: host, Extauth: binPath + " extauth --config " + cfgPath, MUCAdmin: "syncbot@" + host})
+	appendConfig(t, cfgPath, fmt.Sprintf(roomRules, ej.C2SPort)+"  interval: 2s\n")
+	mustExec(t, w.Root, "UPDATE users_users SET waiting = 'a' WHERE login = 'bob'") // suspended: no rooms
+	srv := startServe(t, cfgPath)
+	checker := dialSession(t, fmt.Sprintf("127.0.0.1:%d", ej.C2SPort), "syncbot@"+host, "syncbot-pw")
+	if !eventually(t, 15*time.Second, func() bool {
+		_, metrics := get(t, srv.URL+"/metrics")
+		return strings.Contains(metrics, `livechat_auth_room_sync_runs_total{result="ok"}`)
+	}) {
+		t.Fatal("no room sync run within 15s")
+	}
+	if got := checker.affiliations(t, "monitors@conference.chat.test"); got != "alice@chat.test=admin syncbot@chat.test=owner" {
+		t.Errorf("monitors: %s", got)
+	}
+	_, metrics := get(t, srv.URL+"/metrics")
+	if !strings.Contains(metrics, "livechat_auth_room_changes_total 2") {
+		t.Errorf("metrics lack the 2 changes:\n%s", metrics)
 	}
 }

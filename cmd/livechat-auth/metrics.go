@@ -19,6 +19,10 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	cacheHits *prometheus.CounterVec
 	dbErrors  *prometheus.CounterVec
+	// Room sync, when serve runs it.
+	roomChanges  prometheus.Counter
+	roomFailures prometheus.Counter
+	roomRuns     *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -42,7 +46,19 @@ func newMetrics() *metrics {
 			Help: "Decisions that failed because the wiki database did not answer.",
 		}, []string{"edge"}),
 	}
-	m.registry.MustRegister(m.decisions, m.latency, m.cacheHits, m.dbErrors,
+	m.roomChanges = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "livechat_auth_room_changes_total",
+		Help: "Room affiliations changed by the periodic room sync.",
+	})
+	m.roomFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "livechat_auth_room_failures_total",
+		Help: "Rooms whose sync failed.",
+	})
+	m.roomRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "livechat_auth_room_sync_runs_total",
+		Help: "Room sync runs by result (ok, partial, failed).",
+	}, []string{"result"})
+	m.registry.MustRegister(m.decisions, m.latency, m.cacheHits, m.dbErrors, m.roomChanges, m.roomFailures, m.roomRuns,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -165,7 +165,7 @@ func printSummary(w io.Writer, sum rooms.Summary) {
 // syncLoop syncs every interval (±10% jitter) until ctx ends, backing off
 // after a failed run (each sign-in is a fresh session, so a lost
 // connection is simply made again).
-func syncLoop(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) {
+func syncLoop(ctx context.Context, cfg config.Config, store *wikidb.Store, m *metrics, log hclog.Logger) {
 	syncer, dial, err := newSyncer(cfg, store, log)
 	if err != nil {
 		log.Error("room sync off", "error", err)
@@ -181,14 +181,19 @@ func syncLoop(ctx context.Context, cfg config.Config, store *wikidb.Store, log h
 		}
 		sum, err := syncOnce(ctx, syncer, dial, false)
 		wait = cfg.Rooms.Interval + time.Duration((rand.Float64()*0.2-0.1)*float64(cfg.Rooms.Interval))
+		m.roomChanges.Add(float64(sum.Changed()))
+		m.roomFailures.Add(float64(len(sum.Failed())))
 		switch {
 		case err != nil:
+			m.roomRuns.WithLabelValues("failed").Inc()
 			log.Warn("room sync failed; retrying", "error", err, "in", backoff)
 			wait, backoff = backoff, min(2*backoff, cfg.Rooms.Interval)
 		case len(sum.Failed()) > 0:
+			m.roomRuns.WithLabelValues("partial").Inc()
 			log.Warn("room sync done with failures", "rooms", len(sum.Rooms), "failed", len(sum.Failed()), "changed", sum.Changed())
-			backoff = 5 * time.Second
+			wait, backoff = min(wait, backoff), min(2*backoff, cfg.Rooms.Interval)
 		default:
+			m.roomRuns.WithLabelValues("ok").Inc()
 			log.Info("room sync done", "rooms", len(sum.Rooms), "changed", sum.Changed(), "writes", sum.Writes, "duration", sum.Elapsed)
 			backoff = 5 * time.Second
 		}

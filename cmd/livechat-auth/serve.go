@@ -81,7 +81,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "version", version)
 	if len(cfg.Rooms.Rules) > 0 && cfg.Rooms.Interval > 0 {
-		go syncLoop(ctx, cfg, store, log.Named("rooms")) // ends with ctx; a reload does not change the rules
+		go syncLoop(ctx, cfg, store, m, log.Named("rooms")) // ends with ctx; a reload does not change the rules
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

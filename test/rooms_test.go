@@ -194,12 +194,17 @@ func TestRoomSync(t *testing.T) {
 	mustExec(t, w.Root, "INSERT INTO users_usergroups (userId, groupName, created, expire) SELECT userId, 'Room Monitors', 0, NULL FROM users_users WHERE login = 'carol'")
 	mustExec(t, w.Root, "UPDATE users_usergroups SET expire = NULL WHERE groupName = 'Former Staff'")
 	mustExec(t, w.Root, "UPDATE users_users SET waiting = 'a' WHERE login = 'alice'")
+	// A new group, Night Shift, is included in Editors: its member dave
+	// becomes an Editor, so a member of support.
+	mustExec(t, w.Root, "INSERT INTO users_groups (groupName) VALUES ('Night Shift')")
+	mustExec(t, w.Root, "INSERT INTO tiki_group_inclusion (groupName, includeGroup) VALUES ('Night Shift', 'Editors')")
+	mustExec(t, w.Root, "INSERT INTO users_usergroups (userId, groupName, created, expire) SELECT userId, 'Night Shift', 0, NULL FROM users_users WHERE login = 'dave'")
 	out, code = syncRooms(t, cfgPath)
 	if code != 0 {
 		t.Fatalf("third run (%d):\n%s", code, out)
 	}
 	t.Logf("third run:\n%s", out)
-	if got := checker.affiliations(t, support); got != "carol@chat.test=owner guest@elsewhere.test=member syncbot@chat.test=owner walter@chat.test=outcast" {
+	if got := checker.affiliations(t, support); got != "carol@chat.test=owner dave@chat.test=member guest@elsewhere.test=member syncbot@chat.test=owner walter@chat.test=outcast" {
 		t.Errorf("support after the changes: %s", got)
 	}
 	if got := checker.affiliations(t, monitors); got != "carol@chat.test=admin syncbot@chat.test=owner" {

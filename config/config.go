@@ -96,6 +96,12 @@ type Extauth struct {
 	// extauth.request_timeout, LIVECHAT_AUTH_EXTAUTH_REQUEST_TIMEOUT:
 	// budget of one request, far under ejabberd's 30 s. Default 5s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// extauth.daemon_socket, LIVECHAT_AUTH_EXTAUTH_DAEMON_SOCKET: a Unix
+	// socket where "serve" answers extauth requests; every extauth process
+	// then relays to it, so ejabberd's whole pool shares one cache, one
+	// failure limit and one record of used tokens. While serve is down,
+	// extauth decides locally. Default: none (each process decides alone).
+	DaemonSocket string `yaml:"daemon_socket"`
 }
 
 // Log is where and how much to log. Logs never go to stdout.

@@ -34,6 +34,7 @@ var envVars = []envVar{
 	{"auth.max_failures", intVar(func(c *Config) *int { return &c.Auth.MaxFailures })},
 	{"auth.failure_window", durationVar(func(c *Config) *time.Duration { return &c.Auth.FailureWindow })},
 	{"extauth.request_timeout", durationVar(func(c *Config) *time.Duration { return &c.Extauth.RequestTimeout })},
+	{"extauth.daemon_socket", func(c *Config, v string) error { c.Extauth.DaemonSocket = v; return nil }},
 	{"serve.listen", func(c *Config, v string) error { c.Serve.Listen = v; return nil }},
 	{"serve.request_timeout", durationVar(func(c *Config) *time.Duration { return &c.Serve.RequestTimeout })},
 	{"token.algorithms", func(c *Config, v string) error { c.Token.Algorithms = splitList(v); return nil }},

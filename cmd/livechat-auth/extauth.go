@@ -44,6 +44,19 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		log.Error("cannot start", "error", err)
 		return exitError
 	}
+	if path := cfg.Extauth.DaemonSocket; path != "" {
+		relay, err := extauth.NewRelay(path, srv, log, cfg.Extauth.RequestTimeout)
+		if err != nil {
+			log.Error("cannot start", "error", err)
+			return exitError
+		}
+		if err := relay.Serve(ctx, stdin, stdout); err != nil {
+			log.Error("stopped", "error", err)
+			return exitError
+		}
+		log.Info("input closed; exiting")
+		return exitOK
+	}
 	if err := srv.Serve(ctx, stdin, stdout); err != nil {
 		log.Error("stopped", "error", err)
 		return exitError

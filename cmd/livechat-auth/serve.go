@@ -20,6 +20,7 @@ import (
 	"livechat-auth/provider"
 	"livechat-auth/provider/session"
 	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/extauth"
 	"livechat-auth/xmpp/httpauth"
 	"livechat-auth/xmpp/webproxy"
 )
@@ -80,6 +81,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		log.Warn("wiki database unavailable at start", "error", err)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "version", version)
+	if path := cfg.Extauth.DaemonSocket; path != "" {
+		if err := serveExtauthSocket(ctx, path, cfg, store, log.Named("extauth")); err != nil {
+			log.Error("cannot serve the extauth socket", "path", path, "error", err)
+			return exitError
+		}
+	}
 	if len(cfg.Rooms.Rules) > 0 && cfg.Rooms.Interval > 0 {
 		go syncLoop(ctx, cfg, store, m, log.Named("rooms")) // ends with ctx; a reload does not change the rules
 	}
@@ -213,4 +220,38 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 		mux.Handle(p.path+"/", h)
 	}
 	return mux, nil
+}
+
+// serveExtauthSocket answers the extauth relays of ejabberd's pool on a
+// Unix socket (mode 0660: give ejabberd's user the socket's group), with
+// one decision maker shared by all of them. It returns once listening.
+func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, store *wikidb.Store, log hclog.Logger) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err // a stale socket from an earlier run is removed; anything else is not ours
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		ln.Close()
+		return err
+	}
+	auth, _, err := newAuthenticator(ctx, cfg, store, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := extauth.New(auth, log, cfg.Extauth.RequestTimeout)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	log.Info("answering extauth relays", "socket", path)
+	go func() {
+		if err := srv.ServeListener(ctx, ln); err != nil {
+			log.Error("extauth socket stopped", "error", err)
+		}
+	}()
+	return nil
 }

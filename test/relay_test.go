@@ -1,0 +1,75 @@
+package test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"livechat-auth/xmpp/extauth"
+)
+
+// TestExtauthRelayToServe: with extauth.daemon_socket, every extauth
+// process of ejabberd's pool relays to one serve daemon, so a token works
+// once across the whole pool and failures add up across processes; with
+// the daemon down, each process decides alone, and relays again once it
+// is back.
+func TestExtauthRelayToServe(t *testing.T) {
+	w := newWiki(t)
+	socket := filepath.Join(t.TempDir(), "extauth.sock")
+	key := keygen(t, "ES256")
+	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"},
+		fmt.Sprintf("token:\n  signing_key_file: %q\nextauth:\n  daemon_socket: %q\n", key, socket))
+	port := freePort(t)
+	listen := fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port)
+	srv := startServeOn(t, cfgPath, port, listen)
+	if !eventually(t, 5*time.Second, func() bool { _, err := filepath.Glob(socket); return err == nil }) {
+		t.Fatal("no socket")
+	}
+	a := startExtauthProgram(t, binPath, "LIVECHAT_AUTH_CONFIG="+cfgPath)
+	b := startExtauthProgram(t, binPath, "LIVECHAT_AUTH_CONFIG="+cfgPath)
+
+	tok := mintToken(t, cfgPath, "alice")
+	req := extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: tok}
+	if !a.ask(t, req) {
+		t.Fatal("the token was refused")
+	}
+	if b.ask(t, req) {
+		t.Error("the same token signed in again through another process of the pool")
+	}
+	// Failures add up across the pool: 3 + 3 typos block the account.
+	carol := extauth.Request{Command: "auth", User: "carol", Server: "chat.test", Password: "typo"}
+	for i := 0; i < 3; i++ {
+		a.ask(t, carol)
+		b.ask(t, carol)
+	}
+	carol.Password = "carol-pw-2a"
+	if a.ask(t, carol) {
+		t.Error("six failures through two processes did not block the account")
+	}
+
+	// The daemon stops: each process decides alone, failing nothing open.
+	srv.stop(t)
+	bob := extauth.Request{Command: "auth", User: "bob", Server: "chat.test", Password: "bob-pw-12"}
+	if !a.ask(t, bob) {
+		t.Error("no local decision while the daemon is down")
+	}
+	bob.Password = "wrong"
+	if a.ask(t, bob) {
+		t.Error("a wrong password accepted while the daemon is down")
+	}
+	// It comes back: the relays reconnect (after their pause) and the
+	// shared record of used tokens is in force again.
+	startServeOn(t, cfgPath, port, listen)
+	tok2 := mintToken(t, cfgPath, "alice")
+	req.Password = tok2
+	time.Sleep(6 * time.Second) // the relays retry the daemon 5s after losing it
+	if !b.ask(t, req) {
+		t.Fatal("the new token was refused")
+	}
+	if a.ask(t, req) {
+		t.Error("after the daemon came back, a token signed in twice")
+	}
+	a.finish(t)
+	b.finish(t)
+}

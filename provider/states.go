@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"time"
 
 	"livechat-auth/wikidb"
@@ -67,4 +68,28 @@ func RoomMember(u wikidb.User) (string, bool) {
 	}
 	id, err := NormalizeLocalpart(*u.LivechatID)
 	return id, err == nil
+}
+
+// GroupLister lists a wiki group's accounts; *wikidb.Store implements it.
+type GroupLister interface {
+	GroupMembers(ctx context.Context, group string) ([]wikidb.User, error)
+}
+
+// RoomMembers lists, for room sync, the localparts of a group's members
+// who may take part in rooms (see RoomMember).
+type RoomMembers struct{ Groups GroupLister }
+
+// GroupMembers returns the localparts of group's members who may take part.
+func (m RoomMembers) GroupMembers(ctx context.Context, group string) ([]string, error) {
+	users, err := m.Groups.GroupMembers(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(users))
+	for _, u := range users {
+		if id, ok := RoomMember(u); ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

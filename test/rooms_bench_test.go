@@ -16,23 +16,6 @@ import (
 	"livechat-auth/xmpp/rooms"
 )
 
-// storeMembers adapts the store to rooms.Members, as the binary does.
-type storeMembers struct{ s *wikidb.Store }
-
-func (m storeMembers) GroupMembers(ctx context.Context, group string) ([]string, error) {
-	users, err := m.s.GroupMembers(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, u := range users {
-		if id, ok := provider.RoomMember(u); ok {
-			out = append(out, id)
-		}
-	}
-	return out, nil
-}
-
 // BenchmarkRoomSyncScale: 10,000 wiki users and 50 rooms (5 with 2,000
 // members, 45 with 100, and 20 monitors as admins of all) against a real
 // ejabberd. It reports the time to converge from empty, the time of a
@@ -89,7 +72,7 @@ func BenchmarkRoomSyncScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	syncer, err := rooms.New(storeMembers{store}, hclog.NewNullLogger(), rooms.Config{
+	syncer, err := rooms.New(provider.RoomMembers{Groups: store}, hclog.NewNullLogger(), rooms.Config{
 		Rules: rules, Domain: host, RoomTimeout: 2 * time.Minute,
 		Defaults: rooms.Settings{Persistent: boolPtr(true), Moderated: boolPtr(false)},
 	})

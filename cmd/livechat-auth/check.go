@@ -26,8 +26,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth check:", err)
-		return exitError
+		return fail(stderr, "check", err)
 	}
 	if fs.NArg() != 1 || !strings.Contains(fs.Arg(0), "@") {
 		fs.Usage()
@@ -44,14 +43,12 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	log, closeLog, err := newLogger(cfg.Log, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth check:", err)
-		return exitError
+		return fail(stderr, "check", err)
 	}
 	defer closeLog()
 	auth, store, _, err := openAuthenticator(ctx, cfg, log)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth check:", err)
-		return exitError
+		return fail(stderr, "check", err)
 	}
 	defer store.Close()
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 
 	"livechat-auth/xmpp/extauth"
@@ -17,13 +16,11 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fs.SetOutput(stderr)
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth extauth:", err)
-		return exitError
+		return fail(stderr, "extauth", err)
 	}
 	log, closeLog, err := newLogger(cfg.Log, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth extauth:", err)
-		return exitError
+		return fail(stderr, "extauth", err)
 	}
 	defer closeLog()
 	log = log.Named("extauth")

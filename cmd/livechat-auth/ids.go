@@ -42,24 +42,20 @@ func runIDs(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	format := fs.String("format", "table", "report format: table, json or csv")
 	cfg, err := loadConfig(fs, args[1:], getenv)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth ids:", err)
-		return exitError
+		return fail(stderr, "ids", err)
 	}
 	chat, err := readNames(*chatFile)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth ids:", err)
-		return exitError
+		return fail(stderr, "ids", err)
 	}
 	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{QueryTimeout: cfg.Wiki.QueryTimeout, MaxOpenConns: 1})
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth ids:", err)
-		return exitError
+		return fail(stderr, "ids", err)
 	}
 	defer store.Close()
 	accounts, err := store.Accounts(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth ids:", err)
-		return exitError
+		return fail(stderr, "ids", err)
 	}
 	switch verb {
 	case "suggest":

@@ -18,25 +18,7 @@ import (
 	"livechat-auth/xmpp/rooms"
 )
 
-// roomMembers adapts the wiki store to rooms.Members: members who may
-// take part, by livechat_id.
-type roomMembers struct{ store *wikidb.Store }
-
-func (m roomMembers) GroupMembers(ctx context.Context, group string) ([]string, error) {
-	users, err := m.store.GroupMembers(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(users))
-	for _, u := range users {
-		if id, ok := provider.RoomMember(u); ok {
-			out = append(out, id)
-		}
-	}
-	return out, nil
-}
-
-var _ rooms.Members = roomMembers{}
+var _ rooms.Members = provider.RoomMembers{}
 
 // newSyncer builds the room syncer and the sync account's dial settings.
 func newSyncer(cfg config.Config, store *wikidb.Store, log hclog.Logger) (*rooms.Syncer, rooms.DialConfig, error) {
@@ -64,7 +46,7 @@ func newSyncer(cfg config.Config, store *wikidb.Store, log hclog.Logger) (*rooms
 		}
 		rc.Rules = append(rc.Rules, rule)
 	}
-	syncer, err := rooms.New(roomMembers{store}, log, rc)
+	syncer, err := rooms.New(provider.RoomMembers{Groups: store}, log, rc)
 	if err != nil {
 		return nil, rooms.DialConfig{}, err
 	}
@@ -103,8 +85,7 @@ func runSyncRooms(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	dryRun := fs.Bool("dry-run", false, "read only: print the plan and change nothing")
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth sync-rooms:", err)
-		return exitError
+		return fail(stderr, "sync-rooms", err)
 	}
 	if len(cfg.Rooms.Rules) == 0 {
 		fmt.Fprintln(stderr, "livechat-auth sync-rooms: no rooms.rules in the settings")
@@ -112,25 +93,21 @@ func runSyncRooms(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	log, closeLog, err := newLogger(cfg.Log, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth sync-rooms:", err)
-		return exitError
+		return fail(stderr, "sync-rooms", err)
 	}
 	defer closeLog()
 	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{QueryTimeout: cfg.Wiki.QueryTimeout, MaxOpenConns: 1})
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth sync-rooms:", err)
-		return exitError
+		return fail(stderr, "sync-rooms", err)
 	}
 	defer store.Close()
 	syncer, dial, err := newSyncer(cfg, store, log.Named("rooms"))
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth sync-rooms:", err)
-		return exitError
+		return fail(stderr, "sync-rooms", err)
 	}
 	sum, err := syncOnce(ctx, syncer, dial, *dryRun)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth sync-rooms:", err)
-		return exitError
+		return fail(stderr, "sync-rooms", err)
 	}
 	printSummary(stdout, sum)
 	if len(sum.Failed()) > 0 {

@@ -74,6 +74,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitError
 }
 
+// fail reports a subcommand's error on stderr and returns exitError.
+func fail(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "livechat-auth %s: %v\n", cmd, err)
+	return exitError
+}
+
 // loadConfig parses the common flags, then loads and validates settings.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (config.Config, error) {
 	path := fs.String("config", getenv("LIVECHAT_AUTH_CONFIG"), "config file (YAML); env LIVECHAT_AUTH_CONFIG")

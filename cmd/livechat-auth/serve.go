@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -35,13 +34,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs.SetOutput(stderr)
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth serve:", err)
-		return exitError
+		return fail(stderr, "serve", err)
 	}
 	log, closeLog, err := newLogger(cfg.Log, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth serve:", err)
-		return exitError
+		return fail(stderr, "serve", err)
 	}
 	defer closeLog()
 	log = log.Named("serve")

@@ -20,8 +20,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	lifetime := fs.Duration("lifetime", 0, "token lifetime (default token.lifetime; at most 10m)")
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth token:", err)
-		return exitError
+		return fail(stderr, "token", err)
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: livechat-auth token [--config FILE] [--lifetime D] livechat_id")
@@ -32,14 +31,12 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	log, closeLog, err := newLogger(cfg.Log, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth token:", err)
-		return exitError
+		return fail(stderr, "token", err)
 	}
 	defer closeLog()
 	_, store, tokens, err := openAuthenticator(ctx, cfg, log)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth token:", err)
-		return exitError
+		return fail(stderr, "token", err)
 	}
 	defer store.Close()
 	if tokens.minter == nil {
@@ -53,8 +50,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	u, found, err := store.UserByLivechatID(ctx, name)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth token:", err)
-		return exitError
+		return fail(stderr, "token", err)
 	}
 	if !found || u.LivechatID == nil {
 		fmt.Fprintf(stderr, "livechat-auth token: no account has livechat_id %q\n", name)
@@ -67,8 +63,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	raw, exp, err := tokens.minter.Mint(cfg.Token.SubjectClaim, subject)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth token:", err)
-		return exitError
+		return fail(stderr, "token", err)
 	}
 	fmt.Fprintln(stdout, raw)
 	fmt.Fprintf(stderr, "token for %s, kid %q, expires %s\n", name, tokens.minter.KeyID(), exp.UTC().Format("2006-01-02T15:04:05Z"))
@@ -90,13 +85,11 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 	}
 	pemKey, err := token.GenerateKey(*alg)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth keygen:", err)
-		return exitError
+		return fail(stderr, "keygen", err)
 	}
 	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth keygen:", err)
-		return exitError
+		return fail(stderr, "keygen", err)
 	}
 	_, werr := f.Write(pemKey)
 	if err := errors.Join(werr, f.Close()); err != nil {
@@ -105,13 +98,11 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 	}
 	key, err := token.LoadPrivateKey(*out)
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth keygen:", err)
-		return exitError
+		return fail(stderr, "keygen", err)
 	}
 	pub, err := token.PublicPEM(key.Public())
 	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth keygen:", err)
-		return exitError
+		return fail(stderr, "keygen", err)
 	}
 	kid, _ := token.Thumbprint(key.Public()) // a key GenerateKey made always has one
 	fmt.Fprintf(stderr, "wrote %s (%s, kid %s); its public key:\n", *out, *alg, kid)

@@ -49,9 +49,8 @@ func algorithmFor(key any) (string, error) {
 	return "", fmt.Errorf("unsupported key type %T (want RSA, EC P-256 or Ed25519)", key)
 }
 
-// LoadPrivateKey reads a PEM private key (PKCS#8, or PKCS#1 RSA, or SEC 1
-// EC) from path.
-func LoadPrivateKey(path string) (crypto.Signer, error) {
+// readPEM reads the first PEM block of a file.
+func readPEM(path string) (*pem.Block, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -59,6 +58,16 @@ func LoadPrivateKey(path string) (crypto.Signer, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	return block, nil
+}
+
+// LoadPrivateKey reads a PEM private key (PKCS#8, or PKCS#1 RSA, or SEC 1
+// EC) from path.
+func LoadPrivateKey(path string) (crypto.Signer, error) {
+	block, err := readPEM(path)
+	if err != nil {
+		return nil, err
 	}
 	var key any
 	switch block.Type {
@@ -84,13 +93,9 @@ func LoadPrivateKey(path string) (crypto.Signer, error) {
 
 // LoadPublicKey reads a PEM public key (PKIX) or certificate from path.
 func LoadPublicKey(path string) (crypto.PublicKey, error) {
-	data, err := os.ReadFile(path)
+	block, err := readPEM(path)
 	if err != nil {
 		return nil, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM block", path)
 	}
 	var key any
 	switch block.Type {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -48,30 +47,13 @@ func NewRelay(path string, fallback *Server, log hclog.Logger, timeout time.Dura
 // r ends or ctx is done, as Server.Serve does.
 func (rl *Relay) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	defer rl.closeConn()
-	br := bufio.NewReaderSize(r, 4096)
-	for ctx.Err() == nil {
-		req, err := ReadRequest(br)
-		switch {
-		case errors.Is(err, io.EOF):
-			return nil
-		case errors.Is(err, ErrMalformed):
-			rl.log.Warn("malformed request", "reason", "bad-request", "error", err)
-			if err := WriteReply(w, false); err != nil {
-				return fmt.Errorf("write reply: %w", err)
-			}
-			continue
-		case err != nil:
-			return fmt.Errorf("read request: %w", err)
-		}
+	return serveFrames(ctx, r, w, rl.log, func(req Request) bool {
 		yes, err := rl.ask(ctx, req)
 		if err != nil {
-			yes = rl.fallback.answer(ctx, req)
+			return rl.fallback.answer(ctx, req)
 		}
-		if err := WriteReply(w, yes); err != nil {
-			return fmt.Errorf("write reply: %w", err)
-		}
-	}
-	return nil
+		return yes
+	})
 }
 
 // ask forwards one request to the daemon. An error means the daemon could

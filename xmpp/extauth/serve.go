@@ -50,6 +50,12 @@ func New(auth Authenticator, log hclog.Logger, timeout time.Duration) (*Server, 
 // nil when r ends cleanly, and an error when r ends inside a frame or w
 // cannot be written.
 func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
+	return serveFrames(ctx, r, w, s.log, func(req Request) bool { return s.answer(ctx, req) })
+}
+
+// serveFrames is the request loop of every extauth speaker: malformed
+// frames are answered "no" and logged, the others by answer.
+func serveFrames(ctx context.Context, r io.Reader, w io.Writer, log hclog.Logger, answer func(Request) bool) error {
 	br := bufio.NewReaderSize(r, 4096)
 	for ctx.Err() == nil {
 		req, err := ReadRequest(br)
@@ -57,7 +63,7 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 		case errors.Is(err, io.EOF):
 			return nil
 		case errors.Is(err, ErrMalformed):
-			s.log.Warn("malformed request", "reason", "bad-request", "error", err)
+			log.Warn("malformed request", "reason", "bad-request", "error", err)
 			if err := WriteReply(w, false); err != nil {
 				return fmt.Errorf("write reply: %w", err)
 			}
@@ -65,7 +71,7 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 		case err != nil:
 			return fmt.Errorf("read request: %w", err)
 		}
-		if err := WriteReply(w, s.answer(ctx, req)); err != nil {
+		if err := WriteReply(w, answer(req)); err != nil {
 			return fmt.Errorf("write reply: %w", err)
 		}
 	}

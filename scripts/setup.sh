@@ -28,6 +28,11 @@ mariadb_up() { mariadb-admin --user=root --connect-timeout=2 ping >/dev/null 2>&
 
 start_mariadb() {
   if mariadb_up; then return; fi
+  if [[ ! -x /usr/sbin/mariadbd ]]; then
+    log "installing MariaDB"
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mariadb-server >&2
+  fi
   log "starting MariaDB"
   mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql

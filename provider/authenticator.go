@@ -119,11 +119,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 	if password == "" || len(password) > maxPasswordBytes || strings.ContainsRune(password, 0) {
 		return Account{}, ReasonBadInput
 	}
+	if a.tokens != nil && token.LooksLikeToken(password) {
+		// Signed tokens cannot be guessed: they neither count as failures
+		// nor are blocked by them, so junk tokens cannot lock a user out.
+		return a.authenticateToken(ctx, name, domain, password)
+	}
 	if a.limiter.blocked(name, a.now()) {
 		return Account{}, ReasonRateLimited
-	}
-	if a.tokens != nil && token.LooksLikeToken(password) {
-		return a.authenticateToken(ctx, name, domain, password)
 	}
 	u, found, err := a.dir.UserByLivechatID(ctx, name)
 	if err != nil {

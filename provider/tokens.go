@@ -59,7 +59,6 @@ func (kind Subject) names(subject string, u wikidb.User, name string) bool {
 func (a *Authenticator) authenticateToken(ctx context.Context, name, domain, raw string) (Account, error) {
 	claims, err := a.tokens.Verify(ctx, raw)
 	if err != nil {
-		a.limiter.fail(name, a.now())
 		var p token.Problem
 		if errors.As(err, &p) {
 			return Account{}, Reason(p)
@@ -71,11 +70,9 @@ func (a *Authenticator) authenticateToken(ctx context.Context, name, domain, raw
 		return Account{}, err
 	}
 	if err := a.matchName(u, found, name); err != nil {
-		a.limiter.fail(name, a.now())
 		return Account{}, err
 	}
 	if !a.subject.names(claims.Subject, u, name) {
-		a.limiter.fail(name, a.now())
 		return Account{}, ReasonTokenSubject
 	}
 	prefs, err := a.dir.Prefs(ctx)

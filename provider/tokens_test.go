@@ -129,3 +129,23 @@ func TestSubjectOf(t *testing.T) {
 		t.Errorf("unmigrated: %v", err)
 	}
 }
+
+// TestJunkTokensDoNotLockOut: refused tokens neither count as failures
+// nor are blocked by the failure limit.
+func TestJunkTokensDoNotLockOut(t *testing.T) {
+	a, m := newTokenFixture(t, SubjectLivechatID)
+	ctx := context.Background()
+	junk := mint(t, m, "alice")
+	junk = junk[:len(junk)-4] + "AAAA" // a broken signature
+	for i := 0; i < 10; i++ {
+		if _, err := a.Authenticate(ctx, "alice", "chat.test", junk); errors.Is(err, ReasonRateLimited) {
+			t.Fatal("a junk token was rate-limited")
+		}
+	}
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
+		t.Fatalf("password after junk tokens: %v", err)
+	}
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", mint(t, m, "alice")); err != nil {
+		t.Fatalf("a good token after junk tokens: %v", err)
+	}
+}

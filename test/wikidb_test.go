@@ -144,6 +144,14 @@ func TestStoreGroups(t *testing.T) {
 			t.Errorf("%s: groups %v, want %v", tt.login, got, tt.want)
 		}
 	}
+	// Effective members, inclusions counted; a typo is an error, not an empty group.
+	members, err := s.GroupMembers(ctx, "Editors")
+	if err != nil || len(members) != 2 {
+		t.Errorf("Editors: %d members, %v", len(members), err)
+	}
+	if _, err := s.GroupMembers(ctx, "Room Monitorz"); !errors.Is(err, wikidb.ErrNoSuchGroup) {
+		t.Errorf("unknown group: %v", err)
+	}
 	// A membership with a future expiry counts.
 	mustExec(t, w.Root, "UPDATE users_usergroups SET expire = ? WHERE groupName = 'Former Staff'", time.Now().Add(time.Hour).Unix())
 	if got := groupsOf("walter"); !slices.Equal(got, []string{"Former Staff", "Registered"}) {

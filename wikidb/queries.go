@@ -56,6 +56,9 @@ WHERE userId IN (
 OR ? = 'Registered'
 ORDER BY userId`
 
+// queryGroupExists finds a group by name.
+const queryGroupExists = `SELECT 1 FROM users_groups WHERE groupName = ? LIMIT 1`
+
 // queryPrefs reads the site preferences the account rules depend on.
 const queryPrefs = `
 SELECT name, value FROM tiki_preferences

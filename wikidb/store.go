@@ -313,12 +313,26 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 	return out, nil
 }
 
+// ErrNoSuchGroup is returned by GroupMembers for a group the wiki does not
+// have: a typo or a renamed group must not read as a group with no members.
+var ErrNoSuchGroup = errors.New("no such wiki group")
+
 // GroupMembers returns the accounts in a group, counting memberships of
 // groups that include it (transitively) and dropping expired ones; every
 // account is in "Registered". A tool's query, bounded by the query timeout.
 func (s *Store) GroupMembers(ctx context.Context, group string) ([]User, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
 	defer cancel()
+	if group != "Registered" {
+		var one int
+		err := s.db.QueryRowContext(ctx, queryGroupExists, group).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("group %q: %w", group, ErrNoSuchGroup)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("look up group %q: %w", group, err)
+		}
+	}
 	rows, err := s.db.QueryContext(ctx, queryGroupMembers, group, s.now().Unix(), group)
 	if err != nil {
 		return nil, fmt.Errorf("list members of %q: %w", group, err)

@@ -66,8 +66,11 @@ func roomSettings(s config.RoomSettings) rooms.Settings {
 }
 
 // syncOnce signs the sync account in, runs one sync and signs out.
+// Signing in has 30 s; each room has rooms.room_timeout.
 func syncOnce(ctx context.Context, syncer *rooms.Syncer, dial rooms.DialConfig, dryRun bool) (rooms.Summary, error) {
-	client, err := rooms.Dial(ctx, dial)
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	client, err := rooms.Dial(dctx, dial)
+	cancel()
 	if err != nil {
 		return rooms.Summary{}, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"livechat-auth/config"
 	"livechat-auth/provider"
+	"livechat-auth/provider/token"
 	"livechat-auth/wikidb"
 )
 
@@ -130,7 +131,7 @@ func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger)
 	if err != nil {
 		return nil, nil, tokenSetup{}, err
 	}
-	auth, tokens, err := newAuthenticator(ctx, cfg, store, log)
+	auth, tokens, err := newAuthenticator(ctx, cfg, store, log, nil)
 	if err != nil {
 		_ = store.Close() // the constructor's error matters more
 		return nil, nil, tokens, err
@@ -138,9 +139,10 @@ func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger)
 	return auth, store, tokens, nil
 }
 
-// newAuthenticator builds the decision maker on an open store.
-func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) (*provider.Authenticator, tokenSetup, error) {
-	tokens, err := openTokens(ctx, cfg.Token, log)
+// newAuthenticator builds the decision maker on an open store. used, when
+// not nil, is the record of used tokens to keep.
+func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, used *token.UsedTokens) (*provider.Authenticator, tokenSetup, error) {
+	tokens, err := openTokens(ctx, cfg.Token, log, used)
 	if err != nil {
 		return nil, tokens, err
 	}

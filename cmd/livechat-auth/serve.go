@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"livechat-auth/config"
 	"livechat-auth/provider"
 	"livechat-auth/provider/session"
+	"livechat-auth/provider/token"
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/extauth"
 	"livechat-auth/xmpp/httpauth"
@@ -52,13 +54,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	defer store.Close()
 	m := newMetrics()
-	h, stopBuild, err := buildHandler(ctx, cfg, store, m, log)
+	used := token.NewUsedTokens() // one record of used tokens for the process's life, reloads included
+	h, auth, stopBuild, err := buildHandler(ctx, cfg, store, m, log, used)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitError
 	}
 	var current atomic.Pointer[http.Handler]
 	current.Store(&h)
+	shared := &currentAuth{}
+	shared.p.Store(auth)
 
 	ln, err := net.Listen("tcp", cfg.Serve.Listen)
 	if err != nil {
@@ -79,7 +84,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "version", version)
 	if path := cfg.Extauth.DaemonSocket; path != "" {
-		if err := serveExtauthSocket(ctx, path, cfg, store, log.Named("extauth")); err != nil {
+		if err := serveExtauthSocket(ctx, path, cfg, shared, log.Named("extauth")); err != nil {
 			log.Error("cannot serve the extauth socket", "path", path, "error", err)
 			return exitError
 		}
@@ -112,12 +117,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			if next.Serve.Listen != cfg.Serve.Listen || next.Wiki != cfg.Wiki {
 				log.Warn("serve.listen and wiki.* change only on restart")
 			}
-			nh, stopNext, err := buildHandler(ctx, next, store, m, log)
+			nh, nauth, stopNext, err := buildHandler(ctx, next, store, m, log, used)
 			if err != nil {
 				log.Error("reload refused; keeping the running settings", "error", err)
 				continue
 			}
 			current.Store(&nh)
+			shared.p.Store(nauth)
+			stopBuild()
 			stopBuild, cfg = stopNext, next
 			log.Info("reloaded settings and keys")
 		}
@@ -134,19 +141,39 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 // buildHandler makes everything that depends on the reloadable settings:
 // keys, the decision maker and the routes. stop ends its background work.
-func buildHandler(ctx context.Context, cfg config.Config, store *wikidb.Store, m *metrics, log hclog.Logger) (http.Handler, func(), error) {
-	ctx, stop := context.WithCancel(ctx)
-	auth, tokens, err := newAuthenticator(ctx, cfg, store, log)
+func buildHandler(ctx context.Context, cfg config.Config, store *wikidb.Store, m *metrics, log hclog.Logger, used *token.UsedTokens) (_ http.Handler, _ *provider.Authenticator, stop func(), err error) {
+	ctx, stop = context.WithCancel(ctx)
+	defer func() {
+		if p := recover(); p != nil { // net/http panics on a route it cannot take
+			err = fmt.Errorf("routes: %v", p)
+		}
+		if err != nil {
+			stop()
+		}
+	}()
+	auth, tokens, err := newAuthenticator(ctx, cfg, store, log, used)
 	if err != nil {
-		stop()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	mux, err := routes(cfg, auth, store, tokens, m, log)
 	if err != nil {
-		stop()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return mux, stop, nil
+	return mux, auth, stop, nil
+}
+
+// currentAuth is the decision maker of the running settings, swapped on
+// reload; the extauth socket asks through it.
+type currentAuth struct {
+	p atomic.Pointer[provider.Authenticator]
+}
+
+func (c *currentAuth) Authenticate(ctx context.Context, user, domain, password string) (provider.Account, error) {
+	return c.p.Load().Authenticate(ctx, user, domain, password)
+}
+
+func (c *currentAuth) UserExists(ctx context.Context, user, domain string) (bool, error) {
+	return c.p.Load().UserExists(ctx, user, domain)
 }
 
 // routes builds the HTTP handlers the settings turn on.
@@ -222,20 +249,20 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 // serveExtauthSocket answers the extauth relays of ejabberd's pool on a
 // Unix socket (mode 0660: give ejabberd's user the socket's group), with
 // one decision maker shared by all of them. It returns once listening.
-func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, store *wikidb.Store, log hclog.Logger) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err // a stale socket from an earlier run is removed; anything else is not ours
+func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, auth extauth.Authenticator, log hclog.Logger) error {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != os.ModeSocket {
+			return fmt.Errorf("%s exists and is not a socket", path)
+		}
+		if err := os.Remove(path); err != nil { // a stale socket from an earlier run
+			return err
+		}
 	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return err
 	}
 	if err := os.Chmod(path, 0o660); err != nil {
-		ln.Close()
-		return err
-	}
-	auth, _, err := newAuthenticator(ctx, cfg, store, log)
-	if err != nil {
 		ln.Close()
 		return err
 	}

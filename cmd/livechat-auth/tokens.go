@@ -22,8 +22,9 @@ type tokenSetup struct {
 }
 
 // openTokens loads the keys named in the settings. A JWKS is fetched and
-// refreshed in the background until ctx ends.
-func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger) (tokenSetup, error) {
+// refreshed in the background until ctx ends. used, when not nil, is the
+// record of used tokens to keep (across reloads).
+func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger, used *token.UsedTokens) (tokenSetup, error) {
 	var ts tokenSetup
 	if !cfg.Enabled() {
 		return ts, nil
@@ -83,7 +84,7 @@ func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger) (tokenS
 		addAlg(alg)
 	}
 	vc := token.VerifierConfig{Secrets: secrets, PublicKeys: publics, Issuer: cfg.Issuer, Audience: cfg.Audience,
-		SubjectClaim: cfg.SubjectClaim, Replay: cfg.ReplayProtection}
+		SubjectClaim: cfg.SubjectClaim, Replay: cfg.ReplayProtection, Used: used}
 	if cfg.JWKSURL != "" {
 		noError := true
 		remote, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{

@@ -40,6 +40,7 @@ type VerifierConfig struct {
 	SubjectClaim string                      // claim naming the account (default "sub")
 	MaxLifetime  time.Duration               // exp - iat at most this (default and limit: 10m)
 	Replay       bool                        // one sign-in per jti (tokens without jti refused)
+	Used         *UsedTokens                 // the record of used jtis; share one across reloads (default: a new one)
 	Now          func() time.Time            // the clock; nil: time.Now
 }
 
@@ -59,8 +60,36 @@ type Verifier struct {
 	allow  map[string]bool
 	now    func() time.Time
 
+	used *UsedTokens
+}
+
+// UsedTokens records the jtis already signed in with, until their tokens
+// expire. It is safe for concurrent use; one record may serve several
+// Verifiers (for instance across a configuration reload).
+type UsedTokens struct {
 	mu   sync.Mutex
 	used map[string]time.Time // jti → expiry
+}
+
+// NewUsedTokens returns an empty record.
+func NewUsedTokens() *UsedTokens { return &UsedTokens{used: make(map[string]time.Time)} }
+
+// use marks id used until exp, and reports false when it already was.
+func (u *UsedTokens) use(id string, exp, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if old, ok := u.used[id]; ok && now.Before(old) {
+		return false
+	}
+	if len(u.used) >= 1024 && len(u.used)%1024 == 0 {
+		for k, e := range u.used {
+			if !now.Before(e) {
+				delete(u.used, k)
+			}
+		}
+	}
+	u.used[id] = exp
+	return true
 }
 
 // NewVerifier checks cfg and returns a Verifier.
@@ -103,7 +132,11 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		jwt.WithTimeFunc(now),
 		jwt.WithJSONNumber(),
 	}
-	return &Verifier{cfg: cfg, parser: jwt.NewParser(opts...), allow: allow, now: now, used: make(map[string]time.Time)}, nil
+	used := cfg.Used
+	if used == nil {
+		used = NewUsedTokens()
+	}
+	return &Verifier{cfg: cfg, parser: jwt.NewParser(opts...), allow: allow, now: now, used: used}, nil
 }
 
 // LooksLikeToken reports whether a password is shaped like a JWT (three
@@ -191,20 +224,9 @@ func (v *Verifier) Consume(c Claims) error {
 	if c.ID == "" {
 		return ProblemReplayed
 	}
-	now := v.now()
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if exp, ok := v.used[c.ID]; ok && now.Before(exp) {
+	if !v.used.use(c.ID, c.ExpiresAt, v.now()) {
 		return ProblemReplayed
 	}
-	if len(v.used) >= 1024 && len(v.used)%1024 == 0 {
-		for id, exp := range v.used {
-			if !now.Before(exp) {
-				delete(v.used, id)
-			}
-		}
-	}
-	v.used[c.ID] = c.ExpiresAt
 	return nil
 }
 

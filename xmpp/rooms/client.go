@@ -122,7 +122,11 @@ func (c *Client) Create(ctx context.Context, room jid.JID, s Settings) error {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", room, err)
 	}
-	confErr := c.Configure(ctx, room, s.fields())
+	fields := s.fields()
+	if s.Persistent == nil {
+		fields["muc#roomconfig_persistentroom"] = "1" // else the room vanishes once the sync account leaves
+	}
+	confErr := c.Configure(ctx, room, fields)
 	leaveErr := ch.Leave(ctx, "")
 	c.writes.Add(1)
 	return errors.Join(confErr, leaveErr)

@@ -49,18 +49,23 @@ type Change struct {
 
 func (c Change) String() string { return fmt.Sprintf("%s: %s -> %s", c.JID, c.Was, c.Affiliation) }
 
-// Diff returns the changes that turn current into desired for the JIDs
-// that are managed: desired ones, and current ones that managed says are
-// ours. Others are left alone. Changes come sorted by JID.
-func Diff(current map[string]string, desired Desired, managed func(jid string) bool) []Change {
+// Diff returns the changes that turn current into desired, touching only
+// what the rules manage: a JID is managed when managed(jid) holds (the
+// wiki's domains, not the sync account), and an affiliation it has now is
+// managed when the room's rules grant that kind (granted). A hand-set
+// affiliation of another kind (an owner or a ban no rule names) stays.
+// Changes come sorted by JID.
+func Diff(current map[string]string, desired Desired, managed func(jid string) bool, granted map[string]bool) []Change {
 	var changes []Change
 	for jid, want := range desired {
-		if have := current[jid]; have != want {
-			changes = append(changes, Change{JID: jid, Affiliation: want, Was: none(have)})
+		have := current[jid]
+		if have == want || !managed(jid) || (have != "" && !granted[have]) {
+			continue
 		}
+		changes = append(changes, Change{JID: jid, Affiliation: want, Was: none(have)})
 	}
 	for jid, have := range current {
-		if _, wanted := desired[jid]; !wanted && managed(jid) {
+		if _, wanted := desired[jid]; !wanted && managed(jid) && granted[have] {
 			changes = append(changes, Change{JID: jid, Affiliation: "none", Was: have})
 		}
 	}

@@ -115,15 +115,13 @@ func (s Summary) Failed() []RoomResult {
 	return out
 }
 
-// Desired computes every room's desired affiliations from the wiki. An
-// error means no run may change anything: a wiki that cannot be read is
-// never taken for a wiki with no members.
+// Desired computes the desired affiliations of every room the rules name.
+// An error means no run may change anything: a wiki that cannot be read,
+// or a group that does not exist, is never taken for a group with no
+// members.
 func (s *Syncer) Desired(ctx context.Context) (map[string]Desired, error) {
 	byGroup := map[string][]string{}
 	desired := map[string]Desired{}
-	for room := range s.cfg.Settings {
-		desired[room] = Desired{}
-	}
 	for _, r := range s.cfg.Rules {
 		members, ok := byGroup[r.Group]
 		if !ok {
@@ -164,6 +162,7 @@ func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, erro
 	}
 	sort.Strings(rooms)
 	managed := managedBy(s.cfg.Managed, chat.Self().String())
+	granted := s.granted()
 	for _, room := range rooms {
 		roomJID, err := jid.Parse(room)
 		if err != nil {
@@ -171,7 +170,7 @@ func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, erro
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, s.cfg.RoomTimeout)
-		res := s.syncRoom(rctx, chat, roomJID, desired[room], managed, dryRun)
+		res := s.syncRoom(rctx, chat, roomJID, desired[room], managed, granted[room], dryRun)
 		cancel()
 		s.logRoom(res, dryRun)
 		sum.Rooms = append(sum.Rooms, res)
@@ -187,7 +186,22 @@ func (s *Syncer) settingsOf(room string) Settings {
 	return s.cfg.Defaults
 }
 
-func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, want Desired, managed func(string) bool, dryRun bool) RoomResult {
+// granted lists, per room, the affiliation kinds its rules grant.
+func (s *Syncer) granted() map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, r := range s.cfg.Rules {
+		for _, room := range r.Rooms {
+			k := room.Bare().String()
+			if out[k] == nil {
+				out[k] = map[string]bool{}
+			}
+			out[k][r.Affiliation] = true
+		}
+	}
+	return out
+}
+
+func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, want Desired, managed func(string) bool, granted map[string]bool, dryRun bool) RoomResult {
 	res := RoomResult{Room: room}
 	settings := s.settingsOf(room.String())
 	exists, err := chat.Exists(ctx, room)
@@ -219,13 +233,34 @@ func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, want Des
 			return res
 		}
 	}
-	res.Changes = Diff(current, want, managed)
-	if len(res.Changes) > 0 && !dryRun {
-		if err := chat.SetAffiliations(ctx, room, res.Changes); err != nil {
-			res.Err = err
-		}
+	res.Changes = Diff(current, want, managed, granted)
+	if len(res.Changes) == 0 || dryRun {
+		return res
+	}
+	if err := chat.SetAffiliations(ctx, room, res.Changes); err != nil {
+		res.Err = err
+		return res
+	}
+	if len(res.Changes) > 1 {
+		res.Err = s.finishOneByOne(ctx, chat, room, want, managed, granted)
 	}
 	return res
+}
+
+// finishOneByOne reads the lists back after a batched change: a server
+// may apply only the first item of a batch (Prosody 0.12 does) and still
+// answer "result". What is missing is sent one item per request.
+func (s *Syncer) finishOneByOne(ctx context.Context, chat Chat, room jid.JID, want Desired, managed func(string) bool, granted map[string]bool) error {
+	current, err := chat.Affiliations(ctx, room)
+	if err != nil {
+		return err
+	}
+	for _, c := range Diff(current, want, managed, granted) {
+		if err := chat.SetAffiliations(ctx, room, []Change{c}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkSettings compares the room's settings with the wanted ones,

@@ -59,6 +59,9 @@ func (f *fakeChat) Config(_ context.Context, room jid.JID) (map[string]string, e
 
 func (f *fakeChat) Configure(_ context.Context, room jid.JID, fields map[string]string) error {
 	f.writes++
+	if f.config[room.String()] == nil {
+		f.config[room.String()] = map[string]string{}
+	}
 	for k, v := range fields {
 		f.config[room.String()][k] = v
 	}
@@ -125,7 +128,7 @@ func TestRunConvergesAndIsIdempotent(t *testing.T) {
 		Rule{"Room Monitors", []jid.JID{support, monitors}, "owner"},
 		Rule{"Support Team", []jid.JID{support}, "member"})
 	chat := newFakeChat()
-	chat.rooms["monitors@conference.chat.test"] = map[string]string{"guest@elsewhere.test": "member", "old@chat.test": "admin"}
+	chat.rooms["monitors@conference.chat.test"] = map[string]string{"guest@elsewhere.test": "member", "old@chat.test": "owner", "handset@chat.test": "outcast"}
 	chat.config["monitors@conference.chat.test"] = map[string]string{"muc#roomconfig_persistentroom": "0"}
 	ctx := context.Background()
 
@@ -141,8 +144,8 @@ func TestRunConvergesAndIsIdempotent(t *testing.T) {
 	if got := fmt.Sprint(chat.rooms["support@conference.chat.test"]); got != "map[alice@chat.test:owner bob@chat.test:member carol@chat.test:member sync@chat.test:owner]" {
 		t.Errorf("support %s", got)
 	}
-	if got := fmt.Sprint(chat.rooms["monitors@conference.chat.test"]); got != "map[alice@chat.test:owner guest@elsewhere.test:member]" {
-		t.Errorf("monitors %s: other domains kept, old managed admin removed", got)
+	if got := fmt.Sprint(chat.rooms["monitors@conference.chat.test"]); got != "map[alice@chat.test:owner guest@elsewhere.test:member handset@chat.test:outcast]" {
+		t.Errorf("monitors %s: other domains and hand-set kinds kept, a former owner removed", got)
 	}
 	if chat.config["monitors@conference.chat.test"]["muc#roomconfig_persistentroom"] != "1" {
 		t.Error("settings not enforced")
@@ -187,5 +190,26 @@ func TestRunWithUnreadableWikiChangesNothing(t *testing.T) {
 func TestNewRefusesUnknownAffiliation(t *testing.T) {
 	if _, err := New(fakeMembers{}, hclog.NewNullLogger(), Config{Domain: "d", Rules: []Rule{{Group: "g", Affiliation: "moderator"}}}); err == nil {
 		t.Fatal("accepted")
+	}
+}
+
+func TestSyncAccountAndSettingsOnlyRoomsAreLeftAlone(t *testing.T) {
+	// The sync account is itself in the group; a room has settings but no rule.
+	s := newSyncer(t, fakeMembers{"Everyone": {"sync", "alice"}}, Rule{"Everyone", []jid.JID{monitors}, "member"})
+	chat := newFakeChat()
+	chat.rooms["monitors@conference.chat.test"] = map[string]string{"sync@chat.test": "owner"}
+	chat.rooms["support@conference.chat.test"] = map[string]string{"carol@chat.test": "owner", "dave@chat.test": "outcast"}
+	sum, err := s.Run(context.Background(), chat, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chat.rooms["monitors@conference.chat.test"]["sync@chat.test"] != "owner" {
+		t.Error("the sync account demoted itself")
+	}
+	if got := fmt.Sprint(chat.rooms["support@conference.chat.test"]); got != "map[carol@chat.test:owner dave@chat.test:outcast]" {
+		t.Errorf("a room with settings but no rule was changed: %s", got)
+	}
+	if len(sum.Rooms) != 1 {
+		t.Errorf("%d rooms synced, want the one named by a rule", len(sum.Rooms))
 	}
 }

@@ -105,8 +105,12 @@ func (c *Config) validateWeb() []error {
 		}
 	}
 	if t.JWKSURL != "" {
-		if u, err := url.Parse(t.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("token.jwks_url", "not an http(s) URL")
+		u, err := url.Parse(t.JWKSURL)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("token.jwks_url", "not an https URL")
+		case u.Scheme == "http" && !isLoopback(u.Hostname()):
+			bad("token.jwks_url", "must be https: keys fetched in the clear could be forged on the way (http only on loopback)")
 		}
 	}
 	if t.JWKSRefresh <= 0 {
@@ -146,6 +150,9 @@ func (c *Config) validateWeb() []error {
 			if host, _, err := net.SplitHostPort(c.Serve.Listen); err != nil || !isLoopback(host) {
 				bad("httpauth.allow_no_secret", "only with a loopback serve.listen: the requests carry passwords")
 			}
+			if c.Session.Key != "" || c.Proxy.WebSocketUpstream != "" || c.Proxy.BOSHUpstream != "" {
+				bad("httpauth.allow_no_secret", "not with the session API or the chat proxy on: their listener is reached through the wiki's web server")
+			}
 		}
 		if !strings.HasPrefix(h.Path, "/") {
 			bad("httpauth.path", "must start with /")
@@ -164,13 +171,27 @@ func (c *Config) validateWeb() []error {
 	}
 	upstream("proxy.websocket_upstream", c.Proxy.WebSocketUpstream, "ws", "wss")
 	upstream("proxy.bosh_upstream", c.Proxy.BOSHUpstream, "http", "https")
-	for key, path := range map[string]string{"proxy.websocket_path": c.Proxy.WebSocketPath, "proxy.bosh_path": c.Proxy.BOSHPath} {
-		if !strings.HasPrefix(path, "/") {
-			bad(key, "must start with /")
+	paths := map[string]string{}
+	for _, p := range []struct{ key, path string }{
+		{"proxy.websocket_path", c.Proxy.WebSocketPath}, {"proxy.bosh_path", c.Proxy.BOSHPath}, {"httpauth.path", c.HTTPAuth.Path},
+	} {
+		switch {
+		case !strings.HasPrefix(p.path, "/"):
+			bad(p.key, "must start with /")
+		case strings.ContainsAny(p.path, "{} \t") || strings.HasSuffix(p.path, "/") && p.path != "/":
+			bad(p.key, "\""+p.path+"\" must be a plain path (no braces, spaces or trailing /)")
+		case reservedPaths[p.path]:
+			bad(p.key, "\""+p.path+"\" is taken by livechat-auth itself")
+		case paths[p.path] != "":
+			bad(p.key, "\""+p.path+"\" is also "+paths[p.path])
 		}
+		paths[p.path] = p.key
 	}
 	return errs
 }
+
+// reservedPaths are served by livechat-auth serve itself.
+var reservedPaths = map[string]bool{"/": true, "/healthz": true, "/readyz": true, "/metrics": true, "/v1": true, "/v1/sessions": true, "/v1/keys": true, "/.well-known": true}
 
 // isLoopback reports whether host is a loopback name or address.
 func isLoopback(host string) bool {
@@ -203,6 +224,11 @@ func (c *Config) validateRooms() []error {
 	}
 	if r.TLS != "starttls" && r.TLS != "none" {
 		bad("rooms.tls", "\""+r.TLS+"\" is not starttls or none")
+	}
+	if r.TLS == "none" {
+		if host, _, err := net.SplitHostPort(r.Server); err != nil || !isLoopback(host) {
+			bad("rooms.tls", "none only with a loopback rooms.server: the password would travel in the clear")
+		}
 	}
 	if r.Interval < 0 {
 		bad("rooms.interval", "must not be negative (0: no periodic sync)")

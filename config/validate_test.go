@@ -63,6 +63,36 @@ func TestValidateInvalid(t *testing.T) {
 		{"upper-case level", func(c *Config) { c.Log.Level = "INFO" }, "log.level"},
 		{"unknown level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 		{"unknown format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},
+		{"JWKS over http", func(c *Config) { c.Token.JWKSURL = "http://wiki.example.org/jwks.json" }, "token.jwks_url"},
+		{"short token secret", func(c *Config) { c.Token.Secret = "short" }, "token.secret"},
+		{"token lifetime over 10m", func(c *Config) { c.Token.Lifetime = 11 * time.Minute }, "token.lifetime"},
+		{"unknown token subject", func(c *Config) { c.Token.Subject = "email" }, "token.subject"},
+		{"session without a minting key", func(c *Config) { c.Session.Key = "0123456789abcdef0123456789abcdef" }, "session.key"},
+		{"no-secret HTTP auth beside the session API", func(c *Config) {
+			c.HTTPAuth.AllowNoSecret = true
+			c.Token.Secret = "0123456789abcdef0123456789abcdef"
+			c.Session.Key = "0123456789abcdef0123456789abcdef"
+		}, "httpauth.allow_no_secret"},
+		{"no-secret HTTP auth on a public listener", func(c *Config) {
+			c.HTTPAuth.AllowNoSecret = true
+			c.Serve.Listen = "0.0.0.0:8484"
+		}, "httpauth.allow_no_secret"},
+		{"proxy paths collide", func(c *Config) {
+			c.Proxy.WebSocketUpstream = "ws://127.0.0.1:5280/ws"
+			c.Proxy.BOSHPath = c.Proxy.WebSocketPath
+		}, "proxy.bosh_path"},
+		{"proxy path with a pattern", func(c *Config) { c.Proxy.WebSocketPath = "/ws/{x}" }, "proxy.websocket_path"},
+		{"proxy path taken by serve", func(c *Config) { c.Proxy.WebSocketPath = "/metrics" }, "proxy.websocket_path"},
+		{"rooms without TLS off loopback", func(c *Config) {
+			c.Rooms = Rooms{JID: "sync@chat.example.org", Password: "pw", Server: "chat.example.org:5222", TLS: "none",
+				Service: "conference.chat.example.org", RoomTimeout: time.Second,
+				Rules: []RoomRule{{Group: "G", Rooms: []string{"support"}, Affiliation: "member"}}}
+		}, "rooms.tls"},
+		{"room rule with a bad affiliation", func(c *Config) {
+			c.Rooms = Rooms{JID: "sync@chat.example.org", Password: "pw", TLS: "starttls",
+				Service: "conference.chat.example.org", RoomTimeout: time.Second,
+				Rules: []RoomRule{{Group: "G", Rooms: []string{"support"}, Affiliation: "moderator"}}}
+		}, "rooms.rules[0].affiliation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

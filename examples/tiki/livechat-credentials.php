@@ -10,7 +10,21 @@
 //   LIVECHAT_AUTH_URL          where "livechat-auth serve" listens, e.g. http://127.0.0.1:8484
 //   LIVECHAT_AUTH_SESSION_KEY  the same value as livechat-auth's session.key
 //
-// Outside a wiki (the demo and the tests), the user is LIVECHAT_DEMO_USER.
+// Outside a wiki, it runs only as a demo: under PHP's built-in server
+// (php -S) with LIVECHAT_DEMO_USER naming the user everyone is.
+
+// Tiki's setup defines $user (the logged-in login, or empty) at file scope.
+if (is_file(__DIR__ . '/tiki-setup.php')) {
+    require_once __DIR__ . '/tiki-setup.php';
+    $livechat_login = !empty($user) ? $user : null;
+} elseif (PHP_SAPI === 'cli-server' && getenv('LIVECHAT_DEMO_USER')) {
+    $livechat_login = getenv('LIVECHAT_DEMO_USER');
+} else {
+    http_response_code(500);
+    header('Content-Type: application/json');
+    echo json_encode(['error' => 'not-in-a-wiki']);
+    exit;
+}
 
 define('LIVECHAT_AUTH_URL', getenv('LIVECHAT_AUTH_URL') ?: 'http://127.0.0.1:8484');
 define('LIVECHAT_AUTH_SESSION_KEY', getenv('LIVECHAT_AUTH_SESSION_KEY') ?: '');
@@ -18,23 +32,13 @@ define('LIVECHAT_AUTH_SESSION_KEY', getenv('LIVECHAT_AUTH_SESSION_KEY') ?: '');
 header('Content-Type: application/json');
 header('Cache-Control: no-store');
 
-// The wiki login of the current user, or null when nobody is logged in.
-function livechat_current_user(): ?string {
-    if (is_file(__DIR__ . '/tiki-setup.php')) {
-        require_once __DIR__ . '/tiki-setup.php';
-        global $user;
-        return $user ?: null;
-    }
-    return getenv('LIVECHAT_DEMO_USER') ?: null;
-}
-
 function livechat_reply(int $status, array $body): void {
     http_response_code($status);
     echo json_encode($body);
     exit;
 }
 
-$login = livechat_current_user();
+$login = $livechat_login;
 if ($login === null) {
     livechat_reply(401, ['error' => 'not-logged-in']);
 }
@@ -44,7 +48,11 @@ if (strlen(LIVECHAT_AUTH_SESSION_KEY) < 32) {
 }
 
 // The signed server-to-server request: HMAC-SHA256 over timestamp "." body.
-$body = json_encode(['login' => $login, 'locale' => $GLOBALS['prefs']['language'] ?? 'en']);
+$body = json_encode([
+    'login' => $login,
+    'locale' => $GLOBALS['prefs']['language'] ?? 'en',
+    'nonce' => bin2hex(random_bytes(12)), // a signed request is good once
+]);
 $timestamp = (string) time();
 $signature = 'sha256=' . hash_hmac('sha256', $timestamp . '.' . $body, LIVECHAT_AUTH_SESSION_KEY);
 $context = stream_context_create(['http' => [

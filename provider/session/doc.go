@@ -8,10 +8,11 @@
 //	POST /v1/sessions
 //	X-Livechat-Timestamp: 1800000000            (Unix seconds)
 //	X-Livechat-Signature: sha256=<hex>          (HMAC-SHA256 of timestamp + "." + body)
-//	{"login": "alice", "locale": "en", "metadata": {...}}   (or "user_id": 2)
+//	{"login": "alice", "locale": "en", "nonce": "9f2c…", "metadata": {...}}   (or "user_id": 2)
 //
 // Stale timestamps and bad signatures are refused (compared in constant
-// time) before the body is read as JSON. Errors are JSON objects with an
+// time) before the body is read as JSON, and a signed request is good
+// once (the nonce keeps two requests in one second apart). Errors are JSON objects with an
 // "error" code; an account without livechat_id gets "unmigrated" and the
 // migration page's URL.
 package session

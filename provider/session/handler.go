@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -55,6 +56,9 @@ type Handler struct {
 	minter   Minter
 	log      hclog.Logger
 	cfg      Config
+
+	mu   sync.Mutex
+	seen map[string]time.Time // signature → when it stops being valid
 }
 
 // New returns a Handler.
@@ -79,7 +83,7 @@ func New(accounts Accounts, minter Minter, log hclog.Logger, cfg Config) (*Handl
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{accounts: accounts, minter: minter, log: log, cfg: cfg}, nil
+	return &Handler{accounts: accounts, minter: minter, log: log, cfg: cfg, seen: map[string]time.Time{}}, nil
 }
 
 // Request is the JSON body the wiki sends. One of Login and UserID names
@@ -89,6 +93,9 @@ type Request struct {
 	UserID   int64           `json:"user_id,omitempty"`
 	Locale   string          `json:"locale,omitempty"`
 	Metadata json.RawMessage `json:"metadata,omitempty"`
+	// Nonce makes two requests for one user in the same second distinct:
+	// a signed request is good for one session.
+	Nonce string `json:"nonce,omitempty"`
 }
 
 // Response is the JSON answer to a granted session.
@@ -134,6 +141,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusUnauthorized, Error{Error: code, Message: "the request is not signed with the session key, or not recently"}, start, "")
 		return
 	}
+	if !h.firstUse(r.Header.Get(HeaderSignature), start) {
+		h.fail(w, http.StatusUnauthorized, Error{Error: "replayed", Message: "this signed request was already used"}, start, "")
+		return
+	}
 	var req Request
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
@@ -149,6 +160,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("session granted", "login", resp.Profile.Login, "jid", resp.JID, "duration", time.Since(start))
 	h.observe("accepted", start)
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// firstUse records a valid signature and reports whether it is new: a
+// captured request cannot mint more tokens while its timestamp is valid.
+func (h *Handler) firstUse(signature string, now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if until, ok := h.seen[signature]; ok && now.Before(until) {
+		return false
+	}
+	if len(h.seen) >= 1024 && len(h.seen)%1024 == 0 {
+		for sig, until := range h.seen {
+			if !now.Before(until) {
+				delete(h.seen, sig)
+			}
+		}
+	}
+	h.seen[signature] = now.Add(2 * h.cfg.MaxSkew)
+	return true
 }
 
 // grant looks the user up, applies the account rules and mints a token.

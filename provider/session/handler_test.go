@@ -121,6 +121,10 @@ func TestSessionGranted(t *testing.T) {
 	if w.Header().Get("Cache-Control") != "no-store" {
 		t.Error("token response may be cached")
 	}
+	// The same signed request again: refused.
+	if w := signed(h, `{"login":"alice","locale":"fr","metadata":{"page":"Help"}}`); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "replayed") {
+		t.Errorf("replayed request: %d %s", w.Code, w.Body)
+	}
 	// By user id, and a 2FA account (the wiki checked the code).
 	for _, body := range []string{`{"user_id":2}`, `{"login":"quinn"}`} {
 		if w := signed(h, body); w.Code != http.StatusOK {

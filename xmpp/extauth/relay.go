@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 )
 
 // Relay is an extauth program that asks a long-lived daemon ("livechat-auth
@@ -25,10 +29,12 @@ type Relay struct {
 	timeout  time.Duration
 	retry    time.Duration
 
+	check     func(net.Conn) error // vets the daemon before it is trusted
 	mu        sync.Mutex
 	conn      net.Conn
 	reader    *bufio.Reader
 	downSince time.Time
+	warned    bool
 }
 
 // NewRelay returns a Relay dialing the daemon's Unix socket at path.
@@ -39,6 +45,7 @@ func NewRelay(path string, fallback *Server, log hclog.Logger, timeout time.Dura
 	var d net.Dialer
 	return &Relay{
 		dial:     func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", path) },
+		check:    func(c net.Conn) error { return trustedPeer(c, path) },
 		fallback: fallback, log: log, timeout: timeout, retry: 5 * time.Second,
 	}, nil
 }
@@ -49,10 +56,18 @@ func (rl *Relay) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	defer rl.closeConn()
 	return serveFrames(ctx, r, w, rl.log, func(req Request) bool {
 		yes, err := rl.ask(ctx, req)
-		if err != nil {
-			return rl.fallback.answer(ctx, req)
+		var ne net.Error
+		switch {
+		case err == nil:
+			return yes
+		case errors.As(err, &ne) && ne.Timeout():
+			// The daemon is up but did not answer in time (a slow
+			// database): deciding again here would only be slower, and
+			// could accept a token the daemon has already used.
+			rl.log.Warn("refused", "cmd", req.Command, "user", req.User, "server", req.Server, "reason", "daemon-timeout")
+			return false
 		}
-		return yes
+		return rl.fallback.answer(ctx, req)
 	})
 }
 
@@ -82,8 +97,9 @@ func (rl *Relay) ask(ctx context.Context, req Request) (bool, error) {
 			return yes, nil
 		}
 		rl.dropLocked(err)
-		if fresh || attempt > 0 {
-			return false, err
+		var ne net.Error
+		if fresh || attempt > 0 || (errors.As(err, &ne) && ne.Timeout()) {
+			return false, err // a timeout is not retried: the daemon may have decided
 		}
 	}
 }
@@ -92,22 +108,30 @@ func (rl *Relay) connectLocked(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(ctx, time.Second)
 	conn, err := rl.dial(dctx)
 	cancel()
+	if err == nil && rl.check != nil {
+		if err = rl.check(conn); err != nil {
+			conn.Close()
+		}
+	}
 	if err != nil {
-		if rl.downSince.IsZero() {
+		if !rl.warned {
 			rl.log.Warn("daemon unreachable; deciding locally until it is back", "error", err)
+			rl.warned = true
 		}
 		rl.downSince = time.Now()
 		return err
 	}
-	if !rl.downSince.IsZero() {
+	if rl.warned {
 		rl.log.Info("daemon reachable again")
+		rl.warned = false
 	}
 	rl.conn, rl.reader, rl.downSince = conn, bufio.NewReader(conn), time.Time{}
 	return nil
 }
 
 func (rl *Relay) exchangeLocked(frame []byte) (bool, error) {
-	_ = rl.conn.SetDeadline(time.Now().Add(rl.timeout)) // a failed deadline shows up as a failed read
+	// The daemon has the same budget per request; allow for the trip.
+	_ = rl.conn.SetDeadline(time.Now().Add(rl.timeout + 500*time.Millisecond)) // a failed deadline shows up as a failed read
 	if _, err := rl.conn.Write(frame); err != nil {
 		return false, err
 	}
@@ -156,4 +180,37 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 			}
 		}()
 	}
+}
+
+// trustedPeer accepts a daemon run by root, by this process's user, or by
+// the owner of the socket's folder: anyone else who managed to bind the
+// path (say, in a world-writable folder while serve was down) could
+// otherwise answer "yes" to every sign-in.
+func trustedPeer(c net.Conn, path string) error {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return errors.New("daemon: not a Unix socket")
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return err
+	}
+	if credErr != nil {
+		return fmt.Errorf("daemon credentials: %w", credErr)
+	}
+	if cred.Uid == 0 || int(cred.Uid) == os.Getuid() {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Dir(path), &st); err == nil && st.Uid == cred.Uid && st.Uid != 0 {
+		return nil
+	}
+	return fmt.Errorf("daemon runs as uid %d, which owns neither this process nor the socket's folder: not trusted", cred.Uid)
 }

@@ -81,3 +81,58 @@ func TestNewRelayChecksInputs(t *testing.T) {
 		t.Fatal("accepted")
 	}
 }
+
+// yesAll is a fallback that accepts everything, so that a "no" can only
+// have come from the relay's own decision.
+type yesAll struct{}
+
+func (yesAll) Authenticate(context.Context, string, string, string) (provider.Account, error) {
+	return provider.Account{}, nil
+}
+
+func (yesAll) UserExists(context.Context, string, string) (bool, error) { return true, nil }
+
+// slowAuth answers after a pause longer than the relay's budget.
+type slowAuth struct{}
+
+func (slowAuth) Authenticate(ctx context.Context, _, _, _ string) (provider.Account, error) {
+	time.Sleep(2 * time.Second)
+	return provider.Account{}, nil
+}
+
+func (slowAuth) UserExists(context.Context, string, string) (bool, error) { return true, nil }
+
+func TestRelayTimeoutAnswersNo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "slow.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemon, err := New(slowAuth{}, hclog.NewNullLogger(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = daemon.ServeListener(ctx, ln) }() // ends with cancel
+	fallback, err := New(yesAll{}, hclog.NewNullLogger(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay, err := NewRelay(path, fallback, hclog.NewNullLogger(), 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	start := time.Now()
+	if err := relay.Serve(context.Background(), bytes.NewReader(frame("auth:alice:chat.test:pw")), &out); err != nil {
+		t.Fatal(err)
+	}
+	yes, err := ReadReply(&out)
+	if err != nil || yes {
+		t.Fatalf("a slow daemon gave %v, %v; want a plain no, not the fallback's yes", yes, err)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Fatalf("took %s: the relay waited past its budget or retried", d)
+	}
+}

@@ -136,6 +136,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Observe != nil {
 		h.cfg.Observe(method, provider.Result(err), took, acct.CacheHit)
 	}
+	var reason provider.Reason
+	if method == "user_exists" && err != nil && !errors.As(err, &reason) {
+		// The wiki could not be asked: "false" would make the chat server
+		// treat a real user as unknown (bouncing their messages).
+		answer(w, http.StatusServiceUnavailable, "false")
+		return
+	}
 	answer(w, http.StatusOK, fmt.Sprint(yes))
 }
 

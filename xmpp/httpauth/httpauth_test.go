@@ -32,6 +32,9 @@ func (fakeAuth) Authenticate(_ context.Context, user, _, password string) (provi
 }
 
 func (fakeAuth) UserExists(_ context.Context, user, _ string) (bool, error) {
+	if user == "down" {
+		return false, errors.New("connection refused")
+	}
 	if user == "alice" {
 		return true, nil
 	}
@@ -66,6 +69,7 @@ func TestContract(t *testing.T) {
 		{"user_exists yes", "GET", "/auth/user_exists?user=alice&server=chat.test", "", basic, 200, "true"},
 		{"user_exists no", "GET", "/auth/user_exists?user=bob&server=chat.test", "", basic, 200, "false"},
 		{"database down", "GET", "/auth/check_password?" + q("down", "x"), "", basic, 200, "false"},
+		{"user_exists, database down", "GET", "/auth/user_exists?user=down&server=chat.test", "", basic, 503, "false"},
 		{"no secret", "GET", "/auth/check_password?" + q("alice", "secret-pw"), "", "", 401, "false"},
 		{"wrong secret", "GET", "/auth/check_password?" + q("alice", "secret-pw"), "", BasicAuthorization("prosody", []byte("not-the-secret-at-all")), 401, "false"},
 		{"register", "POST", "/auth/register", q("eve", "pw"), basic, 501, ""},

@@ -40,7 +40,18 @@ func New(prefix, upstream, host string, log hclog.Logger) (http.Handler, error) 
 			pr.SetURL(target)
 			pr.Out.URL.Path = target.Path + rest
 			pr.Out.URL.RawPath = ""
+			// serve sits behind the wiki's web server: keep what it said
+			// about the browser (its address, https), so the chat server
+			// sees the real client and a secure connection.
+			if xff := pr.In.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+				pr.Out.Header["X-Forwarded-For"] = xff
+			}
 			pr.SetXForwarded()
+			for _, h := range []string{"X-Forwarded-Proto", "X-Forwarded-Host"} {
+				if v := pr.In.Header.Get(h); v != "" {
+					pr.Out.Header.Set(h, v)
+				}
+			}
 			if host != "" {
 				pr.Out.Host = host
 			}

@@ -61,3 +61,22 @@ func TestNewRefusesBadUpstream(t *testing.T) {
 		}
 	}
 }
+
+func TestProxyKeepsTheFrontsForwardedHeaders(t *testing.T) {
+	var got http.Header
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	defer upstream.Close()
+	h, err := New("/ws", upstream.URL+"/ws", "", hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/ws", nil)
+	r.Header.Set("X-Forwarded-For", "203.0.113.7")
+	r.Header.Set("X-Forwarded-Proto", "https")
+	r.Header.Set("X-Forwarded-Host", "wiki.example.org")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got.Get("X-Forwarded-Proto") != "https" || got.Get("X-Forwarded-Host") != "wiki.example.org" ||
+		got.Get("X-Forwarded-For") != "203.0.113.7, 192.0.2.1" {
+		t.Fatalf("forwarded headers %v", got)
+	}
+}

@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,4 +73,63 @@ func TestExtauthRelayToServe(t *testing.T) {
 	}
 	a.finish(t)
 	b.finish(t)
+}
+
+// TestReloadRevokesThroughTheRelay: after SIGHUP replaces the HS256
+// secret, tokens under the old one stop working on the ejabberd path too.
+func TestReloadRevokesThroughTheRelay(t *testing.T) {
+	w := newWiki(t)
+	socket := filepath.Join(t.TempDir(), "extauth.sock")
+	dir := t.TempDir()
+	const oldSecret, newSecret = "the old shared secret, 32 bytes long!", "the new shared secret, 32 bytes long!"
+	settings := func(secret string) string {
+		return fmt.Sprintf("token:\n  secret: %q\nextauth:\n  daemon_socket: %q\n", secret, socket)
+	}
+	cfgPath, _ := writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, settings(oldSecret))
+	srv := startServe(t, cfgPath)
+	relay := startExtauthProgram(t, binPath, "LIVECHAT_AUTH_CONFIG="+cfgPath)
+	used := mintToken(t, cfgPath, "alice")
+	unused := mintToken(t, cfgPath, "alice")
+	req := extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: used}
+	if !relay.ask(t, req) {
+		t.Fatal("token refused before the reload")
+	}
+
+	writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, settings(newSecret))
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(t, 5*time.Second, func() bool { return relay.ask(t, extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: mintToken(t, cfgPath, "alice")}) }) {
+		t.Fatal("tokens under the new secret are refused after the reload")
+	}
+	req.Password = unused
+	if relay.ask(t, req) {
+		t.Error("a token under the replaced secret still works through the relay")
+	}
+	relay.finish(t)
+}
+
+// TestReloadKeepsUsedTokens: a token used before a SIGHUP cannot be used
+// again after it.
+func TestReloadKeepsUsedTokens(t *testing.T) {
+	w := newWiki(t)
+	socket := filepath.Join(t.TempDir(), "extauth.sock")
+	dir := t.TempDir()
+	key := keygen(t, "EdDSA")
+	settings := fmt.Sprintf("token:\n  signing_key_file: %q\nextauth:\n  daemon_socket: %q\n", key, socket)
+	cfgPath, _ := writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, settings)
+	srv := startServe(t, cfgPath)
+	relay := startExtauthProgram(t, binPath, "LIVECHAT_AUTH_CONFIG="+cfgPath)
+	req := extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: mintToken(t, cfgPath, "alice")}
+	if !relay.ask(t, req) {
+		t.Fatal("token refused")
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil { // a reload builds a new decision maker
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if relay.ask(t, req) {
+		t.Error("a token used before the reload signed in again after it")
+	}
+	relay.finish(t)
 }

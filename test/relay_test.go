@@ -99,7 +99,9 @@ func TestReloadRevokesThroughTheRelay(t *testing.T) {
 	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(t, 5*time.Second, func() bool { return relay.ask(t, extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: mintToken(t, cfgPath, "alice")}) }) {
+	if !eventually(t, 5*time.Second, func() bool {
+		return relay.ask(t, extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: mintToken(t, cfgPath, "alice")})
+	}) {
 		t.Fatal("tokens under the new secret are refused after the reload")
 	}
 	req.Password = unused

@@ -41,13 +41,20 @@ allow_unencrypted_plain_auth = true
 storage = "internal"
 %[6]s
 VirtualHost %[5]q
-`
+%[7]s`
 
 // startProsody starts Debian's Prosody on a random loopback port with the
 // given authentication settings (Lua lines); it is stopped when the test
 // ends. register, when given, creates internal accounts (user, password)
 // before the start.
 func startProsody(t testing.TB, host, authSettings string, register ...[2]string) *prosody {
+	t.Helper()
+	return startProsodyWith(t, host, authSettings, "", register...)
+}
+
+// startProsodyWith is startProsody with extra configuration after the
+// VirtualHost, such as a MUC Component.
+func startProsodyWith(t testing.TB, host, authSettings, components string, register ...[2]string) *prosody {
 	t.Helper()
 	need(t, "prosody", have("prosody") && have("prosodyctl"), "apt-get install prosody")
 	p := &prosody{Dir: t.TempDir(), C2SPort: freePort(t), Host: host}
@@ -63,7 +70,7 @@ func startProsody(t testing.TB, host, authSettings string, register ...[2]string
 	}
 	p.LogPath = filepath.Join(p.Dir, "prosody.log")
 	p.Config = filepath.Join(p.Dir, "prosody.cfg.lua")
-	body := fmt.Sprintf(prosodyConfig, data, p.LogPath, modules, p.C2SPort, host, authSettings)
+	body := fmt.Sprintf(prosodyConfig, data, p.LogPath, modules, p.C2SPort, host, authSettings, components)
 	if err := os.WriteFile(p.Config, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -247,3 +247,35 @@ func TestServeSyncsRoomsPeriodically(t *testing.T) {
 		t.Errorf("metrics lack the 2 changes:\n%s", metrics)
 	}
 }
+
+// TestRoomSyncProsody runs the same sync against Prosody 0.12's MUC
+// component, whose admin requests apply one item each: the sync reads the
+// lists back and finishes item by item.
+func TestRoomSyncProsody(t *testing.T) {
+	w := newWiki(t)
+	const host = "chat.test"
+	const secret = "prosody shares this with livechat-auth"
+	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{host}, fmt.Sprintf("httpauth:\n  secret: %q\n", secret))
+	srv := startServe(t, cfgPath)
+	p := startProsodyWith(t, host, livechatModuleSettings(srv.URL, secret)+`admins = { "syncbot@chat.test" }`+"\n",
+		`Component "conference.chat.test" "muc"`+"\n")
+	appendConfig(t, cfgPath, fmt.Sprintf(roomRules, p.C2SPort))
+	mustExec(t, w.Root, "INSERT INTO users_usergroups (userId, groupName, created, expire) SELECT userId, 'Editors', 0, NULL FROM users_users WHERE login = 'carol'")
+
+	out, code := syncRooms(t, cfgPath)
+	if code != 0 {
+		t.Fatalf("sync (%d):\n%s", code, out)
+	}
+	t.Logf("first run on Prosody:\n%s", out)
+	checker := dialSession(t, fmt.Sprintf("127.0.0.1:%d", p.C2SPort), "syncbot@"+host, "syncbot-pw")
+	if got := checker.affiliations(t, "support@conference.chat.test"); !strings.Contains(got, "alice@chat.test=owner") ||
+		!strings.Contains(got, "bob@chat.test=owner") || !strings.Contains(got, "carol@chat.test=member") {
+		t.Errorf("support on Prosody: %s", got)
+	}
+	if got := checker.affiliations(t, "monitors@conference.chat.test"); !strings.Contains(got, "alice@chat.test=admin") || !strings.Contains(got, "bob@chat.test=admin") {
+		t.Errorf("monitors on Prosody: %s", got)
+	}
+	if out, _ := syncRooms(t, cfgPath); !strings.Contains(out, "0 affiliations changed") || !strings.Contains(out, " 0 writes sent") {
+		t.Errorf("second run on Prosody wrote:\n%s", out)
+	}
+}

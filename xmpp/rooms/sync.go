@@ -277,7 +277,14 @@ func (s *Syncer) checkSettings(ctx context.Context, chat Chat, room jid.JID, set
 	}
 	diff := map[string]string{}
 	for k, v := range want {
-		if !sameValue(have[k], v) {
+		got, offered := have[k]
+		if !offered {
+			// Not in this server's form (Prosody has no moderated flag):
+			// nothing to enforce.
+			s.log.Debug("setting not offered by the server", "room", room.String(), "field", k)
+			continue
+		}
+		if !sameValue(got, v) {
 			diff[k] = v
 		}
 	}
@@ -305,7 +312,8 @@ func (s *Syncer) checkSettings(ctx context.Context, chat Chat, room jid.JID, set
 	return nil
 }
 
-// sameValue compares form values, reading booleans either way.
+// sameValue compares form values, reading booleans either way; a boolean
+// field sent with no value (as Prosody does for false) is false.
 func sameValue(a, b string) bool {
 	norm := func(v string) string {
 		switch strings.ToLower(v) {
@@ -316,7 +324,8 @@ func sameValue(a, b string) bool {
 		}
 		return v
 	}
-	return norm(a) == norm(b)
+	na, nb := norm(a), norm(b)
+	return na == nb || (na == "" && nb == "0") || (na == "0" && nb == "")
 }
 
 func (s *Syncer) logRoom(res RoomResult, dryRun bool) {

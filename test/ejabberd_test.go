@@ -43,7 +43,7 @@ listen:
       /ws: ejabberd_http_ws
 %[5]s
 extauth_program: "%[3]s"
-extauth_pool_size: 1
+extauth_pool_size: %[8]d
 auth_use_cache: false
 s2s_access: none
 acl:
@@ -84,6 +84,7 @@ type ejabberdOptions struct {
 	AuthMethod string // default "external"; e.g. "[external, internal]"
 	Register   bool   // open in-band registration (mod_register)
 	MUCAdmin   string // when set, mod_muc on conference.<host> with this JID as service admin
+	PoolSize   int    // extauth_pool_size (default 1)
 	Dir        string // reuse a data folder (its mnesia database) from an earlier start
 }
 
@@ -116,7 +117,7 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 		t.Fatalf("extauth program %q cannot go in the config", extauthProgram)
 	}
 	cfg := filepath.Join(e.Dir, "ejabberd.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, register, mucAdmin), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, register, mucAdmin, max(o.PoolSize, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.LogPath = filepath.Join(e.Dir, "log", "ejabberd.log")

@@ -144,6 +144,14 @@ func BenchmarkEjabberdSignIn(b *testing.B) {
 		tokens := mintTokens(b, key, b.N)
 		signInRate(b, fmt.Sprintf("127.0.0.1:%d", ej.C2SPort), func(n int) credential { return tokens[n] })
 	})
+	// ejabberd's default: one extauth process per core (2 here).
+	b.Run("livechat-auth-repeat-pool2", func(b *testing.B) {
+		ej := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: livechat, PoolSize: 2})
+		addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
+		warm(b, addr)
+		warm(b, addr) // each process has its own cache
+		signInRate(b, addr, cycle(loadUsers))
+	})
 }
 
 // BenchmarkProsodySignIn is the same comparison on Prosody 0.12: its own

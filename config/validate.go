@@ -214,8 +214,8 @@ func (c *Config) validateRooms() []error {
 	if j, err := jid.Parse(r.JID); err != nil || j.Localpart() == "" || j.Resourcepart() != "" {
 		bad("rooms.jid", "required: the bare JID of the sync account")
 	}
-	if r.Password == "" {
-		bad("rooms.password", "required with rules (or rooms.password_file)")
+	if r.Password == "" && c.Token.SigningKeyFile == "" && c.Token.Secret == "" {
+		bad("rooms.password", "required with rules, unless a token key (token.signing_key_file or token.secret) can sign the sync account in")
 	}
 	if r.Server != "" {
 		if _, _, err := net.SplitHostPort(r.Server); err != nil {

@@ -279,3 +279,18 @@ func TestRoomSyncProsody(t *testing.T) {
 		t.Errorf("second run on Prosody wrote:\n%s", out)
 	}
 }
+
+// TestRoomSyncSignsInWithAToken: with no rooms.password, the sync account
+// signs in with a one-time token minted for its wiki account.
+func TestRoomSyncSignsInWithAToken(t *testing.T) {
+	w := newWiki(t)
+	const host = "chat.test"
+	key := keygen(t, "EdDSA")
+	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{host}, fmt.Sprintf("token:\n  signing_key_file: %q\n", key))
+	ej := startEjabberdWith(t, ejabberdOptions{Host: host, Extauth: binPath + " extauth --config " + cfgPath, MUCAdmin: "syncbot@" + host})
+	appendConfig(t, cfgPath, strings.Replace(fmt.Sprintf(roomRules, ej.C2SPort), "  password: syncbot-pw\n", "", 1))
+	out, code := syncRooms(t, cfgPath)
+	if code != 0 || !strings.Contains(out, "alice@chat.test: none -> admin") {
+		t.Fatalf("sync with a token (%d):\n%s", code, out)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -58,16 +59,57 @@ func newSyncer(cfg config.Config, store *wikidb.Store, log hclog.Logger) (*rooms
 	if addr == "" {
 		addr = net.JoinHostPort(account.Domainpart(), "5222")
 	}
-	return syncer, rooms.DialConfig{Addr: addr, JID: account, Password: string(cfg.Rooms.Password), TLS: cfg.Rooms.TLS}, nil
+	return syncer, rooms.DialConfig{Addr: addr, JID: account, TLS: cfg.Rooms.TLS}, nil
 }
 
 func roomSettings(s config.RoomSettings) rooms.Settings {
 	return rooms.Settings{Name: s.Name, Description: s.Description, Persistent: s.Persistent, MembersOnly: s.MembersOnly, Moderated: s.Moderated}
 }
 
+// syncCredential returns how the sync account signs in: rooms.password,
+// or, without one, a fresh one-time token minted with the signing key for
+// its wiki account (so no password is stored for it).
+func syncCredential(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) (func(context.Context) (string, error), error) {
+	if cfg.Rooms.Password != "" {
+		pw := string(cfg.Rooms.Password)
+		return func(context.Context) (string, error) { return pw, nil }, nil
+	}
+	tokens, err := openTokens(ctx, cfg.Token, log, nil)
+	if err != nil {
+		return nil, err
+	}
+	if tokens.minter == nil {
+		return nil, errors.New("rooms.password: required unless token.signing_key_file or token.secret can mint a token for the sync account")
+	}
+	account, err := jid.Parse(cfg.Rooms.JID)
+	if err != nil {
+		return nil, fmt.Errorf("rooms.jid: %w", err)
+	}
+	return func(ctx context.Context) (string, error) {
+		u, found, err := store.UserByLivechatID(ctx, account.Localpart())
+		if err != nil {
+			return "", err
+		}
+		if !found || u.LivechatID == nil {
+			return "", fmt.Errorf("rooms.jid: no wiki account has livechat_id %q", account.Localpart())
+		}
+		subject, err := provider.SubjectOf(provider.Subject(cfg.Token.Subject), u)
+		if err != nil {
+			return "", err
+		}
+		raw, _, err := tokens.minter.Mint(cfg.Token.SubjectClaim, subject)
+		return raw, err
+	}, nil
+}
+
 // syncOnce signs the sync account in, runs one sync and signs out.
 // Signing in has 30 s; each room has rooms.room_timeout.
-func syncOnce(ctx context.Context, syncer *rooms.Syncer, dial rooms.DialConfig, dryRun bool) (rooms.Summary, error) {
+func syncOnce(ctx context.Context, syncer *rooms.Syncer, dial rooms.DialConfig, credential func(context.Context) (string, error), dryRun bool) (rooms.Summary, error) {
+	pw, err := credential(ctx)
+	if err != nil {
+		return rooms.Summary{}, err
+	}
+	dial.Password = pw
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	client, err := rooms.Dial(dctx, dial)
 	cancel()
@@ -108,7 +150,11 @@ func runSyncRooms(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return fail(stderr, "sync-rooms", err)
 	}
-	sum, err := syncOnce(ctx, syncer, dial, *dryRun)
+	credential, err := syncCredential(ctx, cfg, store, log)
+	if err != nil {
+		return fail(stderr, "sync-rooms", err)
+	}
+	sum, err := syncOnce(ctx, syncer, dial, credential, *dryRun)
 	if err != nil {
 		return fail(stderr, "sync-rooms", err)
 	}
@@ -147,10 +193,17 @@ func printSummary(w io.Writer, sum rooms.Summary) {
 // connection is simply made again).
 func syncLoop(ctx context.Context, cfg config.Config, store *wikidb.Store, m *metrics, log hclog.Logger) {
 	syncer, dial, err := newSyncer(cfg, store, log)
-	if err != nil {
-		log.Error("room sync off", "error", err)
-		return
+	if err == nil {
+		var credential func(context.Context) (string, error)
+		if credential, err = syncCredential(ctx, cfg, store, log); err == nil {
+			syncLoopWith(ctx, cfg, syncer, dial, credential, m, log)
+			return
+		}
 	}
+	log.Error("room sync off", "error", err)
+}
+
+func syncLoopWith(ctx context.Context, cfg config.Config, syncer *rooms.Syncer, dial rooms.DialConfig, credential func(context.Context) (string, error), m *metrics, log hclog.Logger) {
 	wait := time.Duration(0) // the first run starts at once
 	backoff := 5 * time.Second
 	for {
@@ -159,7 +212,7 @@ func syncLoop(ctx context.Context, cfg config.Config, store *wikidb.Store, m *me
 			return
 		case <-time.After(wait):
 		}
-		sum, err := syncOnce(ctx, syncer, dial, false)
+		sum, err := syncOnce(ctx, syncer, dial, credential, false)
 		wait = cfg.Rooms.Interval + time.Duration((rand.Float64()*0.2-0.1)*float64(cfg.Rooms.Interval))
 		m.roomChanges.Add(float64(sum.Changed()))
 		m.roomFailures.Add(float64(len(sum.Failed())))

@@ -188,22 +188,12 @@ func printSummary(w io.Writer, sum rooms.Summary) {
 		len(sum.Rooms), sum.Changed(), verb, len(sum.Failed()), sum.Reads, sum.Writes, sum.Elapsed.Round(time.Millisecond))
 }
 
-// syncLoop syncs every interval (±10% jitter) until ctx ends, backing off
-// after a failed run (each sign-in is a fresh session, so a lost
-// connection is simply made again).
-func syncLoop(ctx context.Context, cfg config.Config, store *wikidb.Store, m *metrics, log hclog.Logger) {
-	syncer, dial, err := newSyncer(cfg, store, log)
-	if err == nil {
-		var credential func(context.Context) (string, error)
-		if credential, err = syncCredential(ctx, cfg, store, log); err == nil {
-			syncLoopWith(ctx, cfg, syncer, dial, credential, m, log)
-			return
-		}
-	}
-	log.Error("room sync off", "error", err)
-}
-
-func syncLoopWith(ctx context.Context, cfg config.Config, syncer *rooms.Syncer, dial rooms.DialConfig, credential func(context.Context) (string, error), m *metrics, log hclog.Logger) {
+// syncLoop syncs every rooms.interval (±10% jitter) until ctx ends,
+// backing off after a failed run. It reads the settings afresh for each
+// run, so a reload changes the rules; with no rules or no interval it
+// idles. Each run signs in afresh, so a lost connection is simply made
+// again.
+func syncLoop(ctx context.Context, settings func() config.Config, store *wikidb.Store, m *metrics, log hclog.Logger) {
 	wait := time.Duration(0) // the first run starts at once
 	backoff := 5 * time.Second
 	for {
@@ -212,23 +202,44 @@ func syncLoopWith(ctx context.Context, cfg config.Config, syncer *rooms.Syncer, 
 			return
 		case <-time.After(wait):
 		}
-		sum, err := syncOnce(ctx, syncer, dial, credential, false)
-		wait = cfg.Rooms.Interval + time.Duration((rand.Float64()*0.2-0.1)*float64(cfg.Rooms.Interval))
+		cfg := settings()
+		interval := cfg.Rooms.Interval
+		if len(cfg.Rooms.Rules) == 0 || interval <= 0 {
+			wait = time.Minute // look again after a possible reload
+			continue
+		}
+		sum, err := syncRun(ctx, cfg, store, log)
+		wait = interval + time.Duration((rand.Float64()*0.2-0.1)*float64(interval))
 		m.roomChanges.Add(float64(sum.Changed()))
 		m.roomFailures.Add(float64(len(sum.Failed())))
 		switch {
 		case err != nil:
 			m.roomRuns.WithLabelValues("failed").Inc()
 			log.Warn("room sync failed; retrying", "error", err, "in", backoff)
-			wait, backoff = backoff, min(2*backoff, cfg.Rooms.Interval)
+			wait, backoff = backoff, min(2*backoff, interval)
 		case len(sum.Failed()) > 0:
 			m.roomRuns.WithLabelValues("partial").Inc()
 			log.Warn("room sync done with failures", "rooms", len(sum.Rooms), "failed", len(sum.Failed()), "changed", sum.Changed())
-			wait, backoff = min(wait, backoff), min(2*backoff, cfg.Rooms.Interval)
+			wait, backoff = min(wait, backoff), min(2*backoff, interval)
 		default:
 			m.roomRuns.WithLabelValues("ok").Inc()
 			log.Info("room sync done", "rooms", len(sum.Rooms), "changed", sum.Changed(), "writes", sum.Writes, "duration", sum.Elapsed)
 			backoff = 5 * time.Second
 		}
 	}
+}
+
+// syncRun builds everything a run needs from the settings and runs it.
+func syncRun(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) (rooms.Summary, error) {
+	ctx, cancel := context.WithCancel(ctx) // ends anything the run's keys started
+	defer cancel()
+	syncer, dial, err := newSyncer(cfg, store, log)
+	if err != nil {
+		return rooms.Summary{}, err
+	}
+	credential, err := syncCredential(ctx, cfg, store, log)
+	if err != nil {
+		return rooms.Summary{}, err
+	}
+	return syncOnce(ctx, syncer, dial, credential, false)
 }

@@ -89,9 +89,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return exitError
 		}
 	}
-	if len(cfg.Rooms.Rules) > 0 && cfg.Rooms.Interval > 0 {
-		go syncLoop(ctx, cfg, store, m, log.Named("rooms")) // ends with ctx; a reload does not change the rules
-	}
+	var live atomic.Pointer[config.Config] // the running settings, for the room sync loop
+	live.Store(&cfg)
+	go syncLoop(ctx, func() config.Config { return *live.Load() }, store, m, log.Named("rooms")) // ends with ctx
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	hup := make(chan os.Signal, 1)
@@ -126,6 +126,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			shared.p.Store(nauth)
 			stopBuild()
 			stopBuild, cfg = stopNext, next
+			live.Store(&next)
 			log.Info("reloaded settings and keys")
 		}
 	}

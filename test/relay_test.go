@@ -2,7 +2,10 @@ package test
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -134,4 +137,46 @@ func TestReloadKeepsUsedTokens(t *testing.T) {
 		t.Error("a token used before the reload signed in again after it")
 	}
 	relay.finish(t)
+}
+
+// TestRelayRefusesAStrangeDaemon: a daemon run by another user, in a
+// folder that user does not own (here: a world-writable one), is not
+// trusted; the relay decides locally instead of believing its answers.
+func TestRelayRefusesAStrangeDaemon(t *testing.T) {
+	need(t, "root", os.Getuid() == 0, "run as root to start a daemon as another user")
+	w := newWiki(t)
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), filepath.Dir(binPath)} { // let nobody reach the folder and the binary
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(dir, 0o777); err != nil { // anyone may bind a socket here
+		t.Fatal(err)
+	}
+	socket := filepath.Join(dir, "extauth.sock")
+	port := freePort(t)
+	// A stranger's daemon: serve run as nobody, with no database, so it
+	// answers "no" to everything; the relay must not ask it at all.
+	stranger := exec.Command(binPath, "serve")
+	stranger.Env = []string{"LIVECHAT_AUTH_WIKI_DSN=u:p@tcp(127.0.0.1:1)/none", "LIVECHAT_AUTH_DOMAINS=chat.test",
+		"LIVECHAT_AUTH_EXTAUTH_DAEMON_SOCKET=" + socket, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port)}
+	stranger.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	stranger.Stderr = os.Stderr
+	if err := os.Chmod(binPath, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	startProcess(t, stranger, port, "serve as nobody")
+	if !eventually(t, 5*time.Second, func() bool { _, err := os.Stat(socket); return err == nil }) {
+		t.Fatal("the stranger's socket did not appear")
+	}
+	relay := startExtauthProgram(t, binPath, "LIVECHAT_AUTH_WIKI_DSN="+w.ReaderDSN, "LIVECHAT_AUTH_DOMAINS=chat.test",
+		"LIVECHAT_AUTH_EXTAUTH_DAEMON_SOCKET="+socket)
+	if !relay.ask(t, extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: "alice-pw-1"}) {
+		t.Fatal("the stranger's answer was taken instead of a local decision")
+	}
+	relay.finish(t)
+	if !strings.Contains(relay.log(t), "not trusted") {
+		t.Errorf("the relay did not say why it ignored the daemon:\n%s", relay.log(t))
+	}
 }

@@ -103,21 +103,21 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 	if extauthProgram == "" {
 		extauthProgram = "/bin/false"
 	}
-	register := ""
+	extraModules := "" // modules and options the test asks for
 	mucAdmin := "nobody@" + host
 	if o.MUCAdmin != "" {
 		mucAdmin = o.MUCAdmin
-		register += fmt.Sprintf("  mod_muc:\n    host: \"conference.%s\"\n    access: all\n    access_create: local\n    access_persistent: local\n    access_admin: muc_admin\n", host)
+		extraModules += fmt.Sprintf("  mod_muc:\n    host: \"conference.%s\"\n    access: all\n    access_create: local\n    access_persistent: local\n    access_admin: muc_admin\n", host)
 	}
 	if o.Register {
-		register += "  mod_register:\n    access: register\n    ip_access: all\nregistration_timeout: infinity\n"
+		extraModules += "  mod_register:\n    access: register\n    ip_access: all\nregistration_timeout: infinity\n"
 	}
 	e := &ejabberd{Dir: o.Dir, C2SPort: freePort(t), HTTPPort: freePort(t), Host: host}
 	if strings.ContainsAny(extauthProgram, "\"\n") {
 		t.Fatalf("extauth program %q cannot go in the config", extauthProgram)
 	}
 	cfg := filepath.Join(e.Dir, "ejabberd.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, register, mucAdmin, max(o.PoolSize, 1)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, extraModules, mucAdmin, max(o.PoolSize, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.LogPath = filepath.Join(e.Dir, "log", "ejabberd.log")

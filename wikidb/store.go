@@ -168,20 +168,26 @@ func (s *Store) RealName(ctx context.Context, login string) (string, error) {
 func (s *Store) queryUser(ctx context.Context, query string, args ...any) (u User, found bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
 	defer cancel()
-	var livechatID sql.NullString
-	err = s.db.QueryRowContext(ctx, query, args...).Scan(
-		&u.ID, &u.Login, &u.Email, &u.Hash, &livechatID,
-		&u.Waiting, &u.Valid, &u.PassConfirm, &u.TwoFactorSecret)
+	u, err = scanUser(s.db.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, false, nil
 	}
 	if err != nil {
 		return User{}, false, err
 	}
+	return u, true, nil
+}
+
+// scanUser reads one row of userColumns.
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var livechatID sql.NullString
+	err := row.Scan(&u.ID, &u.Login, &u.Email, &u.Hash, &livechatID,
+		&u.Waiting, &u.Valid, &u.PassConfirm, &u.TwoFactorSecret)
 	if livechatID.Valid {
 		u.LivechatID = &livechatID.String
 	}
-	return u, true, nil
+	return u, err
 }
 
 // Prefs returns the site preferences, read at most once per refresh
@@ -340,14 +346,9 @@ func (s *Store) GroupMembers(ctx context.Context, group string) ([]User, error) 
 	defer rows.Close()
 	var out []User
 	for rows.Next() {
-		var u User
-		var livechatID sql.NullString
-		if err := rows.Scan(&u.ID, &u.Login, &u.Email, &u.Hash, &livechatID,
-			&u.Waiting, &u.Valid, &u.PassConfirm, &u.TwoFactorSecret); err != nil {
+		u, err := scanUser(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list members of %q: %w", group, err)
-		}
-		if livechatID.Valid {
-			u.LivechatID = &livechatID.String
 		}
 		u.Hash = "" // not needed here; keep it out of memory
 		out = append(out, u)

@@ -12,7 +12,10 @@
 //
 // Stale timestamps and bad signatures are refused (compared in constant
 // time) before the body is read as JSON, and a signed request is good
-// once (the nonce keeps two requests in one second apart). Errors are JSON objects with an
+// once (the nonce keeps two requests in one second apart): the once-only
+// record holds the verified MAC, and only the exact encoding above (one
+// header each, decimal seconds, "sha256=" and 64 lower-case hex digits)
+// is accepted, so a re-spelled signature is no new request. Errors are JSON objects with an
 // "error" code; an account without livechat_id gets "unmigrated" and the
 // migration page's URL.
 package session

@@ -58,7 +58,7 @@ type Handler struct {
 	cfg      Config
 
 	mu   sync.Mutex
-	seen map[string]time.Time // signature → when it stops being valid
+	seen map[string]time.Time // verified MAC bytes → when the record may go
 }
 
 // New returns a Handler.
@@ -137,11 +137,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusRequestEntityTooLarge, Error{Error: "bad-request", Message: "body too large or unreadable"}, start, "")
 		return
 	}
-	if code := checkSignature(h.cfg.Key, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, start, h.cfg.MaxSkew); code != "" {
+	verified, code := checkSignature(h.cfg.Key, r.Header.Values(HeaderTimestamp), r.Header.Values(HeaderSignature), body, start, h.cfg.MaxSkew)
+	if code != "" {
 		h.fail(w, http.StatusUnauthorized, Error{Error: code, Message: "the request is not signed with the session key, or not recently"}, start, "")
 		return
 	}
-	if !h.firstUse(r.Header.Get(HeaderSignature), start) {
+	if !h.firstUse(verified, start) {
 		h.fail(w, http.StatusUnauthorized, Error{Error: "replayed", Message: "this signed request was already used"}, start, "")
 		return
 	}
@@ -162,12 +163,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// firstUse records a valid signature and reports whether it is new: a
+// firstUse records a verified MAC and reports whether it is new: a
 // captured request cannot mint more tokens while its timestamp is valid.
-func (h *Handler) firstUse(signature string, now time.Time) bool {
+// The record is keyed on the MAC's bytes (what was verified, a function
+// of timestamp and body), never on how the header spelled them.
+func (h *Handler) firstUse(verified []byte, now time.Time) bool {
+	key := string(verified)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if until, ok := h.seen[signature]; ok && now.Before(until) {
+	if until, ok := h.seen[key]; ok && now.Before(until) {
 		return false
 	}
 	if len(h.seen) >= 1024 && len(h.seen)%1024 == 0 {
@@ -177,7 +181,7 @@ func (h *Handler) firstUse(signature string, now time.Time) bool {
 			}
 		}
 	}
-	h.seen[signature] = now.Add(2 * h.cfg.MaxSkew)
+	h.seen[key] = now.Add(2 * h.cfg.MaxSkew)
 	return true
 }
 

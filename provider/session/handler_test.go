@@ -3,7 +3,9 @@ package session
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -183,3 +185,83 @@ func TestSessionRefused(t *testing.T) {
 		t.Errorf("GET: %d", w.Code)
 	}
 }
+
+// TestSessionReplayUnderAnotherSpelling: the once-only record holds what
+// was verified, so a captured request cannot be replayed by writing its
+// signature another way.
+func TestSessionReplayUnderAnotherSpelling(t *testing.T) {
+	h, _ := newHandler(t)
+	body := `{"login":"alice","nonce":"r1"}`
+	sig := Sign(testKey, testNow, []byte(body))
+	if w := post(h, body, testNow, sig); w.Code != http.StatusOK {
+		t.Fatalf("first use: %d %s", w.Code, w.Body)
+	}
+	if w := post(h, body, testNow, sig); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "replayed") {
+		t.Fatalf("replay: %d %s", w.Code, w.Body)
+	}
+	upper := "sha256=" + strings.ToUpper(strings.TrimPrefix(sig, "sha256="))
+	if upper == sig {
+		t.Fatal("the signature has no a-f digit to re-case; change the nonce")
+	}
+	if w := post(h, body, testNow, upper); w.Code != http.StatusUnauthorized {
+		t.Fatalf("replay with the signature upper-cased: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestSessionRefusesNonCanonicalSignatures: only the spelling Sign
+// produces is accepted, even for a fresh request with a valid MAC.
+func TestSessionRefusesNonCanonicalSignatures(t *testing.T) {
+	ts := strconv.FormatInt(testNow.Unix(), 10)
+	tests := []struct {
+		name     string
+		ts, sigs func(body string) []string
+		code     string
+	}{
+		{"upper-case hex", one(ts), func(b string) []string {
+			return []string{"sha256=" + strings.ToUpper(hexMAC(ts, b))}
+		}, "bad-signature"},
+		{"upper-case prefix", one(ts), func(b string) []string { return []string{"SHA256=" + hexMAC(ts, b)} }, "bad-signature"},
+		{"no prefix", one(ts), func(b string) []string { return []string{hexMAC(ts, b)} }, "bad-signature"},
+		{"prefix twice", one(ts), func(b string) []string { return []string{"sha256=sha256=" + hexMAC(ts, b)} }, "bad-signature"},
+		{"one digit short", one(ts), func(b string) []string { return []string{"sha256=" + hexMAC(ts, b)[:63]} }, "bad-signature"},
+		{"one digit more", one(ts), func(b string) []string { return []string{"sha256=" + hexMAC(ts, b) + "0"} }, "bad-signature"},
+		{"trailing space", one(ts), func(b string) []string { return []string{"sha256=" + hexMAC(ts, b) + " "} }, "bad-signature"},
+		{"leading space", one(ts), func(b string) []string { return []string{" sha256=" + hexMAC(ts, b)} }, "bad-signature"},
+		{"space after the prefix", one(ts), func(b string) []string { return []string{"sha256= " + hexMAC(ts, b)} }, "bad-signature"},
+		{"two signature headers", one(ts), func(b string) []string {
+			return []string{"sha256=" + hexMAC(ts, b), "sha256=" + hexMAC(ts, b)}
+		}, "bad-signature"},
+		{"two timestamp headers", func(string) []string { return []string{ts, ts} }, func(b string) []string {
+			return []string{"sha256=" + hexMAC(ts, b)}
+		}, "bad-timestamp"},
+		{"timestamp with a plus sign", one("+" + ts), func(b string) []string { return []string{"sha256=" + hexMAC("+"+ts, b)} }, "bad-timestamp"},
+		{"timestamp with a leading zero", one("0" + ts), func(b string) []string { return []string{"sha256=" + hexMAC("0"+ts, b)} }, "bad-timestamp"},
+	}
+	h, _ := newHandler(t)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := fmt.Sprintf(`{"login":"alice","nonce":"n%d"}`, i) // fresh: never a replay
+			r := httptest.NewRequest(http.MethodPost, "/v1/sessions", strings.NewReader(body))
+			r.Header[HeaderTimestamp] = tt.ts(body)
+			r.Header[HeaderSignature] = tt.sigs(body)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			var e Error
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil {
+				t.Fatalf("body %q: %v", w.Body, err)
+			}
+			if w.Code != http.StatusUnauthorized || e.Error != tt.code {
+				t.Fatalf("status %d error %q, want 401 %q", w.Code, e.Error, tt.code)
+			}
+		})
+	}
+	// The canonical spelling of a fresh request still passes.
+	if w := signed(h, `{"login":"alice","nonce":"canonical"}`); w.Code != http.StatusOK {
+		t.Fatalf("canonical request: %d %s", w.Code, w.Body)
+	}
+}
+
+func one(v string) func(string) []string { return func(string) []string { return []string{v} } }
+
+// hexMAC is the lower-case hex MAC of body under the timestamp text ts.
+func hexMAC(ts, body string) string { return hex.EncodeToString(mac(testKey, ts, []byte(body))) }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -15,9 +14,13 @@ const (
 	HeaderSignature = "X-Livechat-Signature"
 )
 
+// signaturePrefix starts the signature header; 64 lower-case hex digits
+// follow it.
+const signaturePrefix = "sha256="
+
 // Sign returns the signature header value for a request body sent at ts.
 func Sign(key []byte, ts time.Time, body []byte) string {
-	return "sha256=" + hex.EncodeToString(mac(key, strconv.FormatInt(ts.Unix(), 10), body))
+	return signaturePrefix + hex.EncodeToString(mac(key, strconv.FormatInt(ts.Unix(), 10), body))
 }
 
 func mac(key []byte, ts string, body []byte) []byte {
@@ -28,22 +31,53 @@ func mac(key []byte, ts string, body []byte) []byte {
 	return m.Sum(nil)
 }
 
-// checkSignature verifies the timestamp and signature headers of body.
-// It returns the error code for the response, or "".
-func checkSignature(key []byte, tsHeader, sigHeader string, body []byte, now time.Time, maxSkew time.Duration) string {
+// checkSignature verifies the timestamp and signature headers of body
+// (every value each header was sent with). It returns the verified MAC,
+// or the error code for the response.
+//
+// Only the one encoding Sign produces is accepted: one header each, the
+// timestamp in plain decimal, "sha256=" and exactly 64 lower-case hex
+// digits. A decoder that also took upper case or stray bytes would let one
+// captured request pass under many spellings; the caller keys its
+// once-only record on the returned MAC, so no spelling slips past it.
+func checkSignature(key []byte, tsHeaders, sigHeaders []string, body []byte, now time.Time, maxSkew time.Duration) ([]byte, string) {
+	if len(tsHeaders) != 1 {
+		return nil, "bad-timestamp"
+	}
+	tsHeader := tsHeaders[0]
 	sec, err := strconv.ParseInt(tsHeader, 10, 64)
-	if err != nil {
-		return "bad-timestamp"
+	if err != nil || sec <= 0 || strconv.FormatInt(sec, 10) != tsHeader {
+		return nil, "bad-timestamp"
 	}
 	if d := now.Sub(time.Unix(sec, 0)); d > maxSkew || d < -maxSkew {
-		return "stale-timestamp"
+		return nil, "stale-timestamp"
 	}
-	got, err := hex.DecodeString(strings.TrimPrefix(sigHeader, "sha256="))
-	if err != nil || !strings.HasPrefix(sigHeader, "sha256=") {
-		return "bad-signature"
+	if len(sigHeaders) != 1 {
+		return nil, "bad-signature"
 	}
-	if !hmac.Equal(got, mac(key, tsHeader, body)) {
-		return "bad-signature"
+	got, ok := canonicalHex(sigHeaders[0])
+	if !ok {
+		return nil, "bad-signature"
 	}
-	return ""
+	want := mac(key, tsHeader, body)
+	if !hmac.Equal(got, want) {
+		return nil, "bad-signature"
+	}
+	return want, ""
+}
+
+// canonicalHex decodes a signature header written exactly as Sign writes
+// it.
+func canonicalHex(header string) ([]byte, bool) {
+	if len(header) != len(signaturePrefix)+2*sha256.Size || header[:len(signaturePrefix)] != signaturePrefix {
+		return nil, false
+	}
+	digits := header[len(signaturePrefix):]
+	for i := 0; i < len(digits); i++ {
+		if c := digits[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return nil, false
+		}
+	}
+	b, err := hex.DecodeString(digits)
+	return b, err == nil
 }

@@ -2,6 +2,12 @@
 // under another server's paths, WebSocket upgrades included, so that a
 // chat widget in a wiki page talks to its own origin (no cross-origin
 // requests, one TLS certificate). It does not look inside the traffic.
+//
+// The path is the one thing it does look at: a request whose path has a
+// "." or ".." segment, an encoded slash or backslash, a percent sign
+// left after decoding (double encoding), a ";" or a control character is
+// refused with 400 and one log line, so no upstream, however it
+// normalises paths, is asked for anything outside its own path.
 package webproxy
 
 import (
@@ -16,7 +22,8 @@ import (
 
 // New returns a handler forwarding requests under prefix to upstream
 // (ws://, wss://, http:// or https://): prefix+"/x" goes to
-// upstream.Path+"/x". host, when set, replaces the Host header sent
+// upstream.Path+"/x", and a path that could step outside upstream.Path
+// is refused with 400 (see the package documentation). host, when set, replaces the Host header sent
 // upstream (Prosody picks its virtual host by it). The handler sets no
 // timeouts: WebSocket and BOSH connections are long-lived.
 func New(prefix, upstream, host string, log hclog.Logger) (http.Handler, error) {
@@ -36,7 +43,7 @@ func New(prefix, upstream, host string, log hclog.Logger) (http.Handler, error) 
 	prefix = strings.TrimSuffix(prefix, "/")
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			rest := strings.TrimPrefix(pr.In.URL.Path, prefix)
+			rest, _ := upstreamRest(pr.In.URL, prefix) // checked in ServeHTTP
 			pr.SetURL(target)
 			pr.Out.URL.Path = target.Path + rest
 			pr.Out.URL.RawPath = ""
@@ -62,5 +69,54 @@ func New(prefix, upstream, host string, log hclog.Logger) (http.Handler, error) 
 			http.Error(w, "chat server unreachable", http.StatusBadGateway)
 		},
 	}
-	return rp, nil
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, why := upstreamRest(r.URL, prefix); why != "" {
+			log.Info("proxy refused a request", "path", bounded(r.URL.EscapedPath()), "reason", why)
+			http.Error(w, "bad path", http.StatusBadRequest)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}), nil
+}
+
+// upstreamRest returns what follows prefix in u's path, to be appended to
+// the upstream's path, or why it may not be. It reads both the decoded
+// path and the path as sent: "..%2f" is one segment as sent and a
+// parent-directory step once decoded, and an upstream may read either.
+func upstreamRest(u *url.URL, prefix string) (rest, why string) {
+	if raw := strings.ToLower(u.EscapedPath()); strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
+		return "", "encoded slash or backslash"
+	}
+	p := u.Path
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\\':
+			return "", "backslash"
+		case c == '%':
+			return "", "encoded twice"
+		case c == ';':
+			return "", "path parameter"
+		case c < 0x20 || c == 0x7f:
+			return "", "control character"
+		}
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return "", "dot segment"
+		}
+	}
+	rest, ok := strings.CutPrefix(p, prefix)
+	if !ok || rest != "" && rest[0] != '/' {
+		return "", "outside the proxied path"
+	}
+	return rest, ""
+}
+
+// bounded shortens a client-sent path for a log line. An escaped path
+// holds no spaces or control characters.
+func bounded(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
 }

@@ -134,7 +134,7 @@ func Default() Config {
 }
 
 // readSecretFile fills value from file when file is set; both set is an
-// error.
+// error, and so is an empty file (it would silently turn a feature off).
 func readSecretFile(key, fileKey string, value *Secret, file string) error {
 	if file == "" {
 		return nil
@@ -147,6 +147,9 @@ func readSecretFile(key, fileKey string, value *Secret, file string) error {
 		return fmt.Errorf("%s: %w", fileKey, err)
 	}
 	*value = Secret(strings.TrimRight(string(data), "\r\n"))
+	if *value == "" {
+		return fmt.Errorf("%s: %s is empty", fileKey, file)
+	}
 	return nil
 }
 

@@ -504,6 +504,13 @@ func TestLoadDSNFile(t *testing.T) {
 			t.Fatalf("Load = %v, want an error naming both keys", err)
 		}
 	})
+	t.Run("empty file", func(t *testing.T) {
+		empty := writeFile(t, "dsn", "\n")
+		_, err := Load("", env(map[string]string{"LIVECHAT_AUTH_WIKI_DSN_FILE": empty}))
+		if err == nil || !strings.HasPrefix(err.Error(), "wiki.dsn_file: "+empty) {
+			t.Fatalf("Load = %v, want an error naming wiki.dsn_file and the file", err)
+		}
+	})
 	t.Run("missing file", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "no-dsn")
 		_, err := Load("", env(map[string]string{"LIVECHAT_AUTH_WIKI_DSN_FILE": missing}))

@@ -32,7 +32,7 @@ func (c *Config) Validate() error {
 		bad("wiki.dsn", "required: a go-sql-driver DSN such as reader:pw@tcp(127.0.0.1:3306)/tiki (LIVECHAT_AUTH_WIKI_DSN)")
 	default:
 		if _, err := mysql.ParseDSN(string(c.Wiki.DSN)); err != nil {
-			bad("wiki.dsn", "not a valid go-sql-driver DSN (user:password@tcp(host:3306)/dbname)")
+			bad(fromFile("wiki.dsn", "wiki.dsn_file", c.Wiki.DSNFile), "not a valid go-sql-driver DSN (user:password@tcp(host:3306)/dbname)")
 		}
 	}
 	positive := func(key string, d time.Duration) {
@@ -94,7 +94,7 @@ func (c *Config) validateWeb() []error {
 		}
 	}
 	if t.Secret != "" && len(t.Secret) < 32 {
-		bad("token.secret", "shorter than 32 bytes")
+		bad(fromFile("token.secret", "token.secret_file", t.SecretFile), "shorter than 32 bytes")
 	}
 	if t.PreviousSecret != "" {
 		if len(t.PreviousSecret) < 32 {
@@ -130,7 +130,7 @@ func (c *Config) validateWeb() []error {
 	s := c.Session
 	if s.Key != "" {
 		if len(s.Key) < 32 {
-			bad("session.key", "shorter than 32 bytes")
+			bad(fromFile("session.key", "session.key_file", s.KeyFile), "shorter than 32 bytes")
 		}
 		if t.SigningKeyFile == "" && t.Secret == "" {
 			bad("session.key", "the session API mints tokens: set token.signing_key_file or token.secret")
@@ -144,7 +144,7 @@ func (c *Config) validateWeb() []error {
 	}
 	if h := c.HTTPAuth; h.Enabled() {
 		if h.Secret != "" && len(h.Secret) < 16 {
-			bad("httpauth.secret", "shorter than 16 bytes")
+			bad(fromFile("httpauth.secret", "httpauth.secret_file", h.SecretFile), "shorter than 16 bytes")
 		}
 		if h.AllowNoSecret && h.Secret == "" {
 			if host, _, err := net.SplitHostPort(c.Serve.Listen); err != nil || !isLoopback(host) {
@@ -188,6 +188,15 @@ func (c *Config) validateWeb() []error {
 		paths[p.path] = p.key
 	}
 	return errs
+}
+
+// fromFile names a secret's setting in a problem: its key, or, when it
+// was read from a file, the file key and the file.
+func fromFile(key, fileKey, file string) string {
+	if file == "" {
+		return key
+	}
+	return fileKey + ": " + file
 }
 
 // reservedPaths are served by livechat-auth serve itself.

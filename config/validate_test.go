@@ -65,6 +65,8 @@ func TestValidateInvalid(t *testing.T) {
 		{"unknown format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},
 		{"JWKS over http", func(c *Config) { c.Token.JWKSURL = "http://wiki.example.org/jwks.json" }, "token.jwks_url"},
 		{"short token secret", func(c *Config) { c.Token.Secret = "short" }, "token.secret"},
+		{"short token secret from a file", func(c *Config) { c.Token.Secret, c.Token.SecretFile = "short", "/etc/s" }, "token.secret_file"},
+		{"bad dsn from a file", func(c *Config) { c.Wiki.DSN, c.Wiki.DSNFile = "not a dsn", "/etc/dsn" }, "wiki.dsn_file"},
 		{"token lifetime over 10m", func(c *Config) { c.Token.Lifetime = 11 * time.Minute }, "token.lifetime"},
 		{"unknown token subject", func(c *Config) { c.Token.Subject = "email" }, "token.subject"},
 		{"session without a minting key", func(c *Config) { c.Session.Key = "0123456789abcdef0123456789abcdef" }, "session.key"},

@@ -56,7 +56,7 @@ func TestServeOperations(t *testing.T) {
 	proxy := startDBProxy(t, w.Addr)
 	const secret = "the first shared secret, 16+ bytes"
 	dir := t.TempDir()
-	cfgPath, _ := writeConfig(t, dir, proxy.DSN(t, w.ReaderDSN), []string{"chat.test"}, fmt.Sprintf("httpauth:\n  secret: %q\n", secret))
+	cfgPath, logPath := writeConfig(t, dir, proxy.DSN(t, w.ReaderDSN), []string{"chat.test"}, fmt.Sprintf("httpauth:\n  secret: %q\n", secret))
 	srv := startServe(t, cfgPath)
 
 	if code, _ := get(t, srv.URL+"/healthz"); code != 200 {
@@ -102,11 +102,11 @@ func TestServeOperations(t *testing.T) {
 	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(t, 5*time.Second, func() bool {
-		code, _, _ := checkPassword(t, srv.URL, rotated, "alice", "alice-pw-1")
-		return code == 200
-	}) {
-		t.Fatal("the reloaded secret is not accepted")
+	if !eventually(t, 5*time.Second, func() bool { return len(logLines(t, logPath, "reloaded", "generation=2")) == 1 }) {
+		t.Fatal("the reload was not reported")
+	}
+	if code, _, _ := checkPassword(t, srv.URL, rotated, "alice", "alice-pw-1"); code != 200 {
+		t.Fatalf("the reloaded secret is not accepted: %d", code)
 	}
 	if code, _, _ := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1"); code != http.StatusUnauthorized {
 		t.Errorf("the old secret still works after the reload: %d", code)
@@ -117,9 +117,16 @@ func TestServeOperations(t *testing.T) {
 	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	if !eventually(t, 5*time.Second, func() bool {
+		return len(logLines(t, logPath, "reload refused", "generation=2", "domains: ")) == 1
+	}) {
+		t.Fatal("the invalid reload was not reported as refused")
+	}
 	if code, _, _ := checkPassword(t, srv.URL, rotated, "alice", "alice-pw-1"); code != 200 {
 		t.Errorf("an invalid reload broke the running settings: %d", code)
+	}
+	if code, _, _ := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1"); code != http.StatusUnauthorized {
+		t.Errorf("an invalid reload brought the replaced secret back: %d", code)
 	}
 }
 

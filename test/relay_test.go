@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"livechat-auth/provider/token"
 	"livechat-auth/xmpp/extauth"
 )
 
@@ -115,28 +116,49 @@ func TestReloadRevokesThroughTheRelay(t *testing.T) {
 }
 
 // TestReloadKeepsUsedTokens: a token used before a SIGHUP cannot be used
-// again after it.
+// again after it. The reload adds an HS256 secret, so that the test sees
+// the new decision maker at work before it replays the token.
 func TestReloadKeepsUsedTokens(t *testing.T) {
 	w := newWiki(t)
 	socket := filepath.Join(t.TempDir(), "extauth.sock")
 	dir := t.TempDir()
 	key := keygen(t, "EdDSA")
-	settings := fmt.Sprintf("token:\n  signing_key_file: %q\nextauth:\n  daemon_socket: %q\n", key, socket)
-	cfgPath, _ := writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, settings)
+	const secret = "a secret only the reloaded settings have"
+	settings := func(extra string) string {
+		return fmt.Sprintf("token:\n  signing_key_file: %q\n%sextauth:\n  daemon_socket: %q\n", key, extra, socket)
+	}
+	cfgPath, logPath := writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, settings(""))
 	srv := startServe(t, cfgPath)
 	relay := startExtauthProgram(t, binPath, "LIVECHAT_AUTH_CONFIG="+cfgPath)
 	req := extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: mintToken(t, cfgPath, "alice")}
 	if !relay.ask(t, req) {
 		t.Fatal("token refused")
 	}
+	writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, settings(fmt.Sprintf("  secret: %q\n", secret)))
 	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil { // a reload builds a new decision maker
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	if !eventually(t, 5*time.Second, func() bool { return len(logLines(t, logPath, "reloaded", "generation=2")) == 1 }) {
+		t.Fatal("the reload was not reported")
+	}
+	hs, err := token.NewMinter(token.MinterConfig{Key: []byte(secret), Issuer: "livechat-auth", Audience: "xmpp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := hs.Mint("sub", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !relay.ask(t, extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: raw}) {
+		t.Fatal("a token under the reloaded secret was refused: the new settings do not decide")
+	}
 	if relay.ask(t, req) {
 		t.Error("a token used before the reload signed in again after it")
 	}
 	relay.finish(t)
+	if n := len(logLines(t, logPath, "refused", "reason=token-replayed")); n != 1 {
+		t.Errorf("%d refusals as token-replayed, want 1: the replay was refused for another reason", n)
+	}
 }
 
 // TestRelayRefusesAStrangeDaemon: a daemon run by another user, in a

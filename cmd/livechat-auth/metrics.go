@@ -23,6 +23,9 @@ type metrics struct {
 	roomChanges  prometheus.Counter
 	roomFailures prometheus.Counter
 	roomRuns     *prometheus.CounterVec
+	// Reloads (SIGHUP).
+	reloads    *prometheus.CounterVec
+	generation prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -58,7 +61,18 @@ func newMetrics() *metrics {
 		Name: "livechat_auth_room_sync_runs_total",
 		Help: "Room sync runs by result (ok, partial, failed).",
 	}, []string{"result"})
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "livechat_auth_reloads_total",
+		Help: "Reloads (SIGHUP) by result: ok, or refused (the running settings were kept).",
+	}, []string{"result"})
+	m.reloads.WithLabelValues("ok")
+	m.reloads.WithLabelValues("refused")
+	m.generation = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "livechat_auth_config_generation",
+		Help: "The running settings: 1 at start, one more per reload that took effect.",
+	})
 	m.registry.MustRegister(m.decisions, m.latency, m.cacheHits, m.dbErrors, m.roomChanges, m.roomFailures, m.roomRuns,
+		m.reloads, m.generation,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

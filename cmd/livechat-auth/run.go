@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/hashicorp/go-hclog"
 
 	"livechat-auth/config"
 	"livechat-auth/provider"
-	"livechat-auth/provider/token"
 	"livechat-auth/wikidb"
 )
 
@@ -75,10 +75,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitError
 }
 
-// fail reports a subcommand's error on stderr and returns exitError.
+// fail reports a subcommand's error on stderr, on one line, and returns
+// exitError.
 func fail(stderr io.Writer, cmd string, err error) int {
-	fmt.Fprintf(stderr, "livechat-auth %s: %v\n", cmd, err)
+	fmt.Fprintf(stderr, "livechat-auth %s: %s\n", cmd, oneLine(err))
 	return exitError
+}
+
+// oneLine is an error's text on one line: the problems of a joined error
+// (and the lines of a YAML error) separated by "; ".
+func oneLine(err error) string {
+	var b strings.Builder
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+			continue
+		case b.Len() == 0:
+		case strings.HasSuffix(b.String(), ":"):
+			b.WriteString(" ")
+		default:
+			b.WriteString("; ")
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 // loadConfig parses the common flags, then loads and validates settings.
@@ -92,7 +113,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (co
 		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("invalid settings:\n%w", err)
+		return cfg, fmt.Errorf("invalid settings: %w", err)
 	}
 	return cfg, nil
 }
@@ -131,7 +152,7 @@ func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger)
 	if err != nil {
 		return nil, nil, tokenSetup{}, err
 	}
-	auth, tokens, err := newAuthenticator(ctx, cfg, store, log, nil)
+	auth, tokens, err := newAuthenticator(ctx, cfg, store, log, tokenOptions{})
 	if err != nil {
 		_ = store.Close() // the constructor's error matters more
 		return nil, nil, tokens, err
@@ -139,10 +160,9 @@ func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger)
 	return auth, store, tokens, nil
 }
 
-// newAuthenticator builds the decision maker on an open store. used, when
-// not nil, is the record of used tokens to keep.
-func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, used *token.UsedTokens) (*provider.Authenticator, tokenSetup, error) {
-	tokens, err := openTokens(ctx, cfg.Token, log, used)
+// newAuthenticator builds the decision maker on an open store.
+func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, opts tokenOptions) (*provider.Authenticator, tokenSetup, error) {
+	tokens, err := openTokens(ctx, cfg.Token, log, opts)
 	if err != nil {
 		return nil, tokens, err
 	}

@@ -30,8 +30,12 @@ var _ session.Accounts = (*wikidb.Store)(nil)
 
 // runServe runs the HTTP listener until ctx ends (SIGINT, SIGTERM), then
 // drains it. SIGHUP reloads the settings and keys without dropping
-// connections.
+// connections; settings that cannot be loaded whole are refused and the
+// running ones kept.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	hup := make(chan os.Signal, 1) // from the start: SIGHUP's default action ends the process
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg, err := loadConfig(fs, args, getenv)
@@ -44,34 +48,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	defer closeLog()
 	log = log.Named("serve")
+	cannotStart := func(err error) int {
+		if cfg.Log.File != "" { // stderr gets the line below; the log file gets it too
+			log.Error("cannot start", "error", oneLine(err))
+		}
+		return fail(stderr, "serve", err)
+	}
 
 	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{
 		QueryTimeout: cfg.Wiki.QueryTimeout, MaxOpenConns: cfg.Wiki.MaxOpenConns, PrefsRefresh: cfg.Wiki.PrefsRefresh,
 	})
 	if err != nil {
-		log.Error("cannot start", "error", err)
-		return exitError
+		return cannotStart(fmt.Errorf("wiki.dsn: %w", err))
 	}
 	defer store.Close()
-	m := newMetrics()
-	used := token.NewUsedTokens() // one record of used tokens for the process's life, reloads included
-	h, auth, stopBuild, err := buildHandler(ctx, cfg, store, m, log, used)
+	d := &daemon{store: store, m: newMetrics(), log: log, used: token.NewUsedTokens()}
+	first, err := d.build(ctx, 1, cfg)
 	if err != nil {
-		log.Error("cannot start", "error", err)
-		return exitError
+		return cannotStart(err)
 	}
-	var current atomic.Pointer[http.Handler]
-	current.Store(&h)
-	shared := &currentAuth{}
-	shared.p.Store(auth)
+	d.running.Store(first)
+	d.m.generation.Set(1)
+	defer func() { d.running.Load().stop() }()
 
 	ln, err := net.Listen("tcp", cfg.Serve.Listen)
 	if err != nil {
-		log.Error("cannot listen", "addr", cfg.Serve.Listen, "error", err)
-		return exitError
+		return cannotStart(fmt.Errorf("serve.listen: %w", err))
 	}
 	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*current.Load()).ServeHTTP(w, r) }),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { d.running.Load().handler.ServeHTTP(w, r) }),
 		// No read or write timeout: they would cut proxied WebSockets.
 		// API routes have their own deadline (serve.request_timeout).
 		ReadHeaderTimeout: 10 * time.Second,
@@ -82,99 +87,127 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err := store.Ping(ctx); err != nil {
 		log.Warn("wiki database unavailable at start", "error", err)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "version", version)
 	if path := cfg.Extauth.DaemonSocket; path != "" {
-		if err := serveExtauthSocket(ctx, path, cfg, shared, log.Named("extauth")); err != nil {
-			log.Error("cannot serve the extauth socket", "path", path, "error", err)
-			return exitError
+		if err := serveExtauthSocket(ctx, path, cfg, d, log.Named("extauth")); err != nil {
+			ln.Close()
+			return cannotStart(fmt.Errorf("extauth.daemon_socket: %w", err))
 		}
 	}
-	var live atomic.Pointer[config.Config] // the running settings, for the room sync loop
-	live.Store(&cfg)
-	go syncLoop(ctx, func() config.Config { return *live.Load() }, store, m, log.Named("rooms")) // ends with ctx
+	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1)
+	go syncLoop(ctx, func() config.Config { return d.running.Load().cfg }, store, d.m, log.Named("rooms")) // ends with ctx
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for running := true; running; {
+	for {
 		select {
 		case err := <-served:
 			log.Error("stopped", "error", err)
-			stopBuild()
 			return exitError
 		case <-ctx.Done():
-			running = false
+			drain, stop := context.WithTimeout(context.Background(), 10*time.Second)
+			defer stop()
+			if err := srv.Shutdown(drain); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				log.Warn("shutdown", "error", err)
+			}
+			log.Info("stopped")
+			return exitOK
 		case <-hup:
-			next, err := config.Load(fs.Lookup("config").Value.String(), getenv)
-			if err == nil {
-				err = next.Validate()
-			}
-			if err != nil {
-				log.Error("reload refused: invalid settings; keeping the running ones", "error", err)
-				continue
-			}
-			if next.Serve.Listen != cfg.Serve.Listen || next.Wiki != cfg.Wiki {
-				log.Warn("serve.listen and wiki.* change only on restart")
-			}
-			nh, nauth, stopNext, err := buildHandler(ctx, next, store, m, log, used)
-			if err != nil {
-				log.Error("reload refused; keeping the running settings", "error", err)
-				continue
-			}
-			current.Store(&nh)
-			shared.p.Store(nauth)
-			stopBuild()
-			stopBuild, cfg = stopNext, next
-			live.Store(&next)
-			log.Info("reloaded settings and keys")
+			d.reload(ctx, fs.Lookup("config").Value.String(), getenv)
 		}
 	}
-	drain, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	if err := srv.Shutdown(drain); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("shutdown", "error", err)
-	}
-	stopBuild()
-	log.Info("stopped")
-	return exitOK
 }
 
-// buildHandler makes everything that depends on the reloadable settings:
-// keys, the decision maker and the routes. stop ends its background work.
-func buildHandler(ctx context.Context, cfg config.Config, store *wikidb.Store, m *metrics, log hclog.Logger, used *token.UsedTokens) (_ http.Handler, _ *provider.Authenticator, stop func(), err error) {
-	ctx, stop = context.WithCancel(ctx)
+// daemon is the state of "livechat-auth serve" that outlives a reload:
+// the database, the metrics, the record of used tokens, and the running
+// generation of everything built from the settings.
+type daemon struct {
+	store   *wikidb.Store
+	m       *metrics
+	log     hclog.Logger
+	used    *token.UsedTokens
+	running atomic.Pointer[generation]
+}
+
+// generation is everything built from one version of the settings. It is
+// complete before it runs, and replaced whole.
+type generation struct {
+	n       int // 1 at start, one more per reload
+	cfg     config.Config
+	handler http.Handler
+	auth    *provider.Authenticator
+	stop    context.CancelFunc // ends its background work (JWKS refresh)
+}
+
+// build makes generation n from cfg: keys, the decision maker and the
+// routes, into locals. Nothing running changes. On error (a panic
+// included) whatever it started is stopped and no generation returned.
+func (d *daemon) build(ctx context.Context, n int, cfg config.Config) (g *generation, err error) {
+	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		if p := recover(); p != nil { // net/http panics on a route it cannot take
-			err = fmt.Errorf("routes: %v", p)
+			err = fmt.Errorf("build settings: %v", p)
 		}
 		if err != nil {
-			stop()
+			cancel()
+			g = nil
 		}
 	}()
-	auth, tokens, err := newAuthenticator(ctx, cfg, store, log, used)
+	auth, tokens, err := newAuthenticator(ctx, cfg, d.store, d.log, tokenOptions{used: d.used, requireJWKS: true})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	mux, err := routes(cfg, auth, store, tokens, m, log)
+	mux, err := routes(cfg, auth, d.store, tokens, d.m, d.log)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return mux, auth, stop, nil
+	return &generation{n: n, cfg: cfg, handler: mux, auth: auth, stop: cancel}, nil
 }
 
-// currentAuth is the decision maker of the running settings, swapped on
-// reload; the extauth socket asks through it.
-type currentAuth struct {
-	p atomic.Pointer[provider.Authenticator]
+// reload loads the settings at path again and, when they load, validate
+// and build whole, swaps them in. Otherwise it logs why, on one line, and
+// the running generation stays.
+func (d *daemon) reload(ctx context.Context, path string, getenv func(string) string) {
+	cur := d.running.Load()
+	next, err := d.loadGeneration(ctx, path, getenv, cur.n+1)
+	if err != nil {
+		d.m.reloads.WithLabelValues("refused").Inc()
+		d.log.Error("reload refused; keeping the running settings", "generation", cur.n, "error", oneLine(err))
+		return
+	}
+	if restartOnly(cur.cfg, next.cfg) {
+		d.log.Warn("serve.listen, wiki.*, extauth.daemon_socket and log.* change only on restart")
+	}
+	d.running.Store(next)
+	cur.stop()
+	d.m.reloads.WithLabelValues("ok").Inc()
+	d.m.generation.Set(float64(next.n))
+	d.log.Info("reloaded", "generation", next.n)
 }
 
-func (c *currentAuth) Authenticate(ctx context.Context, user, domain, password string) (provider.Account, error) {
-	return c.p.Load().Authenticate(ctx, user, domain, password)
+func (d *daemon) loadGeneration(ctx context.Context, path string, getenv func(string) string, n int) (*generation, error) {
+	cfg, err := config.Load(path, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid settings: %w", err)
+	}
+	return d.build(ctx, n, cfg)
 }
 
-func (c *currentAuth) UserExists(ctx context.Context, user, domain string) (bool, error) {
-	return c.p.Load().UserExists(ctx, user, domain)
+// restartOnly reports whether settings that a reload does not apply
+// differ.
+func restartOnly(a, b config.Config) bool {
+	return a.Serve.Listen != b.Serve.Listen || a.Wiki != b.Wiki || a.Extauth.DaemonSocket != b.Extauth.DaemonSocket || a.Log != b.Log
+}
+
+// Authenticate and UserExists decide with the running generation; the
+// extauth socket asks through them.
+func (d *daemon) Authenticate(ctx context.Context, user, domain, password string) (provider.Account, error) {
+	return d.running.Load().auth.Authenticate(ctx, user, domain, password)
+}
+
+func (d *daemon) UserExists(ctx context.Context, user, domain string) (bool, error) {
+	return d.running.Load().auth.UserExists(ctx, user, domain)
 }
 
 // routes builds the HTTP handlers the settings turn on.

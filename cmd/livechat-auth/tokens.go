@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/hashicorp/go-hclog"
@@ -12,6 +13,9 @@ import (
 	"livechat-auth/config"
 	"livechat-auth/provider/token"
 )
+
+// jwksTimeout bounds one fetch of a JWKS.
+const jwksTimeout = 10 * time.Second
 
 // tokenSetup is everything built from the token settings. Its fields are
 // nil when tokens are off; minter and keys are nil when nothing can mint.
@@ -21,10 +25,21 @@ type tokenSetup struct {
 	keys     *token.KeySet
 }
 
+// tokenOptions are what a subcommand adds to the token settings.
+type tokenOptions struct {
+	// used is the record of used tokens to keep (serve keeps one across
+	// reloads); nil: a fresh one.
+	used *token.UsedTokens
+	// requireJWKS makes a token.jwks_url that cannot be fetched now an
+	// error (serve: at start and on reload). Otherwise it is logged and
+	// fetched again in the background (extauth must start regardless).
+	requireJWKS bool
+}
+
 // openTokens loads the keys named in the settings. A JWKS is fetched and
-// refreshed in the background until ctx ends. used, when not nil, is the
-// record of used tokens to keep (across reloads).
-func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger, used *token.UsedTokens) (tokenSetup, error) {
+// refreshed in the background until ctx ends. Errors name the setting and
+// its file or URL.
+func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger, opts tokenOptions) (tokenSetup, error) {
 	var ts tokenSetup
 	if !cfg.Enabled() {
 		return ts, nil
@@ -84,18 +99,19 @@ func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger, used *t
 		addAlg(alg)
 	}
 	vc := token.VerifierConfig{Secrets: secrets, PublicKeys: publics, Issuer: cfg.Issuer, Audience: cfg.Audience,
-		SubjectClaim: cfg.SubjectClaim, Replay: cfg.ReplayProtection, Used: used}
+		SubjectClaim: cfg.SubjectClaim, Replay: cfg.ReplayProtection, Used: opts.used}
 	if cfg.JWKSURL != "" {
-		noError := true
+		noError := !opts.requireJWKS
 		remote, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
 			RefreshInterval:           cfg.JWKSRefresh,
+			HTTPTimeout:               jwksTimeout,
 			NoErrorReturnFirstHTTPReq: &noError,
 			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 				return func(_ context.Context, err error) { log.Warn("JWKS refresh failed", "url", u, "error", err) }
 			},
 		})
 		if err != nil {
-			return ts, fmt.Errorf("token.jwks_url: %w", err)
+			return ts, fmt.Errorf("token.jwks_url: %s: %w", cfg.JWKSURL, err)
 		}
 		vc.Remote = remote
 		for _, alg := range []string{token.RS256, token.ES256, token.EdDSA} {

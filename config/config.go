@@ -96,13 +96,20 @@ type Extauth struct {
 	// extauth.request_timeout, LIVECHAT_AUTH_EXTAUTH_REQUEST_TIMEOUT:
 	// budget of one request, far under ejabberd's 30 s. Default 5s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
-	// extauth.daemon_socket, LIVECHAT_AUTH_EXTAUTH_DAEMON_SOCKET: a Unix
-	// socket where "serve" answers extauth requests; every extauth process
-	// then relays to it, so ejabberd's whole pool shares one cache, one
-	// failure limit and one record of used tokens. While serve is down,
-	// extauth decides locally. Default: none (each process decides alone).
+	// extauth.daemon_socket, LIVECHAT_AUTH_EXTAUTH_DAEMON_SOCKET: where
+	// the extauth processes of ejabberd's pool relay their requests, so
+	// that they share one cache, one failure limit and one record of used
+	// tokens. Empty (the default): an automatic daemon each extauth
+	// process starts when none answers, on a socket in the user's private
+	// folder. An absolute path: the Unix socket where "serve" answers.
+	// "off": each process decides alone (then set ejabberd's
+	// extauth_pool_size: 1). While the daemon cannot be reached, extauth
+	// decides passwords locally and refuses tokens.
 	DaemonSocket string `yaml:"daemon_socket"`
 }
+
+// DaemonOff is the extauth.daemon_socket value for "no daemon".
+const DaemonOff = "off"
 
 // Log is where and how much to log. Logs never go to stdout.
 type Log struct {

@@ -62,6 +62,9 @@ func (c *Config) Validate() error {
 	if c.Wiki.QueryTimeout > c.Extauth.RequestTimeout {
 		bad("wiki.query_timeout", "must not exceed extauth.request_timeout")
 	}
+	if s := c.Extauth.DaemonSocket; s != "" && s != DaemonOff && !strings.HasPrefix(s, "/") {
+		bad("extauth.daemon_socket", "\""+s+"\" is neither an absolute path nor off (empty: the automatic daemon)")
+	}
 	errs = append(errs, c.validateWeb()...)
 	errs = append(errs, c.validateRooms()...)
 	switch c.Log.Level {

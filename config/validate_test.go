@@ -21,6 +21,8 @@ func TestValidateValid(t *testing.T) {
 		{"rate limit off", func(c *Config) { c.Auth.MaxFailures = 0 }},
 		{"json at debug", func(c *Config) { c.Log.Format, c.Log.Level = "json", "debug" }},
 		{"logging off", func(c *Config) { c.Log.Level = "off" }},
+		{"standalone extauth", func(c *Config) { c.Extauth.DaemonSocket = DaemonOff }},
+		{"serve's extauth socket", func(c *Config) { c.Extauth.DaemonSocket = "/run/livechat-auth/extauth.sock" }},
 		{"dsn with options", func(c *Config) { c.Wiki.DSN = "r:p@tcp(db:3306)/tiki?charset=utf8mb4&timeout=1s" }},
 	}
 	for _, tt := range tests {
@@ -60,6 +62,8 @@ func TestValidateInvalid(t *testing.T) {
 		{"zero request timeout", func(c *Config) { c.Extauth.RequestTimeout = 0 }, "extauth.request_timeout wiki.query_timeout"},
 		{"request timeout over 25s", func(c *Config) { c.Extauth.RequestTimeout = 26 * time.Second }, "extauth.request_timeout"},
 		{"request timeout of 30s", func(c *Config) { c.Extauth.RequestTimeout = 30 * time.Second }, "extauth.request_timeout"},
+		{"relative daemon socket", func(c *Config) { c.Extauth.DaemonSocket = "run/extauth.sock" }, "extauth.daemon_socket"},
+		{"daemon socket spelt OFF", func(c *Config) { c.Extauth.DaemonSocket = "OFF" }, "extauth.daemon_socket"},
 		{"upper-case level", func(c *Config) { c.Log.Level = "INFO" }, "log.level"},
 		{"unknown level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 		{"unknown format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},

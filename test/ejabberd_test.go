@@ -20,6 +20,8 @@ type ejabberd struct {
 	HTTPPort int // XMPP over WebSocket at ws://127.0.0.1:HTTPPort/ws
 	Host     string
 	LogPath  string
+	RunDir   string // RUNTIME_DIRECTORY of its extauth programs
+	extauth  string // extauth_program
 	stop     func() // stops the server and waits for it; safe to call twice
 }
 
@@ -43,7 +45,7 @@ listen:
       /ws: ejabberd_http_ws
 %[5]s
 extauth_program: "%[3]s"
-extauth_pool_size: %[8]d
+%[8]s
 auth_use_cache: false
 s2s_access: none
 acl:
@@ -84,7 +86,7 @@ type ejabberdOptions struct {
 	AuthMethod string // default "external"; e.g. "[external, internal]"
 	Register   bool   // open in-band registration (mod_register)
 	MUCAdmin   string // when set, mod_muc on conference.<host> with this JID as service admin
-	PoolSize   int    // extauth_pool_size (default 1)
+	PoolSize   int    // extauth_pool_size (default 1; -1: ejabberd's default, one per core)
 	Dir        string // reuse a data folder (its mnesia database) from an earlier start
 }
 
@@ -112,15 +114,20 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 	if o.Register {
 		extraModules += "  mod_register:\n    access: register\n    ip_access: all\nregistration_timeout: infinity\n"
 	}
-	e := &ejabberd{Dir: o.Dir, C2SPort: freePort(t), HTTPPort: freePort(t), Host: host}
+	e := &ejabberd{Dir: o.Dir, C2SPort: freePort(t), HTTPPort: freePort(t), Host: host, extauth: extauthProgram}
 	if strings.ContainsAny(extauthProgram, "\"\n") {
 		t.Fatalf("extauth program %q cannot go in the config", extauthProgram)
 	}
 	cfg := filepath.Join(e.Dir, "ejabberd.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, extraModules, mucAdmin, max(o.PoolSize, 1)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, extraModules, mucAdmin, poolSetting(o.PoolSize)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.LogPath = filepath.Join(e.Dir, "log", "ejabberd.log")
+	e.RunDir = filepath.Join(e.Dir, "run") // the automatic extauth daemon's folder, kept across restarts
+	if err := os.MkdirAll(e.RunDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopDaemons(t, e.RunDir) })
 	// The -mnesia dir value must be an Erlang string, quotes included.
 	cmd := exec.Command("erl", "-noinput", "-noshell", "-mnesia", "dir", `"`+filepath.Join(e.Dir, "db")+`"`, "-s", "ejabberd")
 	cmd.Env = []string{
@@ -130,6 +137,7 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 		"EJABBERD_CONFIG_PATH=" + cfg,
 		"EJABBERD_LOG_PATH=" + e.LogPath,
 		"ERL_CRASH_DUMP=" + filepath.Join(e.Dir, "log", "erl_crash.dump"),
+		"RUNTIME_DIRECTORY=" + e.RunDir,
 	}
 	var console bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &console, &console
@@ -156,6 +164,14 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 	})
 	waitPort(t, e.C2SPort, exited, 60*time.Second, e.LogPath)
 	return e
+}
+
+// poolSetting is the config line for an extauth pool of n processes.
+func poolSetting(n int) string {
+	if n < 0 {
+		return "# extauth_pool_size: ejabberd's default"
+	}
+	return fmt.Sprintf("extauth_pool_size: %d", max(n, 1))
 }
 
 // signIn signs in as user@host with a real XMPP client (python3-slixmpp)

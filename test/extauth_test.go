@@ -34,7 +34,8 @@ func startExtauthProgram(t testing.TB, program string, env ...string) *extauthPr
 	t.Helper()
 	p := &extauthProcess{logPath: filepath.Join(t.TempDir(), "extauth.log")}
 	p.cmd = exec.Command(program, "extauth")
-	p.cmd.Env = append([]string{"PATH=/usr/bin:/bin", "LIVECHAT_AUTH_LOG_FILE=" + p.logPath, "LIVECHAT_AUTH_LOG_LEVEL=debug"}, env...)
+	p.cmd.Env = append([]string{"PATH=/usr/bin:/bin", "LIVECHAT_AUTH_LOG_FILE=" + p.logPath, "LIVECHAT_AUTH_LOG_LEVEL=debug",
+		"RUNTIME_DIRECTORY=" + privateRun(t)}, env...) // env may name another folder
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)

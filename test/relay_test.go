@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,13 +24,14 @@ func TestExtauthRelayToServe(t *testing.T) {
 	w := newWiki(t)
 	socket := filepath.Join(t.TempDir(), "extauth.sock")
 	key := keygen(t, "ES256")
-	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"},
+	cfgPath, serveLog := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"},
 		fmt.Sprintf("token:\n  signing_key_file: %q\nextauth:\n  daemon_socket: %q\n", key, socket))
 	port := freePort(t)
 	listen := fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port)
 	srv := startServeOn(t, cfgPath, port, listen)
-	if !eventually(t, 5*time.Second, func() bool { _, err := filepath.Glob(socket); return err == nil }) {
-		t.Fatal("no socket")
+	// serve listens on TCP before it binds the socket: wait for the socket.
+	if !eventually(t, 5*time.Second, func() bool { return socketAnswers(socket) }) {
+		t.Fatal("serve's extauth socket does not answer")
 	}
 	a := startExtauthProgram(t, binPath, "LIVECHAT_AUTH_CONFIG="+cfgPath)
 	b := startExtauthProgram(t, binPath, "LIVECHAT_AUTH_CONFIG="+cfgPath)
@@ -42,6 +44,9 @@ func TestExtauthRelayToServe(t *testing.T) {
 	if b.ask(t, req) {
 		t.Error("the same token signed in again through another process of the pool")
 	}
+	if n := len(logLines(t, serveLog, "user=alice", "reason=token-replayed")); n != 1 {
+		t.Errorf("serve logged %d replays, want 1: the second try was not decided by serve", n)
+	}
 	// Failures add up across the pool: 3 + 3 typos block the account.
 	carol := extauth.Request{Command: "auth", User: "carol", Server: "chat.test", Password: "typo"}
 	for i := 0; i < 3; i++ {
@@ -53,7 +58,8 @@ func TestExtauthRelayToServe(t *testing.T) {
 		t.Error("six failures through two processes did not block the account")
 	}
 
-	// The daemon stops: each process decides alone, failing nothing open.
+	// The daemon stops: each process decides passwords alone, failing
+	// nothing open, and refuses tokens.
 	srv.stop(t)
 	bob := extauth.Request{Command: "auth", User: "bob", Server: "chat.test", Password: "bob-pw-12"}
 	if !a.ask(t, bob) {
@@ -63,20 +69,49 @@ func TestExtauthRelayToServe(t *testing.T) {
 	if a.ask(t, bob) {
 		t.Error("a wrong password accepted while the daemon is down")
 	}
+	tok2 := mintToken(t, cfgPath, "alice")
+	req.Password = tok2
+	if a.ask(t, req) {
+		t.Error("a token signed in while the daemon is down")
+	}
+	if !strings.Contains(a.log(t), "reason="+extauth.ReasonTokenUnshared) {
+		t.Error("the token refusal was not logged with reason=token-unshared")
+	}
 	// It comes back: the relays reconnect (after their pause) and the
 	// shared record of used tokens is in force again.
 	startServeOn(t, cfgPath, port, listen)
-	tok2 := mintToken(t, cfgPath, "alice")
-	req.Password = tok2
-	time.Sleep(6 * time.Second) // the relays retry the daemon 5s after losing it
-	if !b.ask(t, req) {
-		t.Fatal("the new token was refused")
+	if !eventually(t, 5*time.Second, func() bool { return socketAnswers(socket) }) {
+		t.Fatal("serve's extauth socket does not answer after the restart")
+	}
+	if !eventually(t, 15*time.Second, func() bool { return b.ask(t, req) }) {
+		t.Fatal("the unused token is still refused after the daemon came back")
+	}
+	bob.Password = "bob-pw-12"
+	if !eventually(t, 15*time.Second, func() bool {
+		a.ask(t, bob)
+		return strings.Contains(a.log(t), "daemon reachable again")
+	}) {
+		t.Fatal("the first relay did not reconnect")
 	}
 	if a.ask(t, req) {
 		t.Error("after the daemon came back, a token signed in twice")
 	}
+	if n := len(logLines(t, serveLog, "user=alice", "reason=token-replayed")); n != 2 {
+		t.Errorf("serve logged %d replays in all, want 2", n)
+	}
 	a.finish(t)
 	b.finish(t)
+}
+
+// socketAnswers reports whether something accepts connections on a Unix
+// socket.
+func socketAnswers(path string) bool {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // TestReloadRevokesThroughTheRelay: after SIGHUP replaces the HS256

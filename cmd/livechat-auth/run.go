@@ -52,6 +52,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "extauth":
 		return runExtauth(ctx, args[1:], stdin, stdout, stderr, getenv)
+	case daemonCommand: // started by extauth; not for people
+		return runDaemon(ctx, args[1:], stderr, getenv)
 	case "check":
 		return runCheck(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "serve":

@@ -87,7 +87,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err := store.Ping(ctx); err != nil {
 		log.Warn("wiki database unavailable at start", "error", err)
 	}
-	if path := cfg.Extauth.DaemonSocket; path != "" {
+	if path := cfg.Extauth.DaemonSocket; path != "" && path != config.DaemonOff {
 		if err := serveExtauthSocket(ctx, path, cfg, d, log.Named("extauth")); err != nil {
 			ln.Close()
 			return cannotStart(fmt.Errorf("extauth.daemon_socket: %w", err))
@@ -307,7 +307,7 @@ func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, aut
 	}
 	log.Info("answering extauth relays", "socket", path)
 	go func() {
-		if err := srv.ServeListener(ctx, ln); err != nil {
+		if err := srv.ServeListener(ctx, ln, nil); err != nil {
 			log.Error("extauth socket stopped", "error", err)
 		}
 	}()

@@ -14,13 +14,40 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
+
+	"livechat-auth/provider/token"
 )
 
-// Relay is an extauth program that asks a long-lived daemon ("livechat-auth
-// serve" on a Unix socket) instead of deciding itself, so that every
-// process of ejabberd's pool shares one cache, one failure limit and one
-// record of used tokens. While the daemon cannot be reached it decides
-// locally with its fallback Server, and tries the daemon again after a
+// ReasonTokenUnshared is the reason code of a token refused because the
+// daemon holding the shared record of used tokens cannot be reached: a
+// record kept by one process would let a token sign in once per process.
+const ReasonTokenUnshared = "token-unshared"
+
+// RelayConfig tunes a Relay.
+type RelayConfig struct {
+	// Socket is the daemon's Unix socket. Required.
+	Socket string
+	// Timeout is the budget of one request. Required.
+	Timeout time.Duration
+	// Tokens says that token sign-ins are accepted: while the daemon
+	// cannot be reached, token-shaped passwords are then refused
+	// (token-unshared) instead of decided locally.
+	Tokens bool
+	// Start, when set, is called when no daemon answers, to start one;
+	// the relay then dials again. nil: wait for the daemon to come back.
+	Start func(ctx context.Context) error
+	// Unshared, when set, says why no daemon may be asked at all (its
+	// folder is unsafe): every request is then decided locally, tokens
+	// refused. Socket is not needed.
+	Unshared error
+}
+
+// Relay is an extauth program that asks a long-lived daemon (the
+// automatic one, or "livechat-auth serve") on a Unix socket instead of
+// deciding itself, so that every process of ejabberd's pool shares one
+// cache, one failure limit and one record of used tokens. While the
+// daemon cannot be reached it decides passwords locally with its
+// fallback Server, refuses tokens, and tries the daemon again after a
 // pause.
 type Relay struct {
 	dial     func(ctx context.Context) (net.Conn, error)
@@ -28,26 +55,36 @@ type Relay struct {
 	log      hclog.Logger
 	timeout  time.Duration
 	retry    time.Duration
+	tokens   bool
+	start    func(ctx context.Context) error
 
-	check     func(net.Conn) error // vets the daemon before it is trusted
-	mu        sync.Mutex
-	conn      net.Conn
-	reader    *bufio.Reader
-	downSince time.Time
-	warned    bool
+	check       func(net.Conn) error // vets the daemon before it is trusted
+	mu          sync.Mutex
+	conn        net.Conn
+	reader      *bufio.Reader
+	downSince   time.Time
+	warned      bool // the outage was reported
+	tokenWarned bool // a token refusal of this outage was reported
 }
 
-// NewRelay returns a Relay dialing the daemon's Unix socket at path.
-func NewRelay(path string, fallback *Server, log hclog.Logger, timeout time.Duration) (*Relay, error) {
-	if path == "" || fallback == nil || log == nil || timeout <= 0 {
+// NewRelay returns a Relay dialing the daemon's Unix socket.
+func NewRelay(fallback *Server, log hclog.Logger, cfg RelayConfig) (*Relay, error) {
+	if (cfg.Socket == "" && cfg.Unshared == nil) || fallback == nil || log == nil || cfg.Timeout <= 0 {
 		return nil, errors.New("extauth: relay needs a socket path, a fallback server, a logger and a timeout")
 	}
 	var d net.Dialer
-	return &Relay{
+	path := cfg.Socket
+	rl := &Relay{
 		dial:     func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", path) },
 		check:    func(c net.Conn) error { return trustedPeer(c, path) },
-		fallback: fallback, log: log, timeout: timeout, retry: 5 * time.Second,
-	}, nil
+		fallback: fallback, log: log, timeout: cfg.Timeout, retry: 5 * time.Second,
+		tokens: cfg.Tokens, start: cfg.Start,
+	}
+	if cfg.Unshared != nil {
+		rl.dial = func(context.Context) (net.Conn, error) { return nil, cfg.Unshared }
+		rl.start, rl.warned = nil, true // the caller has said why, once
+	}
+	return rl, nil
 }
 
 // Serve reads requests from r and writes one reply per request to w until
@@ -66,9 +103,25 @@ func (rl *Relay) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 			// could accept a token the daemon has already used.
 			rl.log.Warn("refused", "cmd", req.Command, "user", req.User, "server", req.Server, "reason", "daemon-timeout")
 			return false
+		case rl.tokens && req.Command == CmdAuth && token.LooksLikeToken(req.Password):
+			rl.refuseUnshared(req)
+			return false
 		}
 		return rl.fallback.answer(ctx, req)
 	})
+}
+
+// refuseUnshared refuses a token while the shared record of used tokens
+// is out of reach, warning once per outage.
+func (rl *Relay) refuseUnshared(req Request) {
+	rl.mu.Lock()
+	first := !rl.tokenWarned
+	rl.tokenWarned = true
+	rl.mu.Unlock()
+	if first {
+		rl.log.Warn("refusing token sign-ins until the daemon is back: a used-token record of this process alone would let a token sign in again")
+	}
+	rl.log.Info("refused", "cmd", req.Command, "user", req.User, "server", req.Server, "reason", ReasonTokenUnshared)
 }
 
 // ask forwards one request to the daemon. An error means the daemon could
@@ -104,18 +157,20 @@ func (rl *Relay) ask(ctx context.Context, req Request) (bool, error) {
 	}
 }
 
+// connectLocked dials the daemon and, when none answers and the relay
+// may start one, starts it and dials again.
 func (rl *Relay) connectLocked(ctx context.Context) error {
-	dctx, cancel := context.WithTimeout(ctx, time.Second)
-	conn, err := rl.dial(dctx)
-	cancel()
-	if err == nil && rl.check != nil {
-		if err = rl.check(conn); err != nil {
-			conn.Close()
+	conn, err := rl.dialChecked(ctx)
+	if err != nil && rl.start != nil && ctx.Err() == nil {
+		if serr := rl.start(ctx); serr != nil {
+			err = fmt.Errorf("%w; starting one: %w", err, serr)
+		} else {
+			conn, err = rl.dialChecked(ctx)
 		}
 	}
 	if err != nil {
 		if !rl.warned {
-			rl.log.Warn("daemon unreachable; deciding locally until it is back", "error", err)
+			rl.log.Warn("daemon unreachable; deciding passwords locally until it is back", "error", err)
 			rl.warned = true
 		}
 		rl.downSince = time.Now()
@@ -123,10 +178,23 @@ func (rl *Relay) connectLocked(ctx context.Context) error {
 	}
 	if rl.warned {
 		rl.log.Info("daemon reachable again")
-		rl.warned = false
+		rl.warned, rl.tokenWarned = false, false
 	}
 	rl.conn, rl.reader, rl.downSince = conn, bufio.NewReader(conn), time.Time{}
 	return nil
+}
+
+func (rl *Relay) dialChecked(ctx context.Context) (net.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, time.Second)
+	conn, err := rl.dial(dctx)
+	cancel()
+	if err == nil && rl.check != nil {
+		if err = rl.check(conn); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	return conn, err
 }
 
 func (rl *Relay) exchangeLocked(frame []byte) (bool, error) {
@@ -156,30 +224,28 @@ func (rl *Relay) closeConn() {
 	}
 }
 
-// ServeListener answers extauth requests arriving on ln (the daemon side
-// of a Relay), one goroutine per connection, until ctx ends.
-func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		go func() {
-			stop := context.AfterFunc(ctx, func() { conn.Close() })
-			defer stop()
-			defer conn.Close()
-			if err := s.Serve(ctx, conn, conn); err != nil && ctx.Err() == nil {
-				s.log.Debug("relay connection ended", "error", err)
-			}
-		}()
+// PeerCredentials returns the user and process id of the other end of a
+// Unix socket connection, as the kernel reports them.
+func PeerCredentials(c net.Conn) (uid, pid int, err error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return 0, 0, errors.New("not a Unix socket")
 	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return 0, 0, err
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return 0, 0, err
+	}
+	if credErr != nil {
+		return 0, 0, fmt.Errorf("peer credentials: %w", credErr)
+	}
+	return int(cred.Uid), int(cred.Pid), nil
 }
 
 // trustedPeer accepts a daemon run by root, by this process's user, or by
@@ -187,30 +253,16 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 // path (say, in a world-writable folder while serve was down) could
 // otherwise answer "yes" to every sign-in.
 func trustedPeer(c net.Conn, path string) error {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return errors.New("daemon: not a Unix socket")
-	}
-	raw, err := uc.SyscallConn()
+	uid, _, err := PeerCredentials(c)
 	if err != nil {
-		return err
+		return fmt.Errorf("daemon: %w", err)
 	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return err
-	}
-	if credErr != nil {
-		return fmt.Errorf("daemon credentials: %w", credErr)
-	}
-	if cred.Uid == 0 || int(cred.Uid) == os.Getuid() {
+	if uid == 0 || uid == os.Getuid() {
 		return nil
 	}
 	var st unix.Stat_t
-	if err := unix.Stat(filepath.Dir(path), &st); err == nil && st.Uid == cred.Uid && st.Uid != 0 {
+	if err := unix.Stat(filepath.Dir(path), &st); err == nil && int(st.Uid) == uid && st.Uid != 0 {
 		return nil
 	}
-	return fmt.Errorf("daemon runs as uid %d, which owns neither this process nor the socket's folder: not trusted", cred.Uid)
+	return fmt.Errorf("daemon runs as uid %d, which owns neither this process nor the socket's folder: not trusted", uid)
 }

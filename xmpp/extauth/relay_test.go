@@ -32,7 +32,7 @@ func startDaemon(t *testing.T, path string) context.CancelFunc {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = newServer(t, hclog.NewNullLogger()).ServeListener(ctx, ln) }() // ends with cancel
+	go func() { _ = newServer(t, hclog.NewNullLogger()).ServeListener(ctx, ln, nil) }() // ends with cancel
 	return cancel
 }
 
@@ -43,7 +43,7 @@ func TestRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay, err := NewRelay(path, fallback, hclog.NewNullLogger(), time.Second)
+	relay, err := NewRelay(fallback, hclog.NewNullLogger(), RelayConfig{Socket: path, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestRelay(t *testing.T) {
 }
 
 func TestNewRelayChecksInputs(t *testing.T) {
-	if _, err := NewRelay("", nil, nil, 0); err == nil {
+	if _, err := NewRelay(nil, nil, RelayConfig{}); err == nil {
 		t.Fatal("accepted")
 	}
 }
@@ -114,12 +114,12 @@ func TestRelayTimeoutAnswersNo(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = daemon.ServeListener(ctx, ln) }() // ends with cancel
+	go func() { _ = daemon.ServeListener(ctx, ln, nil) }() // ends with cancel
 	fallback, err := New(yesAll{}, hclog.NewNullLogger(), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay, err := NewRelay(path, fallback, hclog.NewNullLogger(), 300*time.Millisecond)
+	relay, err := NewRelay(fallback, hclog.NewNullLogger(), RelayConfig{Socket: path, Timeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

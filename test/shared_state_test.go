@@ -1,0 +1,272 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"livechat-auth/xmpp/extauth"
+)
+
+// TestEjabberdPoolSharesState: with no daemon settings at all, the
+// extauth processes of ejabberd's pool share one used-token record and
+// one failure limit (through the automatic daemon), with a pool of four
+// and with ejabberd's default pool.
+func TestEjabberdPoolSharesState(t *testing.T) {
+	for _, pool := range []struct {
+		name string
+		size int
+	}{{"pool of 4", 4}, {"default pool", -1}} {
+		t.Run(pool.name, func(t *testing.T) {
+			s := startPool(t, pool.size)
+			s.tokenOnce(t)
+			s.failuresAddUp(t, "carol", "carol-pw-2a")
+		})
+	}
+}
+
+// TestAutoDaemonOutlivesEjabberd: the used-token record lives on across an
+// ejabberd restart; a daemon killed mid-run makes tokens refused and
+// passwords still work, and a new daemon comes back by itself.
+func TestAutoDaemonOutlivesEjabberd(t *testing.T) {
+	s := startPool(t, 4)
+	used := s.tokenOnce(t)
+	before := s.daemon(t)
+
+	s.ej.stop()
+	s.ej = startEjabberdWith(t, ejabberdOptions{Host: "chat.test", Extauth: s.ej.extauth, PoolSize: 4, Dir: s.ej.Dir})
+	if s.signIn(t, "alice", used) == nil {
+		t.Error("a token used before ejabberd restarted signed in again after it")
+	}
+	if after := s.daemon(t); after != before {
+		t.Errorf("the daemon changed across the ejabberd restart: %d, then %d", before, after)
+	}
+
+	// Kill the daemon while holding the start lock, so that none comes
+	// back until we let go.
+	unlock := holdStartLock(t, s.ej.RunDir)
+	if err := syscall.Kill(before, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(t, 5*time.Second, func() bool { return len(daemonPIDs(t, s.ej.RunDir)) == 0 }) {
+		t.Fatal("the killed daemon still holds its pid file")
+	}
+	fresh := mintToken(t, s.cfgPath, "alice")
+	if s.signIn(t, "alice", fresh) == nil {
+		t.Error("a token signed in while no daemon keeps the used-token record")
+	}
+	if lines := logLines(t, s.logPath, "user=alice", "reason="+extauth.ReasonTokenUnshared); len(lines) == 0 {
+		t.Error("no refusal logged with reason=token-unshared")
+	}
+	if err := s.signIn(t, "dave", "dave-pw-2b"); err != nil {
+		t.Errorf("a password was refused while the daemon is down: %v", err)
+	}
+	unlock()
+	if !eventually(t, 30*time.Second, func() bool { return s.signIn(t, "alice", fresh) == nil }) {
+		t.Fatal("no daemon came back: the unused token is still refused")
+	}
+	if s.signIn(t, "alice", fresh) == nil {
+		t.Error("after the daemon came back, a token signed in twice")
+	}
+	if again := s.daemon(t); again == before {
+		t.Error("the killed daemon's pid answers again")
+	}
+}
+
+// pool is ejabberd with livechat-auth's default extauth settings.
+type pool struct {
+	ej               *ejabberd
+	cfgPath, logPath string
+}
+
+func startPool(t *testing.T, size int) *pool {
+	t.Helper()
+	w := newWiki(t)
+	key := keygen(t, "ES256")
+	p := &pool{}
+	p.cfgPath, p.logPath = writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"},
+		fmt.Sprintf("token:\n  signing_key_file: %q\n", key))
+	p.ej = startEjabberdWith(t, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + p.cfgPath, PoolSize: size})
+	return p
+}
+
+func (p *pool) signIn(t *testing.T, user, password string) error {
+	t.Helper()
+	return goSignIn(context.Background(), fmt.Sprintf("127.0.0.1:%d", p.ej.C2SPort), user+"@chat.test", password)
+}
+
+// tokenOnce signs in with a token once, then sees it refused on repeated
+// tries, at least two of which reached the daemon through different
+// extauth processes. It returns the used token.
+func (p *pool) tokenOnce(t *testing.T) string {
+	t.Helper()
+	tok := mintToken(t, p.cfgPath, "alice")
+	if err := p.signIn(t, "alice", tok); err != nil {
+		t.Fatalf("the token was refused: %v", err)
+	}
+	// Concurrent tries: ejabberd picks a process by a node-wide counter
+	// modulo the pool size, which one client signing in over and over
+	// can keep hitting on the same process.
+	const tries = 16
+	var accepted atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < tries; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if p.signIn(t, "alice", tok) == nil {
+				accepted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("the same token signed in again %d times out of %d", n, tries)
+	}
+	replays := logLines(t, p.logPath, "user=alice", "reason=token-replayed")
+	if len(replays) != tries {
+		t.Errorf("%d replays logged, want %d", len(replays), tries)
+	}
+	if pids := relayPIDs(replays); len(pids) < 2 {
+		t.Errorf("the replays came through %d extauth process(es) %v; want at least 2 of the pool", len(pids), pids)
+	}
+	return tok
+}
+
+// failuresAddUp makes more wrong passwords than auth.max_failures (5)
+// through ejabberd and sees the right one refused as rate-limited.
+func (p *pool) failuresAddUp(t *testing.T, user, password string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if p.signIn(t, user, "typo") == nil {
+				t.Error("a wrong password signed in")
+			}
+		}()
+	}
+	wg.Wait()
+	if p.signIn(t, user, password) == nil {
+		t.Error("six failures spread over the pool did not lock the account")
+	}
+	limited := logLines(t, p.logPath, "user="+user, "reason=rate-limited")
+	if len(limited) != 1 {
+		t.Errorf("%d rate-limited refusals logged for %s, want 1", len(limited), user)
+	}
+	if pids := relayPIDs(logLines(t, p.logPath, "user="+user, "reason=")); len(pids) < 2 {
+		t.Errorf("the failures came through %d extauth process(es); want at least 2", len(pids))
+	}
+}
+
+// daemon returns the pid of the one automatic daemon of the pool.
+func (p *pool) daemon(t *testing.T) int {
+	t.Helper()
+	pids := daemonPIDs(t, p.ej.RunDir)
+	if len(pids) != 1 {
+		t.Fatalf("%d daemons run from %s, want 1", len(pids), p.ej.RunDir)
+	}
+	return pids[0]
+}
+
+var relayPID = regexp.MustCompile(`relay_pid=(\d+)`)
+
+// relayPIDs returns the distinct extauth processes named in log lines.
+func relayPIDs(lines []string) []string {
+	seen := map[string]bool{}
+	var pids []string
+	for _, l := range lines {
+		if m := relayPID.FindStringSubmatch(l); m != nil && !seen[m[1]] {
+			seen[m[1]] = true
+			pids = append(pids, m[1])
+		}
+	}
+	return pids
+}
+
+// holdStartLock takes the lock an extauth process takes to start the
+// daemon, so that none can start one; unlock lets go.
+func holdStartLock(t *testing.T, runDir string) (unlock func()) {
+	t.Helper()
+	locks, _ := filepath.Glob(filepath.Join(runDir, "*.lock")) // the pattern is valid
+	if len(locks) != 1 {
+		t.Fatalf("%d start locks in %s, want 1", len(locks), runDir)
+	}
+	f, err := os.OpenFile(locks[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	var once bool
+	unlock = func() {
+		if !once {
+			once = true
+			f.Close()
+		}
+	}
+	t.Cleanup(unlock)
+	return unlock
+}
+
+// TestAutoDaemonRefusesUnsafeFolder: a private folder that others may
+// write, or that another user owns, is refused with one clear ERROR
+// line; passwords are then decided by each process and tokens refused.
+func TestAutoDaemonRefusesUnsafeFolder(t *testing.T) {
+	w := newWiki(t)
+	key := keygen(t, "ES256")
+	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"}, fmt.Sprintf("token:\n  signing_key_file: %q\n", key))
+	cases := []struct {
+		name  string
+		setup func(dir string) error
+		want  string
+	}{
+		{"world-writable", func(dir string) error { return os.Chmod(dir, 0o777) }, "may be written by group or others"},
+	}
+	if os.Getuid() == 0 {
+		cases = append(cases, struct {
+			name  string
+			setup func(dir string) error
+			want  string
+		}{"another user's", func(dir string) error { return os.Chown(dir, 65534, 65534) }, "owned by uid 65534"})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := privateRun(t)
+			if err := c.setup(dir); err != nil {
+				t.Fatal(err)
+			}
+			p := startExtauth(t, "LIVECHAT_AUTH_CONFIG="+cfgPath, "RUNTIME_DIRECTORY="+dir)
+			if !p.ask(t, extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: "alice-pw-1"}) {
+				t.Error("a password was refused")
+			}
+			if p.ask(t, extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: mintToken(t, cfgPath, "alice")}) {
+				t.Error("a token signed in with no shared used-token record")
+			}
+			p.finish(t)
+			log := p.log(t)
+			var errors []string
+			for _, l := range strings.Split(log, "\n") {
+				if strings.Contains(l, "[ERROR]") {
+					errors = append(errors, l)
+				}
+			}
+			if len(errors) != 1 || !strings.Contains(errors[0], c.want) {
+				t.Errorf("want one ERROR line saying %q, got:\n%s", c.want, log)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("files made in the unsafe folder: %v", entries)
+			}
+		})
+	}
+}

@@ -1,0 +1,163 @@
+package extauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// PrivateDir returns the folder where the automatic daemon of user uid
+// keeps its socket, lock and log: $RUNTIME_DIRECTORY when set (systemd),
+// else /run/livechat-auth-<uid> when it exists or can be made, else
+// $TMPDIR (or /tmp)/livechat-auth-<uid>. A folder it makes has mode 0700.
+// It returns an error when the folder is not a real folder owned by uid
+// and closed to group and others: someone else could then answer for the
+// daemon or read its socket.
+func PrivateDir(getenv func(string) string, uid int) (string, error) {
+	if d := getenv("RUNTIME_DIRECTORY"); d != "" {
+		d, _, _ = strings.Cut(d, ":") // systemd lists several folders with ':'
+		return d, CheckPrivateDir(d, uid)
+	}
+	tmp := getenv("TMPDIR")
+	if tmp == "" {
+		tmp = "/tmp"
+	}
+	name := "livechat-auth-" + strconv.Itoa(uid)
+	var last error
+	for _, d := range []string{filepath.Join("/run", name), filepath.Join(tmp, name)} {
+		err := os.Mkdir(d, 0o700)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			last = err // no right to make it here: try the next place
+			continue
+		}
+		return d, CheckPrivateDir(d, uid)
+	}
+	return "", fmt.Errorf("no private folder for the extauth daemon: %w", last)
+}
+
+// CheckPrivateDir returns an error unless dir is a folder (not a
+// symbolic link) owned by uid that neither group nor others may write.
+func CheckPrivateDir(dir string, uid int) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return fmt.Errorf("private folder %s: %w", dir, err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return fmt.Errorf("private folder %s is not a folder", dir)
+	case int(st.Uid) != uid:
+		return fmt.Errorf("private folder %s is owned by uid %d, not by this user (uid %d)", dir, st.Uid, uid)
+	case st.Mode&0o022 != 0:
+		return fmt.Errorf("private folder %s may be written by group or others (mode %04o)", dir, st.Mode&0o7777)
+	}
+	return nil
+}
+
+// ControlSocket is the path of a daemon's control socket, beside its
+// relay socket.
+func ControlSocket(relaySocket string) string {
+	return strings.TrimSuffix(relaySocket, ".sock") + ".control.sock"
+}
+
+// PIDFile is the file a daemon holds locked while it runs, holding its
+// process id, beside its relay socket.
+func PIDFile(relaySocket string) string { return strings.TrimSuffix(relaySocket, ".sock") + ".pid" }
+
+// StartLock is the file a relay locks while it starts a daemon, so that
+// the processes of one pool start one daemon between them.
+func StartLock(relaySocket string) string { return strings.TrimSuffix(relaySocket, ".sock") + ".lock" }
+
+// AutoStart returns a RelayConfig.Start function. Under an exclusive lock
+// on StartLock(socket) it checks whether a daemon answers on socket (one
+// may have been started meanwhile) and, when none does, runs spawn and
+// waits up to wait for the new daemon to answer.
+func AutoStart(socket string, spawn func() error, wait time.Duration) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, wait+time.Second)
+		defer cancel()
+		unlock, err := lockFile(ctx, StartLock(socket))
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if answers(ctx, socket) {
+			return nil
+		}
+		if err := spawn(); err != nil {
+			return fmt.Errorf("start the daemon: %w", err)
+		}
+		deadline := time.Now().Add(wait)
+		for !answers(ctx, socket) {
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("the daemon started but did not answer on %s within %s", socket, wait)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return nil
+	}
+}
+
+// answers reports whether something trusted accepts connections on socket.
+func answers(ctx context.Context, socket string) bool {
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	c, err := d.DialContext(dctx, "unix", socket)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	return trustedPeer(c, socket) == nil
+}
+
+// lockFile takes an exclusive lock on path (made 0600 if missing),
+// waiting until ctx ends. unlock releases it.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil // closing releases the lock
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: held by another process", path)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// HoldPIDFile locks PIDFile(socket) for the life of the process, waiting
+// up to wait for an earlier daemon to let go, and writes this process's
+// id into it. An error means another daemon still runs for socket.
+func HoldPIDFile(ctx context.Context, socket string, wait time.Duration) (release func(), err error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	path := PIDFile(socket)
+	unlock, err := lockFile(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}

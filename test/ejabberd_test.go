@@ -66,6 +66,8 @@ modules:
   mod_ping: {}
   mod_roster: {}
   mod_stream_mgmt: {}
+  # Private XML storage (XEP-0049): room sync keeps its record there.
+  mod_private: {}
   # Converse.js waits for the block list (XEP-0191) before opening a chat.
   mod_privacy: {}
   mod_blocking: {}

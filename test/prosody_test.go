@@ -26,7 +26,7 @@ data_path = %[1]q
 pidfile = %[1]q .. "/prosody.pid"
 log = { { levels = { min = "debug" }, to = "file", filename = %[2]q } }
 plugin_paths = { %[3]q }
-modules_enabled = { "disco", "roster", "saslauth", "ping", "posix" }
+modules_enabled = { "disco", "roster", "saslauth", "ping", "posix", "private" }
 modules_disabled = { "s2s", "tls", "admin_shell" }
 interfaces = { "127.0.0.1" }
 c2s_interfaces = { "127.0.0.1" }

@@ -174,7 +174,6 @@ func printSummary(w io.Writer, sum rooms.Summary) {
 		switch {
 		case r.Err != nil:
 			fmt.Fprintf(w, "%s: FAILED: %v\n", r.Room, r.Err)
-			continue
 		case r.Created:
 			fmt.Fprintf(w, "%s: %s (created)\n", r.Room, verb)
 		case len(r.Configured) > 0:
@@ -182,6 +181,9 @@ func printSummary(w io.Writer, sum rooms.Summary) {
 		}
 		for _, c := range r.Changes {
 			fmt.Fprintf(w, "%s: %s\n", r.Room, c)
+		}
+		for _, c := range r.Refused {
+			fmt.Fprintf(w, "%s: %s (refused)\n", r.Room, c)
 		}
 	}
 	fmt.Fprintf(w, "%d rooms, %d affiliations %s, %d failed, %d reads and %d writes sent, %s\n",

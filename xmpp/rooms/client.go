@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sort"
 	"strings"
 	"sync/atomic"
 
@@ -248,4 +249,55 @@ func escape(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder does not fail
 	return b.String()
+}
+
+// recordNS names the private XML element (XEP-0049) holding one room's
+// record: private storage keys elements by namespace, so each room has
+// its own.
+func recordNS(room jid.JID) string { return "urn:livechat-auth:room-sync:" + room.Bare().String() }
+
+// recordQuery is a jabber:iq:private answer holding a record: per
+// affiliation, the bare JIDs granted it, separated by spaces (no JID
+// holds one), so a room of thousands fits in one stanza.
+type recordQuery struct {
+	Owner   string `xml:"granted>owner"`
+	Admin   string `xml:"granted>admin"`
+	Member  string `xml:"granted>member"`
+	Outcast string `xml:"granted>outcast"`
+}
+
+// Record reads what the sync account granted in room from its private
+// XML storage.
+func (c *Client) Record(ctx context.Context, room jid.JID) (Record, error) {
+	var q recordQuery
+	payload := fmt.Sprintf(`<query xmlns="jabber:iq:private"><granted xmlns="%s"/></query>`, escape(recordNS(room)))
+	if err := c.iq(ctx, c.self, stanza.GetIQ, payload, &q); err != nil {
+		return nil, fmt.Errorf("read the sync record of %s from private XML storage (XEP-0049): %w", room, err)
+	}
+	r := Record{}
+	for a, list := range map[string]string{"owner": q.Owner, "admin": q.Admin, "member": q.Member, "outcast": q.Outcast} {
+		for _, j := range strings.Fields(list) {
+			r[Grant{j, a}] = true
+		}
+	}
+	return r, nil
+}
+
+// SetRecord replaces the room's record in private XML storage.
+func (c *Client) SetRecord(ctx context.Context, room jid.JID, r Record) error {
+	lists := map[string][]string{}
+	for g := range r {
+		lists[g.Affiliation] = append(lists[g.Affiliation], g.JID)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<query xmlns="jabber:iq:private"><granted xmlns="%s">`, escape(recordNS(room)))
+	for _, a := range precedence {
+		sort.Strings(lists[a])
+		fmt.Fprintf(&b, `<%s>%s</%s>`, a, escape(strings.Join(lists[a], " ")), a)
+	}
+	b.WriteString(`</granted></query>`)
+	if err := c.iq(ctx, c.self, stanza.SetIQ, b.String(), nil); err != nil {
+		return fmt.Errorf("store the sync record of %s in private XML storage (XEP-0049): %w", room, err)
+	}
+	return nil
 }

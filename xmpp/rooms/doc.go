@@ -6,9 +6,16 @@
 //
 // # What is managed
 //
-// Only JIDs of the configured wiki domains in rooms named by the rules;
-// the sync account itself and every other JID keep their affiliations.
-// When a user is in several rules for one room, outcast wins, then owner,
-// admin, member. A run never stops at a failing room: it reports the
-// failure and goes on.
+// Only affiliations the sync granted, to JIDs of the configured wiki
+// domains, in rooms named by the rules. The sync account records its
+// grants per room in its private XML storage (XEP-0049), before sending
+// them; an affiliation that matches the rules joins the record. Anything
+// the record does not hold (a hand-set owner, an earlier sync account's
+// ownership, a ban no rule gave) is never changed or removed; a JID with
+// no affiliation gets the one the rules want. When a user is in several
+// rules for one room, outcast wins, then owner, admin, member.
+//
+// A change counts as made only when the lists read back show it: the
+// rest is reported as refused and fails the room. A run never stops at a
+// failing room: it reports the failure and goes on.
 package rooms

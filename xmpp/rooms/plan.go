@@ -49,28 +49,92 @@ type Change struct {
 
 func (c Change) String() string { return fmt.Sprintf("%s: %s -> %s", c.JID, c.Was, c.Affiliation) }
 
+// Grant is one affiliation the sync gave one JID in one room.
+type Grant struct {
+	JID         string
+	Affiliation string
+}
+
+// Record holds the grants a room's sync made and that still stand there:
+// it is what makes an affiliation managed. The sync account keeps it in
+// its private XML storage on the chat server, one per room.
+type Record map[Grant]bool
+
 // Diff returns the changes that turn current into desired, touching only
-// what the rules manage: a JID is managed when managed(jid) holds (the
-// wiki's domains, not the sync account), and an affiliation it has now is
-// managed when the room's rules grant that kind (granted). A hand-set
-// affiliation of another kind (an owner or a ban no rule names) stays.
-// Changes come sorted by JID.
-func Diff(current map[string]string, desired Desired, managed func(jid string) bool, granted map[string]bool) []Change {
+// what is managed: a JID for which managed(jid) holds (the wiki's domains,
+// not the sync account) that has no affiliation yet, or has the very one
+// the record says the sync granted. Any other affiliation (a hand-set
+// owner, an earlier sync account's ownership, a ban no rule gave) stays,
+// whatever the rules say. Changes come sorted by JID.
+func Diff(current map[string]string, desired Desired, managed func(jid string) bool, record Record) []Change {
 	var changes []Change
 	for jid, want := range desired {
 		have := current[jid]
-		if have == want || !managed(jid) || (have != "" && !granted[have]) {
+		if have == want || !managed(jid) || (have != "" && !record[Grant{jid, have}]) {
 			continue
 		}
 		changes = append(changes, Change{JID: jid, Affiliation: want, Was: none(have)})
 	}
 	for jid, have := range current {
-		if _, wanted := desired[jid]; !wanted && managed(jid) && granted[have] {
+		if _, wanted := desired[jid]; !wanted && managed(jid) && record[Grant{jid, have}] {
 			changes = append(changes, Change{JID: jid, Affiliation: "none", Was: have})
 		}
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].JID < changes[j].JID })
 	return changes
+}
+
+// nextRecord returns the record after the room was read as current: the
+// grants in record that still stand, and every managed affiliation that
+// is what the rules want (from then on it is the rules' to change).
+func nextRecord(current map[string]string, desired Desired, managed func(string) bool, record Record) Record {
+	next := Record{}
+	for jid, have := range current {
+		if managed(jid) && (desired[jid] == have || record[Grant{jid, have}]) {
+			next[Grant{jid, have}] = true
+		}
+	}
+	return next
+}
+
+// withPlanned returns record plus the grants changes are about to make:
+// written before the changes, so a run cut short never leaves a grant the
+// record does not know of.
+func withPlanned(record Record, changes []Change) Record {
+	out := Record{}
+	for g := range record {
+		out[g] = true
+	}
+	for _, c := range changes {
+		if c.Affiliation != "none" {
+			out[Grant{c.JID, c.Affiliation}] = true
+		}
+	}
+	return out
+}
+
+func sameRecord(a, b Record) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for g := range a {
+		if !b[g] {
+			return false
+		}
+	}
+	return true
+}
+
+// applied splits changes into those current shows made and the rest.
+func applied(changes []Change, current map[string]string) (made, missing []Change) {
+	for _, c := range changes {
+		if none(current[c.JID]) == c.Affiliation {
+			made = append(made, c)
+		} else {
+			missing = append(missing, c)
+		}
+	}
+	return made, missing
 }
 
 func none(a string) string {

@@ -35,6 +35,10 @@ type Chat interface {
 	Configure(ctx context.Context, room jid.JID, fields map[string]string) error
 	Affiliations(ctx context.Context, room jid.JID) (map[string]string, error)
 	SetAffiliations(ctx context.Context, room jid.JID, changes []Change) error
+	// Record reads what the sync granted in room; an empty Record if
+	// nothing is stored. SetRecord replaces it.
+	Record(ctx context.Context, room jid.JID) (Record, error)
+	SetRecord(ctx context.Context, room jid.JID, r Record) error
 }
 
 // Config configures a Syncer.
@@ -82,7 +86,8 @@ type RoomResult struct {
 	Room       jid.JID
 	Created    bool
 	Configured map[string]string // settings changed (field → new value)
-	Changes    []Change
+	Changes    []Change          // made, as read back (planned, in a dry run)
+	Refused    []Change          // sent but not made: the server refused or ignored them
 	Err        error
 }
 
@@ -95,7 +100,8 @@ type Summary struct {
 	Elapsed time.Duration
 }
 
-// Changed counts the affiliation changes made (or planned).
+// Changed counts the affiliation changes made, as read back from the
+// server (or planned, in a dry run).
 func (s Summary) Changed() int {
 	n := 0
 	for _, r := range s.Rooms {
@@ -162,7 +168,6 @@ func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, erro
 	}
 	sort.Strings(rooms)
 	managed := managedBy(s.cfg.Managed, chat.Self().String())
-	granted := s.granted()
 	for _, room := range rooms {
 		roomJID, err := jid.Parse(room)
 		if err != nil {
@@ -170,7 +175,7 @@ func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, erro
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, s.cfg.RoomTimeout)
-		res := s.syncRoom(rctx, chat, roomJID, desired[room], managed, granted[room], dryRun)
+		res := s.syncRoom(rctx, chat, roomJID, desired[room], managed, dryRun)
 		cancel()
 		s.logRoom(res, dryRun)
 		sum.Rooms = append(sum.Rooms, res)
@@ -186,22 +191,7 @@ func (s *Syncer) settingsOf(room string) Settings {
 	return s.cfg.Defaults
 }
 
-// granted lists, per room, the affiliation kinds its rules grant.
-func (s *Syncer) granted() map[string]map[string]bool {
-	out := map[string]map[string]bool{}
-	for _, r := range s.cfg.Rules {
-		for _, room := range r.Rooms {
-			k := room.Bare().String()
-			if out[k] == nil {
-				out[k] = map[string]bool{}
-			}
-			out[k][r.Affiliation] = true
-		}
-	}
-	return out
-}
-
-func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, want Desired, managed func(string) bool, granted map[string]bool, dryRun bool) RoomResult {
+func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, want Desired, managed func(string) bool, dryRun bool) RoomResult {
 	res := RoomResult{Room: room}
 	settings := s.settingsOf(room.String())
 	exists, err := chat.Exists(ctx, room)
@@ -227,40 +217,84 @@ func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, want Des
 		res.Err = err
 		return res
 	}
+	record := Record{}
 	if exists || !dryRun {
 		if current, err = chat.Affiliations(ctx, room); err != nil {
 			res.Err = err
 			return res
 		}
+		if record, err = chat.Record(ctx, room); err != nil {
+			res.Err = err
+			return res
+		}
 	}
-	res.Changes = Diff(current, want, managed, granted)
-	if len(res.Changes) == 0 || dryRun {
+	plan := Diff(current, want, managed, record)
+	if dryRun {
+		res.Changes = plan
 		return res
 	}
-	if err := chat.SetAffiliations(ctx, room, res.Changes); err != nil {
-		res.Err = err
+	next := nextRecord(current, want, managed, record)
+	if len(plan) == 0 {
+		if !sameRecord(next, record) {
+			res.Err = chat.SetRecord(ctx, room, next)
+		}
 		return res
 	}
-	if len(res.Changes) > 1 {
-		res.Err = s.finishOneByOne(ctx, chat, room, want, managed, granted)
+	pending := withPlanned(next, plan)
+	if err := chat.SetRecord(ctx, room, pending); err != nil {
+		res.Err = err // nothing sent: a grant the record does not hold could never be taken back
+		return res
+	}
+	var after map[string]string
+	res.Changes, res.Refused, after, res.Err = s.change(ctx, chat, room, plan)
+	if after == nil {
+		return res // not read back: the record keeps the planned grants, still a superset
+	}
+	if next = nextRecord(after, want, managed, pending); !sameRecord(next, pending) {
+		res.Err = errors.Join(res.Err, chat.SetRecord(ctx, room, next))
 	}
 	return res
 }
 
-// finishOneByOne reads the lists back after a batched change: a server
-// may apply only the first item of a batch (Prosody 0.12 does) and still
-// answer "result". What is missing is sent one item per request.
-func (s *Syncer) finishOneByOne(ctx context.Context, chat Chat, room jid.JID, want Desired, managed func(string) bool, granted map[string]bool) error {
-	current, err := chat.Affiliations(ctx, room)
-	if err != nil {
-		return err
+// change sends plan in one request, reads the lists back, and sends what
+// is missing one item per request: a server may refuse a whole batch for
+// one item (ejabberd does) or apply only its first item and still answer
+// "result" (Prosody 0.12 does). It returns the changes the lists show
+// made and those they do not, with the server's reasons, and the lists
+// as last read (nil if they could not be read: then nothing counts as
+// made or refused, and err says so).
+func (s *Syncer) change(ctx context.Context, chat Chat, room jid.JID, plan []Change) (made, refused []Change, after map[string]string, err error) {
+	batchErr := chat.SetAffiliations(ctx, room, plan)
+	if after, err = chat.Affiliations(ctx, room); err != nil {
+		return nil, nil, nil, errors.Join(batchErr, fmt.Errorf("read back the lists of %s: %w", room, err))
 	}
-	for _, c := range Diff(current, want, managed, granted) {
-		if err := chat.SetAffiliations(ctx, room, []Change{c}); err != nil {
-			return err
+	made, missing := applied(plan, after)
+	if len(missing) == 0 {
+		return made, nil, after, nil
+	}
+	reasons := map[string]error{}
+	if len(plan) == 1 {
+		reasons[plan[0].JID] = batchErr
+	} else {
+		for _, c := range missing {
+			reasons[c.JID] = chat.SetAffiliations(ctx, room, []Change{c})
+		}
+		if after, err = chat.Affiliations(ctx, room); err != nil {
+			return nil, nil, nil, fmt.Errorf("read back the lists of %s: %w", room, err)
+		}
+		if made, missing = applied(plan, after); len(missing) == 0 {
+			return made, nil, after, nil
 		}
 	}
-	return nil
+	var errs []error
+	for _, c := range missing {
+		why := reasons[c.JID]
+		if why == nil {
+			why = fmt.Errorf("the server answered but kept %s", none(after[c.JID]))
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", c, why))
+	}
+	return made, missing, after, fmt.Errorf("the server refused %d of %d changes: %w", len(missing), len(plan), errors.Join(errs...))
 }
 
 // checkSettings compares the room's settings with the wanted ones,
@@ -342,6 +376,9 @@ func (s *Syncer) logRoom(res RoomResult, dryRun bool) {
 	}
 	for _, c := range res.Changes {
 		log.Info("affiliation "+verb, "jid", c.JID, "from", c.Was, "to", c.Affiliation)
+	}
+	for _, c := range res.Refused {
+		log.Warn("affiliation change refused", "jid", c.JID, "from", c.Was, "to", c.Affiliation)
 	}
 	if res.Err != nil {
 		log.Error("room sync failed", "error", res.Err)

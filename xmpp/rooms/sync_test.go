@@ -22,14 +22,35 @@ func (f fakeMembers) GroupMembers(_ context.Context, group string) ([]string, er
 
 // fakeChat is an in-memory MUC service that counts writes.
 type fakeChat struct {
-	rooms  map[string]map[string]string // room → jid → affiliation
-	config map[string]map[string]string
-	fail   string // a room whose every request fails
-	writes int
+	rooms   map[string]map[string]string // room → jid → affiliation
+	config  map[string]map[string]string
+	records map[string]Record
+	fail    string          // a room whose every request fails
+	refuse  map[string]bool // JIDs whose changes are refused, with the whole batch (as ejabberd does)
+	first   bool            // apply only a batch's first item (as Prosody 0.12 does)
+	noStore bool            // private storage refuses writes
+	writes  int
 }
 
 func newFakeChat() *fakeChat {
-	return &fakeChat{rooms: map[string]map[string]string{}, config: map[string]map[string]string{}}
+	return &fakeChat{rooms: map[string]map[string]string{}, config: map[string]map[string]string{}, records: map[string]Record{}, refuse: map[string]bool{}}
+}
+
+func (f *fakeChat) Record(_ context.Context, room jid.JID) (Record, error) {
+	r := Record{}
+	for g := range f.records[room.String()] {
+		r[g] = true
+	}
+	return r, f.check(room)
+}
+
+func (f *fakeChat) SetRecord(_ context.Context, room jid.JID, r Record) error {
+	f.writes++
+	if f.noStore {
+		return errors.New("service-unavailable")
+	}
+	f.records[room.String()] = r
+	return f.check(room)
 }
 
 func (f *fakeChat) Self() jid.JID { return jid.MustParse("sync@chat.test") }
@@ -78,6 +99,14 @@ func (f *fakeChat) Affiliations(_ context.Context, room jid.JID) (map[string]str
 
 func (f *fakeChat) SetAffiliations(_ context.Context, room jid.JID, changes []Change) error {
 	f.writes++
+	for _, c := range changes {
+		if f.refuse[c.JID] {
+			return errors.New("not-allowed")
+		}
+	}
+	if f.first {
+		changes = changes[:1]
+	}
 	for _, c := range changes {
 		if c.Affiliation == "none" {
 			delete(f.rooms[room.String()], c.JID)
@@ -134,7 +163,7 @@ func TestRunConvergesAndIsIdempotent(t *testing.T) {
 
 	// Dry run: reads only.
 	sum, err := s.Run(ctx, chat, true)
-	if err != nil || chat.writes != 0 || sum.Changed() != 5 {
+	if err != nil || chat.writes != 0 || sum.Changed() != 4 {
 		t.Fatalf("dry run: %v, %d writes, %d changes", err, chat.writes, sum.Changed())
 	}
 	sum, err = s.Run(ctx, chat, false)
@@ -144,8 +173,8 @@ func TestRunConvergesAndIsIdempotent(t *testing.T) {
 	if got := fmt.Sprint(chat.rooms["support@conference.chat.test"]); got != "map[alice@chat.test:owner bob@chat.test:member carol@chat.test:member sync@chat.test:owner]" {
 		t.Errorf("support %s", got)
 	}
-	if got := fmt.Sprint(chat.rooms["monitors@conference.chat.test"]); got != "map[alice@chat.test:owner guest@elsewhere.test:member handset@chat.test:outcast]" {
-		t.Errorf("monitors %s: other domains and hand-set kinds kept, a former owner removed", got)
+	if got := fmt.Sprint(chat.rooms["monitors@conference.chat.test"]); got != "map[alice@chat.test:owner guest@elsewhere.test:member handset@chat.test:outcast old@chat.test:owner]" {
+		t.Errorf("monitors %s: other domains, hand-set affiliations and an owner no rule granted kept", got)
 	}
 	if chat.config["monitors@conference.chat.test"]["muc#roomconfig_persistentroom"] != "1" {
 		t.Error("settings not enforced")
@@ -211,5 +240,84 @@ func TestSyncAccountAndSettingsOnlyRoomsAreLeftAlone(t *testing.T) {
 	}
 	if len(sum.Rooms) != 1 {
 		t.Errorf("%d rooms synced, want the one named by a rule", len(sum.Rooms))
+	}
+}
+
+// TestOnlyWhatTheSyncGrantedIsTakenBack: an owner no rule granted (an
+// earlier sync account, a human owner) stays, even when the rules grant
+// owners in that room or name that JID for less; what the sync granted
+// goes when the rules stop granting it.
+func TestOnlyWhatTheSyncGrantedIsTakenBack(t *testing.T) {
+	members := fakeMembers{"Room Monitors": {"alice"}, "Editors": {"human"}}
+	s := newSyncer(t, members,
+		Rule{"Room Monitors", []jid.JID{support}, "owner"},
+		Rule{"Editors", []jid.JID{support}, "member"})
+	chat := newFakeChat()
+	chat.rooms["support@conference.chat.test"] = map[string]string{"oldsync@chat.test": "owner", "human@chat.test": "owner", "sync@chat.test": "owner"}
+	ctx := context.Background()
+	if sum, err := s.Run(ctx, chat, false); err != nil || len(sum.Failed()) != 0 || sum.Changed() != 1 {
+		t.Fatalf("first run: %v, %+v", err, sum.Rooms)
+	}
+	want := "map[alice@chat.test:owner human@chat.test:owner oldsync@chat.test:owner sync@chat.test:owner]"
+	if got := fmt.Sprint(chat.rooms["support@conference.chat.test"]); got != want {
+		t.Fatalf("after the first run: %s, want %s", got, want)
+	}
+	if got := fmt.Sprint(chat.records["support@conference.chat.test"]); got != "map[{alice@chat.test owner}:true]" {
+		t.Errorf("record %s", got)
+	}
+	// alice leaves Room Monitors; the human leaves Editors.
+	members["Room Monitors"], members["Editors"] = nil, nil
+	sum, err := s.Run(ctx, chat, false)
+	if err != nil || sum.Changed() != 1 || sum.Rooms[0].Changes[0].String() != "alice@chat.test: owner -> none" {
+		t.Fatalf("second run: %v, %+v", err, sum.Rooms)
+	}
+	if got := fmt.Sprint(chat.rooms["support@conference.chat.test"]); got != "map[human@chat.test:owner oldsync@chat.test:owner sync@chat.test:owner]" {
+		t.Errorf("after alice left: %s", got)
+	}
+	if len(chat.records["support@conference.chat.test"]) != 0 {
+		t.Errorf("record %v, want empty", chat.records["support@conference.chat.test"])
+	}
+}
+
+// TestRefusedChangesAreNotCounted: the server refuses one change and
+// with it the whole batch; the others are sent one by one, and only what
+// the lists show made is counted.
+func TestRefusedChangesAreNotCounted(t *testing.T) {
+	s := newSyncer(t, fakeMembers{"Former Staff": {"boss", "walter"}}, Rule{"Former Staff", []jid.JID{support}, "outcast"})
+	chat := newFakeChat()
+	chat.rooms["support@conference.chat.test"] = map[string]string{}
+	chat.refuse["boss@chat.test"] = true
+	sum, err := s.Run(context.Background(), chat, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sum.Rooms[0]
+	if sum.Changed() != 1 || len(r.Changes) != 1 || r.Changes[0].JID != "walter@chat.test" ||
+		len(r.Refused) != 1 || r.Refused[0].JID != "boss@chat.test" || r.Err == nil || !strings.Contains(r.Err.Error(), "not-allowed") {
+		t.Fatalf("changed %d, result %+v", sum.Changed(), r)
+	}
+	if chat.records["support@conference.chat.test"][Grant{"boss@chat.test", "outcast"}] {
+		t.Error("the record holds a refused grant")
+	}
+	// A server applying only a batch's first item: the rest go one by one.
+	chat = newFakeChat()
+	chat.rooms["support@conference.chat.test"] = map[string]string{}
+	chat.first = true
+	if sum, _ := s.Run(context.Background(), chat, false); sum.Changed() != 2 || len(sum.Failed()) != 0 {
+		t.Fatalf("first-item server: changed %d, failed %+v", sum.Changed(), sum.Failed())
+	}
+}
+
+// TestNoChangeWithoutARecord: a record that cannot be stored stops the
+// room before any change is sent.
+func TestNoChangeWithoutARecord(t *testing.T) {
+	s := newSyncer(t, fakeMembers{"Room Monitors": {"alice"}}, Rule{"Room Monitors", []jid.JID{support}, "owner"})
+	chat := newFakeChat()
+	chat.rooms["support@conference.chat.test"] = map[string]string{}
+	chat.config["support@conference.chat.test"] = Settings{Name: "Support", Persistent: yes(), MembersOnly: yes(), Moderated: no()}.fields()
+	chat.noStore = true
+	sum, _ := s.Run(context.Background(), chat, false)
+	if len(sum.Failed()) != 1 || sum.Changed() != 0 || len(chat.rooms["support@conference.chat.test"]) != 0 {
+		t.Fatalf("changed %d, room %v, failed %+v", sum.Changed(), chat.rooms["support@conference.chat.test"], sum.Failed())
 	}
 }

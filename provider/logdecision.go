@@ -5,19 +5,31 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/wikidb"
+)
+
+// Results that are not a Reason.
+const (
+	ResultAccepted      = "accepted"       // nil: the sign-in or lookup succeeded
+	ResultDBUnavailable = "db-unavailable" // the wiki database did not answer (wikidb.ErrUnavailable)
+	ResultError         = "error"          // any other fault
 )
 
 // Result names a decision's outcome for logs and metrics: "accepted",
-// the Reason's code, or "db-unavailable" for a technical fault.
+// the Reason's code, "db-unavailable" when the wiki database did not
+// answer, or "error" for any other fault.
 func Result(err error) string {
 	var reason Reason
 	switch {
 	case err == nil:
-		return "accepted"
+		return ResultAccepted
 	case errors.As(err, &reason):
 		return string(reason)
+	case errors.Is(err, wikidb.ErrUnavailable):
+		return ResultDBUnavailable
 	}
-	return "db-unavailable"
+	return ResultError
 }
 
 // Observer is told of every decision at an edge, for metrics: the
@@ -26,16 +38,18 @@ type Observer func(cmd, result string, d time.Duration, cacheHit bool)
 
 // LogDecision writes the one log line for a decision at the edge: Info
 // "accepted" for nil, Info "refused" with the reason code for a Reason,
-// and Warn "refused" with reason=db-unavailable for any other error (the
-// wiki could not be asked). kv holds the request's fields.
+// Warn "refused" with reason=db-unavailable when the wiki could not be
+// asked, and Error "failed" with reason=error for any other fault. kv
+// holds the request's fields.
 func LogDecision(log hclog.Logger, err error, kv ...any) {
-	var reason Reason
-	switch {
-	case err == nil:
+	switch result := Result(err); result {
+	case ResultAccepted:
 		log.Info("accepted", kv...)
-	case errors.As(err, &reason):
-		log.Info("refused", append(kv, "reason", string(reason))...)
+	case ResultDBUnavailable:
+		log.Warn("refused", append(kv, "reason", result, "error", err)...)
+	case ResultError:
+		log.Error("failed", append(kv, "reason", result, "error", err)...)
 	default:
-		log.Warn("refused", append(kv, "reason", "db-unavailable", "error", err)...)
+		log.Info("refused", append(kv, "reason", result)...)
 	}
 }

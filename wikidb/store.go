@@ -111,7 +111,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	err := s.db.QueryRowContext(ctx, queryPing).Scan(&one)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("ping database: %w", err)
+		return fmt.Errorf("ping database: %w: %w", ErrUnavailable, err)
 	}
 	return nil
 }
@@ -124,7 +124,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) UserByLivechatID(ctx context.Context, id string) (u User, found bool, err error) {
 	u, found, err = s.queryUser(ctx, queryUserByLivechatID, id, id)
 	if err != nil {
-		return User{}, false, fmt.Errorf("look up livechat_id: %w", err)
+		return User{}, false, fmt.Errorf("look up livechat_id: %w: %w", ErrUnavailable, err)
 	}
 	return u, found, nil
 }
@@ -134,7 +134,7 @@ func (s *Store) UserByLivechatID(ctx context.Context, id string) (u User, found 
 func (s *Store) UserByLogin(ctx context.Context, login string) (u User, found bool, err error) {
 	u, found, err = s.queryUser(ctx, queryUserByLogin, login)
 	if err != nil {
-		return User{}, false, fmt.Errorf("look up login: %w", err)
+		return User{}, false, fmt.Errorf("look up login: %w: %w", ErrUnavailable, err)
 	}
 	return u, found, nil
 }
@@ -144,7 +144,7 @@ func (s *Store) UserByLogin(ctx context.Context, login string) (u User, found bo
 func (s *Store) UserByID(ctx context.Context, id int64) (u User, found bool, err error) {
 	u, found, err = s.queryUser(ctx, queryUserByID, id)
 	if err != nil {
-		return User{}, false, fmt.Errorf("look up user %d: %w", id, err)
+		return User{}, false, fmt.Errorf("look up user %d: %w: %w", id, ErrUnavailable, err)
 	}
 	return u, found, nil
 }
@@ -159,7 +159,7 @@ func (s *Store) RealName(ctx context.Context, login string) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read real name: %w", err)
+		return "", fmt.Errorf("read real name: %w: %w", ErrUnavailable, err)
 	}
 	return name, nil
 }
@@ -223,7 +223,7 @@ func (s *Store) readPrefs(ctx context.Context) (Prefs, error) {
 	defer cancel()
 	rows, err := s.db.QueryContext(ctx, queryPrefs)
 	if err != nil {
-		return Prefs{}, fmt.Errorf("read preferences: %w", err)
+		return Prefs{}, fmt.Errorf("read preferences: %w: %w", ErrUnavailable, err)
 	}
 	defer rows.Close()
 	p := DefaultPrefs()
@@ -231,12 +231,12 @@ func (s *Store) readPrefs(ctx context.Context) (Prefs, error) {
 		var name string
 		var value sql.NullString
 		if err := rows.Scan(&name, &value); err != nil {
-			return Prefs{}, fmt.Errorf("read preferences: %w", err)
+			return Prefs{}, fmt.Errorf("read preferences: %w: %w", ErrUnavailable, err)
 		}
 		p.set(name, value.String)
 	}
 	if err := rows.Err(); err != nil {
-		return Prefs{}, fmt.Errorf("read preferences: %w", err)
+		return Prefs{}, fmt.Errorf("read preferences: %w: %w", ErrUnavailable, err)
 	}
 	return p, nil
 }
@@ -264,7 +264,7 @@ func (s *Store) Groups(ctx context.Context, userID int64) ([]string, error) {
 	defer cancel()
 	rows, err := s.db.QueryContext(ctx, queryGroups, userID, s.now().Unix())
 	if err != nil {
-		return nil, fmt.Errorf("read groups of user %d: %w", userID, err)
+		return nil, fmt.Errorf("read groups of user %d: %w: %w", userID, ErrUnavailable, err)
 	}
 	defer rows.Close()
 	groups := []string{}
@@ -272,13 +272,13 @@ func (s *Store) Groups(ctx context.Context, userID int64) ([]string, error) {
 	for rows.Next() {
 		var g string
 		if err := rows.Scan(&g); err != nil {
-			return nil, fmt.Errorf("read groups of user %d: %w", userID, err)
+			return nil, fmt.Errorf("read groups of user %d: %w: %w", userID, ErrUnavailable, err)
 		}
 		registered = registered || g == "Registered"
 		groups = append(groups, g)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read groups of user %d: %w", userID, err)
+		return nil, fmt.Errorf("read groups of user %d: %w: %w", userID, ErrUnavailable, err)
 	}
 	if !registered {
 		groups = append(groups, "Registered")
@@ -298,7 +298,7 @@ type Account struct {
 func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 	rows, err := s.db.QueryContext(ctx, queryAccounts)
 	if err != nil {
-		return nil, fmt.Errorf("list accounts: %w", err)
+		return nil, fmt.Errorf("list accounts: %w: %w", ErrUnavailable, err)
 	}
 	defer rows.Close()
 	var out []Account
@@ -306,7 +306,7 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 		var a Account
 		var id sql.NullString
 		if err := rows.Scan(&a.ID, &a.Login, &id); err != nil {
-			return nil, fmt.Errorf("list accounts: %w", err)
+			return nil, fmt.Errorf("list accounts: %w: %w", ErrUnavailable, err)
 		}
 		if id.Valid {
 			a.LivechatID = &id.String
@@ -314,10 +314,16 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list accounts: %w", err)
+		return nil, fmt.Errorf("list accounts: %w: %w", ErrUnavailable, err)
 	}
 	return out, nil
 }
+
+// ErrUnavailable is in every error the Store returns for a question the
+// database did not answer: it could not be reached, timed out, refused the
+// query, or sent rows that cannot be read. Callers tell such faults from
+// their own with errors.Is. A missing account is not an error at all.
+var ErrUnavailable = errors.New("wiki database unavailable")
 
 // ErrNoSuchGroup is returned by GroupMembers for a group the wiki does not
 // have: a typo or a renamed group must not read as a group with no members.
@@ -336,25 +342,25 @@ func (s *Store) GroupMembers(ctx context.Context, group string) ([]User, error) 
 			return nil, fmt.Errorf("group %q: %w", group, ErrNoSuchGroup)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("look up group %q: %w", group, err)
+			return nil, fmt.Errorf("look up group %q: %w: %w", group, ErrUnavailable, err)
 		}
 	}
 	rows, err := s.db.QueryContext(ctx, queryGroupMembers, group, s.now().Unix(), group)
 	if err != nil {
-		return nil, fmt.Errorf("list members of %q: %w", group, err)
+		return nil, fmt.Errorf("list members of %q: %w: %w", group, ErrUnavailable, err)
 	}
 	defer rows.Close()
 	var out []User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list members of %q: %w", group, err)
+			return nil, fmt.Errorf("list members of %q: %w: %w", group, ErrUnavailable, err)
 		}
 		u.Hash = "" // not needed here; keep it out of memory
 		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list members of %q: %w", group, err)
+		return nil, fmt.Errorf("list members of %q: %w: %w", group, ErrUnavailable, err)
 	}
 	return out, nil
 }

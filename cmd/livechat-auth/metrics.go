@@ -33,7 +33,7 @@ func newMetrics() *metrics {
 		registry: prometheus.NewRegistry(),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "livechat_auth_decisions_total",
-			Help: "Decisions by edge (httpauth, session), command and result (accepted or the reason code).",
+			Help: "Decisions by edge (extauth, httpauth, session), command and result (accepted, the reason code, db-unavailable or error).",
 		}, []string{"edge", "cmd", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "livechat_auth_decision_seconds",
@@ -46,7 +46,7 @@ func newMetrics() *metrics {
 		}, []string{"edge"}),
 		dbErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "livechat_auth_db_errors_total",
-			Help: "Decisions that failed because the wiki database did not answer.",
+			Help: "Decisions that failed because the wiki database did not answer (result db-unavailable).",
 		}, []string{"edge"}),
 	}
 	m.roomChanges = prometheus.NewCounter(prometheus.CounterOpts{
@@ -77,15 +77,24 @@ func newMetrics() *metrics {
 	return m
 }
 
-// observer records the decisions of one edge.
-func (m *metrics) observer(edge string) provider.Observer {
+// observer records the decisions of one edge. The series of its commands
+// for accepted, db-unavailable and error start at zero, so that a rate or
+// an alert on them has a series before the first such decision.
+func (m *metrics) observer(edge string, cmds ...string) provider.Observer {
+	for _, cmd := range cmds {
+		for _, result := range []string{provider.ResultAccepted, provider.ResultDBUnavailable, provider.ResultError} {
+			m.decisions.WithLabelValues(edge, cmd, result)
+		}
+	}
+	m.cacheHits.WithLabelValues(edge)
+	m.dbErrors.WithLabelValues(edge)
 	return func(cmd, result string, d time.Duration, cacheHit bool) {
 		m.decisions.WithLabelValues(edge, cmd, result).Inc()
 		m.latency.WithLabelValues(edge, cmd).Observe(d.Seconds())
 		if cacheHit {
 			m.cacheHits.WithLabelValues(edge).Inc()
 		}
-		if result == "db-unavailable" {
+		if result == provider.ResultDBUnavailable {
 			m.dbErrors.WithLabelValues(edge).Inc()
 		}
 	}

@@ -88,7 +88,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		log.Warn("wiki database unavailable at start", "error", err)
 	}
 	if path := cfg.Extauth.DaemonSocket; path != "" && path != config.DaemonOff {
-		if err := serveExtauthSocket(ctx, path, cfg, d, log.Named("extauth")); err != nil {
+		if err := serveExtauthSocket(ctx, path, cfg, d, d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser), log.Named("extauth")); err != nil {
 			ln.Close()
 			return cannotStart(fmt.Errorf("extauth.daemon_socket: %w", err))
 		}
@@ -241,7 +241,7 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 			Subject: provider.Subject(cfg.Token.Subject), SubjectClaim: cfg.Token.SubjectClaim,
 			WebSocketURL: cfg.Session.WebSocketURL, BOSHURL: cfg.Session.BOSHURL,
 			MigrationURL: cfg.Session.MigrationURL, AvatarURL: cfg.Session.AvatarURL,
-			Observe: m.observer("session"),
+			Observe: m.observer("session", "session"),
 		})
 		if err != nil {
 			return nil, err
@@ -252,7 +252,7 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 		h, err := httpauth.New(auth, log.Named("httpauth"), httpauth.Config{
 			Base: cfg.HTTPAuth.Path, Secret: []byte(cfg.HTTPAuth.Secret), Timeout: cfg.HTTPAuth.Timeout,
 			NoSecret: cfg.HTTPAuth.Secret == "" && cfg.HTTPAuth.AllowNoSecret,
-			Observe:  m.observer("httpauth"),
+			Observe:  m.observer("httpauth", "check_password", "user_exists"),
 		})
 		if err != nil {
 			return nil, err
@@ -283,7 +283,7 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 // serveExtauthSocket answers the extauth relays of ejabberd's pool on a
 // Unix socket (mode 0660: give ejabberd's user the socket's group), with
 // one decision maker shared by all of them. It returns once listening.
-func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, auth extauth.Authenticator, log hclog.Logger) error {
+func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, auth extauth.Authenticator, observe provider.Observer, log hclog.Logger) error {
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode().Type() != os.ModeSocket {
 			return fmt.Errorf("%s exists and is not a socket", path)
@@ -305,6 +305,7 @@ func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, aut
 		ln.Close()
 		return err
 	}
+	srv.Observe(observe) // the relayed decisions of ejabberd's pool, edge="extauth"
 	log.Info("answering extauth relays", "socket", path)
 	go func() {
 		if err := srv.ServeListener(ctx, ln, nil); err != nil {

@@ -196,15 +196,14 @@ func (h *Handler) grant(ctx context.Context, req Request) (Response, int, *Error
 		u, found, err = h.accounts.UserByID(ctx, req.UserID)
 	}
 	if err != nil {
-		h.log.Warn("wiki database unavailable", "error", err)
-		return Response{}, http.StatusServiceUnavailable, &Error{Error: "db-unavailable", Message: "the wiki database did not answer"}
+		return h.fault(err)
 	}
 	if !found {
 		return Response{}, http.StatusNotFound, &Error{Error: string(provider.ReasonUnknownUser), Message: "no such wiki account"}
 	}
 	prefs, err := h.accounts.Prefs(ctx)
 	if err != nil {
-		return Response{}, http.StatusServiceUnavailable, &Error{Error: "db-unavailable", Message: "the wiki database did not answer"}
+		return h.fault(err)
 	}
 	if err := provider.CheckAccount(u, prefs, h.cfg.Now()); err != nil {
 		var reason provider.Reason
@@ -229,7 +228,7 @@ func (h *Handler) grant(ctx context.Context, req Request) (Response, int, *Error
 	}
 	groups, err := h.accounts.Groups(ctx, u.ID)
 	if err != nil {
-		return Response{}, http.StatusServiceUnavailable, &Error{Error: "db-unavailable", Message: "the wiki database did not answer"}
+		return h.fault(err)
 	}
 	sort.Strings(groups)
 	name, err := h.accounts.RealName(ctx, u.Login)
@@ -247,6 +246,17 @@ func (h *Handler) grant(ctx context.Context, req Request) (Response, int, *Error
 		Profile: Profile{Login: u.Login, DisplayName: name, Locale: req.Locale, Groups: groups,
 			AvatarURL: strings.ReplaceAll(h.cfg.AvatarURL, "{login}", url.QueryEscape(u.Login))},
 	}, http.StatusOK, nil
+}
+
+// fault is the answer to a technical fault: 503 db-unavailable when the
+// wiki database did not answer, 500 error for anything else.
+func (h *Handler) fault(err error) (Response, int, *Error) {
+	if errors.Is(err, wikidb.ErrUnavailable) {
+		h.log.Warn("wiki database unavailable", "error", err)
+		return Response{}, http.StatusServiceUnavailable, &Error{Error: provider.ResultDBUnavailable, Message: "the wiki database did not answer"}
+	}
+	h.log.Error("session failed", "error", err)
+	return Response{}, http.StatusInternalServerError, &Error{Error: provider.ResultError, Message: "the session could not be granted"}
 }
 
 // fail writes an error answer and its log line.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +27,20 @@ var (
 
 type fakeAccounts struct{ users []wikidb.User }
 
+// Faults the fake gives for the logins "down" (the database did not
+// answer) and "broken" (anything else).
+var (
+	errDown   = fmt.Errorf("look up login: %w: connection refused", wikidb.ErrUnavailable)
+	errBroken = errors.New("something else broke")
+)
+
 func (f fakeAccounts) UserByLogin(_ context.Context, login string) (wikidb.User, bool, error) {
+	switch login {
+	case "down":
+		return wikidb.User{}, false, errDown
+	case "broken":
+		return wikidb.User{}, false, errBroken
+	}
 	for _, u := range f.users {
 		if u.Login == login {
 			return u, true, nil
@@ -155,6 +169,8 @@ func TestSessionRefused(t *testing.T) {
 		{"unknown user", signed(h, `{"login":"nobody"}`), 404, "unknown-user"},
 		{"suspended", signed(h, `{"login":"nina"}`), 403, "suspended"},
 		{"unmigrated", signed(h, `{"login":"rupert"}`), 409, "unmigrated"},
+		{"database down", signed(h, `{"login":"down"}`), 503, "db-unavailable"},
+		{"other fault", signed(h, `{"login":"broken"}`), 500, "error"},
 		{"both login and id", signed(h, `{"login":"alice","user_id":2}`), 400, "bad-request"},
 		{"neither", signed(h, `{}`), 400, "bad-request"},
 		{"unknown field", signed(h, `{"login":"alice","admin":true}`), 400, "bad-request"},

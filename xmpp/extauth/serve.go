@@ -27,7 +27,10 @@ type Server struct {
 	observe provider.Observer
 }
 
-// Observe makes the server tell o of every decision (for metrics).
+// Observe makes the server tell o of every decision, once each (for
+// metrics): auth and isuser with their provider.Result, the write
+// commands as read-only, and a decision that panicked as error. Call it
+// before serving.
 func (s *Server) Observe(o provider.Observer) { s.observe = o }
 
 // New returns a Server deciding with auth and logging one line per
@@ -81,14 +84,15 @@ func serveFrames(ctx context.Context, r io.Reader, w io.Writer, log hclog.Logger
 // answer decides one request and logs the decision. A panic in a decision
 // is logged and answered "no": one bad request never stops the worker.
 func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
+	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("request failed", "cmd", req.Command, "user", req.User, "server", req.Server,
-				"reason", "error", "error", fmt.Sprint(p))
+				"reason", provider.ResultError, "error", fmt.Sprint(p))
+			s.observed(req.Command, provider.ResultError, start, false)
 			yes = false
 		}
 	}()
-	start := time.Now()
 	log := s.log.With("cmd", req.Command, "user", req.User, "server", req.Server)
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
@@ -101,15 +105,23 @@ func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
 			kv = append(kv, "credential", "token", "kid", acct.Token.KeyID, "jti", acct.Token.ID)
 		}
 		provider.LogDecision(log, err, kv...)
-		if s.observe != nil {
-			s.observe(req.Command, provider.Result(err), time.Since(start), acct.CacheHit)
-		}
+		s.observed(req.Command, provider.Result(err), start, acct.CacheHit)
 		return err == nil
 	case CmdIsUser:
 		exists, err := s.auth.UserExists(ctx, req.User, req.Server)
 		provider.LogDecision(log, err, "duration", time.Since(start))
+		s.observed(req.Command, provider.Result(err), start, false)
 		return exists && err == nil
 	}
 	log.Info("refused", "reason", string(provider.ReasonReadOnly))
+	s.observed(req.Command, string(provider.ReasonReadOnly), start, false)
 	return false
+}
+
+// observed tells the observer, if any, of one decision. cmd is one of the
+// commands ParseRequest accepts, so labels stay few.
+func (s *Server) observed(cmd, result string, start time.Time, cacheHit bool) {
+	if s.observe != nil {
+		s.observe(cmd, result, time.Since(start), cacheHit)
+	}
 }

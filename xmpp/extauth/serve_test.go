@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -11,10 +12,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"livechat-auth/provider"
+	"livechat-auth/wikidb"
 )
 
-// fakeAuth accepts alice/secret and knows alice; "boom" panics and
-// "down" fails like an unreachable database.
+// fakeAuth accepts alice/secret and knows alice; "boom" panics, "down"
+// fails like an unreachable database and "broken" with another fault.
 type fakeAuth struct{ calls int }
 
 func (f *fakeAuth) Authenticate(_ context.Context, user, _, password string) (provider.Account, error) {
@@ -23,7 +25,9 @@ func (f *fakeAuth) Authenticate(_ context.Context, user, _, password string) (pr
 	case user == "boom":
 		panic("boom")
 	case user == "down":
-		return provider.Account{}, errors.New("connection refused")
+		return provider.Account{}, errDown
+	case user == "broken":
+		return provider.Account{}, errors.New("something else broke")
 	case user == "alice" && password == "secret":
 		return provider.Account{}, nil
 	}
@@ -32,11 +36,18 @@ func (f *fakeAuth) Authenticate(_ context.Context, user, _, password string) (pr
 
 func (f *fakeAuth) UserExists(_ context.Context, user, _ string) (bool, error) {
 	f.calls++
-	if user != "alice" {
-		return false, provider.ReasonUnknownUser
+	switch user {
+	case "alice":
+		return true, nil
+	case "down":
+		return false, errDown
+	case "boom":
+		panic("boom")
 	}
-	return true, nil
+	return false, provider.ReasonUnknownUser
 }
+
+var errDown = fmt.Errorf("look up livechat_id: %w: connection refused", wikidb.ErrUnavailable)
 
 func newServer(t testing.TB, log hclog.Logger) *Server {
 	t.Helper()
@@ -162,4 +173,37 @@ func BenchmarkFrameRoundTrip(b *testing.B) {
 		}
 	}
 	inW.Close()
+}
+
+// TestObserveEveryDecision: each request is observed once with its
+// result; a database fault is db-unavailable, any other fault (a panic
+// included) is error.
+func TestObserveEveryDecision(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{"auth:alice:chat.test:secret", "auth accepted"},
+		{"auth:alice:chat.test:nope", "auth bad-password"},
+		{"auth:down:chat.test:x", "auth db-unavailable"},
+		{"auth:broken:chat.test:x", "auth error"},
+		{"auth:boom:chat.test:x", "auth error"},
+		{"isuser:alice:chat.test", "isuser accepted"},
+		{"isuser:bob:chat.test", "isuser unknown-user"},
+		{"isuser:down:chat.test", "isuser db-unavailable"},
+		{"isuser:boom:chat.test", "isuser error"},
+		{"setpass:alice:chat.test:x", "setpass read-only"},
+		{"removeuser:alice:chat.test", "removeuser read-only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			srv := newServer(t, hclog.NewNullLogger())
+			var seen []string
+			srv.Observe(func(cmd, result string, _ time.Duration, _ bool) { seen = append(seen, cmd+" "+result) })
+			var out bytes.Buffer
+			if err := srv.Serve(context.Background(), bytes.NewReader(frame(tt.body)), &out); err != nil {
+				t.Fatal(err)
+			}
+			if len(seen) != 1 || seen[0] != tt.want {
+				t.Errorf("observed %q, want [%q]", seen, tt.want)
+			}
+		})
+	}
 }

@@ -74,6 +74,10 @@ var writeMethods = map[string]bool{
 	"register": true, "set_password": true, "remove_user": true, "get_password": true, "get_certs": true, "try_register": true,
 }
 
+// ServeHTTP answers one request of the contract. Every answer to a method
+// the contract names is one decision, told once to Config.Observe: the
+// refusals before asking the Authenticator (bad-secret, bad-request,
+// read-only) included. Other paths are 404 and not decisions.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	method, ok := strings.CutPrefix(r.URL.Path, h.cfg.Base+"/")
@@ -81,37 +85,46 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	known := method == "check_password" || method == "user_exists" || writeMethods[method]
+	refuse := func(status int, reason string) {
+		if known { // an unknown name would make a metric label of anything
+			h.observe(method, reason, start, false)
+		}
+		answer(w, status, "false")
+	}
 	if !h.authorized(r) {
 		h.log.Warn("refused", "cmd", method, "reason", "bad-secret", "remote", r.RemoteAddr)
 		w.Header().Set("WWW-Authenticate", `Basic realm="livechat-auth"`)
-		answer(w, http.StatusUnauthorized, "false")
+		refuse(http.StatusUnauthorized, "bad-secret")
 		return
 	}
-	if method != "check_password" && method != "user_exists" {
-		if writeMethods[method] {
-			h.log.Info("refused", "cmd", method, "reason", string(provider.ReasonReadOnly))
-			answer(w, http.StatusNotImplemented, "not implemented: the wiki owns the accounts")
-			return
-		}
+	if !known {
 		http.NotFound(w, r)
+		return
+	}
+	if writeMethods[method] {
+		h.log.Info("refused", "cmd", method, "reason", string(provider.ReasonReadOnly))
+		h.observe(method, string(provider.ReasonReadOnly), start, false)
+		answer(w, http.StatusNotImplemented, "not implemented: the wiki owns the accounts")
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
-		answer(w, http.StatusMethodNotAllowed, "false")
+		h.log.Info("refused", "cmd", method, "reason", "bad-request", "error", "method "+r.Method)
+		refuse(http.StatusMethodNotAllowed, "bad-request")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		h.log.Warn("refused", "cmd", method, "reason", "bad-request", "error", "unreadable form")
-		answer(w, http.StatusBadRequest, "false")
+		refuse(http.StatusBadRequest, "bad-request")
 		return
 	}
 	user, server, pass := r.Form.Get("user"), r.Form.Get("server"), r.Form.Get("pass")
 	log := h.log.With("cmd", method, "user", user, "server", server)
 	if user == "" || server == "" || (method == "check_password" && pass == "") {
 		log.Info("refused", "reason", "bad-request")
-		answer(w, http.StatusBadRequest, "false")
+		refuse(http.StatusBadRequest, "bad-request")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
@@ -131,11 +144,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		yes, err = h.auth.UserExists(ctx, user, server)
 		yes = yes && err == nil
 	}
-	took := time.Since(start)
-	provider.LogDecision(log, err, append(kv, "duration", took)...)
-	if h.cfg.Observe != nil {
-		h.cfg.Observe(method, provider.Result(err), took, acct.CacheHit)
-	}
+	provider.LogDecision(log, err, append(kv, "duration", time.Since(start))...)
+	h.observe(method, provider.Result(err), start, acct.CacheHit)
 	var reason provider.Reason
 	if method == "user_exists" && err != nil && !errors.As(err, &reason) {
 		// The wiki could not be asked: "false" would make the chat server
@@ -144,6 +154,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer(w, http.StatusOK, fmt.Sprint(yes))
+}
+
+// observe tells Config.Observe of one decision.
+func (h *Handler) observe(method, result string, start time.Time, cacheHit bool) {
+	if h.cfg.Observe != nil {
+		h.cfg.Observe(method, result, time.Since(start), cacheHit)
+	}
 }
 
 // authorized checks the shared secret: HTTP Basic (any user name) or a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -13,18 +14,26 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"livechat-auth/provider"
+	"livechat-auth/wikidb"
 )
 
 var secret = []byte("prosody-and-livechat-auth-share-this")
 
-// fakeAuth accepts alice/secret-pw, knows alice, and fails like a dead
-// database for "down".
+// fakeAuth accepts alice/secret-pw, knows alice, fails like a dead
+// database for "down" and with a fault of its own for "broken".
 type fakeAuth struct{}
+
+var (
+	errDown   = fmt.Errorf("look up livechat_id: %w: connection refused", wikidb.ErrUnavailable)
+	errBroken = errors.New("something else broke")
+)
 
 func (fakeAuth) Authenticate(_ context.Context, user, _, password string) (provider.Account, error) {
 	switch {
 	case user == "down":
-		return provider.Account{}, errors.New("connection refused")
+		return provider.Account{}, errDown
+	case user == "broken":
+		return provider.Account{}, errBroken
 	case user == "alice" && password == "secret-pw":
 		return provider.Account{}, nil
 	}
@@ -32,8 +41,11 @@ func (fakeAuth) Authenticate(_ context.Context, user, _, password string) (provi
 }
 
 func (fakeAuth) UserExists(_ context.Context, user, _ string) (bool, error) {
-	if user == "down" {
-		return false, errors.New("connection refused")
+	switch user {
+	case "down":
+		return false, errDown
+	case "broken":
+		return false, errBroken
 	}
 	if user == "alice" {
 		return true, nil
@@ -126,5 +138,57 @@ func TestNewRequiresSecret(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/auth/user_exists?user=alice&server=chat.test", nil))
 	if w.Body.String() != "true" {
 		t.Fatalf("NoSecret: %d %q", w.Code, w.Body)
+	}
+}
+
+// TestObserveEveryDecision: every answer to a method of the contract is
+// observed once, with its result; a database fault is db-unavailable and
+// any other fault is error; unknown paths are not decisions.
+func TestObserveEveryDecision(t *testing.T) {
+	basic := BasicAuthorization("prosody", secret)
+	check := func(user, pass string) string {
+		return "/auth/check_password?" + url.Values{"user": {user}, "server": {"chat.test"}, "pass": {pass}}.Encode()
+	}
+	exists := func(user string) string { return "/auth/user_exists?user=" + user + "&server=chat.test" }
+	tests := []struct {
+		name, method, path, authz string
+		want                      string // "cmd result"; empty: not observed
+	}{
+		{"accepted", "GET", check("alice", "secret-pw"), basic, "check_password accepted"},
+		{"bad password", "GET", check("alice", "wrong"), basic, "check_password bad-password"},
+		{"database down", "GET", check("down", "x"), basic, "check_password db-unavailable"},
+		{"other fault", "GET", check("broken", "x"), basic, "check_password error"},
+		{"user exists", "GET", exists("alice"), basic, "user_exists accepted"},
+		{"unknown user", "GET", exists("bob"), basic, "user_exists unknown-user"},
+		{"user_exists, database down", "GET", exists("down"), basic, "user_exists db-unavailable"},
+		{"user_exists, other fault", "GET", exists("broken"), basic, "user_exists error"},
+		{"bad secret", "GET", check("alice", "secret-pw"), "Bearer wrong", "check_password bad-secret"},
+		{"missing password", "GET", "/auth/check_password?user=alice&server=chat.test", basic, "check_password bad-request"},
+		{"wrong HTTP method", "PUT", exists("alice"), basic, "user_exists bad-request"},
+		{"write method", "POST", "/auth/set_password", basic, "set_password read-only"},
+		{"unknown method", "GET", "/auth/frobnicate", basic, ""},
+		{"unknown method, bad secret", "GET", "/auth/frobnicate", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seen []string
+			h, err := New(fakeAuth{}, hclog.NewNullLogger(), Config{Base: "/auth", Secret: secret, Timeout: time.Second,
+				Observe: func(cmd, result string, _ time.Duration, _ bool) { seen = append(seen, cmd+" "+result) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(tt.method, tt.path, nil)
+			if tt.authz != "" {
+				r.Header.Set("Authorization", tt.authz)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			want := []string{tt.want}
+			if tt.want == "" {
+				want = nil
+			}
+			if fmt.Sprint(seen) != fmt.Sprint(want) {
+				t.Errorf("observed %q, want %q", seen, want)
+			}
+		})
 	}
 }

@@ -37,6 +37,24 @@ WHERE user = ? AND prefName = 'realName'`
 // migration tools.
 const queryAccounts = `SELECT userId, login, livechat_id FROM users_users ORDER BY userId`
 
+// The query of EqualIDs is queryEqualIDsHead, then queryEqualIDsName once
+// per name (its index, then the name as a parameter), then
+// queryEqualIDsTail. The names are string literals beside the livechat_id
+// column in one UNION, so the column's own collation compares them all,
+// as its unique key does; the window functions group the rows the
+// collation holds equal and keep the groups of two or more.
+const (
+	queryEqualIDsHead = `
+SELECT i, u, DENSE_RANK() OVER (ORDER BY n) FROM (
+  SELECT i, u, n, COUNT(*) OVER (PARTITION BY n) AS c FROM (
+    SELECT -1 AS i, userId AS u, livechat_id AS n FROM users_users WHERE livechat_id IS NOT NULL`
+	queryEqualIDsName = `
+    UNION ALL SELECT %d, 0, ?`
+	queryEqualIDsTail = `
+  ) AS a
+) AS b WHERE c > 1`
+)
+
 // queryGroupMembers lists the accounts in a group, effectively: direct
 // unexpired members of the group or of any group that includes it,
 // transitively (cycle-safe); every account is in "Registered". The

@@ -152,14 +152,18 @@ func TestExtauthBinary(t *testing.T) {
 	// account, even with the right password; other accounts still work.
 	carol := extauth.Request{Command: "auth", User: "carol", Server: "chat.test", Password: "typo"}
 	for i := 0; i < 5; i++ {
-		p.ask(t, carol)
+		if p.ask(t, carol) {
+			t.Errorf("typo %d accepted", i+1)
+		}
 	}
 	carol.Password = "carol-pw-2a"
 	if !p.ask(t, carol) {
 		t.Error("right password refused after five typos")
 	}
 	carol.Password = "typo"
-	p.ask(t, carol)
+	if p.ask(t, carol) {
+		t.Error("typo 6 accepted")
+	}
 	carol.Password = "carol-pw-2a"
 	if p.ask(t, carol) {
 		t.Error("right password accepted after six failures in a minute")

@@ -182,28 +182,54 @@ func TestReaderIsSelectOnly(t *testing.T) {
 }
 
 // TestOneRoundTripPerSignIn counts the commands livechat-auth sends to the
-// database for repeated sign-ins: one query each (site preferences are
-// cached, parameters interpolated: no prepare/execute/close).
+// database for repeated sign-ins: exactly one query each (site preferences
+// are cached, parameters interpolated: no prepare/execute/close), whatever
+// the outcome. A control case first proves the counter counts.
 func TestOneRoundTripPerSignIn(t *testing.T) {
 	w := newWiki(t)
 	proxy := startDBProxy(t, w.Addr)
+	ctx := context.Background()
+	const n = 20
+
+	raw := openRaw(t, proxy.DSN(t, w.ReaderDSN))
+	if err := raw.PingContext(ctx); err != nil {
+		t.Fatal(err) // connects: the handshake is no command
+	}
+	before := proxy.Commands()
+	for i := 0; i < n; i++ {
+		var one int
+		if err := raw.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := proxy.Commands() - before; got != n {
+		t.Fatalf("control: %d commands counted for %d queries", got, n)
+	}
+
 	s := openStore(t, proxy.DSN(t, w.ReaderDSN))
 	a, err := provider.New(s, provider.Config{Domains: []string{"chat.test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw-1"); err != nil {
 		t.Fatal(err) // warms the connection and the preferences
 	}
-	const n = 20
-	for _, user := range []struct{ name, pw string }{{"alice", "alice-pw-1"}, {"frank", "nope"}, {"nobody", "x"}} {
+	for _, user := range []struct {
+		name, pw string
+		want     error
+	}{
+		{"alice", "alice-pw-1", nil},
+		{"frank", "nope", provider.ReasonBadPassword},
+		{"nobody", "x", provider.ReasonUnknownUser},
+	} {
 		before := proxy.Commands()
 		for i := 0; i < n; i++ {
-			_, _ = a.Authenticate(ctx, user.name, "chat.test", user.pw) // outcome irrelevant here
+			if _, err := a.Authenticate(ctx, user.name, "chat.test", user.pw); !errors.Is(err, user.want) {
+				t.Fatalf("%s: %v, want %v", user.name, err, user.want)
+			}
 		}
-		if got := proxy.Commands() - before; got > n {
-			t.Errorf("%s: %d database commands for %d sign-ins, want at most %d", user.name, got, n, n)
+		if got := proxy.Commands() - before; got != n {
+			t.Errorf("%s: %d database commands for %d sign-ins, want exactly %d", user.name, got, n, n)
 		}
 	}
 }

@@ -34,6 +34,9 @@ type proposal struct {
 // of its login and becomes derived. taken holds the keys of every name in
 // use and grows with each id tried.
 func settle(ctx context.Context, c Checker, props []*proposal, chat []string, taken Taken) error {
+	if len(props) == 0 {
+		return nil
+	}
 	for round := 0; round < maxRounds; round++ {
 		names := make([]string, 0, len(chat)+len(props))
 		names = append(names, chat...)

@@ -73,3 +73,52 @@ func (l *failureLimiter) prune(name string, now time.Time) []time.Time {
 	l.failures[name] = recent
 	return recent
 }
+
+// lockOf returns name's lock when it is blocked at now.
+func (l *failureLimiter) lockOf(name string, now time.Time) (Lock, bool) {
+	if l.max <= 0 {
+		return Lock{}, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lock(name, l.prune(name, now))
+}
+
+// locks returns every lock in force at now, in no order.
+func (l *failureLimiter) locks(now time.Time) []Lock {
+	if l.max <= 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []Lock
+	for name := range l.failures {
+		if lk, ok := l.lock(name, l.prune(name, now)); ok {
+			out = append(out, lk)
+		}
+	}
+	return out
+}
+
+// lock describes name's recent failures as a lock, if they make one: the
+// lock lifts when enough of them have left the window that no more than
+// max remain. l.mu must be held.
+func (l *failureLimiter) lock(name string, recent []time.Time) (Lock, bool) {
+	if len(recent) <= l.max {
+		return Lock{}, false
+	}
+	return Lock{Name: name, Failures: len(recent), Until: recent[len(recent)-l.max-1].Add(l.window)}, true
+}
+
+// clear forgets name's failures and reports whether it had any in the
+// window ending now.
+func (l *failureLimiter) clear(name string, now time.Time) bool {
+	if l.max <= 0 {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	had := len(l.prune(name, now)) > 0
+	delete(l.failures, name)
+	return had
+}

@@ -1,0 +1,88 @@
+package provider
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestLocks(t *testing.T) {
+	dir, _ := newFixture(t)
+	now := time.Unix(1800000000, 0)
+	a, err := New(dir, testConfig(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	fail := func(user string, n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			if _, err := a.Authenticate(ctx, user, "chat.test", "typo"); err == nil {
+				t.Fatalf("%s: a typo was accepted", user)
+			}
+			now = now.Add(time.Second)
+		}
+	}
+	first := now
+	fail("alice", 6)
+	fail("Trent.Support", 5) // at the limit, not over it
+	fail("nobody", 6)        // unknown names count too
+
+	if _, ok := a.LockOf("trent.support"); ok {
+		t.Error("five failures locked trent.support")
+	}
+	lk, ok := a.LockOf("ALICE")
+	if want := (Lock{Name: "alice", Failures: 6, Until: first.Add(time.Minute)}); !ok || lk != want {
+		t.Errorf("LockOf(ALICE) = %+v, %v; want %+v", lk, ok, want)
+	}
+	locks := a.Locks()
+	if len(locks) != 2 || locks[0].Name != "alice" || locks[1].Name != "nobody" {
+		t.Fatalf("Locks() = %+v, want alice and nobody, in order", locks)
+	}
+	if _, ok := a.LockOf("a b"); ok {
+		t.Error("a name that is no localpart is locked")
+	}
+
+	if !a.Unlock("Alice") {
+		t.Error("Unlock(Alice) found no failures")
+	}
+	if a.Unlock("alice") {
+		t.Error("a second Unlock found failures")
+	}
+	if _, ok := a.LockOf("alice"); ok {
+		t.Error("still locked after Unlock")
+	}
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
+		t.Errorf("right password after Unlock: %v", err)
+	}
+
+	// The lock lifts by itself when the failures leave the window.
+	lk, _ = a.LockOf("nobody")
+	now = lk.Until.Add(-time.Nanosecond)
+	if _, ok := a.LockOf("nobody"); !ok {
+		t.Error("lifted before Until")
+	}
+	now = lk.Until
+	if _, ok := a.LockOf("nobody"); ok {
+		t.Error("still locked at Until")
+	}
+	if got := a.Locks(); len(got) != 0 {
+		t.Errorf("Locks() after every lock lifted = %+v", got)
+	}
+}
+
+func TestLocksWithoutLimit(t *testing.T) {
+	dir, _ := newFixture(t)
+	cfg := testConfig(time.Now)
+	cfg.MaxFailures = 0
+	a, err := New(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		_, _ = a.Authenticate(context.Background(), "alice", "chat.test", "typo") // refused; only the lock matters
+	}
+	if _, ok := a.LockOf("alice"); ok || len(a.Locks()) != 0 || a.Unlock("alice") {
+		t.Error("a lock with the limit off")
+	}
+}

@@ -270,3 +270,38 @@ func TestAutoDaemonRefusesUnsafeFolder(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoDaemonFollowsConfig: the automatic daemon reloads a changed
+// config file by itself, and keeps its record of used tokens across it.
+func TestAutoDaemonFollowsConfig(t *testing.T) {
+	w := newWiki(t)
+	dir := t.TempDir()
+	const oldSecret, newSecret = "the old shared secret, 32 bytes long!", "the new shared secret, 32 bytes long!"
+	cfgPath, _ := writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, fmt.Sprintf("token:\n  secret: %q\n  secret_kid: k1\n", oldSecret))
+	p := startExtauth(t, "LIVECHAT_AUTH_CONFIG="+cfgPath)
+	used, unused := mintToken(t, cfgPath, "alice"), mintToken(t, cfgPath, "alice")
+	req := extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: used}
+	if !p.ask(t, req) {
+		t.Fatal("token refused before the change")
+	}
+	writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"},
+		fmt.Sprintf("token:\n  secret: %q\n  secret_kid: k2\n  previous_secret: %q\n  previous_secret_kid: k1\n", newSecret, oldSecret))
+	if !eventually(t, 10*time.Second, func() bool { return strings.Contains(p.log(t), "reloaded settings and keys") }) {
+		t.Fatalf("the daemon did not reload the changed config file:\n%s", p.log(t))
+	}
+	if p.ask(t, req) {
+		t.Error("a token used before the reload signed in again after it")
+	}
+	if !strings.Contains(p.log(t), "reason=token-replayed") {
+		t.Error("the second try was not refused as a replay")
+	}
+	req.Password = unused
+	if !p.ask(t, req) {
+		t.Error("an unused token under the previous secret was refused")
+	}
+	req.Password = mintToken(t, cfgPath, "alice")
+	if !p.ask(t, req) {
+		t.Error("a token under the new secret was refused")
+	}
+	p.finish(t)
+}

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs and starts what livechat-auth's demo and tests need on a Debian
 # machine, and does nothing that is already done (safe to run twice):
-# Debian's ejabberd, prosody, php-cli and python3-slixmpp, a running
+# Debian's ejabberd, prosody, php-cli, python3-slixmpp and python3-pymysql
+# (the benchmarks' hand-written extauth peer), a running
 # MariaDB, and staticcheck. Run as root.
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
-PACKAGES=(ejabberd prosody php-cli python3-slixmpp chromium)
+PACKAGES=(ejabberd prosody php-cli python3-slixmpp python3-pymysql chromium)
 
 log() { echo "setup: $*" >&2; }
 

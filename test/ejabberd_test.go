@@ -36,6 +36,9 @@ listen:
     starttls: false
     max_stanza_size: 262144
     shaper: none
+    # The default of 5 drops the SYNs of a burst of clients connecting at
+    # once; each dropped one costs its client a one-second retransmit.
+    backlog: 1024
     access: all
   -
     port: %[4]d

@@ -32,8 +32,14 @@ func startExtauth(t testing.TB, env ...string) *extauthProcess {
 // startExtauthProgram starts program with the argument "extauth".
 func startExtauthProgram(t testing.TB, program string, env ...string) *extauthProcess {
 	t.Helper()
+	return startExtauthArgv(t, []string{program, "extauth"}, env...)
+}
+
+// startExtauthArgv starts the extauth program argv with a log file.
+func startExtauthArgv(t testing.TB, argv []string, env ...string) *extauthProcess {
+	t.Helper()
 	p := &extauthProcess{logPath: filepath.Join(t.TempDir(), "extauth.log")}
-	p.cmd = exec.Command(program, "extauth")
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append([]string{"PATH=/usr/bin:/bin", "LIVECHAT_AUTH_LOG_FILE=" + p.logPath, "LIVECHAT_AUTH_LOG_LEVEL=debug",
 		"RUNTIME_DIRECTORY=" + privateRun(t)}, env...) // env may name another folder
 	var err error

@@ -3,8 +3,10 @@ package test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,21 +39,19 @@ var loadUsers = []credential{
 	{"dave@chat.test", "dave-pw-2b"}, {"walter@chat.test", "walter-pw"},
 }
 
-// signInRate signs in b.N times with 8 concurrent clients, taking the
-// n-th credential from next, and reports sign-ins per second.
-func signInRate(b *testing.B, addr string, next func(n int) credential) {
-	b.Helper()
-	var counter atomic.Int64
-	var failed atomic.Int64
+// signInBatch signs in count times with the given number of concurrent
+// clients, taking credentials next(from), next(from+1), …, and returns
+// how long that took and how many sign-ins failed.
+func signInBatch(addr string, next func(n int) credential, from, count, clients int) (time.Duration, int) {
+	var counter, failed atomic.Int64
 	var wg sync.WaitGroup
-	b.ResetTimer()
 	start := time.Now()
-	for i := 0; i < 8; i++ {
+	for i := 0; i < clients; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n := counter.Add(1); n <= int64(b.N); n = counter.Add(1) {
-				c := next(int(n - 1))
+			for n := counter.Add(1); n <= int64(count); n = counter.Add(1) {
+				c := next(from + int(n-1))
 				if err := goSignIn(context.Background(), addr, c.jid, c.password); err != nil {
 					failed.Add(1)
 				}
@@ -59,10 +59,58 @@ func signInRate(b *testing.B, addr string, next func(n int) credential) {
 		}()
 	}
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "signins/s")
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d of %d sign-ins failed", f, b.N)
+	return time.Since(start), int(failed.Load())
+}
+
+// signInSetup is one way of signing in that a benchmark compares.
+type signInSetup struct {
+	name  string
+	addr  string                 // the chat server's client port
+	next  func(n int) credential // the n-th sign-in's credential
+	warm  func(b *testing.B)     // run once before timing, or nil
+	spent time.Duration
+}
+
+// compareSignIns signs in b.N times on each setup with 8 concurrent
+// clients, in rounds of at most 40 per setup that take turns, so that the
+// machine's noise falls on every setup alike. It reports each setup's
+// sign-ins per second ("signins/s-NAME") and returns them by name for
+// ratios.
+func compareSignIns(b *testing.B, setups []*signInSetup) map[string]float64 {
+	b.Helper()
+	for _, s := range setups {
+		s.spent = 0
+		if s.warm != nil {
+			s.warm(b)
+		}
 	}
+	const round = 40
+	b.ResetTimer()
+	for done, r := 0, 0; done < b.N; done, r = done+round, r+1 {
+		count := min(round, b.N-done)
+		for k := range setups {
+			s := setups[(k+r)%len(setups)]
+			d, failed := signInBatch(s.addr, s.next, done, count, 8)
+			if failed > 0 {
+				b.Fatalf("%s: %d of %d sign-ins failed", s.name, failed, count)
+			}
+			s.spent += d
+		}
+	}
+	b.StopTimer()
+	rates := make(map[string]float64, len(setups))
+	b.ReportMetric(0, "ns/op")
+	for _, s := range setups {
+		rates[s.name] = float64(b.N) / s.spent.Seconds()
+		b.ReportMetric(rates[s.name], "signins/s-"+s.name)
+	}
+	return rates
+}
+
+// reportRatio reports rates[a] ÷ rates[b] as the metric "a÷b".
+func reportRatio(b *testing.B, rates map[string]float64, x, y string) {
+	b.Helper()
+	b.ReportMetric(rates[x]/rates[y], x+"÷"+y)
 }
 
 // cycle returns credentials in turn.
@@ -94,14 +142,38 @@ func mintTokens(b *testing.B, keyPath string, n int) []credential {
 	return out
 }
 
-// BenchmarkEjabberdSignIn measures full sign-ins per second through a real
-// ejabberd with 8 concurrent clients: ejabberd's own internal auth (the
-// baseline), a trivial always-yes extauth program (the ceiling of any
-// extauth), and livechat-auth extauth on the fixture wiki for repeated
-// password sign-ins (cache hits) and for one-time tokens. Compare the
-// signins/s of sub-benchmarks of one run: ratios are what matter.
+// warmUp signs each load user in a few times, so that every process of
+// a pool has verified each password once (a first sign-in pays bcrypt).
+func warmUp(addr string) func(b *testing.B) {
+	return func(b *testing.B) {
+		for i := 0; i < 6; i++ {
+			if _, failed := signInBatch(addr, cycle(loadUsers), 0, len(loadUsers), 1); failed > 0 {
+				b.Fatalf("warm-up: %d sign-ins failed", failed)
+			}
+		}
+	}
+}
+
+// tokenSetup signs in with a fresh single-use token each time.
+func tokenSetup(name, addr, keyPath string) *signInSetup {
+	s := &signInSetup{name: name, addr: addr}
+	s.warm = func(b *testing.B) {
+		tokens := mintTokens(b, keyPath, b.N)
+		s.next = func(n int) credential { return tokens[n] }
+	}
+	return s
+}
+
+// BenchmarkEjabberdSignIn measures full sign-ins per second through real
+// ejabberds with 8 concurrent clients, all in one run and in turns:
+// ejabberd's own internal auth, an always-yes extauth program (the
+// ceiling of any extauth), and livechat-auth extauth in the setup README
+// recommends (auth_use_cache: false, one extauth process per core) with
+// and without relaying to serve (extauth.daemon_socket), for repeated
+// password sign-ins and for one-time ES256 tokens. It prints each rate and
+// its ratio to the always-yes program ("NAME÷yes") and to internal auth.
 //
-//	go test ./test -run '^$' -bench EjabberdSignIn -benchtime 2000x
+//	go test ./test -run '^$' -bench EjabberdSignIn -benchtime 1500x -count 2 -timeout 30m
 func BenchmarkEjabberdSignIn(b *testing.B) {
 	yes := filepath.Join(b.TempDir(), "yesauth")
 	if out, err := exec.Command("go", "build", "-o", yes, "./testdata/yesauth").CombinedOutput(); err != nil {
@@ -109,85 +181,81 @@ func BenchmarkEjabberdSignIn(b *testing.B) {
 	}
 	w := newWiki(b)
 	key := keygen(b, "ES256")
+	socket := filepath.Join(b.TempDir(), "extauth.sock")
 	cfgPath, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"},
-		fmt.Sprintf("token:\n  signing_key_file: %q\nauth:\n  max_failures: 0\n", key))
-	livechat := binPath + " extauth --config " + cfgPath
-	warm := func(b *testing.B, addr string) {
-		for _, u := range loadUsers { // first sign-ins pay bcrypt
-			if err := goSignIn(context.Background(), addr, u.jid, u.password); err != nil {
-				b.Fatal(err)
-			}
-		}
+		fmt.Sprintf("token:\n  signing_key_file: %q\n", key))
+	relayCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"},
+		fmt.Sprintf("token:\n  signing_key_file: %q\nextauth:\n  daemon_socket: %q\n", key, socket))
+	startServe(b, relayCfg)
+	waitSocket(b, socket)
+	pool := runtime.NumCPU() // ejabberd's default extauth_pool_size
+	addr := func(e *ejabberd) string { return fmt.Sprintf("127.0.0.1:%d", e.C2SPort) }
+
+	internal := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", AuthMethod: "internal", Register: true})
+	for _, u := range loadUsers {
+		register(b, strings.TrimSuffix(u.jid, "@chat.test"), "chat.test", u.password, internal.C2SPort)
 	}
-	b.Run("internal", func(b *testing.B) {
-		ej := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", AuthMethod: "internal", Register: true})
-		for _, u := range loadUsers {
-			register(b, strings.TrimSuffix(u.jid, "@chat.test"), "chat.test", u.password, ej.C2SPort)
+	yesEj := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: yes, PoolSize: pool})
+	plain := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfgPath, PoolSize: pool})
+	relay := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + relayCfg, PoolSize: pool})
+
+	b.Run(fmt.Sprintf("pool%d", pool), func(b *testing.B) {
+		rates := compareSignIns(b, []*signInSetup{
+			{name: "internal", addr: addr(internal), next: cycle(loadUsers), warm: warmUp(addr(internal))},
+			{name: "yes", addr: addr(yesEj), next: cycle(loadUsers)},
+			{name: "repeat", addr: addr(plain), next: cycle(loadUsers), warm: warmUp(addr(plain))},
+			tokenSetup("token", addr(plain), key),
+			{name: "repeat-serve", addr: addr(relay), next: cycle(loadUsers), warm: warmUp(addr(relay))},
+			tokenSetup("token-serve", addr(relay), key),
+		})
+		for _, x := range []string{"internal", "repeat", "token", "repeat-serve", "token-serve"} {
+			reportRatio(b, rates, x, "yes")
 		}
-		addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
-		warm(b, addr)
-		signInRate(b, addr, cycle(loadUsers))
+		for _, x := range []string{"repeat", "token", "repeat-serve", "token-serve"} {
+			reportRatio(b, rates, x, "internal")
+		}
 	})
-	b.Run("yesauth", func(b *testing.B) {
-		ej := startEjabberd(b, "chat.test", yes)
-		addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
-		signInRate(b, addr, cycle(loadUsers))
-	})
-	b.Run("livechat-auth-repeat", func(b *testing.B) {
-		ej := startEjabberd(b, "chat.test", livechat)
-		addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
-		warm(b, addr)
-		signInRate(b, addr, cycle(loadUsers))
-	})
-	b.Run("livechat-auth-token", func(b *testing.B) {
-		ej := startEjabberd(b, "chat.test", livechat)
-		tokens := mintTokens(b, key, b.N)
-		signInRate(b, fmt.Sprintf("127.0.0.1:%d", ej.C2SPort), func(n int) credential { return tokens[n] })
-	})
-	// ejabberd's default: one extauth process per core (2 here).
-	b.Run("livechat-auth-repeat-pool2", func(b *testing.B) {
-		ej := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: livechat, PoolSize: 2})
-		addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
-		warm(b, addr)
-		warm(b, addr) // each process has its own cache
-		signInRate(b, addr, cycle(loadUsers))
-	})
+}
+
+// waitSocket waits until a Unix socket exists at path.
+func waitSocket(t testing.TB, path string) {
+	t.Helper()
+	if !eventually(t, 10*time.Second, func() bool {
+		st, err := os.Stat(path)
+		return err == nil && st.Mode()&os.ModeSocket != 0
+	}) {
+		t.Fatalf("no socket at %s", path)
+	}
 }
 
 // BenchmarkProsodySignIn is the same comparison on Prosody 0.12: its own
 // internal_hashed auth against mod_auth_livechat asking livechat-auth
-// serve over HTTP, for repeated password sign-ins and for tokens.
+// serve over HTTP, for repeated password sign-ins and for tokens, in
+// turns in one run, with the ratios to internal_hashed.
 //
-//	go test ./test -run '^$' -bench ProsodySignIn -benchtime 2000x
+//	go test ./test -run '^$' -bench ProsodySignIn -benchtime 1500x -count 2
 func BenchmarkProsodySignIn(b *testing.B) {
 	w := newWiki(b)
 	const secret = "prosody shares this with livechat-auth"
 	key := keygen(b, "ES256")
 	cfgPath, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"},
-		fmt.Sprintf("token:\n  signing_key_file: %q\nhttpauth:\n  secret: %q\nauth:\n  max_failures: 0\n", key, secret))
-	b.Run("internal_hashed", func(b *testing.B) {
-		var accounts [][2]string
-		for _, u := range loadUsers {
-			accounts = append(accounts, [2]string{strings.TrimSuffix(u.jid, "@chat.test"), u.password})
-		}
-		p := startProsody(b, "chat.test", `authentication = "internal_hashed"`, accounts...)
-		signInRate(b, fmt.Sprintf("127.0.0.1:%d", p.C2SPort), cycle(loadUsers))
-	})
+		fmt.Sprintf("token:\n  signing_key_file: %q\nhttpauth:\n  secret: %q\n", key, secret))
+	var accounts [][2]string
+	for _, u := range loadUsers {
+		accounts = append(accounts, [2]string{strings.TrimSuffix(u.jid, "@chat.test"), u.password})
+	}
+	internal := startProsody(b, "chat.test", `authentication = "internal_hashed"`, accounts...)
 	srv := startServe(b, cfgPath)
-	b.Run("livechat-auth-repeat", func(b *testing.B) {
-		p := startProsody(b, "chat.test", livechatModuleSettings(srv.URL, secret))
-		addr := fmt.Sprintf("127.0.0.1:%d", p.C2SPort)
-		for _, u := range loadUsers {
-			if err := goSignIn(context.Background(), addr, u.jid, u.password); err != nil {
-				b.Fatal(err)
-			}
-		}
-		signInRate(b, addr, cycle(loadUsers))
-	})
-	b.Run("livechat-auth-token", func(b *testing.B) {
-		p := startProsody(b, "chat.test", livechatModuleSettings(srv.URL, secret))
-		tokens := mintTokens(b, key, b.N)
-		signInRate(b, fmt.Sprintf("127.0.0.1:%d", p.C2SPort), func(n int) credential { return tokens[n] })
+	livechat := startProsody(b, "chat.test", livechatModuleSettings(srv.URL, secret))
+	addr := func(p *prosody) string { return fmt.Sprintf("127.0.0.1:%d", p.C2SPort) }
+	b.Run("module", func(b *testing.B) {
+		rates := compareSignIns(b, []*signInSetup{
+			{name: "internal_hashed", addr: addr(internal), next: cycle(loadUsers)},
+			{name: "repeat", addr: addr(livechat), next: cycle(loadUsers), warm: warmUp(addr(livechat))},
+			tokenSetup("token", addr(livechat), key),
+		})
+		reportRatio(b, rates, "repeat", "internal_hashed")
+		reportRatio(b, rates, "token", "internal_hashed")
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -168,8 +167,10 @@ func tokenSetup(name, addr, keyPath string) *signInSetup {
 // ejabberds with 8 concurrent clients, all in one run and in turns:
 // ejabberd's own internal auth, an always-yes extauth program (the
 // ceiling of any extauth), and livechat-auth extauth in the setup README
-// recommends (auth_use_cache: false, one extauth process per core) with
-// and without relaying to serve (extauth.daemon_socket), for repeated
+// recommends (auth_use_cache: false, ejabberd's default pool of one
+// extauth process per core, which relay to their automatic daemon), then
+// relaying to a running serve (extauth.daemon_socket), then deciding
+// alone in each process (extauth.daemon_socket: off), for repeated
 // password sign-ins and for one-time ES256 tokens. It prints each rate and
 // its ratio to the always-yes program ("NAME÷yes") and to internal auth.
 //
@@ -182,36 +183,38 @@ func BenchmarkEjabberdSignIn(b *testing.B) {
 	w := newWiki(b)
 	key := keygen(b, "ES256")
 	socket := filepath.Join(b.TempDir(), "extauth.sock")
-	cfgPath, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"},
-		fmt.Sprintf("token:\n  signing_key_file: %q\n", key))
-	relayCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"},
-		fmt.Sprintf("token:\n  signing_key_file: %q\nextauth:\n  daemon_socket: %q\n", key, socket))
-	startServe(b, relayCfg)
+	tokens := fmt.Sprintf("token:\n  signing_key_file: %q\n", key)
+	cfgPath, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens)
+	serveCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens+fmt.Sprintf("extauth:\n  daemon_socket: %q\n", socket))
+	aloneCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens+"extauth:\n  daemon_socket: \"off\"\n")
+	startServe(b, serveCfg)
 	waitSocket(b, socket)
-	pool := runtime.NumCPU() // ejabberd's default extauth_pool_size
 	addr := func(e *ejabberd) string { return fmt.Sprintf("127.0.0.1:%d", e.C2SPort) }
+	extauthEj := func(cfg string) *ejabberd {
+		return startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfg, PoolSize: -1})
+	}
 
 	internal := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", AuthMethod: "internal", Register: true})
 	for _, u := range loadUsers {
 		register(b, strings.TrimSuffix(u.jid, "@chat.test"), "chat.test", u.password, internal.C2SPort)
 	}
-	yesEj := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: yes, PoolSize: pool})
-	plain := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfgPath, PoolSize: pool})
-	relay := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + relayCfg, PoolSize: pool})
+	yesEj := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: yes, PoolSize: -1})
+	auto, relay, alone := extauthEj(cfgPath), extauthEj(serveCfg), extauthEj(aloneCfg)
 
-	b.Run(fmt.Sprintf("pool%d", pool), func(b *testing.B) {
+	b.Run("default-pool", func(b *testing.B) {
 		rates := compareSignIns(b, []*signInSetup{
 			{name: "internal", addr: addr(internal), next: cycle(loadUsers), warm: warmUp(addr(internal))},
 			{name: "yes", addr: addr(yesEj), next: cycle(loadUsers)},
-			{name: "repeat", addr: addr(plain), next: cycle(loadUsers), warm: warmUp(addr(plain))},
-			tokenSetup("token", addr(plain), key),
+			{name: "repeat", addr: addr(auto), next: cycle(loadUsers), warm: warmUp(addr(auto))},
+			tokenSetup("token", addr(auto), key),
 			{name: "repeat-serve", addr: addr(relay), next: cycle(loadUsers), warm: warmUp(addr(relay))},
 			tokenSetup("token-serve", addr(relay), key),
+			{name: "repeat-alone", addr: addr(alone), next: cycle(loadUsers), warm: warmUp(addr(alone))},
 		})
-		for _, x := range []string{"internal", "repeat", "token", "repeat-serve", "token-serve"} {
+		for _, x := range []string{"internal", "repeat", "token", "repeat-serve", "token-serve", "repeat-alone"} {
 			reportRatio(b, rates, x, "yes")
 		}
-		for _, x := range []string{"repeat", "token", "repeat-serve", "token-serve"} {
+		for _, x := range []string{"repeat", "token", "repeat-serve", "token-serve", "repeat-alone"} {
 			reportRatio(b, rates, x, "internal")
 		}
 	})

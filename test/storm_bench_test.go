@@ -118,10 +118,13 @@ func registerAll(b *testing.B, creds []credential, port int) {
 //   - restart: ejabberd restarted, livechat-auth's state left to live
 //     on where it can, the same accounts again (restart÷internal).
 //
-// "default" is the setup README recommends (auth_use_cache: false, one
-// extauth process per core, no other settings); "serve" relays the
-// extauth processes to a running serve (extauth.daemon_socket). Internal
-// passes are taken between the others so that noise falls on both sides.
+// "default" is the setup README recommends (auth_use_cache: false,
+// ejabberd's default pool of one extauth process per core, no other
+// settings: the processes relay to their automatic daemon, which outlives
+// ejabberd); "serve" relays them to a running serve
+// (extauth.daemon_socket). Internal passes are taken between the others
+// so that noise falls on both sides. A sign-in that fails (a client
+// gives up after 15 s) is counted in "failed"; more than 1% stops the run.
 //
 //	go test ./test -run '^$' -bench ReconnectStorm -benchtime 1x -count 2 -timeout 60m
 func BenchmarkReconnectStorm(b *testing.B) {
@@ -133,21 +136,24 @@ func BenchmarkReconnectStorm(b *testing.B) {
 	}
 	next := func(n int) credential { return creds[n%len(creds)] }
 	const clients = 16
+	failures := 0
 	pass := func(b *testing.B, addr, what string) time.Duration {
 		d, failed := signInBatch(addr, next, 0, len(creds), clients)
-		if failed > 0 {
+		if failed > len(creds)/100 {
 			b.Fatalf("%s: %d of %d sign-ins failed", what, failed, len(creds))
 		}
+		failures += failed
 		return d
 	}
 
 	internal := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", AuthMethod: "internal", Register: true})
 	registerAll(b, creds, internal.C2SPort)
 	internalAddr := fmt.Sprintf("127.0.0.1:%d", internal.C2SPort)
-	pool := runtime.NumCPU() // ejabberd's default extauth_pool_size
+	cores := runtime.NumCPU()
 
 	for _, setup := range []string{"default", "serve"} {
 		b.Run(setup, func(b *testing.B) {
+			failures = 0
 			extra := ""
 			if setup == "serve" {
 				socket := filepath.Join(b.TempDir(), "extauth.sock")
@@ -157,7 +163,7 @@ func BenchmarkReconnectStorm(b *testing.B) {
 				waitSocket(b, socket)
 			}
 			cfgPath, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, extra)
-			opts := ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfgPath, PoolSize: pool, Dir: b.TempDir()}
+			opts := ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfgPath, PoolSize: -1, Dir: b.TempDir()}
 			ej := startEjabberdWith(b, opts)
 			addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
 
@@ -174,9 +180,10 @@ func BenchmarkReconnectStorm(b *testing.B) {
 			b.StopTimer()
 			bcrypt = (bcrypt + bcryptCost(b, accts[1])) / 2
 
-			bound := time.Duration(len(accts)) * bcrypt / time.Duration(pool)
+			bound := time.Duration(len(accts)) * bcrypt / time.Duration(cores)
 			rate := func(d time.Duration) float64 { return float64(len(creds)) / d.Seconds() }
 			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(float64(failures), "failed")
 			b.ReportMetric(bcrypt.Seconds()*1e3, "ms/bcrypt")
 			b.ReportMetric(cold.Seconds(), "s-cold")
 			b.ReportMetric(bound.Seconds(), "s-bound")

@@ -57,6 +57,16 @@ func TestExtauthRelayToServe(t *testing.T) {
 	if a.ask(t, carol) {
 		t.Error("six failures through two processes did not block the account")
 	}
+	// serve shows the lock and clears it, without a restart.
+	if out, code := operatorRun(t, cfgPath, t.TempDir(), "", "locks"); code != 0 || !strings.Contains(out, "carol: locked after 6 failed sign-ins") {
+		t.Errorf("locks: exit %d, want carol listed:\n%s", code, out)
+	}
+	if out, code := operatorRun(t, cfgPath, t.TempDir(), "", "locks", "clear", "carol@chat.test"); code != 0 {
+		t.Errorf("locks clear: exit %d:\n%s", code, out)
+	}
+	if !b.ask(t, carol) {
+		t.Error("the right password was refused after the lock was cleared")
+	}
 
 	// The daemon stops: each process decides passwords alone, failing
 	// nothing open, and refuses tokens.

@@ -2,8 +2,10 @@ package test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -29,6 +31,7 @@ func TestEjabberdPoolSharesState(t *testing.T) {
 			s := startPool(t, pool.size)
 			s.tokenOnce(t)
 			s.failuresAddUp(t, "carol", "carol-pw-2a")
+			s.clearLock(t, "carol", "carol-pw-2a")
 		})
 	}
 }
@@ -166,6 +169,59 @@ func (p *pool) failuresAddUp(t *testing.T, user, password string) {
 	if pids := relayPIDs(logLines(t, p.logPath, "user="+user, "reason=")); len(pids) < 2 {
 		t.Errorf("the failures came through %d extauth process(es); want at least 2", len(pids))
 	}
+}
+
+// clearLock sees the lock in "locks" and "check", clears it with "locks
+// clear", and signs in with the right password, with nothing restarted.
+func (p *pool) clearLock(t *testing.T, user, password string) {
+	t.Helper()
+	out, code := p.run(t, "", "locks")
+	if code != 0 || !strings.Contains(out, user+": locked after 6 failed sign-ins") {
+		t.Fatalf("locks: exit %d, want it to list %s:\n%s", code, user, out)
+	}
+	out, code = p.run(t, password+"\n", "check", user+"@chat.test")
+	if code != 0 || !strings.Contains(out, "lock: "+user+": locked after 6 failed sign-ins, until ") {
+		t.Errorf("check: exit %d, want it to say why %s is locked:\n%s", code, user, out)
+	}
+	if out, code = p.run(t, "", "locks", "clear", user); code != 0 || !strings.Contains(out, "cleared the failed sign-ins of "+user) {
+		t.Fatalf("locks clear: exit %d:\n%s", code, out)
+	}
+	if out, code = p.run(t, "", "locks", "clear", user); code != 1 || !strings.Contains(out, user+" has no failed sign-ins to clear") {
+		t.Errorf("a second locks clear: exit %d, want 1:\n%s", code, out)
+	}
+	if out, code = p.run(t, "", "locks"); code != 0 || out != "no locked accounts\n" {
+		t.Errorf("locks after clearing: exit %d:\n%s", code, out)
+	}
+	if err := p.signIn(t, user, password); err != nil {
+		t.Errorf("the right password was refused after the lock was cleared: %v", err)
+	}
+}
+
+// run runs a livechat-auth subcommand as the operator would, as the same
+// user, against the pool's settings; it returns stdout and the exit code.
+func (p *pool) run(t *testing.T, stdin string, args ...string) (string, int) {
+	t.Helper()
+	return operatorRun(t, p.cfgPath, p.ej.RunDir, stdin, args...)
+}
+
+// operatorRun runs "livechat-auth CMD --config cfgPath ARGS…" with runDir
+// as RUNTIME_DIRECTORY and returns stdout and the exit code.
+func operatorRun(t *testing.T, cfgPath, runDir, stdin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binPath, append([]string{args[0], "--config", cfgPath}, args[1:]...)...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "RUNTIME_DIRECTORY=" + runDir}
+	cmd.Stdin = strings.NewReader(stdin)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("%s: %v", args[0], err)
+	}
+	if stderr.Len() > 0 {
+		t.Logf("%s stderr: %s", args[0], stderr.String())
+	}
+	return string(out), cmd.ProcessState.ExitCode()
 }
 
 // daemon returns the pid of the one automatic daemon of the pool.

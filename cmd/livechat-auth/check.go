@@ -10,9 +10,11 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
+	"livechat-auth/config"
 	"livechat-auth/provider"
 )
 
@@ -53,6 +55,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer store.Close()
 
 	acct, err := auth.Authenticate(ctx, user, domain, password)
+	defer printLock(ctx, stdout, cfg, fs.Lookup("config").Value.String(), getenv, user) // after the decision line
 	var reason provider.Reason
 	switch {
 	case errors.As(err, &reason):
@@ -87,4 +90,24 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// printLock says whether the failure limit shared by the chat server's
+// sign-ins has locked user, asking the daemon that keeps it; check's own
+// decision above does not see those failures.
+func printLock(ctx context.Context, stdout io.Writer, cfg config.Config, cfgPath string, getenv func(string) string, user string) {
+	client, err := findControl(cfg, cfgPath, getenv)
+	if err != nil {
+		fmt.Fprintf(stdout, "lock: unknown: %v\n", err)
+		return
+	}
+	l, locked, err := client.lockOf(ctx, user)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stdout, "lock: unknown: the daemon did not answer: %v\n", err)
+	case locked:
+		fmt.Fprintf(stdout, "lock: %s\n", describeLock(l, time.Now()))
+	default:
+		fmt.Fprintln(stdout, "lock: none")
+	}
 }

@@ -165,6 +165,10 @@ func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
 		ln.Close()
 		return err
 	}
+	if err := serveControl(ctx, extauth.ControlSocket(d.socket), &d.auth, d.log.Named("control")); err != nil {
+		ln.Close()
+		return fmt.Errorf("control socket: %w", err)
+	}
 	var act extauth.Activity
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeListener(ctx, ln, &act) }()

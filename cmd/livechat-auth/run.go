@@ -25,6 +25,7 @@ commands:
   extauth   ejabberd external auth program: framed requests on stdin, replies on stdout
   check     diagnose one sign-in: livechat-auth check [--config FILE] user@domain
             (reads the password from a prompt without echo, or from stdin when piped)
+  locks     accounts the failure limit locked: livechat-auth locks [--config FILE] [clear USER]
   serve     HTTP listener: session API for the wiki, public keys, chat WebSocket/BOSH proxy
   token     mint a sign-in token: livechat-auth token [--config FILE] [--lifetime D] livechat_id
   keygen    make a token signing key: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runExtauth(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case daemonCommand: // started by extauth; not for people
 		return runDaemon(ctx, args[1:], stderr, getenv)
+	case "locks":
+		return runLocks(ctx, args[1:], stdout, stderr, getenv)
 	case "check":
 		return runCheck(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "serve":

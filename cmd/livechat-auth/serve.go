@@ -92,6 +92,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			ln.Close()
 			return cannotStart(fmt.Errorf("extauth.daemon_socket: %w", err))
 		}
+		if err := serveControl(ctx, extauth.ControlSocket(path), d, log.Named("control")); err != nil {
+			ln.Close()
+			return cannotStart(fmt.Errorf("extauth.daemon_socket: control socket: %w", err))
+		}
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1)
 	go syncLoop(ctx, func() config.Config { return d.running.Load().cfg }, store, d.m, log.Named("rooms")) // ends with ctx

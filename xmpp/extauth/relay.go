@@ -76,7 +76,7 @@ func NewRelay(fallback *Server, log hclog.Logger, cfg RelayConfig) (*Relay, erro
 	path := cfg.Socket
 	rl := &Relay{
 		dial:     func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", path) },
-		check:    func(c net.Conn) error { return trustedPeer(c, path) },
+		check:    func(c net.Conn) error { return TrustedPeer(c, path) },
 		fallback: fallback, log: log, timeout: cfg.Timeout, retry: 5 * time.Second,
 		tokens: cfg.Tokens, start: cfg.Start,
 	}
@@ -248,11 +248,11 @@ func PeerCredentials(c net.Conn) (uid, pid int, err error) {
 	return int(cred.Uid), int(cred.Pid), nil
 }
 
-// trustedPeer accepts a daemon run by root, by this process's user, or by
+// TrustedPeer accepts a daemon run by root, by this process's user, or by
 // the owner of the socket's folder: anyone else who managed to bind the
 // path (say, in a world-writable folder while serve was down) could
 // otherwise answer "yes" to every sign-in.
-func trustedPeer(c net.Conn, path string) error {
+func TrustedPeer(c net.Conn, path string) error {
 	uid, _, err := PeerCredentials(c)
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)

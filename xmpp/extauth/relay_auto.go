@@ -116,7 +116,7 @@ func answers(ctx context.Context, socket string) bool {
 		return false
 	}
 	defer c.Close()
-	return trustedPeer(c, socket) == nil
+	return TrustedPeer(c, socket) == nil
 }
 
 // lockFile takes an exclusive lock on path (made 0600 if missing),

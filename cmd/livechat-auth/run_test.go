@@ -53,6 +53,9 @@ func deadDBEnv(t *testing.T) map[string]string {
 		"LIVECHAT_AUTH_DOMAINS":            "chat.test",
 		"LIVECHAT_AUTH_WIKI_DSN":           "livechat:" + dsnPassword + "@tcp(" + deadAddr(t) + ")/tiki",
 		"LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT": "300ms",
+		// One process deciding alone: the automatic daemon is tested
+		// through the binary in ./test.
+		"LIVECHAT_AUTH_EXTAUTH_DAEMON_SOCKET": "off",
 	}
 }
 

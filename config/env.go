@@ -53,6 +53,7 @@ var envVars = []envVar{
 	{"token.subject_claim", func(c *Config, v string) error { c.Token.SubjectClaim = v; return nil }},
 	{"token.subject", func(c *Config, v string) error { c.Token.Subject = v; return nil }},
 	{"token.replay_protection", boolVar(func(c *Config) *bool { return &c.Token.ReplayProtection })},
+	{"token.used_file", func(c *Config, v string) error { c.Token.UsedFile = v; return nil }},
 	{"session.key", func(c *Config, v string) error { c.Session.Key, c.Session.KeyFile = Secret(v), ""; return nil }},
 	{"session.key_file", func(c *Config, v string) error { c.Session.KeyFile, c.Session.Key = v, ""; return nil }},
 	{"session.max_skew", durationVar(func(c *Config) *time.Duration { return &c.Session.MaxSkew })},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -124,6 +125,9 @@ func (c *Config) validateWeb() []error {
 	}
 	if t.SubjectClaim == "" {
 		bad("token.subject_claim", "required")
+	}
+	if t.UsedFile != "" && !filepath.IsAbs(t.UsedFile) {
+		bad("token.used_file", "must be an absolute path")
 	}
 	switch t.Subject {
 	case "livechat_id", "login", "user_id":

@@ -72,6 +72,7 @@ func TestValidateInvalid(t *testing.T) {
 		{"short token secret from a file", func(c *Config) { c.Token.Secret, c.Token.SecretFile = "short", "/etc/s" }, "token.secret_file"},
 		{"bad dsn from a file", func(c *Config) { c.Wiki.DSN, c.Wiki.DSNFile = "not a dsn", "/etc/dsn" }, "wiki.dsn_file"},
 		{"token lifetime over 10m", func(c *Config) { c.Token.Lifetime = 11 * time.Minute }, "token.lifetime"},
+		{"token used file relative", func(c *Config) { c.Token.UsedFile = "used-tokens" }, "token.used_file"},
 		{"unknown token subject", func(c *Config) { c.Token.Subject = "email" }, "token.subject"},
 		{"session without a minting key", func(c *Config) { c.Session.Key = "0123456789abcdef0123456789abcdef" }, "session.key"},
 		{"no-secret HTTP auth beside the session API", func(c *Config) {

@@ -65,6 +65,12 @@ type Token struct {
 	// token.replay_protection, LIVECHAT_AUTH_TOKEN_REPLAY_PROTECTION: one
 	// sign-in per jti. Default true.
 	ReplayProtection bool `yaml:"replay_protection"`
+	// token.used_file, LIVECHAT_AUTH_TOKEN_USED_FILE: a file journaling
+	// the used jtis, so a restart does not make a used token good again.
+	// Default: beside extauth's daemon socket (serve with
+	// extauth.daemon_socket, and the automatic daemon); otherwise none,
+	// and a restart of serve forgets which tokens were used.
+	UsedFile string `yaml:"used_file"`
 }
 
 // Enabled reports whether any token key is configured.

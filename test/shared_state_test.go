@@ -76,12 +76,34 @@ func TestAutoDaemonOutlivesEjabberd(t *testing.T) {
 	if !eventually(t, 30*time.Second, func() bool { return s.signIn(t, "alice", fresh) == nil }) {
 		t.Fatal("no daemon came back: the unused token is still refused")
 	}
-	if s.signIn(t, "alice", fresh) == nil {
-		t.Error("after the daemon came back, a token signed in twice")
+	if !s.replayRefused(t, "alice", fresh) {
+		t.Error("after the daemon came back, it did not refuse a replayed token")
+	}
+	// The new daemon read the killed one's journal: the token used before
+	// the kill, still valid, stays used.
+	if !s.replayRefused(t, "alice", used) {
+		t.Error("the new daemon did not refuse a token used before the kill")
 	}
 	if again := s.daemon(t); again == before {
 		t.Error("the killed daemon's pid answers again")
 	}
+}
+
+// replayRefused tries a used token until the daemon itself refuses it as
+// replayed (a process still pausing before it reconnects refuses it as
+// token-unshared first); no try may succeed.
+func (p *pool) replayRefused(t *testing.T, user, tok string) bool {
+	t.Helper()
+	replays := func() int {
+		return len(logLines(t, p.logPath, "extauth-daemon", "user="+user, "reason=token-replayed"))
+	}
+	before := replays()
+	return eventually(t, 30*time.Second, func() bool {
+		if p.signIn(t, user, tok) == nil {
+			t.Errorf("a used token signed in again as %s", user)
+		}
+		return replays() > before
+	})
 }
 
 // pool is ejabberd with livechat-auth's default extauth settings.

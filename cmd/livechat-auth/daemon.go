@@ -150,7 +150,12 @@ type autoDaemon struct {
 func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d.used = token.NewUsedTokens() // kept for the daemon's life, reloads included
+	used, err := openUsedTokens(cfg, d.socket) // kept for the daemon's life, reloads included, and across restarts
+	if err != nil {
+		return err
+	}
+	defer used.Close()
+	d.used = used
 	d.stamp = stampOf(d.cfgPath)
 	if err := d.build(ctx, cfg); err != nil {
 		return err

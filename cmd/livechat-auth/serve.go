@@ -62,7 +62,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return cannotStart(fmt.Errorf("wiki.dsn: %w", err))
 	}
 	defer store.Close()
-	d := &daemon{store: store, m: newMetrics(), log: log, used: token.NewUsedTokens()}
+	socket := cfg.Extauth.DaemonSocket
+	if socket == config.DaemonOff {
+		socket = ""
+	}
+	used, err := openUsedTokens(cfg, socket)
+	if err != nil {
+		return cannotStart(err)
+	}
+	defer used.Close()
+	d := &daemon{store: store, m: newMetrics(), log: log, used: used}
 	first, err := d.build(ctx, 1, cfg)
 	if err != nil {
 		return cannotStart(err)
@@ -178,7 +187,7 @@ func (d *daemon) reload(ctx context.Context, path string, getenv func(string) st
 		return
 	}
 	if restartOnly(cur.cfg, next.cfg) {
-		d.log.Warn("serve.listen, wiki.*, extauth.daemon_socket and log.* change only on restart")
+		d.log.Warn("serve.listen, wiki.*, extauth.daemon_socket, token.used_file and log.* change only on restart")
 	}
 	d.running.Store(next)
 	cur.stop()
@@ -201,7 +210,8 @@ func (d *daemon) loadGeneration(ctx context.Context, path string, getenv func(st
 // restartOnly reports whether settings that a reload does not apply
 // differ.
 func restartOnly(a, b config.Config) bool {
-	return a.Serve.Listen != b.Serve.Listen || a.Wiki != b.Wiki || a.Extauth.DaemonSocket != b.Extauth.DaemonSocket || a.Log != b.Log
+	return a.Serve.Listen != b.Serve.Listen || a.Wiki != b.Wiki || a.Extauth.DaemonSocket != b.Extauth.DaemonSocket ||
+		a.Token.UsedFile != b.Token.UsedFile || a.Log != b.Log
 }
 
 // Authenticate and UserExists decide with the running generation; the

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -128,4 +129,23 @@ func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger, opts to
 	}
 	ts.verifier = v
 	return ts, nil
+}
+
+// openUsedTokens opens the record of used tokens of a daemon answering on
+// socket ("" for none): journaled to token.used_file, else to a file
+// beside the socket, else (no socket) kept in memory only. The record
+// outlives reloads; the caller closes it.
+func openUsedTokens(cfg config.Config, socket string) (*token.UsedTokens, error) {
+	path := cfg.Token.UsedFile
+	if path == "" && socket != "" {
+		path = strings.TrimSuffix(socket, ".sock") + ".used"
+	}
+	if path == "" {
+		return token.NewUsedTokens(), nil
+	}
+	used, err := token.OpenUsedTokens(path, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("token.used_file: %w", err)
+	}
+	return used, nil
 }

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -61,35 +60,6 @@ type Verifier struct {
 	now    func() time.Time
 
 	used *UsedTokens
-}
-
-// UsedTokens records the jtis already signed in with, until their tokens
-// expire. It is safe for concurrent use; one record may serve several
-// Verifiers (for instance across a configuration reload).
-type UsedTokens struct {
-	mu   sync.Mutex
-	used map[string]time.Time // jti → expiry
-}
-
-// NewUsedTokens returns an empty record.
-func NewUsedTokens() *UsedTokens { return &UsedTokens{used: make(map[string]time.Time)} }
-
-// use marks id used until exp, and reports false when it already was.
-func (u *UsedTokens) use(id string, exp, now time.Time) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if old, ok := u.used[id]; ok && now.Before(old) {
-		return false
-	}
-	if len(u.used) >= 1024 && len(u.used)%1024 == 0 {
-		for k, e := range u.used {
-			if !now.Before(e) {
-				delete(u.used, k)
-			}
-		}
-	}
-	u.used[id] = exp
-	return true
 }
 
 // NewVerifier checks cfg and returns a Verifier.

@@ -72,6 +72,12 @@ type Wiki struct {
 	// wiki.prefs_refresh, LIVECHAT_AUTH_WIKI_PREFS_REFRESH: how long site
 	// preferences are cached. Default 60s.
 	PrefsRefresh time.Duration `yaml:"prefs_refresh"`
+	// wiki.account_cache, LIVECHAT_AUTH_WIKI_ACCOUNT_CACHE: how long an
+	// account row read for a sign-in or an isuser check is reused, so that
+	// a burst of requests for one account asks the database once; a change
+	// in the wiki (password, suspension, deletion, livechat_id) is seen at
+	// most this late. Default 2s; 0: every request asks; at most 1m.
+	AccountCache time.Duration `yaml:"account_cache"`
 }
 
 // Auth tunes sign-in decisions.
@@ -126,7 +132,7 @@ type Log struct {
 // Default returns the documented defaults.
 func Default() Config {
 	return Config{
-		Wiki:    Wiki{QueryTimeout: 2 * time.Second, MaxOpenConns: 2, PrefsRefresh: time.Minute},
+		Wiki:    Wiki{QueryTimeout: 2 * time.Second, MaxOpenConns: 2, PrefsRefresh: time.Minute, AccountCache: 2 * time.Second},
 		Auth:    Auth{CacheTTL: 5 * time.Minute, CacheSize: 10000, MaxFailures: 5, FailureWindow: time.Minute},
 		Extauth: Extauth{RequestTimeout: 5 * time.Second},
 		Serve:   Serve{Listen: "127.0.0.1:8484", RequestTimeout: 5 * time.Second},

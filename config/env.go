@@ -29,6 +29,7 @@ var envVars = []envVar{
 	{"wiki.query_timeout", durationVar(func(c *Config) *time.Duration { return &c.Wiki.QueryTimeout })},
 	{"wiki.max_open_conns", intVar(func(c *Config) *int { return &c.Wiki.MaxOpenConns })},
 	{"wiki.prefs_refresh", durationVar(func(c *Config) *time.Duration { return &c.Wiki.PrefsRefresh })},
+	{"wiki.account_cache", durationVar(func(c *Config) *time.Duration { return &c.Wiki.AccountCache })},
 	{"auth.cache_ttl", durationVar(func(c *Config) *time.Duration { return &c.Auth.CacheTTL })},
 	{"auth.cache_size", intVar(func(c *Config) *int { return &c.Auth.CacheSize })},
 	{"auth.max_failures", intVar(func(c *Config) *int { return &c.Auth.MaxFailures })},

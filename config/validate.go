@@ -48,6 +48,9 @@ func (c *Config) Validate() error {
 	if c.Wiki.MaxOpenConns < 1 {
 		bad("wiki.max_open_conns", "must be at least 1")
 	}
+	if c.Wiki.AccountCache < 0 || c.Wiki.AccountCache > time.Minute {
+		bad("wiki.account_cache", c.Wiki.AccountCache.String()+" is outside 0 (off) to 1m: a wiki change is seen this late")
+	}
 	if c.Auth.CacheTTL < 0 {
 		bad("auth.cache_ttl", "must not be negative (0 turns the cache off)")
 	}

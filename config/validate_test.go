@@ -54,6 +54,8 @@ func TestValidateInvalid(t *testing.T) {
 		{"zero query timeout", func(c *Config) { c.Wiki.QueryTimeout = 0 }, "wiki.query_timeout"},
 		{"query timeout over request timeout", func(c *Config) { c.Wiki.QueryTimeout = 6 * time.Second }, "wiki.query_timeout"},
 		{"negative prefs refresh", func(c *Config) { c.Wiki.PrefsRefresh = -time.Second }, "wiki.prefs_refresh"},
+		{"negative account cache", func(c *Config) { c.Wiki.AccountCache = -time.Second }, "wiki.account_cache"},
+		{"account cache over a minute", func(c *Config) { c.Wiki.AccountCache = 2 * time.Minute }, "wiki.account_cache"},
 		{"no connections", func(c *Config) { c.Wiki.MaxOpenConns = 0 }, "wiki.max_open_conns"},
 		{"negative cache ttl", func(c *Config) { c.Auth.CacheTTL = -time.Second }, "auth.cache_ttl"},
 		{"zero cache size", func(c *Config) { c.Auth.CacheSize = 0 }, "auth.cache_size"},

@@ -46,6 +46,11 @@ type Config struct {
 	QueryTimeout time.Duration // deadline of each query (default 2s)
 	MaxOpenConns int           // connection pool bound (default 4)
 	PrefsRefresh time.Duration // how long cached preferences are used (default 60s)
+	// AccountCache is how long an answer of UserByLivechatID (the account
+	// row, or "no such account") is reused: a change in the wiki is seen
+	// at most this late. 0: every call asks the database.
+	AccountCache     time.Duration
+	AccountCacheSize int // answers kept at most (default 10000)
 }
 
 // Store reads a Tiki database. It is safe for concurrent use; Close
@@ -54,6 +59,8 @@ type Store struct {
 	db  *sql.DB
 	cfg Config
 	now func() time.Time
+
+	accounts *accountCache // nil: off
 
 	prefsFlight singleflight.Group
 	mu          sync.Mutex
@@ -98,7 +105,10 @@ func Open(dsn string, cfg Config) (*Store, error) {
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetMaxIdleConns(cfg.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{db: db, cfg: cfg, now: time.Now}, nil
+	if cfg.AccountCacheSize <= 0 {
+		cfg.AccountCacheSize = 10000
+	}
+	return &Store{db: db, cfg: cfg, now: time.Now, accounts: newAccountCache(cfg.AccountCache, cfg.AccountCacheSize)}, nil
 }
 
 // Close closes the connection pool.
@@ -120,9 +130,16 @@ func (s *Store) Ping(ctx context.Context) error {
 // none is, an unmigrated account (LivechatID nil) whose login is id. found
 // is false when neither exists; err reports only technical faults. The
 // match follows the database collation: callers compare the returned
-// livechat_id themselves when they need an exact match.
+// livechat_id themselves when they need an exact match. With
+// Config.AccountCache, an answer is reused for that long, and concurrent
+// calls for one id share one query.
 func (s *Store) UserByLivechatID(ctx context.Context, id string) (u User, found bool, err error) {
-	u, found, err = s.queryUser(ctx, queryUserByLivechatID, id, id)
+	read := func(ctx context.Context) (User, bool, error) { return s.queryUser(ctx, queryUserByLivechatID, id, id) }
+	if s.accounts != nil {
+		u, found, err = s.cachedUserByLivechatID(ctx, id, read)
+	} else {
+		u, found, err = read(ctx)
+	}
 	if err != nil {
 		return User{}, false, fmt.Errorf("look up livechat_id: %w: %w", ErrUnavailable, err)
 	}

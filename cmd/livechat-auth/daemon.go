@@ -215,6 +215,7 @@ func (d *autoDaemon) build(ctx context.Context, cfg config.Config) error {
 		var err error
 		store, err = wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{
 			QueryTimeout: cfg.Wiki.QueryTimeout, MaxOpenConns: cfg.Wiki.MaxOpenConns, PrefsRefresh: cfg.Wiki.PrefsRefresh,
+			AccountCache: cfg.Wiki.AccountCache,
 		})
 		if err != nil {
 			return err

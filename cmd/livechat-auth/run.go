@@ -153,6 +153,7 @@ func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger)
 		QueryTimeout: cfg.Wiki.QueryTimeout,
 		MaxOpenConns: cfg.Wiki.MaxOpenConns,
 		PrefsRefresh: cfg.Wiki.PrefsRefresh,
+		AccountCache: cfg.Wiki.AccountCache,
 	})
 	if err != nil {
 		return nil, nil, tokenSetup{}, err

@@ -57,6 +57,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{
 		QueryTimeout: cfg.Wiki.QueryTimeout, MaxOpenConns: cfg.Wiki.MaxOpenConns, PrefsRefresh: cfg.Wiki.PrefsRefresh,
+		AccountCache: cfg.Wiki.AccountCache,
 	})
 	if err != nil {
 		return cannotStart(fmt.Errorf("wiki.dsn: %w", err))

@@ -56,8 +56,10 @@ func TestServeOperations(t *testing.T) {
 	proxy := startDBProxy(t, w.Addr)
 	const secret = "the first shared secret, 16+ bytes"
 	dir := t.TempDir()
+	// No account cache: a row read just before the outage would answer for its bound.
 	cfgPath, logPath := writeConfig(t, dir, proxy.DSN(t, w.ReaderDSN), []string{"chat.test"}, fmt.Sprintf("httpauth:\n  secret: %q\n", secret))
-	srv := startServe(t, cfgPath)
+	port := freePort(t)
+	srv := startServeOn(t, cfgPath, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_WIKI_ACCOUNT_CACHE=0")
 
 	if code, _ := get(t, srv.URL+"/healthz"); code != 200 {
 		t.Errorf("healthz %d", code)

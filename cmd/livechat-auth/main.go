@@ -9,10 +9,17 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "extauth" && os.Getenv("GOMAXPROCS") == "" {
+		// An extauth process serves one request at a time (ejabberd waits
+		// for each reply) and mostly relays it: a second P only adds
+		// wake-ups across threads to every request.
+		runtime.GOMAXPROCS(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()

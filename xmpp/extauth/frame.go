@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -66,6 +67,26 @@ func ReadRequest(r io.Reader) (Request, error) {
 		return Request{}, err
 	}
 	return ParseRequest(body)
+}
+
+// readFrame appends one whole frame, its 2-byte length included, to buf.
+// It returns io.EOF when r ends cleanly between frames and
+// io.ErrUnexpectedEOF when it ends inside one.
+func readFrame(r io.Reader, buf []byte) ([]byte, error) {
+	var head [2]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return buf, err
+	}
+	n := int(binary.BigEndian.Uint16(head[:]))
+	buf = append(buf, head[:]...)
+	buf = slices.Grow(buf, n)[:2+n]
+	if _, err := io.ReadFull(r, buf[2:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return buf, err
+	}
+	return buf, nil
 }
 
 // ParseRequest decodes a frame's body.

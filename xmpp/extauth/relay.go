@@ -88,27 +88,40 @@ func NewRelay(fallback *Server, log hclog.Logger, cfg RelayConfig) (*Relay, erro
 }
 
 // Serve reads requests from r and writes one reply per request to w until
-// r ends or ctx is done, as Server.Serve does.
+// r ends or ctx is done, as Server.Serve does. Frames go to the daemon as
+// they came, unparsed; a request is decoded only when it must be decided
+// here.
 func (rl *Relay) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	defer rl.closeConn()
-	return serveFrames(ctx, r, w, rl.log, func(req Request) bool {
-		yes, err := rl.ask(ctx, req)
-		var ne net.Error
-		switch {
-		case err == nil:
+	return serveRaw(ctx, r, w, func(frame []byte) bool {
+		yes, err := rl.ask(ctx, frame)
+		if err == nil {
 			return yes
-		case errors.As(err, &ne) && ne.Timeout():
-			// The daemon is up but did not answer in time (a slow
-			// database): deciding again here would only be slower, and
-			// could accept a token the daemon has already used.
-			rl.log.Warn("refused", "cmd", req.Command, "user", req.User, "server", req.Server, "reason", "daemon-timeout")
-			return false
-		case rl.tokens && req.Command == CmdAuth && token.LooksLikeToken(req.Password):
-			rl.refuseUnshared(req)
-			return false
 		}
-		return rl.fallback.answer(ctx, req)
+		return rl.decideHere(ctx, frame, err)
 	})
+}
+
+// decideHere answers a request the daemon did not answer (err says why).
+func (rl *Relay) decideHere(ctx context.Context, frame []byte, err error) bool {
+	req, perr := ParseRequest(frame[2:])
+	if perr != nil {
+		rl.log.Warn("malformed request", "reason", "bad-request", "error", perr)
+		return false
+	}
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		// The daemon is up but did not answer in time (a slow
+		// database): deciding again here would only be slower, and
+		// could accept a token the daemon has already used.
+		rl.log.Warn("refused", "cmd", req.Command, "user", req.User, "server", req.Server, "reason", "daemon-timeout")
+		return false
+	case rl.tokens && req.Command == CmdAuth && token.LooksLikeToken(req.Password):
+		rl.refuseUnshared(req)
+		return false
+	}
+	return rl.fallback.answer(ctx, req)
 }
 
 // refuseUnshared refuses a token while the shared record of used tokens
@@ -124,15 +137,12 @@ func (rl *Relay) refuseUnshared(req Request) {
 	rl.log.Info("refused", "cmd", req.Command, "user", req.User, "server", req.Server, "reason", ReasonTokenUnshared)
 }
 
-// ask forwards one request to the daemon. An error means the daemon could
-// not answer; the caller then decides locally. A connection that fails is
-// replaced at once by a fresh one (the daemon may have restarted), and
-// after a second failure the daemon is left alone for a pause.
-func (rl *Relay) ask(ctx context.Context, req Request) (bool, error) {
-	frame, err := AppendRequest(nil, req)
-	if err != nil {
-		return false, err
-	}
+// ask forwards one request frame to the daemon. An error means the daemon
+// could not answer; the caller then decides locally. A connection that
+// fails is replaced at once by a fresh one (the daemon may have
+// restarted), and after a second failure the daemon is left alone for a
+// pause.
+func (rl *Relay) ask(ctx context.Context, frame []byte) (bool, error) {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	for attempt := 0; ; attempt++ {

@@ -56,25 +56,35 @@ func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	return serveFrames(ctx, r, w, s.log, func(req Request) bool { return s.answer(ctx, req) })
 }
 
-// serveFrames is the request loop of every extauth speaker: malformed
-// frames are answered "no" and logged, the others by answer.
+// serveFrames is the request loop of a deciding extauth speaker:
+// malformed frames are answered "no" and logged, the others by answer.
 func serveFrames(ctx context.Context, r io.Reader, w io.Writer, log hclog.Logger, answer func(Request) bool) error {
+	return serveRaw(ctx, r, w, func(frame []byte) bool {
+		req, err := ParseRequest(frame[2:])
+		if err != nil {
+			log.Warn("malformed request", "reason", "bad-request", "error", err)
+			return false
+		}
+		return answer(req)
+	})
+}
+
+// serveRaw is the request loop of every extauth speaker: it reads whole
+// frames (length included) into one reused buffer and writes the reply
+// answer gives. frame is valid only during the call.
+func serveRaw(ctx context.Context, r io.Reader, w io.Writer, answer func(frame []byte) bool) error {
 	br := bufio.NewReaderSize(r, 4096)
+	var frame []byte
 	for ctx.Err() == nil {
-		req, err := ReadRequest(br)
+		var err error
+		frame, err = readFrame(br, frame[:0])
 		switch {
 		case errors.Is(err, io.EOF):
 			return nil
-		case errors.Is(err, ErrMalformed):
-			log.Warn("malformed request", "reason", "bad-request", "error", err)
-			if err := WriteReply(w, false); err != nil {
-				return fmt.Errorf("write reply: %w", err)
-			}
-			continue
 		case err != nil:
 			return fmt.Errorf("read request: %w", err)
 		}
-		if err := WriteReply(w, answer(req)); err != nil {
+		if err := WriteReply(w, answer(frame)); err != nil {
 			return fmt.Errorf("write reply: %w", err)
 		}
 	}
@@ -93,27 +103,31 @@ func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
 			yes = false
 		}
 	}()
-	log := s.log.With("cmd", req.Command, "user", req.User, "server", req.Server)
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 
+	// The request's fields go with the one line logged, with no logger
+	// made per request.
 	switch req.Command {
 	case CmdAuth:
 		acct, err := s.auth.Authenticate(ctx, req.User, req.Server, req.Password)
-		kv := []any{"duration", time.Since(start), "cache_hit", acct.CacheHit}
 		if acct.Token != nil {
-			kv = append(kv, "credential", "token", "kid", acct.Token.KeyID, "jti", acct.Token.ID)
+			provider.LogDecision(s.log, err, "cmd", req.Command, "user", req.User, "server", req.Server,
+				"duration", time.Since(start), "cache_hit", acct.CacheHit,
+				"credential", "token", "kid", acct.Token.KeyID, "jti", acct.Token.ID)
+		} else {
+			provider.LogDecision(s.log, err, "cmd", req.Command, "user", req.User, "server", req.Server,
+				"duration", time.Since(start), "cache_hit", acct.CacheHit)
 		}
-		provider.LogDecision(log, err, kv...)
 		s.observed(req.Command, provider.Result(err), start, acct.CacheHit)
 		return err == nil
 	case CmdIsUser:
 		exists, err := s.auth.UserExists(ctx, req.User, req.Server)
-		provider.LogDecision(log, err, "duration", time.Since(start))
+		provider.LogDecision(s.log, err, "cmd", req.Command, "user", req.User, "server", req.Server, "duration", time.Since(start))
 		s.observed(req.Command, provider.Result(err), start, false)
 		return exists && err == nil
 	}
-	log.Info("refused", "reason", string(provider.ReasonReadOnly))
+	s.log.Info("refused", "cmd", req.Command, "user", req.User, "server", req.Server, "reason", string(provider.ReasonReadOnly))
 	s.observed(req.Command, string(provider.ReasonReadOnly), start, false)
 	return false
 }

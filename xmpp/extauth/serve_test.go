@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -203,6 +205,33 @@ func TestObserveEveryDecision(t *testing.T) {
 			}
 			if len(seen) != 1 || seen[0] != tt.want {
 				t.Errorf("observed %q, want [%q]", seen, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkAnswer is one decision at the edge with the logger extauth
+// really runs (hclog, text, Info, to a file) and a decision that costs
+// nothing: what the edge itself adds to each request.
+func BenchmarkAnswer(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "extauth.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	log := hclog.New(&hclog.LoggerOptions{Name: "livechat-auth", Level: hclog.Info, Output: f}).Named("extauth")
+	srv := newServer(b, log)
+	ctx := context.Background()
+	for _, req := range []Request{
+		{Command: CmdAuth, User: "alice", Server: "chat.test", Password: "secret"},
+		{Command: CmdIsUser, User: "alice", Server: "chat.test"},
+	} {
+		b.Run(req.Command, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !srv.answer(ctx, req) {
+					b.Fatal("refused")
+				}
 			}
 		})
 	}

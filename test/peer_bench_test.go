@@ -34,11 +34,13 @@ func startPythonPeer(t testing.TB, w *wiki, domain string) *extauthProcess {
 
 // BenchmarkExtauthPeer compares one extauth request over pipes, the way
 // ejabberd talks to its extauth program, between livechat-auth (default
-// settings, info log to a file), the hand-written Python peer and the
-// always-yes program, interleaved request by request so that the
-// machine's noise falls on all three alike. It prints each one's µs per
-// request and the ratios: x-python is the Python peer's time over
-// livechat-auth's (how many times faster livechat-auth is), over-yes is
+// settings, info log to a file: the process relays to its automatic
+// daemon), the hand-written Python peer, the always-yes program and
+// livechat-auth deciding alone (extauth.daemon_socket: off), interleaved
+// request by request so that the machine's noise falls on all alike. It
+// prints each one's µs per request and the ratios: x-python is the Python
+// peer's time over livechat-auth's (how many times faster livechat-auth
+// is), alone-x-python the same for the process deciding alone, over-yes
 // livechat-auth's time over the always-yes program's.
 //
 //	go test ./test -run '^$' -bench ExtauthPeer -count 2
@@ -60,21 +62,23 @@ func BenchmarkExtauthPeer(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
+			env := []string{"LIVECHAT_AUTH_WIKI_DSN=" + w.ReaderDSN, "LIVECHAT_AUTH_DOMAINS=chat.test", "LIVECHAT_AUTH_LOG_LEVEL=info"}
 			programs := []*extauthProcess{
-				startExtauthProgram(b, binPath, "LIVECHAT_AUTH_WIKI_DSN="+w.ReaderDSN, "LIVECHAT_AUTH_DOMAINS=chat.test", "LIVECHAT_AUTH_LOG_LEVEL=info"),
+				startExtauthProgram(b, binPath, env...),
 				startPythonPeer(b, w, "chat.test"),
 				startExtauthProgram(b, yes),
+				startExtauthProgram(b, binPath, append(env, "LIVECHAT_AUTH_EXTAUTH_DAEMON_SOCKET=off")...),
 			}
 			frame, err := extauth.AppendRequest(nil, c.req)
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, p := range programs[:2] {
+			for _, p := range []*extauthProcess{programs[0], programs[1], programs[3]} {
 				if !p.askRaw(b, frame) { // and warm up
 					b.Fatalf("%s refused %s", p.cmd.Path, c.name)
 				}
 			}
-			var spent [3]time.Duration
+			var spent [4]time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				for k := range programs {
@@ -91,8 +95,10 @@ func BenchmarkExtauthPeer(b *testing.B) {
 			b.ReportMetric(us(spent[0]), "µs/livechat")
 			b.ReportMetric(us(spent[1]), "µs/python")
 			b.ReportMetric(us(spent[2]), "µs/yes")
+			b.ReportMetric(us(spent[3]), "µs/alone")
 			b.ReportMetric(float64(spent[1])/float64(spent[0]), "x-python")
 			b.ReportMetric(float64(spent[0])/float64(spent[2]), "over-yes")
+			b.ReportMetric(float64(spent[1])/float64(spent[3]), "alone-x-python")
 		})
 	}
 }

@@ -14,12 +14,18 @@ import (
 	"livechat-auth/wikidb"
 )
 
-// Directory finds wiki accounts for sign-in; *wikidb.Store implements it.
+// Directory finds wiki accounts; *wikidb.Store implements it. Lookups
+// follow the database collation, so a row found may name another account
+// than the one asked for: the Authenticator checks the match exactly.
 type Directory interface {
-	// UserByLivechatID returns the account whose livechat_id matches id
-	// under the database collation, or an unmigrated account whose login
-	// does. found is false when there is none; err is a technical fault.
+	// UserByLivechatID returns the account whose livechat_id matches id,
+	// or an unmigrated account whose login does. found is false when there
+	// is none; err is a technical fault.
 	UserByLivechatID(ctx context.Context, id string) (u wikidb.User, found bool, err error)
+	// UserByLogin returns the account whose login matches login.
+	UserByLogin(ctx context.Context, login string) (u wikidb.User, found bool, err error)
+	// UserByID returns the account with this userId.
+	UserByID(ctx context.Context, id int64) (u wikidb.User, found bool, err error)
 	// Prefs returns the site preferences the account rules need.
 	Prefs(ctx context.Context) (wikidb.Prefs, error)
 }
@@ -40,10 +46,12 @@ type Config struct {
 // maxPasswordBytes bounds what is hashed; longer input is refused.
 const maxPasswordBytes = 4096
 
-// Account is an accepted sign-in. User carries no password hash.
+// Account is an accepted sign-in or a resolved account. User carries no
+// password hash.
 type Account struct {
 	User     wikidb.User
 	JID      jid.JID       // <livechat_id>@<domain>, as the chat server named it
+	Subject  string        // what a token for the account names (Config.TokenSubject)
 	CacheHit bool          // the password was verified from the cache, with no slow hash
 	Token    *token.Claims // the token signed in with; nil for a password
 }
@@ -51,7 +59,8 @@ type Account struct {
 // Authenticator decides sign-ins. It is safe for concurrent use.
 type Authenticator struct {
 	dir     Directory
-	domains map[string]bool
+	domain  string          // the first of Config.Domains
+	domains map[string]bool // every one, lower-cased
 	cache   *verifiedCache
 	limiter *failureLimiter
 	flight  singleflight.Group
@@ -97,6 +106,7 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 		tokens:  cfg.Tokens,
 		subject: cfg.TokenSubject,
 		dir:     dir,
+		domain:  cfg.Domains[0],
 		domains: domains,
 		cache:   newVerifiedCache(cfg.CacheTTL, cfg.CacheSize),
 		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow),
@@ -110,7 +120,7 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 //
 // Every refusal after the account lookup that did not already pay a
 // bcrypt of Tiki's default cost pays one, so an unknown name, a legacy
-// hash and a wrong password take the same time.
+// hash, a locked account and a wrong password take the same time.
 func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password string) (Account, error) {
 	name, err := a.checkName(user, domain)
 	if err != nil {
@@ -124,19 +134,40 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		// nor are blocked by them, so junk tokens cannot lock a user out.
 		return a.authenticateToken(ctx, name, domain, password)
 	}
-	if a.limiter.blocked(name, a.now()) {
-		return Account{}, ReasonRateLimited
-	}
-	u, found, err := a.dir.UserByLivechatID(ctx, name)
-	if err != nil {
-		return Account{}, err
-	}
-	if err := a.matchName(u, found, name); err != nil {
+	locked := a.limiter.blocked(name, a.now())
+	checked, hit := false, false
+	acct, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) (err error) {
+		checked = true
+		hit, err = a.checkPassword(u, name, password, locked)
+		return err
+	}, checkState)
+	acct.CacheHit = hit && err == nil
+	var reason Reason
+	if !checked && errors.As(err, &reason) {
+		// The name named no account: pay what a wrong password pays.
 		spendDummyVerify(password)
-		if errors.Is(err, ReasonUnknownUser) {
+		switch {
+		case locked:
+			return Account{}, ReasonRateLimited
+		case reason == ReasonUnknownUser:
 			a.limiter.fail(name, a.now())
 		}
-		return Account{}, err
+	}
+	return acct, err
+}
+
+// checkPassword verifies password for the account u found for name. A
+// locked account (see Locks) is refused unless the password is one the
+// cache proved recently, so a guesser cannot lock the owner out; the
+// refusal costs what a wrong password costs, and a lock cannot be told
+// from outside.
+func (a *Authenticator) checkPassword(u wikidb.User, name, password string, locked bool) (cacheHit bool, err error) {
+	if locked {
+		if a.cache.has(a.cache.key(u, password), a.now()) {
+			return true, nil
+		}
+		spendDummyVerify(password)
+		return false, ReasonRateLimited
 	}
 	hit, err := a.verify(u, password)
 	if err != nil {
@@ -144,57 +175,20 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 			spendDummyVerify(password)
 		}
 		a.limiter.fail(name, a.now())
-		return Account{}, err
 	}
-	prefs, err := a.dir.Prefs(ctx)
-	if err != nil {
-		return Account{}, err
-	}
-	if err := checkState(u, prefs, a.now()); err != nil {
-		return Account{}, err
-	}
-	j, err := JID(name, domain)
-	if err != nil {
-		return Account{}, ReasonBadUsername
-	}
-	u.Hash = ""
-	return Account{User: u, JID: j, CacheHit: hit}, nil
-}
-
-// matchName checks that the looked-up row is the account named: the
-// database collation also matches names differing in accents or
-// trailing spaces, and a stored livechat_id may be no valid localpart.
-func (a *Authenticator) matchName(u wikidb.User, found bool, name string) error {
-	if !found {
-		return ReasonUnknownUser
-	}
-	if u.LivechatID == nil {
-		return nil // unmigrated, matched by login: refused after the password check
-	}
-	id, err := NormalizeLocalpart(*u.LivechatID)
-	switch {
-	case err != nil:
-		return ReasonBadLivechatID
-	case !SameLocalpart(id, name):
-		return ReasonUnknownUser
-	}
-	return nil
+	return hit, err
 }
 
 // UserExists reports whether user@domain names a migrated wiki account,
 // whatever its state (a suspended user still exists). When it does not,
-// err is ReasonUnknownUser, ReasonBadDomain or ReasonBadUsername; other
-// errors are technical faults.
+// err is ReasonUnknownUser, ReasonUnmigrated, ReasonBadDomain or
+// ReasonBadUsername; other errors are technical faults.
 func (a *Authenticator) UserExists(ctx context.Context, user, domain string) (bool, error) {
-	name, err := a.checkName(user, domain)
-	if err != nil {
+	if _, err := a.domainOf(domain); err != nil {
 		return false, err
 	}
-	u, found, err := a.dir.UserByLivechatID(ctx, name)
+	u, _, err := a.find(ctx, Lookup{Name: user})
 	if err != nil {
-		return false, err
-	}
-	if err := a.matchName(u, found, name); err != nil {
 		return false, err
 	}
 	if u.LivechatID == nil {
@@ -205,7 +199,7 @@ func (a *Authenticator) UserExists(ctx context.Context, user, domain string) (bo
 
 // checkName checks the domain and returns the normalised localpart.
 func (a *Authenticator) checkName(user, domain string) (string, error) {
-	if !a.domains[strings.ToLower(domain)] {
+	if _, err := a.domainOf(domain); err != nil || domain == "" {
 		return "", ReasonBadDomain
 	}
 	name, err := NormalizeLocalpart(user)

@@ -1,10 +1,11 @@
-package provider
+package provider_test
 
 import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,64 +13,18 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/text/cases"
 
+	"livechat-auth/provider"
+	"livechat-auth/provider/providertest"
 	"livechat-auth/wikidb"
 )
 
-// fakeDirectory is an in-memory Directory that counts lookups.
-type fakeDirectory struct {
-	mu      sync.Mutex
-	users   []wikidb.User
-	prefs   wikidb.Prefs
-	err     error
-	lookups atomic.Int64
-}
-
-func (f *fakeDirectory) UserByLivechatID(_ context.Context, id string) (wikidb.User, bool, error) {
-	f.lookups.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return wikidb.User{}, false, f.err
-	}
-	for _, u := range f.users { // a rough stand-in for utf8mb4_unicode_ci
-		if u.LivechatID != nil && foldEqual(strings.TrimRight(*u.LivechatID, " "), id) { // PAD SPACE
-			return u, true, nil
-		}
-	}
-	for _, u := range f.users {
-		if u.LivechatID == nil && strings.EqualFold(u.Login, id) {
-			return u, true, nil
-		}
-	}
-	return wikidb.User{}, false, nil
-}
-
-// foldEqual is a rough stand-in for utf8mb4_unicode_ci, which also equates
-// ß and ss (and, unlike this, ignores accents).
-func foldEqual(a, b string) bool {
-	fold := cases.Fold()
-	return fold.String(a) == fold.String(b)
-}
-
-func (f *fakeDirectory) Prefs(context.Context) (wikidb.Prefs, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.prefs, f.err
-}
-
-func (f *fakeDirectory) setHash(login, hash string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i := range f.users {
-		if f.users[i].Login == login {
-			f.users[i].Hash = hash
-		}
-	}
-}
-
 func ptr(s string) *string { return &s }
+
+// setHash changes alice's stored hash, as a password change in the wiki does.
+func setHash(dir *providertest.Directory, hash string) {
+	dir.Update(1, func(u *wikidb.User) { u.Hash = hash })
+}
 
 func mustBcrypt(t testing.TB, pw string) string {
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
@@ -79,7 +34,7 @@ func mustBcrypt(t testing.TB, pw string) string {
 	return "$2y$" + string(h[4:])
 }
 
-func newFixture(t testing.TB) (*fakeDirectory, *Authenticator) {
+func newFixture(t testing.TB) (*providertest.Directory, *provider.Authenticator) {
 	good := func(id int64, login, lcid string) wikidb.User {
 		return wikidb.User{ID: id, Login: login, Hash: mustBcrypt(t, login+"-pw"), LivechatID: ptr(lcid), PassConfirm: 1700000000}
 	}
@@ -103,8 +58,8 @@ func newFixture(t testing.TB) (*fakeDirectory, *Authenticator) {
 	bad(11, "ursula", func(u *wikidb.User) { u.LivechatID = ptr("ursula x") })
 	bad(12, "zoe", func(u *wikidb.User) { u.LivechatID = ptr("zoë") })
 	bad(13, "strasse", func(u *wikidb.User) { u.LivechatID = ptr("Straße") })
-	dir := &fakeDirectory{users: users, prefs: wikidb.Prefs{ChangePassword: true, PassDueDays: -1, TwoFactorAuth: true}}
-	a, err := New(dir, testConfig(time.Now))
+	dir := providertest.NewDirectory(wikidb.Prefs{ChangePassword: true, PassDueDays: -1, TwoFactorAuth: true}, users...)
+	a, err := provider.New(dir, testConfig(time.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +67,8 @@ func newFixture(t testing.TB) (*fakeDirectory, *Authenticator) {
 }
 
 // testConfig is the configuration an operator gets by default.
-func testConfig(now func() time.Time) Config {
-	return Config{Domains: []string{"chat.test"}, CacheTTL: 5 * time.Minute, CacheSize: 100,
+func testConfig(now func() time.Time) provider.Config {
+	return provider.Config{Domains: []string{"chat.test"}, CacheTTL: 5 * time.Minute, CacheSize: 100,
 		MaxFailures: 5, FailureWindow: time.Minute, Now: now}
 }
 
@@ -128,26 +83,26 @@ func TestAuthenticateRules(t *testing.T) {
 		{"accepted", "alice", "chat.test", "alice-pw", nil},
 		{"domain is case-insensitive", "alice", "Chat.Test", "alice-pw", nil},
 		{"mixed-case livechat_id", "trent.support", "chat.test", "Trent-pw", nil},
-		{"wrong password", "alice", "chat.test", "alice-pw2", ReasonBadPassword},
-		{"unknown user", "nobody", "chat.test", "x", ReasonUnknownUser},
-		{"other domain", "alice", "evil.test", "alice-pw", ReasonBadDomain},
-		{"empty password", "alice", "chat.test", "", ReasonBadInput},
-		{"NUL in password", "alice", "chat.test", "alice-pw\x00", ReasonBadInput},
-		{"huge password", "alice", "chat.test", strings.Repeat("x", maxPasswordBytes+1), ReasonBadInput},
-		{"bad localpart", "a b", "chat.test", "x", ReasonBadUsername},
-		{"empty user", "", "chat.test", "x", ReasonBadUsername},
-		{"e-mail not validated", "mallory", "chat.test", "mallory-pw", ReasonUnvalidated},
-		{"suspended", "nina", "chat.test", "nina-pw", ReasonSuspended},
-		{"unfinished registration", "oscar", "chat.test", "oscar-pw", ReasonUnfinished},
-		{"valid code is not a password", "oscar", "chat.test", "abc", ReasonBadPassword},
-		{"must change password", "peggy", "chat.test", "peggy-pw", ReasonMustChangePassword},
-		{"2fa account", "quinn", "chat.test", "quinn-pw", ReasonTwoFactorRequired},
-		{"unmigrated", "rupert", "chat.test", "rupert-pw", ReasonUnmigrated},
-		{"unmigrated, wrong password", "rupert", "chat.test", "nope", ReasonBadPassword},
-		{"crypt-DES hash", "ivan", "chat.test", "ivan-pw", ReasonUnsupportedHash},
-		{"no local password", "judy", "chat.test", "judy-pw", ReasonNoLocalPassword},
-		{"requested name not a localpart", "ursula x", "chat.test", "ursula-pw", ReasonBadUsername},
-		{"accent-insensitive match is not the account", "zoe", "chat.test", "zoe-pw", ReasonUnknownUser},
+		{"wrong password", "alice", "chat.test", "alice-pw2", provider.ReasonBadPassword},
+		{"unknown user", "nobody", "chat.test", "x", provider.ReasonUnknownUser},
+		{"other domain", "alice", "evil.test", "alice-pw", provider.ReasonBadDomain},
+		{"empty password", "alice", "chat.test", "", provider.ReasonBadInput},
+		{"NUL in password", "alice", "chat.test", "alice-pw\x00", provider.ReasonBadInput},
+		{"huge password", "alice", "chat.test", strings.Repeat("x", 4097), provider.ReasonBadInput},
+		{"bad localpart", "a b", "chat.test", "x", provider.ReasonBadUsername},
+		{"empty user", "", "chat.test", "x", provider.ReasonBadUsername},
+		{"e-mail not validated", "mallory", "chat.test", "mallory-pw", provider.ReasonUnvalidated},
+		{"suspended", "nina", "chat.test", "nina-pw", provider.ReasonSuspended},
+		{"unfinished registration", "oscar", "chat.test", "oscar-pw", provider.ReasonUnfinished},
+		{"valid code is not a password", "oscar", "chat.test", "abc", provider.ReasonBadPassword},
+		{"must change password", "peggy", "chat.test", "peggy-pw", provider.ReasonMustChangePassword},
+		{"2fa account", "quinn", "chat.test", "quinn-pw", provider.ReasonTwoFactorRequired},
+		{"unmigrated", "rupert", "chat.test", "rupert-pw", provider.ReasonUnmigrated},
+		{"unmigrated, wrong password", "rupert", "chat.test", "nope", provider.ReasonBadPassword},
+		{"crypt-DES hash", "ivan", "chat.test", "ivan-pw", provider.ReasonUnsupportedHash},
+		{"no local password", "judy", "chat.test", "judy-pw", provider.ReasonNoLocalPassword},
+		{"requested name not a localpart", "ursula x", "chat.test", "ursula-pw", provider.ReasonBadUsername},
+		{"accent-insensitive match is not the account", "zoe", "chat.test", "zoe-pw", provider.ReasonUnknownUser},
 		{"accented livechat_id", "zoë", "chat.test", "zoe-pw", nil},
 		{"ß as ejabberd's nodeprep sends it", "strasse", "chat.test", "strasse-pw", nil},
 		{"ß as typed", "straße", "chat.test", "strasse-pw", nil},
@@ -167,23 +122,23 @@ func TestAuthenticateStoredLivechatIDInvalid(t *testing.T) {
 	dir, a := newFixture(t)
 	// The collation ignores trailing spaces, so "xena" finds this row, but
 	// a stored id with a space can never be a Jabber ID.
-	dir.users = append(dir.users, wikidb.User{ID: 20, Login: "xena", Hash: mustBcrypt(t, "pw"), LivechatID: ptr("Xena "), PassConfirm: 1})
+	dir.Add(wikidb.User{ID: 20, Login: "xena", Hash: mustBcrypt(t, "pw"), LivechatID: ptr("Xena "), PassConfirm: 1})
 	_, err := a.Authenticate(context.Background(), "xena", "chat.test", "pw")
-	if !errors.Is(err, ReasonBadLivechatID) {
-		t.Fatalf("Authenticate = %v, want %v", err, ReasonBadLivechatID)
+	if !errors.Is(err, provider.ReasonBadLivechatID) {
+		t.Fatalf("Authenticate = %v, want %v", err, provider.ReasonBadLivechatID)
 	}
 }
 
 func TestAuthenticateDatabaseDown(t *testing.T) {
 	dir, a := newFixture(t)
 	down := errors.New("dial tcp: connection refused")
-	dir.err = down
+	dir.SetErr(down)
 	_, err := a.Authenticate(context.Background(), "alice", "chat.test", "alice-pw")
-	var r Reason
+	var r provider.Reason
 	if !errors.Is(err, down) || errors.As(err, &r) {
 		t.Fatalf("Authenticate = %v, want the database error, not a refusal", err)
 	}
-	dir.err = nil
+	dir.SetErr(nil)
 	if _, err := a.Authenticate(context.Background(), "alice", "chat.test", "alice-pw"); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}
@@ -200,12 +155,12 @@ func TestCacheSkipsHashUntilHashChanges(t *testing.T) {
 	if err != nil || !acct.CacheHit {
 		t.Fatalf("repeat: hit=%v err=%v, want a cache hit", acct.CacheHit, err)
 	}
-	if _, err := a.Authenticate(ctx, "alice", "chat.test", "wrong"); !errors.Is(err, ReasonBadPassword) {
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "wrong"); !errors.Is(err, provider.ReasonBadPassword) {
 		t.Fatalf("wrong password after a cached one: %v", err)
 	}
 	// The wiki changes the password: the old one stops working at once.
-	dir.setHash("alice", mustBcrypt(t, "new-pw"))
-	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); !errors.Is(err, ReasonBadPassword) {
+	setHash(dir, mustBcrypt(t, "new-pw"))
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); !errors.Is(err, provider.ReasonBadPassword) {
 		t.Fatalf("old password after a change: %v", err)
 	}
 	if _, err := a.Authenticate(ctx, "alice", "chat.test", "new-pw"); err != nil {
@@ -218,17 +173,15 @@ func TestCacheFollowsLoginRename(t *testing.T) {
 	ctx := context.Background()
 	// md5(login.pass), Tiki 1.9: the login is part of the hash input.
 	sum := md5.Sum([]byte("alice" + "legacy-pw"))
-	dir.setHash("alice", hex.EncodeToString(sum[:]))
+	setHash(dir, hex.EncodeToString(sum[:]))
 	for i := 0; i < 2; i++ {
 		if _, err := a.Authenticate(ctx, "alice", "chat.test", "legacy-pw"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	dir.mu.Lock()
-	dir.users[0].Login = "alice2" // renamed in the wiki; the hash no longer matches
-	dir.mu.Unlock()
-	if _, err := a.Authenticate(ctx, "alice", "chat.test", "legacy-pw"); !errors.Is(err, ReasonBadPassword) {
-		t.Fatalf("after a rename: %v, want %v", err, ReasonBadPassword)
+	dir.Update(1, func(u *wikidb.User) { u.Login = "alice2" }) // renamed in the wiki; the hash no longer matches
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "legacy-pw"); !errors.Is(err, provider.ReasonBadPassword) {
+		t.Fatalf("after a rename: %v, want %v", err, provider.ReasonBadPassword)
 	}
 }
 
@@ -243,39 +196,14 @@ func TestAccountCarriesNoHash(t *testing.T) {
 	}
 }
 
-func TestNewRefusesIncompleteConfig(t *testing.T) {
-	dir := &fakeDirectory{}
-	for name, cfg := range map[string]Config{
-		"no domains":       {},
-		"cache, no size":   {Domains: []string{"d"}, CacheTTL: time.Minute},
-		"limit, no window": {Domains: []string{"d"}, MaxFailures: 3},
-	} {
-		if _, err := New(dir, cfg); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
-	if _, err := New(nil, Config{Domains: []string{"d"}}); err == nil {
-		t.Error("nil directory accepted")
-	}
-	a, err := New(dir, Config{Domains: []string{"d"}})
-	if err != nil {
-		t.Fatalf("everything off: %v", err)
-	}
-	if a.limiter.blocked("x", time.Now()) || a.cache.has(cacheKey{}, time.Now()) {
-		t.Fatal("zero config turned something on")
-	}
-}
-
 func TestCacheDoesNotBypassStateRules(t *testing.T) {
 	dir, a := newFixture(t)
 	ctx := context.Background()
 	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
 		t.Fatal(err)
 	}
-	dir.mu.Lock()
-	dir.users[0].Waiting = "a" // suspended in the wiki
-	dir.mu.Unlock()
-	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); !errors.Is(err, ReasonSuspended) {
+	dir.Update(1, func(u *wikidb.User) { u.Waiting = "a" }) // suspended in the wiki
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); !errors.Is(err, provider.ReasonSuspended) {
 		t.Fatalf("suspended after a cached sign-in: %v", err)
 	}
 }
@@ -287,42 +215,97 @@ func TestOneLookupPerSignIn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := dir.lookups.Load(); n != 5 {
+	if n := dir.Lookups(); n != 5 {
 		t.Fatalf("%d lookups for 5 sign-ins", n)
 	}
 }
 
+// TestRateLimit: a few typos lock no one out; more than five failures in
+// a minute lock the account until they leave the window, and while it is
+// locked no guess is checked: a right password the cache has not proven
+// is refused like a wrong one.
 func TestRateLimit(t *testing.T) {
 	dir, _ := newFixture(t)
 	now := time.Unix(1800000000, 0)
-	a, err := New(dir, testConfig(func() time.Time { return now }))
+	cfg := testConfig(func() time.Time { return now })
+	cfg.CacheTTL = 0 // nothing proven: the lock alone decides
+	a, err := provider.New(dir, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for i := 0; i < 5; i++ {
-		if _, err := a.Authenticate(ctx, "alice", "chat.test", "typo"); !errors.Is(err, ReasonBadPassword) {
-			t.Fatalf("typo %d: %v", i, err)
+	signIn := func(user, password string, want error) {
+		t.Helper()
+		if _, err := a.Authenticate(ctx, user, "chat.test", password); !errors.Is(err, want) || (want == nil && err != nil) {
+			t.Fatalf("%s with %q: %v, want %v", user, password, err, want)
 		}
 	}
-	// Five typos in a minute: the right password still works.
-	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
-		t.Fatalf("right password after 5 typos: %v", err)
+	for i := 0; i < 5; i++ {
+		signIn("alice", "typo", provider.ReasonBadPassword)
 	}
-	if _, err := a.Authenticate(ctx, "alice", "chat.test", "typo"); !errors.Is(err, ReasonBadPassword) {
+	signIn("alice", "alice-pw", nil) // five typos in a minute: the right password works
+	signIn("alice", "typo", provider.ReasonBadPassword)
+	// The sixth failure within the window locks: no guess is checked.
+	signIn("alice", "alice-pw", provider.ReasonRateLimited)
+	signIn("alice", "another guess", provider.ReasonRateLimited)
+	signIn("trent.support", "Trent-pw", nil) // other accounts are not affected
+	for i := 0; i < 6; i++ {
+		signIn("nobody", "guess", provider.ReasonUnknownUser)
+	}
+	signIn("nobody", "guess", provider.ReasonRateLimited) // unknown names lock alike
+	now = now.Add(61 * time.Second)
+	signIn("alice", "alice-pw", nil)
+}
+
+// TestLockedOwnerWithProvenPassword: a guesser cannot lock the owner out.
+// A password the cache proved recently still signs in while the account
+// is locked; anything else is refused, and the lock stays for guessers.
+func TestLockedOwnerWithProvenPassword(t *testing.T) {
+	dir, _ := newFixture(t)
+	now := time.Unix(1800000000, 0)
+	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The sixth failure within the window blocks, even the right password.
-	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); !errors.Is(err, ReasonRateLimited) {
-		t.Fatalf("after 6 failures: %v, want rate-limited", err)
-	}
-	// Other accounts are not affected.
-	if _, err := a.Authenticate(ctx, "trent.support", "chat.test", "Trent-pw"); err != nil {
-		t.Fatalf("another account: %v", err)
-	}
-	now = now.Add(61 * time.Second)
+	ctx := context.Background()
 	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
-		t.Fatalf("a minute later: %v", err)
+		t.Fatal(err) // the owner signs in: the cache proves the password
+	}
+	for i := 0; i < 10; i++ {
+		_, _ = a.Authenticate(ctx, "alice", "chat.test", fmt.Sprintf("guess-%d", i)) // refused; only the lock matters
+		now = now.Add(time.Second)
+	}
+	if _, ok := a.LockOf("alice"); !ok {
+		t.Fatal("ten failures did not lock alice")
+	}
+	acct, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw")
+	if err != nil || !acct.CacheHit {
+		t.Fatalf("owner's proven password while locked: hit=%v %v", acct.CacheHit, err)
+	}
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "guess-x"); !errors.Is(err, provider.ReasonRateLimited) {
+		t.Fatalf("a guess after the owner signed in: %v, want rate-limited", err)
+	}
+	if _, ok := a.LockOf("alice"); !ok {
+		t.Fatal("the owner's sign-in lifted the lock for guessers")
+	}
+	// The account rules still apply to a proven password.
+	dir.Update(1, func(u *wikidb.User) { u.Waiting = "a" })
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); !errors.Is(err, provider.ReasonSuspended) {
+		t.Fatalf("suspended while locked: %v", err)
+	}
+	dir.Update(1, func(u *wikidb.User) { u.Waiting = "" })
+	// A password changed in the wiki is not proven yet: refused until the
+	// lock lifts.
+	setHash(dir, mustBcrypt(t, "new-pw"))
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "new-pw"); !errors.Is(err, provider.ReasonRateLimited) {
+		t.Fatalf("unproven password while locked: %v", err)
+	}
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); !errors.Is(err, provider.ReasonRateLimited) {
+		t.Fatalf("the old password after a change, while locked: %v", err)
+	}
+	a.Unlock("alice")
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "new-pw"); err != nil {
+		t.Fatalf("after Unlock: %v", err)
 	}
 }
 
@@ -332,7 +315,7 @@ func TestConcurrentIdenticalSignInsHashOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir.setHash("alice", string(h))
+	setHash(dir, string(h))
 	var wg sync.WaitGroup
 	var misses atomic.Int64
 	for i := 0; i < 8; i++ {
@@ -370,39 +353,13 @@ func TestUserExists(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := a.UserExists(context.Background(), tt.user, "chat.test")
-		var r Reason
+		var r provider.Reason
 		if (err != nil && !errors.As(err, &r)) || got != tt.want || got == (err != nil) {
 			t.Errorf("UserExists(%q) = %v, %v; want %v", tt.user, got, err, tt.want)
 		}
 	}
-	if _, err := a.UserExists(context.Background(), "alice", "other.test"); !errors.Is(err, ReasonBadDomain) {
+	if _, err := a.UserExists(context.Background(), "alice", "other.test"); !errors.Is(err, provider.ReasonBadDomain) {
 		t.Errorf("other domain: %v", err)
-	}
-}
-
-func TestMustChangePassword(t *testing.T) {
-	now := time.Unix(1800000000, 0)
-	day := int64(86400)
-	tests := []struct {
-		name    string
-		prefs   wikidb.Prefs
-		confirm int64
-		want    bool
-	}{
-		{"pref off", wikidb.Prefs{ChangePassword: false, PassDueDays: -1}, 0, false},
-		{"never confirmed", wikidb.Prefs{ChangePassword: true, PassDueDays: -1}, 0, true},
-		{"confirmed, no expiry", wikidb.Prefs{ChangePassword: true, PassDueDays: -1}, 1, false},
-		{"within pass_due", wikidb.Prefs{ChangePassword: true, PassDueDays: 30}, now.Unix() - 29*day, false},
-		{"past pass_due", wikidb.Prefs{ChangePassword: true, PassDueDays: 30}, now.Unix() - 31*day, true},
-		{"pass_due 0", wikidb.Prefs{ChangePassword: true, PassDueDays: 0}, now.Unix() - 1, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			u := wikidb.User{PassConfirm: tt.confirm}
-			if got := mustChangePassword(u, tt.prefs, now); got != tt.want {
-				t.Errorf("mustChangePassword = %v, want %v", got, tt.want)
-			}
-		})
 	}
 }
 
@@ -424,7 +381,7 @@ func BenchmarkAuthenticateCacheMiss(b *testing.B) {
 	dir, _ := newFixture(b)
 	cfg := testConfig(time.Now)
 	cfg.CacheTTL = 0
-	a, err := New(dir, cfg)
+	a, err := provider.New(dir, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -434,5 +391,41 @@ func BenchmarkAuthenticateCacheMiss(b *testing.B) {
 		if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// bcrypt10 is a cost-10 bcrypt hash (Tiki's default cost) of a random value.
+const bcrypt10 = "$2y$10$kWCi74fRvJLiNgVt7L5JruMRsHxYJbYLUULccd3dxjygKZHjtvlt."
+
+// BenchmarkRefusal compares what refusals cost: an unknown name pays a
+// dummy bcrypt, and so do a wrong password on a cheap legacy hash and a
+// locked account, so that their times match a wrong password on a
+// default (cost 10) account.
+func BenchmarkRefusal(b *testing.B) {
+	md5Hash := "5f4dcc3b5aa765d61d8327deb882cf99"
+	for _, c := range []struct{ name, user, hash string }{
+		{"bad-password-bcrypt10", "alice", bcrypt10},
+		{"bad-password-md5", "alice", md5Hash},
+		{"unknown-user", "nobody", bcrypt10},
+		{"locked", "alice", bcrypt10},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			dir, _ := newFixture(b)
+			setHash(dir, c.hash)
+			cfg := testConfig(time.Now)
+			if c.name != "locked" {
+				cfg.MaxFailures = 0 // measure the refusal, not the rate limit
+			}
+			a, err := provider.New(dir, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i <= cfg.MaxFailures; i++ {
+				_, _ = a.Authenticate(context.Background(), c.user, "chat.test", "typo") // locks it
+			}
+			for b.Loop() {
+				_, _ = a.Authenticate(context.Background(), c.user, "chat.test", "not-it") // always refused
+			}
+		})
 	}
 }

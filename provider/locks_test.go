@@ -1,15 +1,17 @@
-package provider
+package provider_test
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"livechat-auth/provider"
 )
 
 func TestLocks(t *testing.T) {
 	dir, _ := newFixture(t)
 	now := time.Unix(1800000000, 0)
-	a, err := New(dir, testConfig(func() time.Time { return now }))
+	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,7 @@ func TestLocks(t *testing.T) {
 		t.Error("five failures locked trent.support")
 	}
 	lk, ok := a.LockOf("ALICE")
-	if want := (Lock{Name: "alice", Failures: 6, Until: first.Add(time.Minute)}); !ok || lk != want {
+	if want := (provider.Lock{Name: "alice", Failures: 6, Until: first.Add(time.Minute)}); !ok || lk != want {
 		t.Errorf("LockOf(ALICE) = %+v, %v; want %+v", lk, ok, want)
 	}
 	locks := a.Locks()
@@ -75,7 +77,7 @@ func TestLocksWithoutLimit(t *testing.T) {
 	dir, _ := newFixture(t)
 	cfg := testConfig(time.Now)
 	cfg.MaxFailures = 0
-	a, err := New(dir, cfg)
+	a, err := provider.New(dir, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,10 @@
 package provider
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -111,31 +109,5 @@ func BenchmarkVerifyMD5(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = VerifyPassword("5f4dcc3b5aa765d61d8327deb882cf99", "password", "login", "e@example.org")
-	}
-}
-
-// BenchmarkRefusal compares what refusals cost: an unknown name pays a
-// dummy bcrypt, and so does a wrong password on a cheap legacy hash, so
-// that their times match a wrong password on a default (cost 10) account.
-func BenchmarkRefusal(b *testing.B) {
-	md5Hash := "5f4dcc3b5aa765d61d8327deb882cf99"
-	for _, c := range []struct{ name, user, hash string }{
-		{"bad-password-bcrypt10", "alice", dummyHash},
-		{"bad-password-md5", "alice", md5Hash},
-		{"unknown-user", "nobody", dummyHash},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			dir, _ := newFixture(b)
-			dir.setHash("alice", c.hash)
-			cfg := testConfig(time.Now)
-			cfg.MaxFailures = 0 // measure the refusal, not the rate limit
-			a, err := New(dir, cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for b.Loop() {
-				_, _ = a.Authenticate(context.Background(), c.user, "chat.test", "not-it") // always refused
-			}
-		})
 	}
 }

@@ -11,7 +11,7 @@ import (
 // an account whose password has been verified. It returns nil or the
 // Reason for refusal. now is the current time.
 func checkState(u wikidb.User, p wikidb.Prefs, now time.Time) error {
-	if err := CheckAccount(u, p, now); err != nil {
+	if err := accountRules(u, p, now); err != nil {
 		return err
 	}
 	if p.TwoFactorAuth && u.TwoFactorSecret != "" {
@@ -20,12 +20,12 @@ func checkState(u wikidb.User, p wikidb.Prefs, now time.Time) error {
 	return nil
 }
 
-// CheckAccount applies the account-state rules that hold whatever the
+// accountRules applies the account-state rules that hold whatever the
 // credential: unmigrated, unvalidated, suspended, unfinished registration,
 // must-change-password. It leaves out the password itself and the 2FA
 // rule, which a token sign-in satisfies (the wiki asked for the one-time
 // code when the user logged in there). It returns nil or a Reason.
-func CheckAccount(u wikidb.User, p wikidb.Prefs, now time.Time) error {
+func accountRules(u wikidb.User, p wikidb.Prefs, now time.Time) error {
 	switch {
 	case u.LivechatID == nil:
 		return ReasonUnmigrated

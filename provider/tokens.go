@@ -26,8 +26,8 @@ const (
 	SubjectUserID     Subject = "user_id"     // users_users.userId
 )
 
-// SubjectOf returns the subject a token for u carries.
-func SubjectOf(kind Subject, u wikidb.User) (string, error) {
+// subjectOf returns the subject a token for u carries.
+func subjectOf(kind Subject, u wikidb.User) (string, error) {
 	switch kind {
 	case SubjectLogin:
 		return u.Login, nil
@@ -65,30 +65,18 @@ func (a *Authenticator) authenticateToken(ctx context.Context, name, domain, raw
 		}
 		return Account{}, fmt.Errorf("verify token: %w", err)
 	}
-	u, found, err := a.dir.UserByLivechatID(ctx, name)
+	acct, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) error {
+		if !a.subject.names(claims.Subject, u, name) {
+			return ReasonTokenSubject
+		}
+		return nil
+	}, accountRules)
 	if err != nil {
-		return Account{}, err
-	}
-	if err := a.matchName(u, found, name); err != nil {
-		return Account{}, err
-	}
-	if !a.subject.names(claims.Subject, u, name) {
-		return Account{}, ReasonTokenSubject
-	}
-	prefs, err := a.dir.Prefs(ctx)
-	if err != nil {
-		return Account{}, err
-	}
-	if err := CheckAccount(u, prefs, a.now()); err != nil {
 		return Account{}, err
 	}
 	if err := a.tokens.Consume(claims); err != nil {
 		return Account{}, Reason(token.ProblemReplayed)
 	}
-	j, err := JID(name, domain)
-	if err != nil {
-		return Account{}, ReasonBadUsername
-	}
-	u.Hash = ""
-	return Account{User: u, JID: j, Token: &claims}, nil
+	acct.Token = &claims
+	return acct, nil
 }

@@ -1,4 +1,4 @@
-package provider
+package provider_test
 
 import (
 	"context"
@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"livechat-auth/provider"
 	"livechat-auth/provider/token"
-	"livechat-auth/wikidb"
 )
 
 var tokenSecret = []byte("a shared secret of at least thirty-two bytes")
 
-func newTokenFixture(t *testing.T, subject Subject) (*Authenticator, *token.Minter) {
+func newTokenFixture(t *testing.T, subject provider.Subject) (*provider.Authenticator, *token.Minter) {
 	t.Helper()
 	dir, _ := newFixture(t)
 	v, err := token.NewVerifier(token.VerifierConfig{Algorithms: []string{token.HS256},
@@ -22,7 +22,7 @@ func newTokenFixture(t *testing.T, subject Subject) (*Authenticator, *token.Mint
 	}
 	cfg := testConfig(time.Now)
 	cfg.Tokens, cfg.TokenSubject = v, subject
-	a, err := New(dir, cfg)
+	a, err := provider.New(dir, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func mint(t *testing.T, m *token.Minter, subject string) string {
 }
 
 func TestTokenSignIn(t *testing.T) {
-	a, m := newTokenFixture(t, SubjectLivechatID)
+	a, m := newTokenFixture(t, provider.SubjectLivechatID)
 	ctx := context.Background()
 	tests := []struct {
 		name, user, subject string
@@ -51,12 +51,12 @@ func TestTokenSignIn(t *testing.T) {
 	}{
 		{"own token", "alice", "alice", nil},
 		{"mixed-case subject", "trent.support", "Trent.Support", nil},
-		{"A's token used as B", "trent.support", "alice", ReasonTokenSubject},
+		{"A's token used as B", "trent.support", "alice", provider.ReasonTokenSubject},
 		{"2FA account: the wiki checked the code", "quinn", "quinn", nil},
-		{"suspended account", "nina", "nina", ReasonSuspended},
-		{"unvalidated account", "mallory", "mallory", ReasonUnvalidated},
-		{"must change password", "peggy", "peggy", ReasonMustChangePassword},
-		{"unknown account", "nobody", "nobody", ReasonUnknownUser},
+		{"suspended account", "nina", "nina", provider.ReasonSuspended},
+		{"unvalidated account", "mallory", "mallory", provider.ReasonUnvalidated},
+		{"must change password", "peggy", "peggy", provider.ReasonMustChangePassword},
+		{"unknown account", "nobody", "nobody", provider.ReasonUnknownUser},
 		{"account with no local password (OpenID)", "judy", "judy", nil},
 	}
 	for _, tt := range tests {
@@ -73,72 +73,77 @@ func TestTokenSignIn(t *testing.T) {
 }
 
 func TestTokenSingleUse(t *testing.T) {
-	a, m := newTokenFixture(t, SubjectLivechatID)
+	a, m := newTokenFixture(t, provider.SubjectLivechatID)
 	raw := mint(t, m, "alice")
 	if _, err := a.Authenticate(context.Background(), "alice", "chat.test", raw); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Authenticate(context.Background(), "alice", "chat.test", raw); !errors.Is(err, Reason(token.ProblemReplayed)) {
+	if _, err := a.Authenticate(context.Background(), "alice", "chat.test", raw); !errors.Is(err, provider.Reason(token.ProblemReplayed)) {
 		t.Fatalf("replay: %v", err)
 	}
 }
 
 func TestTokenRefusalIsAReason(t *testing.T) {
-	a, _ := newTokenFixture(t, SubjectLivechatID)
+	a, _ := newTokenFixture(t, provider.SubjectLivechatID)
 	other, err := token.NewMinter(token.MinterConfig{Key: []byte("another secret, also thirty-two bytes long"), KeyID: "k1",
 		Issuer: "livechat-auth", Audience: "chat"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = a.Authenticate(context.Background(), "alice", "chat.test", mint(t, other, "alice"))
-	var r Reason
-	if !errors.As(err, &r) || r != Reason(token.ProblemSignature) {
+	var r provider.Reason
+	if !errors.As(err, &r) || r != provider.Reason(token.ProblemSignature) {
 		t.Fatalf("forged token: %v", err)
 	}
 }
 
 func TestTokenSubjectKinds(t *testing.T) {
 	for _, tt := range []struct {
-		kind    Subject
+		kind    provider.Subject
 		subject string
 	}{
-		{SubjectLogin, "Trent"},
-		{SubjectUserID, "2"},
+		{provider.SubjectLogin, "Trent"},
+		{provider.SubjectUserID, "2"},
 	} {
 		t.Run(string(tt.kind), func(t *testing.T) {
 			a, m := newTokenFixture(t, tt.kind)
 			if _, err := a.Authenticate(context.Background(), "trent.support", "chat.test", mint(t, m, tt.subject)); err != nil {
 				t.Fatalf("own subject: %v", err)
 			}
-			if _, err := a.Authenticate(context.Background(), "alice", "chat.test", mint(t, m, tt.subject)); !errors.Is(err, ReasonTokenSubject) {
+			if _, err := a.Authenticate(context.Background(), "alice", "chat.test", mint(t, m, tt.subject)); !errors.Is(err, provider.ReasonTokenSubject) {
 				t.Fatalf("someone else's subject: %v", err)
 			}
 		})
 	}
 }
 
-func TestSubjectOf(t *testing.T) {
-	id := "Trent.Support"
-	u := wikidb.User{ID: 7, Login: "Trent", LivechatID: &id}
-	for kind, want := range map[Subject]string{SubjectLivechatID: "trent.support", SubjectLogin: "Trent", SubjectUserID: "7"} {
-		if got, err := SubjectOf(kind, u); err != nil || got != want {
-			t.Errorf("SubjectOf(%s) = %q, %v; want %q", kind, got, err, want)
+// TestResolveSubjectKinds: the subject a token for an account carries,
+// by configured kind.
+func TestResolveSubjectKinds(t *testing.T) {
+	dir, _ := newFixture(t)
+	for kind, want := range map[provider.Subject]string{provider.SubjectLivechatID: "trent.support", provider.SubjectLogin: "Trent", provider.SubjectUserID: "2"} {
+		cfg := testConfig(time.Now)
+		cfg.TokenSubject = kind
+		a, err := provider.New(dir, cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if _, err := SubjectOf(SubjectLivechatID, wikidb.User{}); !errors.Is(err, ReasonUnmigrated) {
-		t.Errorf("unmigrated: %v", err)
+		acct, err := a.Resolve(context.Background(), provider.Lookup{Name: "Trent.Support"})
+		if err != nil || acct.Subject != want {
+			t.Errorf("%s: subject %q, %v; want %q", kind, acct.Subject, err, want)
+		}
 	}
 }
 
 // TestJunkTokensDoNotLockOut: refused tokens neither count as failures
 // nor are blocked by the failure limit.
 func TestJunkTokensDoNotLockOut(t *testing.T) {
-	a, m := newTokenFixture(t, SubjectLivechatID)
+	a, m := newTokenFixture(t, provider.SubjectLivechatID)
 	ctx := context.Background()
 	junk := mint(t, m, "alice")
 	junk = junk[:len(junk)-4] + "AAAA" // a broken signature
 	for i := 0; i < 10; i++ {
-		if _, err := a.Authenticate(ctx, "alice", "chat.test", junk); errors.Is(err, ReasonRateLimited) {
+		if _, err := a.Authenticate(ctx, "alice", "chat.test", junk); errors.Is(err, provider.ReasonRateLimited) {
 			t.Fatal("a junk token was rate-limited")
 		}
 	}

@@ -200,33 +200,57 @@ func TestOutageDuringLoad(t *testing.T) {
 	}
 }
 
-// TestRefusalTiming: an unknown name and a wrong password (on a default
-// bcrypt account and on a legacy md5 one) take the same time, measured
-// over many tries. The bounds are wide: without the dummy bcrypt an
-// unknown name would be a thousand times faster.
+// TestRefusalTiming: an unknown name, a wrong password (on a default
+// bcrypt account and on a legacy md5 one) and a locked account take the
+// same time, measured over many tries taken in turns. The locked account
+// is carol on a second serve whose failure limit is one: the first serve
+// has no limit, so its wrong passwords stay wrong passwords. The bounds
+// are wide: without the dummy bcrypt an unknown name or a lock would be a
+// thousand times faster.
 func TestRefusalTiming(t *testing.T) {
 	w := newWiki(t)
 	const secret = "timing test shared secret, long enough"
 	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"},
 		fmt.Sprintf("httpauth:\n  secret: %q\nauth:\n  max_failures: 0\n", secret))
 	srv := startServe(t, cfgPath)
-	median := func(user string) time.Duration {
-		var d []time.Duration
-		for i := 0; i < 25; i++ {
-			_, body, took := checkPassword(t, srv.URL, secret, user, fmt.Sprintf("wrong-%d", i))
+	lockedCfg, lockedLog := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"},
+		fmt.Sprintf("httpauth:\n  secret: %q\nauth:\n  max_failures: 1\n  failure_window: 10m\n", secret))
+	locking := startServe(t, lockedCfg)
+	for i := 0; i < 2; i++ {
+		checkPassword(t, locking.URL, secret, "carol", "typo") // two failures: locked
+	}
+	const tries = 25
+	kinds := []struct {
+		name, url, user string
+	}{
+		{"wrong password", srv.URL, "alice"},
+		{"unknown user", srv.URL, "nobody"},
+		{"md5 account", srv.URL, "frank"},
+		{"locked account", locking.URL, "carol"},
+	}
+	took := make([][]time.Duration, len(kinds))
+	for i := 0; i < tries; i++ {
+		for k, kind := range kinds {
+			_, body, d := checkPassword(t, kind.url, secret, kind.user, fmt.Sprintf("wrong-%d", i))
 			if body != "false" {
-				t.Fatalf("%s: %q", user, body)
+				t.Fatalf("%s: %q", kind.name, body)
 			}
-			d = append(d, took)
+			took[k] = append(took[k], d)
 		}
+	}
+	median := func(d []time.Duration) time.Duration {
 		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 		return d[len(d)/2]
 	}
-	wrong, unknown, legacy := median("alice"), median("nobody"), median("frank")
-	t.Logf("median refusal: wrong password %s, unknown user %s, wrong password on md5 %s", wrong, unknown, legacy)
-	for name, d := range map[string]time.Duration{"unknown user": unknown, "md5 account": legacy} {
+	wrong := median(took[0])
+	for k, kind := range kinds {
+		d := median(took[k])
+		t.Logf("median refusal, %s: %s", kind.name, d)
 		if r := float64(d) / float64(wrong); r < 0.5 || r > 2 {
-			t.Errorf("%s / wrong password = %.2f: timing tells them apart", name, r)
+			t.Errorf("%s / wrong password = %.2f: timing tells them apart", kind.name, r)
 		}
+	}
+	if n := len(logLines(t, lockedLog, "reason=rate-limited", "carol")); n != tries {
+		t.Errorf("%d refusals of carol logged as rate-limited, want %d: the lock was not measured", n, tries)
 	}
 }

@@ -85,19 +85,16 @@ func syncCredential(ctx context.Context, cfg config.Config, store *wikidb.Store,
 	if err != nil {
 		return nil, fmt.Errorf("rooms.jid: %w", err)
 	}
+	accounts, err := provider.New(store, provider.Config{Domains: cfg.Domains, TokenSubject: provider.Subject(cfg.Token.Subject)})
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) (string, error) {
-		u, found, err := store.UserByLivechatID(ctx, account.Localpart())
+		acct, err := accounts.Resolve(ctx, provider.Lookup{Name: account.Localpart(), Domain: account.Domainpart()})
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("rooms.jid: %s: %w", account, err)
 		}
-		if !found || u.LivechatID == nil {
-			return "", fmt.Errorf("rooms.jid: no wiki account has livechat_id %q", account.Localpart())
-		}
-		subject, err := provider.SubjectOf(provider.Subject(cfg.Token.Subject), u)
-		if err != nil {
-			return "", err
-		}
-		raw, _, err := tokens.minter.Mint(cfg.Token.SubjectClaim, subject)
+		raw, _, err := tokens.minter.Mint(cfg.Token.SubjectClaim, acct.Subject)
 		return raw, err
 	}, nil
 }

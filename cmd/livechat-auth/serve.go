@@ -26,7 +26,10 @@ import (
 	"livechat-auth/xmpp/webproxy"
 )
 
-var _ session.Accounts = (*wikidb.Store)(nil)
+var (
+	_ session.Resolver = (*provider.Authenticator)(nil)
+	_ session.Profiles = (*wikidb.Store)(nil)
+)
 
 // runServe runs the HTTP listener until ctx ends (SIGINT, SIGTERM), then
 // drains it. SIGHUP reloads the settings and keys without dropping
@@ -251,9 +254,9 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 		if domain == "" {
 			domain = cfg.Domains[0]
 		}
-		h, err := session.New(store, tokens.minter, log.Named("session"), session.Config{
+		h, err := session.New(auth, store, tokens.minter, log.Named("session"), session.Config{
 			Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain,
-			Subject: provider.Subject(cfg.Token.Subject), SubjectClaim: cfg.Token.SubjectClaim,
+			SubjectClaim: cfg.Token.SubjectClaim,
 			WebSocketURL: cfg.Session.WebSocketURL, BOSHURL: cfg.Session.BOSHURL,
 			MigrationURL: cfg.Session.MigrationURL, AvatarURL: cfg.Session.AvatarURL,
 			Observe: m.observer("session", "session"),

@@ -13,7 +13,8 @@ import (
 )
 
 // runToken mints a sign-in token for the account with a livechat_id, for
-// operators and tests, and prints it on stdout.
+// operators and tests, and prints it on stdout. An account the rules
+// refuse gets no token: the reason goes to stderr, and the exit code is 1.
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -34,7 +35,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fail(stderr, "token", err)
 	}
 	defer closeLog()
-	_, store, tokens, err := openAuthenticator(ctx, cfg, log)
+	auth, store, tokens, err := openAuthenticator(ctx, cfg, log)
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
@@ -43,30 +44,25 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintln(stderr, "livechat-auth token: no key to mint with: set token.signing_key_file or token.secret")
 		return exitError
 	}
-	name, err := provider.NormalizeLocalpart(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth token: not a valid livechat_id")
-		return exitError
-	}
-	u, found, err := store.UserByLivechatID(ctx, name)
-	if err != nil {
+	acct, err := auth.Resolve(ctx, provider.Lookup{Name: fs.Arg(0)})
+	var reason provider.Reason
+	switch {
+	case errors.As(err, &reason):
+		hint := ""
+		if reason == provider.ReasonUnmigrated {
+			hint = ": the wiki account has no livechat_id yet (see livechat-auth ids)"
+		}
+		fmt.Fprintf(stderr, "livechat-auth token: %q: refused: %s%s\n", fs.Arg(0), reason, hint)
+		return exitRefused
+	case err != nil:
 		return fail(stderr, "token", err)
 	}
-	if !found || u.LivechatID == nil {
-		fmt.Fprintf(stderr, "livechat-auth token: no account has livechat_id %q\n", name)
-		return exitRefused
-	}
-	subject, err := provider.SubjectOf(provider.Subject(cfg.Token.Subject), u)
-	if err != nil {
-		fmt.Fprintln(stderr, "livechat-auth token:", err)
-		return exitRefused
-	}
-	raw, exp, err := tokens.minter.Mint(cfg.Token.SubjectClaim, subject)
+	raw, exp, err := tokens.minter.Mint(cfg.Token.SubjectClaim, acct.Subject)
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
 	fmt.Fprintln(stdout, raw)
-	fmt.Fprintf(stderr, "token for %s, kid %q, expires %s\n", name, tokens.minter.KeyID(), exp.UTC().Format("2006-01-02T15:04:05Z"))
+	fmt.Fprintf(stderr, "token for %s, kid %q, expires %s\n", acct.JID, tokens.minter.KeyID(), exp.UTC().Format("2006-01-02T15:04:05Z"))
 	return exitOK
 }
 

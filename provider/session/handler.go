@@ -18,11 +18,15 @@ import (
 	"livechat-auth/wikidb"
 )
 
-// Accounts reads what a session needs; *wikidb.Store implements it.
-type Accounts interface {
-	UserByLogin(ctx context.Context, login string) (wikidb.User, bool, error)
-	UserByID(ctx context.Context, id int64) (wikidb.User, bool, error)
-	Prefs(ctx context.Context) (wikidb.Prefs, error)
+// Resolver decides which account a request names and whether it may
+// chat; *provider.Authenticator implements it.
+type Resolver interface {
+	Resolve(ctx context.Context, l provider.Lookup) (provider.Account, error)
+}
+
+// Profiles reads what the chat shows of a user; *wikidb.Store implements
+// it.
+type Profiles interface {
 	Groups(ctx context.Context, userID int64) ([]string, error)
 	RealName(ctx context.Context, login string) (string, error)
 }
@@ -34,12 +38,11 @@ type Minter interface {
 
 // Config configures a Handler.
 type Config struct {
-	Key          []byte           // HMAC key shared with the wiki; at least 32 bytes
-	MaxSkew      time.Duration    // timestamp window (default 5m)
-	Domain       string           // XMPP domain of the JIDs; required
-	Subject      provider.Subject // what the token's subject names (default livechat_id)
-	SubjectClaim string           // the claim that holds it (default "sub")
-	WebSocketURL string           // handed to the widget
+	Key          []byte        // HMAC key shared with the wiki; at least 32 bytes
+	MaxSkew      time.Duration // timestamp window (default 5m)
+	Domain       string        // XMPP domain of the JIDs; required
+	SubjectClaim string        // the claim that holds the subject (default "sub")
+	WebSocketURL string        // handed to the widget
 	BOSHURL      string
 	MigrationURL string // where an unmigrated account is sent
 	AvatarURL    string // template; {login} is replaced
@@ -52,7 +55,8 @@ const maxBody = 64 << 10
 
 // Handler serves POST /v1/sessions. It is safe for concurrent use.
 type Handler struct {
-	accounts Accounts
+	accounts Resolver
+	profiles Profiles
 	minter   Minter
 	log      hclog.Logger
 	cfg      Config
@@ -61,10 +65,11 @@ type Handler struct {
 	seen map[string]time.Time // verified MAC bytes → when the record may go
 }
 
-// New returns a Handler.
-func New(accounts Accounts, minter Minter, log hclog.Logger, cfg Config) (*Handler, error) {
+// New returns a Handler. accounts decides which account a request names
+// (and the token subject it gets); profiles reads its groups and name.
+func New(accounts Resolver, profiles Profiles, minter Minter, log hclog.Logger, cfg Config) (*Handler, error) {
 	switch {
-	case accounts == nil || minter == nil || log == nil:
+	case accounts == nil || profiles == nil || minter == nil || log == nil:
 		return nil, errors.New("session: nil dependency")
 	case len(cfg.Key) < 32:
 		return nil, errors.New("session: key shorter than 32 bytes")
@@ -74,16 +79,13 @@ func New(accounts Accounts, minter Minter, log hclog.Logger, cfg Config) (*Handl
 	if cfg.MaxSkew <= 0 {
 		cfg.MaxSkew = 5 * time.Minute
 	}
-	if cfg.Subject == "" {
-		cfg.Subject = provider.SubjectLivechatID
-	}
 	if cfg.SubjectClaim == "" {
 		cfg.SubjectClaim = "sub"
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{accounts: accounts, minter: minter, log: log, cfg: cfg, seen: map[string]time.Time{}}, nil
+	return &Handler{accounts: accounts, profiles: profiles, minter: minter, log: log, cfg: cfg, seen: map[string]time.Time{}}, nil
 }
 
 // Request is the JSON body the wiki sends. One of Login and UserID names
@@ -185,63 +187,40 @@ func (h *Handler) firstUse(verified []byte, now time.Time) bool {
 	return true
 }
 
-// grant looks the user up, applies the account rules and mints a token.
+// grant resolves the account, reads its profile and mints a token.
 func (h *Handler) grant(ctx context.Context, req Request) (Response, int, *Error) {
-	var u wikidb.User
-	var found bool
-	var err error
-	if req.Login != "" {
-		u, found, err = h.accounts.UserByLogin(ctx, req.Login)
-	} else {
-		u, found, err = h.accounts.UserByID(ctx, req.UserID)
-	}
-	if err != nil {
-		return h.fault(err)
-	}
-	if !found {
+	acct, err := h.accounts.Resolve(ctx, provider.Lookup{Login: req.Login, UserID: req.UserID, Domain: h.cfg.Domain})
+	var reason provider.Reason
+	switch {
+	case errors.Is(err, provider.ReasonUnknownUser):
 		return Response{}, http.StatusNotFound, &Error{Error: string(provider.ReasonUnknownUser), Message: "no such wiki account"}
-	}
-	prefs, err := h.accounts.Prefs(ctx)
-	if err != nil {
+	case errors.Is(err, provider.ReasonUnmigrated):
+		return Response{}, http.StatusConflict, &Error{Error: string(provider.ReasonUnmigrated),
+			Message: "the account has no chat name yet", MigrationURL: h.cfg.MigrationURL}
+	case errors.Is(err, provider.ReasonBadLivechatID):
+		return Response{}, http.StatusForbidden, &Error{Error: string(provider.ReasonBadLivechatID), Message: "the account's chat name is not valid"}
+	case errors.As(err, &reason):
+		return Response{}, http.StatusForbidden, &Error{Error: string(reason), Message: "the account may not chat"}
+	case err != nil:
 		return h.fault(err)
 	}
-	if err := provider.CheckAccount(u, prefs, h.cfg.Now()); err != nil {
-		var reason provider.Reason
-		errors.As(err, &reason)
-		if reason == provider.ReasonUnmigrated {
-			return Response{}, http.StatusConflict, &Error{Error: string(reason),
-				Message: "the account has no chat name yet", MigrationURL: h.cfg.MigrationURL}
-		}
-		return Response{}, http.StatusForbidden, &Error{Error: string(reason), Message: "the account may not chat"}
-	}
-	id, err := provider.NormalizeLocalpart(*u.LivechatID)
-	if err != nil {
-		return Response{}, http.StatusForbidden, &Error{Error: string(provider.ReasonBadLivechatID), Message: "the account's chat name is not valid"}
-	}
-	j, err := provider.JID(id, h.cfg.Domain)
-	if err != nil {
-		return Response{}, http.StatusForbidden, &Error{Error: string(provider.ReasonBadLivechatID), Message: "the account's chat name is not valid"}
-	}
-	subject, err := provider.SubjectOf(h.cfg.Subject, u)
-	if err != nil {
-		return Response{}, http.StatusForbidden, &Error{Error: string(provider.ReasonBadLivechatID), Message: "the account's chat name is not valid"}
-	}
-	groups, err := h.accounts.Groups(ctx, u.ID)
+	u := acct.User
+	groups, err := h.profiles.Groups(ctx, u.ID)
 	if err != nil {
 		return h.fault(err)
 	}
 	sort.Strings(groups)
-	name, err := h.accounts.RealName(ctx, u.Login)
+	name, err := h.profiles.RealName(ctx, u.Login)
 	if err != nil || name == "" {
 		name = u.Login
 	}
-	raw, exp, err := h.minter.Mint(h.cfg.SubjectClaim, subject)
+	raw, exp, err := h.minter.Mint(h.cfg.SubjectClaim, acct.Subject)
 	if err != nil {
 		h.log.Error("cannot mint a token", "error", err)
 		return Response{}, http.StatusInternalServerError, &Error{Error: "error", Message: "no token could be made"}
 	}
 	return Response{
-		JID: j.String(), Token: raw, ExpiresAt: exp.UTC(), ExpiresIn: int(exp.Sub(h.cfg.Now()).Round(time.Second).Seconds()),
+		JID: acct.JID.String(), Token: raw, ExpiresAt: exp.UTC(), ExpiresIn: int(exp.Sub(h.cfg.Now()).Round(time.Second).Seconds()),
 		WebSocketURL: h.cfg.WebSocketURL, BOSHURL: h.cfg.BOSHURL,
 		Profile: Profile{Login: u.Login, DisplayName: name, Locale: req.Locale, Groups: groups,
 			AvatarURL: strings.ReplaceAll(h.cfg.AvatarURL, "{login}", url.QueryEscape(u.Login))},

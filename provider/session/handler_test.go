@@ -16,6 +16,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"livechat-auth/provider"
+	"livechat-auth/provider/providertest"
 	"livechat-auth/provider/token"
 	"livechat-auth/wikidb"
 )
@@ -25,46 +27,21 @@ var (
 	testNow = time.Unix(1800000000, 0)
 )
 
-type fakeAccounts struct{ users []wikidb.User }
-
-// Faults the fake gives for the logins "down" (the database did not
-// answer) and "broken" (anything else).
+// Faults the directory gives for the logins "down" (the database did
+// not answer) and "broken" (anything else).
 var (
 	errDown   = fmt.Errorf("look up login: %w: connection refused", wikidb.ErrUnavailable)
 	errBroken = errors.New("something else broke")
 )
 
-func (f fakeAccounts) UserByLogin(_ context.Context, login string) (wikidb.User, bool, error) {
-	switch login {
-	case "down":
-		return wikidb.User{}, false, errDown
-	case "broken":
-		return wikidb.User{}, false, errBroken
-	}
-	for _, u := range f.users {
-		if u.Login == login {
-			return u, true, nil
-		}
-	}
-	return wikidb.User{}, false, nil
-}
+// fakeProfiles is every user's profile.
+type fakeProfiles struct{}
 
-func (f fakeAccounts) UserByID(_ context.Context, id int64) (wikidb.User, bool, error) {
-	for _, u := range f.users {
-		if u.ID == id {
-			return u, true, nil
-		}
-	}
-	return wikidb.User{}, false, nil
-}
-
-func (fakeAccounts) Prefs(context.Context) (wikidb.Prefs, error) { return wikidb.DefaultPrefs(), nil }
-
-func (fakeAccounts) Groups(context.Context, int64) ([]string, error) {
+func (fakeProfiles) Groups(context.Context, int64) ([]string, error) {
 	return []string{"Room Monitors", "Registered"}, nil
 }
 
-func (fakeAccounts) RealName(_ context.Context, login string) (string, error) {
+func (fakeProfiles) RealName(_ context.Context, login string) (string, error) {
 	if login == "alice" {
 		return "Alice Liddell", nil
 	}
@@ -86,13 +63,20 @@ func newHandler(t *testing.T) (*Handler, *token.Verifier) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := fakeAccounts{users: []wikidb.User{
-		{ID: 2, Login: "alice", LivechatID: ptr("Alice"), PassConfirm: 1},
-		{ID: 3, Login: "nina", LivechatID: ptr("nina"), PassConfirm: 1, Waiting: "a"},
-		{ID: 4, Login: "rupert", PassConfirm: 1},
-		{ID: 5, Login: "quinn", LivechatID: ptr("quinn"), PassConfirm: 1, TwoFactorSecret: "X"},
-	}}
-	h, err := New(accounts, m, hclog.NewNullLogger(), Config{Key: testKey, Domain: "chat.test",
+	dir := providertest.NewDirectory(wikidb.DefaultPrefs(),
+		wikidb.User{ID: 2, Login: "alice", LivechatID: ptr("Alice"), PassConfirm: 1},
+		wikidb.User{ID: 3, Login: "nina", LivechatID: ptr("nina"), PassConfirm: 1, Waiting: "a"},
+		wikidb.User{ID: 4, Login: "rupert", PassConfirm: 1},
+		wikidb.User{ID: 5, Login: "quinn", LivechatID: ptr("quinn"), PassConfirm: 1, TwoFactorSecret: "X"},
+		wikidb.User{ID: 6, Login: "zoë", LivechatID: ptr("zoë"), PassConfirm: 1},
+	)
+	dir.FailFor("down", errDown)
+	dir.FailFor("broken", errBroken)
+	accounts, err := provider.New(dir, provider.Config{Domains: []string{"chat.test"}, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(accounts, fakeProfiles{}, m, hclog.NewNullLogger(), Config{Key: testKey, Domain: "chat.test",
 		WebSocketURL: "wss://wiki.test/xmpp-websocket", MigrationURL: "https://wiki.test/tiki-livechat_migration.php",
 		AvatarURL: "https://wiki.test/tiki-show_user_avatar.php?user={login}", Now: func() time.Time { return testNow }})
 	if err != nil {
@@ -169,6 +153,9 @@ func TestSessionRefused(t *testing.T) {
 		{"unknown user", signed(h, `{"login":"nobody"}`), 404, "unknown-user"},
 		{"suspended", signed(h, `{"login":"nina"}`), 403, "suspended"},
 		{"unmigrated", signed(h, `{"login":"rupert"}`), 409, "unmigrated"},
+		{"login the collation matches, not the account", signed(h, `{"login":"zoe"}`), 404, "unknown-user"},
+		{"login with another case", signed(h, `{"login":"Alice"}`), 404, "unknown-user"},
+		{"unknown user id", signed(h, `{"user_id":99}`), 404, "unknown-user"},
 		{"database down", signed(h, `{"login":"down"}`), 503, "db-unavailable"},
 		{"other fault", signed(h, `{"login":"broken"}`), 500, "error"},
 		{"both login and id", signed(h, `{"login":"alice","user_id":2}`), 400, "bad-request"},

@@ -9,6 +9,24 @@
 // log's reason code), and any other error for a technical fault such as an
 // unreachable database. Callers answer "no" to both of the latter.
 //
+// # Which account
+//
+// Resolve is the one place that decides which account a name, a login or
+// a user id names: it looks the account up, checks the row is exactly that
+// account (the database collation also matches names that differ in
+// accents, width, ß/ss, ignorable characters or trailing spaces), applies
+// the account rules and derives the JID and token subject. Authenticate
+// runs the same sequence with the password or token checked in between;
+// the session API, the token subcommand and room sync call Resolve.
+//
+// # Locks
+//
+// More than Config.MaxFailures failures within Config.FailureWindow lock
+// an account name (see Locks, LockOf, Unlock). A locked account is still
+// looked up and its refusal pays the dummy bcrypt, so a lock cannot be
+// seen in the timing; a password the verified cache proved recently still
+// signs in, so a guesser cannot lock the owner out.
+//
 // # Cost
 //
 // A sign-in costs one Directory lookup. A password verified once is kept,

@@ -41,6 +41,23 @@ type Config struct {
 	Now           func() time.Time // the clock; nil: time.Now
 	Tokens        TokenVerifier    // token sign-ins; nil: passwords only
 	TokenSubject  Subject          // what a token's subject names (default livechat_id)
+	Memory        *Memory          // failure counts and verified passwords to keep using; nil: a new one
+}
+
+// Memory is what Authenticators remember between sign-ins: the recent
+// failures of each account (and so its lock) and the verified-password
+// cache. Authenticators built in turn from changing settings (a reload)
+// share one Memory, so a reload neither lifts a lock nor forgets a
+// verified password; each applies its own limits to it. It is safe for
+// concurrent use.
+type Memory struct {
+	failures *failureRecord
+	verified *verifiedRecord
+}
+
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory {
+	return &Memory{failures: newFailureRecord(), verified: newVerifiedRecord()}
 }
 
 // maxPasswordBytes bounds what is hashed; longer input is refused.
@@ -95,6 +112,10 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 	if now == nil {
 		now = time.Now
 	}
+	mem := cfg.Memory
+	if mem == nil {
+		mem = NewMemory()
+	}
 	switch cfg.TokenSubject {
 	case "":
 		cfg.TokenSubject = SubjectLivechatID
@@ -108,8 +129,8 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 		dir:     dir,
 		domain:  cfg.Domains[0],
 		domains: domains,
-		cache:   newVerifiedCache(cfg.CacheTTL, cfg.CacheSize),
-		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow),
+		cache:   newVerifiedCache(cfg.CacheTTL, cfg.CacheSize, mem.verified),
+		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow, mem.failures),
 		now:     now,
 	}, nil
 }

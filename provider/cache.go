@@ -22,20 +22,30 @@ type cacheKey [sha256.Size]byte
 // password change in the wiki takes effect at once. It is safe for
 // concurrent use and holds at most max entries.
 type verifiedCache struct {
+	ttl time.Duration
+	max int
+	*verifiedRecord
+}
+
+// verifiedRecord is the verified entries and their key, kept apart from
+// the cache's settings so that they outlive a reload (see Memory).
+type verifiedRecord struct {
 	secret []byte
-	ttl    time.Duration
-	max    int
 
 	mu      sync.Mutex
 	entries map[cacheKey]time.Time // key → expiry
 }
 
-func newVerifiedCache(ttl time.Duration, max int) *verifiedCache {
+func newVerifiedRecord() *verifiedRecord {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		panic("provider: no randomness for the cache key: " + err.Error())
 	}
-	return &verifiedCache{secret: secret, ttl: ttl, max: max, entries: make(map[cacheKey]time.Time)}
+	return &verifiedRecord{secret: secret, entries: make(map[cacheKey]time.Time)}
+}
+
+func newVerifiedCache(ttl time.Duration, max int, rec *verifiedRecord) *verifiedCache {
+	return &verifiedCache{ttl: ttl, max: max, verifiedRecord: rec}
 }
 
 func (c *verifiedCache) key(u wikidb.User, password string) cacheKey {

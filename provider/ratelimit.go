@@ -14,13 +14,22 @@ type failureLimiter struct {
 	max         int
 	window      time.Duration
 	maxAccounts int
+	*failureRecord
+}
 
+// failureRecord is the failure times themselves, kept apart from the
+// limit's settings so that they outlive a reload (see Memory).
+type failureRecord struct {
 	mu       sync.Mutex
 	failures map[string][]time.Time // name → recent failure times, oldest first
 }
 
-func newFailureLimiter(max int, window time.Duration) *failureLimiter {
-	return &failureLimiter{max: max, window: window, maxAccounts: 100000, failures: make(map[string][]time.Time)}
+func newFailureRecord() *failureRecord {
+	return &failureRecord{failures: make(map[string][]time.Time)}
+}
+
+func newFailureLimiter(max int, window time.Duration, rec *failureRecord) *failureLimiter {
+	return &failureLimiter{max: max, window: window, maxAccounts: 100000, failureRecord: rec}
 }
 
 // blocked reports whether name has failed more than max times in the

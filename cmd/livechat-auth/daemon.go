@@ -139,12 +139,13 @@ type autoDaemon struct {
 	getenv  func(string) string
 	log     hclog.Logger
 
-	store *wikidb.Store
-	used  *token.UsedTokens
-	auth  swappedAuth
-	cfg   config.Config
-	stop  func() // ends the running build's background work
-	stamp fileStamp
+	store  *wikidb.Store
+	used   *token.UsedTokens
+	memory *provider.Memory // failure counts (locks) and verified passwords, kept across reloads
+	auth   swappedAuth
+	cfg    config.Config
+	stop   func() // ends the running build's background work
+	stamp  fileStamp
 }
 
 func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
@@ -156,6 +157,7 @@ func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
 	}
 	defer used.Close()
 	d.used = used
+	d.memory = provider.NewMemory()
 	d.stamp = stampOf(d.cfgPath)
 	if err := d.build(ctx, cfg); err != nil {
 		return err
@@ -222,7 +224,7 @@ func (d *autoDaemon) build(ctx context.Context, cfg config.Config) error {
 		}
 	}
 	bctx, stop := context.WithCancel(ctx)
-	auth, _, err := newAuthenticator(bctx, cfg, store, d.log, tokenOptions{used: d.used})
+	auth, _, err := newAuthenticator(bctx, cfg, store, d.log, buildOptions{used: d.used, memory: d.memory})
 	if err != nil {
 		stop()
 		if store != d.store {

@@ -74,7 +74,7 @@ func syncCredential(ctx context.Context, cfg config.Config, store *wikidb.Store,
 		pw := string(cfg.Rooms.Password)
 		return func(context.Context) (string, error) { return pw, nil }, nil
 	}
-	tokens, err := openTokens(ctx, cfg.Token, log, tokenOptions{})
+	tokens, err := openTokens(ctx, cfg.Token, log, buildOptions{})
 	if err != nil {
 		return nil, err
 	}

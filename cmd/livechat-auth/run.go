@@ -158,7 +158,7 @@ func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger)
 	if err != nil {
 		return nil, nil, tokenSetup{}, err
 	}
-	auth, tokens, err := newAuthenticator(ctx, cfg, store, log, tokenOptions{})
+	auth, tokens, err := newAuthenticator(ctx, cfg, store, log, buildOptions{})
 	if err != nil {
 		_ = store.Close() // the constructor's error matters more
 		return nil, nil, tokens, err
@@ -167,7 +167,7 @@ func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger)
 }
 
 // newAuthenticator builds the decision maker on an open store.
-func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, opts tokenOptions) (*provider.Authenticator, tokenSetup, error) {
+func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, opts buildOptions) (*provider.Authenticator, tokenSetup, error) {
 	tokens, err := openTokens(ctx, cfg.Token, log, opts)
 	if err != nil {
 		return nil, tokens, err
@@ -179,6 +179,7 @@ func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Stor
 		MaxFailures:   cfg.Auth.MaxFailures,
 		FailureWindow: cfg.Auth.FailureWindow,
 		TokenSubject:  provider.Subject(cfg.Token.Subject),
+		Memory:        opts.memory,
 	}
 	if tokens.verifier != nil {
 		pc.Tokens = tokens.verifier

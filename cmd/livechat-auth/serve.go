@@ -75,7 +75,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return cannotStart(err)
 	}
 	defer used.Close()
-	d := &daemon{store: store, m: newMetrics(), log: log, used: used}
+	d := &daemon{store: store, m: newMetrics(), log: log, used: used, memory: provider.NewMemory()}
 	first, err := d.build(ctx, 1, cfg)
 	if err != nil {
 		return cannotStart(err)
@@ -141,6 +141,7 @@ type daemon struct {
 	m       *metrics
 	log     hclog.Logger
 	used    *token.UsedTokens
+	memory  *provider.Memory // failure counts (locks) and verified passwords, kept across reloads
 	running atomic.Pointer[generation]
 }
 
@@ -168,7 +169,7 @@ func (d *daemon) build(ctx context.Context, n int, cfg config.Config) (g *genera
 			g = nil
 		}
 	}()
-	auth, tokens, err := newAuthenticator(ctx, cfg, d.store, d.log, tokenOptions{used: d.used, requireJWKS: true})
+	auth, tokens, err := newAuthenticator(ctx, cfg, d.store, d.log, buildOptions{used: d.used, memory: d.memory, requireJWKS: true})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"livechat-auth/config"
+	"livechat-auth/provider"
 	"livechat-auth/provider/token"
 )
 
@@ -26,8 +27,13 @@ type tokenSetup struct {
 	keys     *token.KeySet
 }
 
-// tokenOptions are what a subcommand adds to the token settings.
-type tokenOptions struct {
+// buildOptions are what a subcommand adds to the settings when it builds
+// a decision maker: the state that serve and the daemon keep across
+// reloads, and how strict to be about a JWKS.
+type buildOptions struct {
+	// memory is the failure counts and verified passwords to keep
+	// (serve and the daemon keep one across reloads); nil: a fresh one.
+	memory *provider.Memory
 	// used is the record of used tokens to keep (serve keeps one across
 	// reloads); nil: a fresh one.
 	used *token.UsedTokens
@@ -40,7 +46,7 @@ type tokenOptions struct {
 // openTokens loads the keys named in the settings. A JWKS is fetched and
 // refreshed in the background until ctx ends. Errors name the setting and
 // its file or URL.
-func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger, opts tokenOptions) (tokenSetup, error) {
+func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger, opts buildOptions) (tokenSetup, error) {
 	var ts tokenSetup
 	if !cfg.Enabled() {
 		return ts, nil

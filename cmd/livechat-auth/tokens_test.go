@@ -45,7 +45,7 @@ func TestOpenTokensJWKS(t *testing.T) {
 	cfg.JWKSURL = jwks.URL
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ts, err := openTokens(ctx, cfg, hclog.NewNullLogger(), tokenOptions{})
+	ts, err := openTokens(ctx, cfg, hclog.NewNullLogger(), buildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestOpenTokensJWKS(t *testing.T) {
 }
 
 func TestOpenTokensOff(t *testing.T) {
-	ts, err := openTokens(context.Background(), config.Default().Token, hclog.NewNullLogger(), tokenOptions{})
+	ts, err := openTokens(context.Background(), config.Default().Token, hclog.NewNullLogger(), buildOptions{})
 	if err != nil || ts.verifier != nil || ts.minter != nil {
 		t.Fatalf("no keys configured: %+v, %v", ts, err)
 	}

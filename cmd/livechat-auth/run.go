@@ -31,6 +31,7 @@ commands:
   keygen    make a token signing key: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE
   sync-rooms  make chat-room affiliations follow wiki groups once: sync-rooms [--config FILE] [--dry-run]
   ids       migration tools: ids suggest LOGIN | ids report | ids plan (see "livechat-auth ids")
+  health    ask the running serve of the same settings whether it is alive (exit 0 or 1)
   version   print the version
 
 Settings come from --config FILE (or LIVECHAT_AUTH_CONFIG) and LIVECHAT_AUTH_* variables;
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runIDs(ctx, args[1:], stdout, stderr, getenv)
 	case "sync-rooms":
 		return runSyncRooms(ctx, args[1:], stdout, stderr, getenv)
+	case "health":
+		return runHealth(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "livechat-auth", version)
 		return exitOK

@@ -1,36 +1,62 @@
 # Images for livechat-auth and for the chat servers that use it, built from
-# this repository and Debian's packages only.
+# this repository, Debian's packages and the Go toolchain image:
 #   docker build --target livechat-auth -t livechat-auth .
-# docker-compose.yml builds all three targets.
+# docker-compose.yml builds every target. GO_IMAGE names the toolchain image
+# the binary is built with; every other stage starts from
+# debian:bookworm-slim (or from nothing).
+ARG GO_IMAGE=golang:1.26-bookworm
 
-FROM golang:1.26-bookworm AS build
+# The sample wiki's database for the compose demo: Debian's MariaDB with
+# test/fixture loaded and deploy/compose/reader.sql's SELECT-only user.
+FROM debian:bookworm-slim AS wiki-db
+RUN apt-get update && apt-get install -y --no-install-recommends mariadb-server && rm -rf /var/lib/apt/lists/*
+COPY test/fixture/schema.sql test/fixture/users.sql deploy/compose/reader.sql deploy/compose/load-wiki.sh /usr/local/share/wiki-db/
+RUN sh /usr/local/share/wiki-db/load-wiki.sh
+USER mysql
+EXPOSE 3306
+HEALTHCHECK --interval=2s --timeout=5s --retries=30 CMD ["mariadb-admin", "ping"]
+CMD ["mariadbd", "--bind-address=0.0.0.0"]
+
+FROM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/livechat-auth ./cmd/livechat-auth
 
-# livechat-auth serve: session API, keys, HTTP auth contract, chat proxy.
-FROM debian:bookworm-slim AS livechat-auth
+FROM debian:bookworm-slim AS certs
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/livechat-auth /usr/local/bin/livechat-auth
-USER nobody
-EXPOSE 8484
-ENTRYPOINT ["/usr/local/bin/livechat-auth"]
-CMD ["serve", "--config", "/etc/livechat-auth/config.yaml"]
 
-# Debian's ejabberd with livechat-auth as its extauth program.
+# livechat-auth serve: session API, keys, HTTP auth contract, chat proxy.
+# One static binary and the CA certificates, run as an unprivileged user.
+FROM scratch AS livechat-auth
+COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/livechat-auth /usr/local/bin/livechat-auth
+ENV LIVECHAT_AUTH_CONFIG=/etc/livechat-auth/config.yaml
+USER 65532:65532
+EXPOSE 8484
+HEALTHCHECK --interval=5s --timeout=5s --start-period=5s --retries=3 CMD ["/usr/local/bin/livechat-auth", "health"]
+ENTRYPOINT ["/usr/local/bin/livechat-auth"]
+CMD ["serve"]
+
+# Debian's ejabberd with livechat-auth as its extauth program. Erlang
+# distribution listens on ERL_DIST_PORT, without epmd; /run/ejabberd holds
+# its pidfile (Debian makes it at boot; an image has to make it itself).
 FROM debian:bookworm-slim AS ejabberd
-RUN apt-get update && apt-get install -y --no-install-recommends ejabberd && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends ejabberd && rm -rf /var/lib/apt/lists/* \
+ && install -d -o ejabberd -g ejabberd /run/ejabberd
 COPY --from=build /out/livechat-auth /usr/local/bin/livechat-auth
 COPY deploy/compose/ejabberd.yml /etc/ejabberd/ejabberd.yml
+ENV ERL_DIST_PORT=5210
 USER ejabberd
 EXPOSE 5222 5280
 CMD ["/usr/sbin/ejabberdctl", "foreground"]
 
-# Debian's Prosody with our auth module.
+# Debian's Prosody (and the DNS library it recommends) with our auth
+# module; /run/prosody holds its pidfile, as /run/ejabberd above.
 FROM debian:bookworm-slim AS prosody
-RUN apt-get update && apt-get install -y --no-install-recommends prosody && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends prosody lua-unbound && rm -rf /var/lib/apt/lists/* \
+ && install -d -o prosody -g prosody /run/prosody
 COPY prosody/mod_auth_livechat.lua /usr/local/lib/prosody/modules/mod_auth_livechat.lua
 COPY deploy/compose/prosody.cfg.lua /etc/prosody/prosody.cfg.lua
 USER prosody

@@ -13,10 +13,10 @@ import (
 	"livechat-auth/config"
 )
 
-// TestComposeFile checks the compose file and Dockerfile as far as a
-// machine with no Docker engine can: they parse, every build target
-// exists, every file they copy or mount is in the repository, and the
-// services' settings agree with each other.
+// TestComposeFile checks the compose file and Dockerfile without a Docker
+// engine: they parse, every build target exists, every file they copy or
+// mount is in the repository, and the services' settings agree with each
+// other. ./docker builds and runs them (TestDockerStack).
 func TestComposeFile(t *testing.T) {
 	var compose struct {
 		Services map[string]struct {

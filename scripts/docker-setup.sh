@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Makes what the Docker test needs on a Debian machine with no image
+# registry, and does nothing that is already done (safe to run twice, also
+# at the same time): Debian's docker.io, docker-compose and debootstrap; a
+# running dockerd (overlay2); the base image debian:bookworm-slim made with
+# debootstrap; and a Go toolchain image made from it and this machine's
+# /usr/local/go and module cache, standing in for golang:1.26-bookworm.
+# Prints the Go image's name on stdout. Run as root. Users pull both images
+# from their registry and never need this.
+#
+# The debootstrap root is kept as a tarball in $LIVECHAT_AUTH_CACHE
+# (/var/cache/livechat-auth), the images in Docker's own image store.
+set -euo pipefail
+
+CACHE="${LIVECHAT_AUTH_CACHE:-/var/cache/livechat-auth}"
+SUITE=bookworm
+BASE_IMAGE=debian:bookworm-slim
+PACKAGES=(docker.io docker-compose debootstrap)
+GOROOT_HOST=/usr/local/go
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+log() { echo "docker-setup: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/lock"
+flock -w 900 9 || die "another docker-setup held $CACHE/lock for 15 minutes"
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+  fi
+}
+
+engine_up() { timeout 10 docker info >/dev/null 2>&1; }
+
+start_dockerd() {
+  if engine_up; then return; fi
+  log "starting dockerd (log: /var/log/livechat-auth-dockerd.log)"
+  # --oknodo: a dockerd that is already starting is left alone.
+  start-stop-daemon --start --oknodo --background \
+    --output /var/log/livechat-auth-dockerd.log \
+    --exec /usr/sbin/dockerd -- --storage-driver=overlay2
+  for _ in $(seq 1 120); do
+    if engine_up; then return; fi
+    sleep 0.5
+  done
+  tail -n 20 /var/log/livechat-auth-dockerd.log >&2 || true
+  die "dockerd did not answer within 60 s"
+}
+
+# make_root writes $CACHE/$SUITE-minbase.tar: a minimal Debian like the
+# official slim image (no documentation, apt lists cleaned).
+make_root() {
+  local tarball="$CACHE/$SUITE-minbase.tar"
+  if [[ -s "$tarball" ]]; then return; fi
+  local root="$CACHE/root.tmp"
+  rm -rf "$root"
+  log "debootstrap --variant=minbase $SUITE (about a minute)"
+  debootstrap --variant=minbase "$SUITE" "$root" http://deb.debian.org/debian >&2 \
+    || { tail -n 20 "$root/debootstrap/debootstrap.log" >&2 2>/dev/null || true; die "debootstrap failed"; }
+  cat >"$root/etc/apt/sources.list" <<EOF
+deb http://deb.debian.org/debian $SUITE main
+deb http://deb.debian.org/debian $SUITE-updates main
+deb http://deb.debian.org/debian-security $SUITE-security main
+EOF
+  cat >"$root/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+EOF
+  cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+  tar -C "$root" --numeric-owner -cf "$tarball.tmp" .
+  mv "$tarball.tmp" "$tarball"
+  rm -rf "$root"
+}
+
+make_base_image() {
+  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return; fi
+  make_root
+  log "importing $BASE_IMAGE"
+  docker import --change 'CMD ["bash"]' "$CACHE/$SUITE-minbase.tar" "$BASE_IMAGE" >/dev/null
+}
+
+# make_go_image makes livechat-auth-test/golang:VERSION-bookworm: the base
+# image, CA certificates, and this machine's Go, set up as the official
+# golang image is (GOPATH /go, GOTOOLCHAIN local); then, on top, this
+# machine's module cache as a file GOPROXY, so that builds download no
+# module, and a build cache holding every package livechat-auth imports
+# (one image per go.mod and go.sum; older ones are removed).
+make_go_image() {
+  local version base tree sum image ctx
+  version="$("$GOROOT_HOST/bin/go" env GOVERSION)"
+  version="${version#go}"
+  base="livechat-auth-test/golang:$version-$SUITE"
+  if ! docker image inspect "$base" >/dev/null 2>&1; then
+    tree="livechat-auth-test/go-tree:$version"
+    log "making $base from $BASE_IMAGE and $GOROOT_HOST"
+    tar -C "$(dirname "$GOROOT_HOST")" -c "$(basename "$GOROOT_HOST")" | docker import - "$tree" >/dev/null
+    DOCKER_BUILDKIT=0 docker build --force-rm -q --network host -t "$base" - >/dev/null <<EOF
+FROM $tree AS go
+FROM $BASE_IMAGE
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+COPY --from=go /$(basename "$GOROOT_HOST") /usr/local/go
+ENV GOTOOLCHAIN=local GOPATH=/go PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+WORKDIR /go
+EOF
+    docker rmi "$tree" >/dev/null
+  fi
+
+  sum="$(cat "$REPO/go.mod" "$REPO/go.sum" | sha256sum | cut -c1-12)"
+  image="$base-modules-$sum"
+  if docker image inspect "$image" >/dev/null 2>&1; then echo "$image"; return; fi
+  log "making $image with the modules of go.sum, their packages compiled"
+  ctx="$(mktemp -d)"
+  (
+    cd "$REPO"
+    "$GOROOT_HOST/bin/go" mod download
+    cp go.mod go.sum "$ctx/"
+    # Every package the binary is built from but its own, standard library
+    # included: compiled once here, as the Dockerfile compiles them, so
+    # that each build compiles only livechat-auth's packages.
+    CGO_ENABLED=0 "$GOROOT_HOST/bin/go" list -deps -f '{{if not (and .Module .Module.Main)}}{{.ImportPath}}{{end}}' ./cmd/livechat-auth >"$ctx/packages"
+  ) >&2
+  cp -a "$("$GOROOT_HOST/bin/go" env GOMODCACHE)/cache/download" "$ctx/proxy"
+  rm -rf "$ctx/proxy/sumdb"
+  DOCKER_BUILDKIT=0 docker build --force-rm -q -t "$image" -f - "$ctx" >/dev/null <<EOF
+FROM $base
+COPY proxy /usr/local/share/go-proxy
+ENV GOPROXY=file:///usr/local/share/go-proxy GOSUMDB=off
+COPY go.mod go.sum packages /tmp/warm/
+RUN cd /tmp/warm && go mod download && CGO_ENABLED=0 go build -trimpath \$(cat packages) && rm -rf /tmp/warm
+EOF
+  chmod -R u+w "$ctx" && rm -rf "$ctx"
+  docker images --format '{{.Repository}}:{{.Tag}}' "livechat-auth-test/golang" | grep -- "-modules-" | grep -vxF "$image" |
+    xargs -r docker rmi >/dev/null 2>&1 || true
+  echo "$image"
+}
+
+install_packages
+start_dockerd
+make_base_image
+make_go_image

@@ -75,7 +75,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return cannotStart(err)
 	}
 	defer used.Close()
-	d := &daemon{store: store, m: newMetrics(), log: log, used: used, memory: provider.NewMemory()}
+	d := &daemon{store: store, m: newMetrics(), log: log, used: used, memory: provider.NewMemory(), seen: session.NewSeen()}
 	first, err := d.build(ctx, 1, cfg)
 	if err != nil {
 		return cannotStart(err)
@@ -142,6 +142,7 @@ type daemon struct {
 	log     hclog.Logger
 	used    *token.UsedTokens
 	memory  *provider.Memory // failure counts (locks) and verified passwords, kept across reloads
+	seen    *session.Seen    // the session API's once-only record, kept across reloads
 	running atomic.Pointer[generation]
 }
 
@@ -173,7 +174,7 @@ func (d *daemon) build(ctx context.Context, n int, cfg config.Config) (g *genera
 	if err != nil {
 		return nil, err
 	}
-	mux, err := routes(cfg, auth, d.store, tokens, d.m, d.log)
+	mux, err := routes(cfg, auth, d.store, tokens, d.seen, d.m, d.log)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func (d *daemon) UserExists(ctx context.Context, user, domain string) (bool, err
 }
 
 // routes builds the HTTP handlers the settings turn on.
-func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, m *metrics, log hclog.Logger) (*http.ServeMux, error) {
+func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, seen *session.Seen, m *metrics, log hclog.Logger) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	api := func(h http.Handler) http.Handler {
 		return http.TimeoutHandler(h, cfg.Serve.RequestTimeout, `{"error":"timeout","message":"the request took too long"}`)
@@ -256,7 +257,7 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 			domain = cfg.Domains[0]
 		}
 		h, err := session.New(auth, store, tokens.minter, log.Named("session"), session.Config{
-			Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain,
+			Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain, Seen: seen,
 			SubjectClaim: cfg.Token.SubjectClaim,
 			WebSocketURL: cfg.Session.WebSocketURL, BOSHURL: cfg.Session.BOSHURL,
 			MigrationURL: cfg.Session.MigrationURL, AvatarURL: cfg.Session.AvatarURL,

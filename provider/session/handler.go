@@ -48,6 +48,7 @@ type Config struct {
 	AvatarURL    string // template; {login} is replaced
 	Now          func() time.Time
 	Observe      provider.Observer // told of every decision, for metrics; optional
+	Seen         *Seen             // the once-only record to use; nil: a new one
 }
 
 // maxBody bounds a request body.
@@ -61,9 +62,19 @@ type Handler struct {
 	log      hclog.Logger
 	cfg      Config
 
+	seen *Seen
+}
+
+// Seen is the once-only record of verified requests. One Seen may serve
+// several Handlers in turn (serve keeps one across reloads, so a reload
+// does not make a used request good again). It is safe for concurrent use.
+type Seen struct {
 	mu   sync.Mutex
 	seen map[string]time.Time // verified MAC bytes → when the record may go
 }
+
+// NewSeen returns an empty record.
+func NewSeen() *Seen { return &Seen{seen: map[string]time.Time{}} }
 
 // New returns a Handler. accounts decides which account a request names
 // (and the token subject it gets); profiles reads its groups and name.
@@ -85,7 +96,11 @@ func New(accounts Resolver, profiles Profiles, minter Minter, log hclog.Logger, 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{accounts: accounts, profiles: profiles, minter: minter, log: log, cfg: cfg, seen: map[string]time.Time{}}, nil
+	seen := cfg.Seen
+	if seen == nil {
+		seen = NewSeen()
+	}
+	return &Handler{accounts: accounts, profiles: profiles, minter: minter, log: log, cfg: cfg, seen: seen}, nil
 }
 
 // Request is the JSON body the wiki sends. One of Login and UserID names
@@ -171,19 +186,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // of timestamp and body), never on how the header spelled them.
 func (h *Handler) firstUse(verified []byte, now time.Time) bool {
 	key := string(verified)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if until, ok := h.seen[key]; ok && now.Before(until) {
+	s := h.seen
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until, ok := s.seen[key]; ok && now.Before(until) {
 		return false
 	}
-	if len(h.seen) >= 1024 && len(h.seen)%1024 == 0 {
-		for sig, until := range h.seen {
+	if len(s.seen) >= 1024 && len(s.seen)%1024 == 0 {
+		for sig, until := range s.seen {
 			if !now.Before(until) {
-				delete(h.seen, sig)
+				delete(s.seen, sig)
 			}
 		}
 	}
-	h.seen[key] = now.Add(2 * h.cfg.MaxSkew)
+	s.seen[key] = now.Add(2 * h.cfg.MaxSkew)
 	return true
 }
 

@@ -268,3 +268,31 @@ func one(v string) func(string) []string { return func(string) []string { return
 
 // hexMAC is the lower-case hex MAC of body under the timestamp text ts.
 func hexMAC(ts, body string) string { return hex.EncodeToString(mac(testKey, ts, []byte(body))) }
+
+// TestSessionReplayAfterRebuild: a handler rebuilt with the same Seen (as
+// serve does on a reload) still refuses a request the first one granted.
+func TestSessionReplayAfterRebuild(t *testing.T) {
+	h, _ := newHandler(t)
+	body := `{"login":"alice","nonce":"reload"}`
+	sig := Sign(testKey, testNow, []byte(body))
+	if w := post(h, body, testNow, sig); w.Code != http.StatusOK {
+		t.Fatalf("first use: %d %s", w.Code, w.Body)
+	}
+	cfg := h.cfg
+	cfg.Seen = h.seen
+	rebuilt, err := New(h.accounts, h.profiles, h.minter, h.log, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := post(rebuilt, body, testNow, sig); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "replayed") {
+		t.Fatalf("replay after a rebuild: %d %s", w.Code, w.Body)
+	}
+	cfg.Seen = nil
+	fresh, err := New(h.accounts, h.profiles, h.minter, h.log, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := post(fresh, body, testNow, sig); w.Code != http.StatusOK {
+		t.Fatalf("control: a handler with its own record refused a request it never saw: %d %s", w.Code, w.Body)
+	}
+}

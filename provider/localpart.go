@@ -32,14 +32,14 @@ func JID(livechatID, domain string) (jid.JID, error) {
 	return jid.New(livechatID, domain, "")
 }
 
-// SameLocalpart reports whether the normalised local parts a and b name
-// the same account. Beyond PRECIS, it applies full Unicode case folding,
-// because ejabberd's nodeprep folds where PRECIS keeps (ß arrives as ss).
-// Accents still matter: zoe is not zoë.
-func SameLocalpart(a, b string) bool {
-	if a == b {
-		return true
-	}
-	fold := cases.Fold()
-	return fold.String(a) == fold.String(b)
+// IsAccountName reports whether the normalised localpart name, as a chat
+// server sent it, is the account whose stored livechat_id normalises to
+// stored: the same localpart, or the one ejabberd's nodeprep makes of it
+// (nodeprep folds case fully where PRECIS keeps, so straße arrives as
+// strasse). The fold goes one way only, from what is stored to what was
+// asked: a name is never matched by folding the name itself, so two
+// accounts the database keeps apart (иванов and иванᲂв, αι and ᾳ) are
+// never taken for one another. Accents still matter: zoe is not zoë.
+func IsAccountName(name, stored string) bool {
+	return name == stored || cases.Fold().String(stored) == name
 }

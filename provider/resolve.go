@@ -132,7 +132,7 @@ func matchName(u wikidb.User, found bool, name string) error {
 	switch {
 	case err != nil && u.LivechatID != nil:
 		return ReasonBadLivechatID
-	case err != nil, !SameLocalpart(id, name):
+	case err != nil, !IsAccountName(name, id):
 		return ReasonUnknownUser
 	}
 	return nil

@@ -40,17 +40,27 @@ func subjectOf(kind Subject, u wikidb.User) (string, error) {
 	return NormalizeLocalpart(*u.LivechatID)
 }
 
-// names reports whether a token subject names account u, signing in as
-// the normalised localpart name.
-func (kind Subject) names(subject string, u wikidb.User, name string) bool {
+// names reports whether a token subject names account u, exactly: a
+// livechat_id subject must normalise to the account's own normalised
+// livechat_id (its login, unmigrated), whatever name the sign-in used, so
+// a token never signs in as an account its subject merely folds to.
+func (kind Subject) names(subject string, u wikidb.User) bool {
 	switch kind {
 	case SubjectLogin:
 		return subject == u.Login
 	case SubjectUserID:
 		return subject == strconv.FormatInt(u.ID, 10)
 	}
+	stored := u.Login // unmigrated: the rules refuse it next, saying so
+	if u.LivechatID != nil {
+		stored = *u.LivechatID
+	}
 	s, err := NormalizeLocalpart(subject)
-	return err == nil && SameLocalpart(s, name)
+	if err != nil {
+		return false
+	}
+	id, err := NormalizeLocalpart(stored)
+	return err == nil && s == id
 }
 
 // authenticateToken signs in with a token instead of a password: the
@@ -66,7 +76,7 @@ func (a *Authenticator) authenticateToken(ctx context.Context, name, domain, raw
 		return Account{}, fmt.Errorf("verify token: %w", err)
 	}
 	acct, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) error {
-		if !a.subject.names(claims.Subject, u, name) {
+		if !a.subject.names(claims.Subject, u) {
 			return ReasonTokenSubject
 		}
 		return nil

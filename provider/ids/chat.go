@@ -55,6 +55,8 @@ func (c ChatNames) Reserved() []string {
 	return out
 }
 
-// sameAccount is the key under which two normalised localparts are one
-// chat account: provider.SameLocalpart's full case folding.
+// sameAccount is the key under which two normalised localparts may be one
+// chat account: full case folding, as ejabberd's nodeprep applies. Both
+// sides are folded, so a new id errs towards colliding with an existing
+// chat account, never towards sharing one.
 func sameAccount(localpart string) string { return cases.Fold().String(localpart) }

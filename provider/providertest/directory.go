@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
+	"golang.org/x/text/unicode/rangetable"
 
 	"livechat-auth/wikidb"
 )
@@ -150,19 +151,31 @@ func (d *Directory) Prefs(context.Context) (wikidb.Prefs, error) {
 // account names are made of: trailing spaces do not count, nor do NUL and
 // the other ignorable controls, width and compatibility forms are folded
 // (ＡＢＣ = ABC, ﬁ = fi), accents are dropped (zoë = zoe) and case is
-// folded fully (ß = ss). Names equal under it are equal in the database;
-// RunResolve checks that for every name it asks.
+// folded fully (ß = ss). Characters Unicode 4 did not have yet (ᲂ, the
+// Cyrillic wide o of Unicode 9) have no table entry: each weighs as
+// itself, so иванᲂв is not иванов. Names equal under it are equal in the
+// database; RunResolve checks that for every name it asks.
 func Collate(s string) string {
 	s = strings.TrimRight(s, " ")
 	var b strings.Builder
-	for _, r := range norm.NFKD.String(s) {
-		if unicode.Is(unicode.Mn, r) || ignorable(r) {
+	for _, c := range s {
+		if !unicode.Is(unicode4, c) {
+			b.WriteRune(c)
 			continue
 		}
-		b.WriteRune(r)
+		for _, r := range norm.NFKD.String(string(c)) {
+			if unicode.Is(unicode.Mn, r) || ignorable(r) {
+				continue
+			}
+			b.WriteString(cases.Fold().String(string(r)))
+		}
 	}
-	return cases.Fold().String(b.String())
+	return b.String()
 }
+
+// unicode4 is the characters Unicode 4 assigned (4.1, the oldest table
+// at hand; 4.1 added little that account names use).
+var unicode4 = rangetable.Assigned("4.1.0")
 
 // ignorable reports whether the collation gives r no weight at all: the
 // control characters other than tab, line feed, vertical tab, form feed

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"livechat-auth/provider"
+	"livechat-auth/provider/token"
 	"livechat-auth/wikidb"
 )
 
@@ -47,6 +48,10 @@ func Accounts(t testing.TB) []wikidb.User {
 		user(9, "xena", id("Xena ")),
 		user(10, "quinn", id("quinn")),
 		user(11, "peggy", id("peggy")),
+		user(12, "ivanov", id("иванов")),
+		user(13, "ivanov2", id("иванᲂв")), // U+1C82, which full case folding makes о
+		user(14, "greek1", id("αι")),
+		user(15, "greek2", id("ᾳ")), // U+1FB3, which full case folding makes αι
 	}
 	users[4].Waiting = "a"                        // suspended
 	users[9].TwoFactorSecret = "JBSWY3DPEHPK3PXP" // 2FA
@@ -99,6 +104,10 @@ func resolveCases() []resolveCase {
 		{name: "name: 2FA applies to passwords only", lookup: byName("quinn"), finds: "quinn", jid: "quinn@chat.test", subject: "quinn",
 			signIn: provider.ReasonTwoFactorRequired},
 		{name: "name: must change password", lookup: byName("peggy"), finds: "peggy", want: provider.ReasonMustChangePassword},
+		{name: "name: Cyrillic", lookup: byName("иванов"), finds: "ivanov", jid: "иванов@chat.test", subject: "иванов"},
+		{name: "name: Cyrillic wide o is another account", lookup: byName("иванᲂв"), finds: "ivanov2", jid: "иванᲂв@chat.test", subject: "иванᲂв"},
+		{name: "name: Greek", lookup: byName("ΑΙ"), finds: "greek1", jid: "αι@chat.test", subject: "αι"},
+		{name: "name: Greek iota subscript is another account", lookup: byName("ᾳ"), finds: "greek2", jid: "ᾳ@chat.test", subject: "ᾳ"},
 		{name: "name: unknown", lookup: byName("nobody"), finds: none, want: provider.ReasonUnknownUser},
 		{name: "name: SQL metacharacters", lookup: byName(`x\'; --`), want: provider.ReasonBadUsername},
 
@@ -175,6 +184,73 @@ func RunResolve(t *testing.T, dir provider.Directory) {
 			_, err = a.Authenticate(ctx, tc.lookup.Name, Domain, Password(login))
 			if !errors.Is(err, want) || (want == nil && err != nil) {
 				t.Fatalf("Authenticate(%q, its password) = %v, want %v", tc.lookup.Name, err, want)
+			}
+		})
+	}
+	runTokens(t, dir)
+}
+
+// tokenCase is one token sign-in: at lookup name, with a token whose
+// livechat_id subject is subject.
+type tokenCase struct {
+	name, subject string
+	want          error  // nil or the Reason
+	jid           string // the accepted account's JID
+}
+
+func tokenCases() []tokenCase {
+	return []tokenCase{
+		{name: "alice", subject: "alice", jid: "alice@chat.test"},
+		{name: "ALICE", subject: "Alice", jid: "alice@chat.test"},
+		{name: "alice", subject: "zoë", want: provider.ReasonTokenSubject},
+		{name: "zoe", subject: "zoë", want: provider.ReasonUnknownUser},
+		{name: "trent.support", subject: "Trent.Support", jid: "trent.support@chat.test"},
+		{name: "strasse", subject: "straße", jid: "strasse@chat.test"},
+		{name: "straße", subject: "Straße", jid: "straße@chat.test"},
+		{name: "strasse", subject: "strasse", want: provider.ReasonTokenSubject},
+		{name: "иванов", subject: "иванов", jid: "иванов@chat.test"},
+		{name: "иванов", subject: "иванᲂв", want: provider.ReasonTokenSubject},
+		{name: "иванᲂв", subject: "иванов", want: provider.ReasonTokenSubject},
+		{name: "иванᲂв", subject: "иванᲂв", jid: "иванᲂв@chat.test"},
+		{name: "αι", subject: "ᾳ", want: provider.ReasonTokenSubject},
+		{name: "ᾳ", subject: "αι", want: provider.ReasonTokenSubject},
+		{name: "ᾳ", subject: "ᾳ", jid: "ᾳ@chat.test"},
+		{name: "rupert", subject: "rupert", want: provider.ReasonUnmigrated},
+		{name: "nina", subject: "nina", want: provider.ReasonSuspended},
+	}
+}
+
+// runTokens signs in with a token for each tokenCase: a token names its
+// account exactly, never one its subject folds to.
+func runTokens(t *testing.T, dir provider.Directory) {
+	secret := []byte("providertest-hs256-secret-0123456789")
+	minter, err := token.NewMinter(token.MinterConfig{Key: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := token.NewVerifier(token.VerifierConfig{Algorithms: []string{token.HS256},
+		Secrets: map[string][]byte{"": secret}, Replay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := provider.New(dir, provider.Config{Domains: []string{Domain}, Tokens: verifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tokenCases() {
+		t.Run("token "+tc.subject+" as "+tc.name, func(t *testing.T) {
+			raw, _, err := minter.Mint("sub", tc.subject)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acct, err := a.Authenticate(context.Background(), tc.name, Domain, raw)
+			switch {
+			case tc.want != nil:
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("token for %q signing in as %q = %s, %v; want %v", tc.subject, tc.name, acct.JID, err, tc.want)
+				}
+			case err != nil || acct.JID.String() != tc.jid:
+				t.Fatalf("token for %q signing in as %q = %s, %v; want %s", tc.subject, tc.name, acct.JID, err, tc.jid)
 			}
 		})
 	}

@@ -155,11 +155,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		// nor are blocked by them, so junk tokens cannot lock a user out.
 		return a.authenticateToken(ctx, name, domain, password)
 	}
-	locked := a.limiter.blocked(name, a.now())
+	locked, sealed := a.limiter.blocked(name, a.now())
 	checked, hit := false, false
 	acct, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) (err error) {
 		checked = true
-		hit, err = a.checkPassword(u, name, password, locked)
+		hit, err = a.checkPassword(u, name, password, locked, sealed)
 		return err
 	}, checkState)
 	acct.CacheHit = hit && err == nil
@@ -181,12 +181,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 // locked account (see Locks) is refused unless the password is one the
 // cache proved recently, so a guesser cannot lock the owner out; the
 // refusal costs what a wrong password costs, and a lock cannot be told
-// from outside.
-func (a *Authenticator) checkPassword(u wikidb.User, name, password string, locked bool) (cacheHit bool, err error) {
+// from outside. Each guess refused while locked is counted: once the
+// lock is sealed (as many guesses as failures allowed), the cache is not
+// asked either, so it cannot serve as an oracle for endless guesses.
+func (a *Authenticator) checkPassword(u wikidb.User, name, password string, locked, sealed bool) (cacheHit bool, err error) {
 	if locked {
-		if a.cache.has(a.cache.key(u, password), a.now()) {
+		if !sealed && a.cache.has(a.cache.key(u, password), a.now()) {
 			return true, nil
 		}
+		a.limiter.guessed(name, a.now())
 		spendDummyVerify(password)
 		return false, ReasonRateLimited
 	}

@@ -271,12 +271,12 @@ func TestLockedOwnerWithProvenPassword(t *testing.T) {
 	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
 		t.Fatal(err) // the owner signs in: the cache proves the password
 	}
-	for i := 0; i < 10; i++ {
+	for i := 0; i < 6; i++ {
 		_, _ = a.Authenticate(ctx, "alice", "chat.test", fmt.Sprintf("guess-%d", i)) // refused; only the lock matters
 		now = now.Add(time.Second)
 	}
 	if _, ok := a.LockOf("alice"); !ok {
-		t.Fatal("ten failures did not lock alice")
+		t.Fatal("six failures did not lock alice")
 	}
 	acct, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw")
 	if err != nil || !acct.CacheHit {
@@ -392,6 +392,65 @@ func BenchmarkAuthenticateCacheMiss(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestLockSealsAfterGuesses: the proven password that lets the owner in
+// while locked is no oracle for endless guesses. Guesses refused during
+// the lock are counted; at the failure limit (5) the lock is sealed and
+// the cache is not asked, so even the right password is refused until
+// the lock lifts or is cleared.
+func TestLockSealsAfterGuesses(t *testing.T) {
+	dir, _ := newFixture(t)
+	now := time.Unix(1800000000, 0)
+	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	signIn := func(password string, want error) {
+		t.Helper()
+		if _, err := a.Authenticate(ctx, "alice", "chat.test", password); !errors.Is(err, want) || (want == nil && err != nil) {
+			t.Fatalf("alice with %q: %v, want %v", password, err, want)
+		}
+		now = now.Add(time.Second)
+	}
+	lock := func(wantGuesses int, wantSealed bool) provider.Lock {
+		t.Helper()
+		lk, ok := a.LockOf("alice")
+		if !ok || lk.Guesses != wantGuesses || lk.Sealed != wantSealed {
+			t.Fatalf("LockOf(alice) = %+v, %v; want locked, %d guesses, sealed %v", lk, ok, wantGuesses, wantSealed)
+		}
+		return lk
+	}
+	signIn("alice-pw", nil) // proven
+	for i := 0; i < 6; i++ {
+		signIn("typo", provider.ReasonBadPassword)
+	}
+	for i := 0; i < 4; i++ {
+		signIn(fmt.Sprintf("guess-%d", i), provider.ReasonRateLimited)
+	}
+	lock(4, false)
+	signIn("alice-pw", nil) // the owner, four guesses into the lock
+	signIn("guess-4", provider.ReasonRateLimited)
+	lk := lock(5, true)
+	// Sealed: a guesser who now tries the right password learns nothing.
+	signIn("alice-pw", provider.ReasonRateLimited)
+	signIn("guess-5", provider.ReasonRateLimited)
+	lock(7, true)
+	// The seal lifts with the lock, and a new lock starts counting afresh.
+	now = lk.Until.Add(time.Minute)
+	signIn("alice-pw", nil)
+	for i := 0; i < 6; i++ {
+		signIn("typo", provider.ReasonBadPassword)
+	}
+	lock(0, false)
+	signIn("alice-pw", nil)
+	for i := 0; i < 5; i++ {
+		signIn("guess", provider.ReasonRateLimited)
+	}
+	lock(5, true)
+	a.Unlock("alice")
+	signIn("alice-pw", nil)
 }
 
 // bcrypt10 is a cost-10 bcrypt hash (Tiki's default cost) of a random value.

@@ -9,6 +9,8 @@ import (
 type Lock struct {
 	Name     string    // the normalised livechat_id (localpart)
 	Failures int       // failures counted in the window
+	Guesses  int       // wrong passwords refused since it locked
+	Sealed   bool      // Guesses reached the limit: a proven password is refused too
 	Until    time.Time // when the lock lifts by itself
 }
 

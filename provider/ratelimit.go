@@ -8,8 +8,12 @@ import (
 // failureLimiter counts failed sign-ins per account name and blocks an
 // account that failed more than max times within window, until the oldest
 // of those failures leaves the window. A few typos never block anyone, and
-// the right password after a typo works. It is safe for concurrent use and
-// tracks at most maxAccounts names.
+// the right password after a typo works. While an account is blocked, a
+// password the cache proved still signs in (see checkPassword); the
+// guesses refused meanwhile are counted too, and once there are max of
+// them the block is sealed: nothing signs in with a password until it
+// lifts, so a guesser gets at most twice max tries per window. It is
+// safe for concurrent use and tracks at most maxAccounts names.
 type failureLimiter struct {
 	max         int
 	window      time.Duration
@@ -22,10 +26,11 @@ type failureLimiter struct {
 type failureRecord struct {
 	mu       sync.Mutex
 	failures map[string][]time.Time // name → recent failure times, oldest first
+	guesses  map[string]int         // name → guesses refused while it is blocked
 }
 
 func newFailureRecord() *failureRecord {
-	return &failureRecord{failures: make(map[string][]time.Time)}
+	return &failureRecord{failures: make(map[string][]time.Time), guesses: make(map[string]int)}
 }
 
 func newFailureLimiter(max int, window time.Duration, rec *failureRecord) *failureLimiter {
@@ -33,15 +38,30 @@ func newFailureLimiter(max int, window time.Duration, rec *failureRecord) *failu
 }
 
 // blocked reports whether name has failed more than max times in the
-// window ending now.
-func (l *failureLimiter) blocked(name string, now time.Time) bool {
+// window ending now, and whether the block is sealed: max guesses were
+// refused while it held.
+func (l *failureLimiter) blocked(name string, now time.Time) (blocked, sealed bool) {
 	if l.max <= 0 {
-		return false
+		return false, false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	recent := l.prune(name, now)
-	return len(recent) > l.max
+	if len(l.prune(name, now)) <= l.max {
+		return false, false
+	}
+	return true, l.guesses[name] >= l.max
+}
+
+// guessed records a guess at name refused because it is blocked.
+func (l *failureLimiter) guessed(name string, now time.Time) {
+	if l.max <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.prune(name, now)) > l.max {
+		l.guesses[name]++
+	}
 }
 
 // fail records a failure of name at now.
@@ -66,8 +86,9 @@ func (l *failureLimiter) fail(name string, now time.Time) {
 	l.failures[name] = append(recent, now)
 }
 
-// prune drops failures older than the window and returns what is left.
-// l.mu must be held.
+// prune drops failures older than the window and returns what is left;
+// once name is no longer blocked, the guesses refused during its block
+// are forgotten with it. l.mu must be held.
 func (l *failureLimiter) prune(name string, now time.Time) []time.Time {
 	recent := l.failures[name]
 	i := 0
@@ -75,6 +96,9 @@ func (l *failureLimiter) prune(name string, now time.Time) []time.Time {
 		i++
 	}
 	recent = recent[i:]
+	if len(recent) <= l.max {
+		delete(l.guesses, name)
+	}
 	if len(recent) == 0 {
 		delete(l.failures, name)
 		return nil
@@ -116,7 +140,9 @@ func (l *failureLimiter) lock(name string, recent []time.Time) (Lock, bool) {
 	if len(recent) <= l.max {
 		return Lock{}, false
 	}
-	return Lock{Name: name, Failures: len(recent), Until: recent[len(recent)-l.max-1].Add(l.window)}, true
+	guesses := l.guesses[name]
+	return Lock{Name: name, Failures: len(recent), Guesses: guesses, Sealed: guesses >= l.max,
+		Until: recent[len(recent)-l.max-1].Add(l.window)}, true
 }
 
 // clear forgets name's failures and reports whether it had any in the
@@ -129,5 +155,6 @@ func (l *failureLimiter) clear(name string, now time.Time) bool {
 	defer l.mu.Unlock()
 	had := len(l.prune(name, now)) > 0
 	delete(l.failures, name)
+	delete(l.guesses, name)
 	return had
 }

@@ -84,6 +84,7 @@ type Authenticator struct {
 	now     func() time.Time
 	tokens  TokenVerifier
 	subject Subject
+	costs   costCounts // of the bcrypt hashes verified: what a dummy verification costs
 }
 
 // New returns an Authenticator reading accounts from dir.
@@ -166,7 +167,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 	var reason Reason
 	if !checked && errors.As(err, &reason) {
 		// The name named no account: pay what a wrong password pays.
-		spendDummyVerify(password)
+		spendDummyVerify(password, a.costs.usual())
 		switch {
 		case locked:
 			return Account{}, ReasonRateLimited
@@ -190,13 +191,21 @@ func (a *Authenticator) checkPassword(u wikidb.User, name, password string, lock
 			return true, nil
 		}
 		a.limiter.guessed(name, a.now())
-		spendDummyVerify(password)
+		cost := bcryptCost(u.Hash)
+		if cost == 0 {
+			cost = a.costs.usual()
+		}
+		spendDummyVerify(password, cost)
 		return false, ReasonRateLimited
 	}
+	cost := bcryptCost(u.Hash)
 	hit, err := a.verify(u, password)
+	if !hit {
+		a.costs.add(cost)
+	}
 	if err != nil {
-		if FormatOf(u.Hash) != FormatBcrypt {
-			spendDummyVerify(password)
+		if cost == 0 {
+			spendDummyVerify(password, a.costs.usual())
 		}
 		a.limiter.fail(name, a.now())
 	}

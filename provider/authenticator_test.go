@@ -26,8 +26,10 @@ func setHash(dir *providertest.Directory, hash string) {
 	dir.Update(1, func(u *wikidb.User) { u.Hash = hash })
 }
 
-func mustBcrypt(t testing.TB, pw string) string {
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+func mustBcrypt(t testing.TB, pw string) string { return mustBcryptCost(t, pw, bcrypt.MinCost) }
+
+func mustBcryptCost(t testing.TB, pw string, cost int) string {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,17 +464,21 @@ const bcrypt10 = "$2y$10$kWCi74fRvJLiNgVt7L5JruMRsHxYJbYLUULccd3dxjygKZHjtvlt."
 // default (cost 10) account.
 func BenchmarkRefusal(b *testing.B) {
 	md5Hash := "5f4dcc3b5aa765d61d8327deb882cf99"
+	bcrypt12 := mustBcryptCost(b, "random", 12)
 	for _, c := range []struct{ name, user, hash string }{
 		{"bad-password-bcrypt10", "alice", bcrypt10},
 		{"bad-password-md5", "alice", md5Hash},
 		{"unknown-user", "nobody", bcrypt10},
 		{"locked", "alice", bcrypt10},
+		{"bad-password-bcrypt12", "alice", bcrypt12},
+		{"unknown-user-site-bcrypt12", "nobody", bcrypt12},
+		{"locked-bcrypt12", "alice", bcrypt12},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			dir, _ := newFixture(b)
 			setHash(dir, c.hash)
 			cfg := testConfig(time.Now)
-			if c.name != "locked" {
+			if !strings.HasPrefix(c.name, "locked") {
 				cfg.MaxFailures = 0 // measure the refusal, not the rate limit
 			}
 			a, err := provider.New(dir, cfg)
@@ -482,6 +488,7 @@ func BenchmarkRefusal(b *testing.B) {
 			for i := 0; i <= cfg.MaxFailures; i++ {
 				_, _ = a.Authenticate(context.Background(), c.user, "chat.test", "typo") // locks it
 			}
+			_, _ = a.Authenticate(context.Background(), "alice", "chat.test", "typo") // the site's cost seen
 			for b.Loop() {
 				_, _ = a.Authenticate(context.Background(), c.user, "chat.test", "not-it") // always refused
 			}

@@ -2,10 +2,13 @@ package provider
 
 import (
 	"crypto/md5"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/GehirnInc/crypt/md5_crypt"
 	"golang.org/x/crypto/bcrypt"
@@ -119,12 +122,70 @@ func verifyMD5Hex(hash, password, login, email string) error {
 func phpTrim(s string) string { return strings.Trim(s, " \t\n\r\x00\x0b") }
 
 // dummyHash is a bcrypt hash (cost 10, Tiki's default) of a random value.
-// Verifying against it makes an unknown user, and a failure on a hash that
-// is cheaper to check than Tiki's default, cost as much as a wrong
-// password on a default account.
 const dummyHash = "$2y$10$kWCi74fRvJLiNgVt7L5JruMRsHxYJbYLUULccd3dxjygKZHjtvlt."
 
-func spendDummyVerify(password string) {
+// dummyHashes holds a bcrypt hash of a random value for each cost asked
+// for, made once.
+var dummyHashes sync.Map // cost → hash
+
+// dummyHashFor returns a bcrypt hash of a random value at cost.
+func dummyHashFor(cost int) string {
+	if cost == 10 || cost < bcrypt.MinCost || cost > MaxBcryptCost {
+		return dummyHash
+	}
+	if h, ok := dummyHashes.Load(cost); ok {
+		return h.(string)
+	}
+	var random [18]byte
+	_, _ = rand.Read(random[:]) // crypto/rand never fails on Linux
+	h, err := bcrypt.GenerateFromPassword(random[:], cost)
+	if err != nil {
+		return dummyHash
+	}
+	actual, _ := dummyHashes.LoadOrStore(cost, string(h))
+	return actual.(string)
+}
+
+// bcryptCost returns the cost of a stored bcrypt hash, 0 for any other.
+func bcryptCost(hash string) int {
+	if FormatOf(hash) != FormatBcrypt {
+		return 0
+	}
+	cost, err := bcrypt.Cost([]byte(hash))
+	if err != nil {
+		return 0
+	}
+	return cost
+}
+
+// costCounts counts the bcrypt hashes verified, by cost, so that refusals
+// that verify no real hash can cost what the site's usual hash costs.
+type costCounts [MaxBcryptCost + 1]atomic.Int64
+
+// add counts one verification of a hash of this cost.
+func (c *costCounts) add(cost int) {
+	if cost >= bcrypt.MinCost && cost <= MaxBcryptCost {
+		c[cost].Add(1)
+	}
+}
+
+// usual returns the cost verified most often, 10 (PHP's default) before
+// any.
+func (c *costCounts) usual() int {
+	best, most := 10, int64(0)
+	for cost := bcrypt.MinCost; cost <= MaxBcryptCost; cost++ {
+		if n := c[cost].Load(); n > most {
+			best, most = cost, n
+		}
+	}
+	return best
+}
+
+// spendDummyVerify spends what verifying password against a bcrypt hash
+// of this cost spends. Verifying against a dummy makes an unknown user, a
+// locked account, and a failure on a hash cheaper to check than the
+// site's, cost as much as a wrong password on a bcrypt account.
+func spendDummyVerify(password string, cost int) {
 	// The result is meaningless by construction; only the time matters.
-	_ = verifyBcrypt(dummyHash, password)
+	_ = verifyBcrypt(dummyHashFor(cost), password)
 }

@@ -191,6 +191,7 @@ func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
 		case err := <-served:
 			return err
 		case <-ctx.Done():
+			<-served // the relays' streams go back to them between two requests
 			d.log.Info("stopped")
 			return nil
 		case <-hup:

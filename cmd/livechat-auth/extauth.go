@@ -67,12 +67,19 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		rc.Socket = socket
 	}
+	// When ejabberd's pipes are this process's own stdin and stdout, the
+	// daemon reads and answers them itself: no hop through this process.
+	if in, ok := stdin.(*os.File); ok && rc.Unshared == nil {
+		if out, ok := stdout.(*os.File); ok {
+			rc.Handoff = extauth.HandoffFiles(in, out)
+		}
+	}
 	relay, err := extauth.NewRelay(srv, log, rc)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitError
 	}
-	log.Info("serving", "domains", cfg.Domains, "version", version, "pid", os.Getpid(), "daemon_socket", rc.Socket)
+	log.Info("serving", "domains", cfg.Domains, "version", version, "pid", os.Getpid(), "daemon_socket", rc.Socket, "handoff", rc.Handoff != nil)
 	return serveExtauth(ctx, relay.Serve, stdin, stdout, log)
 }
 

@@ -100,8 +100,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err := store.Ping(ctx); err != nil {
 		log.Warn("wiki database unavailable at start", "error", err)
 	}
+	var extauthDone <-chan struct{} // closed once the extauth socket's relays are let go; nil: none
 	if path := cfg.Extauth.DaemonSocket; path != "" && path != config.DaemonOff {
-		if err := serveExtauthSocket(ctx, path, cfg, d, d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser), log.Named("extauth")); err != nil {
+		var err error
+		if extauthDone, err = serveExtauthSocket(ctx, path, cfg, d, d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser), log.Named("extauth")); err != nil {
 			ln.Close()
 			return cannotStart(fmt.Errorf("extauth.daemon_socket: %w", err))
 		}
@@ -124,6 +126,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			defer stop()
 			if err := srv.Shutdown(drain); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 				log.Warn("shutdown", "error", err)
+			}
+			if extauthDone != nil {
+				select { // the relays' streams go back to them between two requests
+				case <-extauthDone:
+				case <-drain.Done():
+				}
 			}
 			log.Info("stopped")
 			return exitOK
@@ -302,35 +310,38 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 
 // serveExtauthSocket answers the extauth relays of ejabberd's pool on a
 // Unix socket (mode 0660: give ejabberd's user the socket's group), with
-// one decision maker shared by all of them. It returns once listening.
-func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, auth extauth.Authenticator, observe provider.Observer, log hclog.Logger) error {
+// one decision maker shared by all of them. It returns once listening;
+// done is closed when ctx has ended and every relay has been let go.
+func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, auth extauth.Authenticator, observe provider.Observer, log hclog.Logger) (done <-chan struct{}, err error) {
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode().Type() != os.ModeSocket {
-			return fmt.Errorf("%s exists and is not a socket", path)
+			return nil, fmt.Errorf("%s exists and is not a socket", path)
 		}
 		if err := os.Remove(path); err != nil { // a stale socket from an earlier run
-			return err
+			return nil, err
 		}
 	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.Chmod(path, 0o660); err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
 	srv, err := extauth.New(auth, log, cfg.Extauth.RequestTimeout)
 	if err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
 	srv.Observe(observe) // the relayed decisions of ejabberd's pool, edge="extauth"
 	log.Info("answering extauth relays", "socket", path)
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		if err := srv.ServeListener(ctx, ln, nil); err != nil {
 			log.Error("extauth socket stopped", "error", err)
 		}
 	}()
-	return nil
+	return stopped, nil
 }

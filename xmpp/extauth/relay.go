@@ -40,6 +40,11 @@ type RelayConfig struct {
 	// folder is unsafe): every request is then decided locally, tokens
 	// refused. Socket is not needed.
 	Unshared error
+	// Handoff, when set, are the streams Serve reads and writes (the
+	// process's stdin and stdout): the relay hands them to the daemon,
+	// which then answers ejabberd directly, and takes them back when the
+	// daemon lets go. nil: every request is forwarded over the socket.
+	Handoff *Files
 }
 
 // Relay is an extauth program that asks a long-lived daemon (the
@@ -48,7 +53,8 @@ type RelayConfig struct {
 // cache, one failure limit and one record of used tokens. While the
 // daemon cannot be reached it decides passwords locally with its
 // fallback Server, refuses tokens, and tries the daemon again after a
-// pause.
+// pause. With RelayConfig.Handoff it hands its streams to the daemon
+// instead, so that a request costs no hop through this process.
 type Relay struct {
 	dial     func(ctx context.Context) (net.Conn, error)
 	fallback *Server
@@ -57,11 +63,14 @@ type Relay struct {
 	retry    time.Duration
 	tokens   bool
 	start    func(ctx context.Context) error
+	files    *Files // streams to hand to the daemon; nil: forward frames
 
 	check       func(net.Conn) error // vets the daemon before it is trusted
 	mu          sync.Mutex
 	conn        net.Conn
 	reader      *bufio.Reader
+	declined    bool // the daemon on conn does not take streams: forward frames to it
+	framed      bool // conn has carried frames: a handoff needs a fresh connection
 	downSince   time.Time
 	warned      bool // the outage was reported
 	tokenWarned bool // a token refusal of this outage was reported
@@ -78,7 +87,7 @@ func NewRelay(fallback *Server, log hclog.Logger, cfg RelayConfig) (*Relay, erro
 		dial:     func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", path) },
 		check:    func(c net.Conn) error { return TrustedPeer(c, path) },
 		fallback: fallback, log: log, timeout: cfg.Timeout, retry: 5 * time.Second,
-		tokens: cfg.Tokens, start: cfg.Start,
+		tokens: cfg.Tokens, start: cfg.Start, files: cfg.Handoff,
 	}
 	if cfg.Unshared != nil {
 		rl.dial = func(context.Context) (net.Conn, error) { return nil, cfg.Unshared }
@@ -88,18 +97,112 @@ func NewRelay(fallback *Server, log hclog.Logger, cfg RelayConfig) (*Relay, erro
 }
 
 // Serve reads requests from r and writes one reply per request to w until
-// r ends or ctx is done, as Server.Serve does. Frames go to the daemon as
-// they came, unparsed; a request is decoded only when it must be decided
-// here.
+// r ends or ctx is done, as Server.Serve does. With RelayConfig.Handoff
+// (r and w must then be those files) the daemon reads and writes them
+// itself while it runs; otherwise, and while it cannot, frames go to the
+// daemon as they came, unparsed, and a request is decoded only when it
+// must be decided here.
 func (rl *Relay) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
 	defer rl.closeConn()
-	return serveRaw(ctx, r, w, func(frame []byte) bool {
+	answer := func(frame []byte) bool {
 		yes, err := rl.ask(ctx, frame)
 		if err == nil {
 			return yes
 		}
 		return rl.decideHere(ctx, frame, err)
-	})
+	}
+	for ctx.Err() == nil {
+		if rl.files != nil {
+			switch rl.handOff(ctx) {
+			case handoffInputEnded:
+				return nil
+			case handoffReturned:
+				continue // the daemon may have restarted: offer the streams again
+			}
+		}
+		// Forward (or decide) frames, until a daemon that may take the
+		// streams is connected again between two requests.
+		err := serveRawUntil(ctx, r, w, answer, rl.handoffDue)
+		if !errors.Is(err, errHandoffDue) {
+			return err
+		}
+	}
+	return nil
+}
+
+// handoffDue reports whether a daemon that has not declined the streams
+// is connected: the frame loop then stops to hand them over.
+func (rl *Relay) handoffDue() bool {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	return rl.files != nil && rl.conn != nil && !rl.declined
+}
+
+// handOff hands the streams to the daemon (connecting, or starting one,
+// as ask does) and waits while it answers for this process.
+func (rl *Relay) handOff(ctx context.Context) handoffOutcome {
+	rl.mu.Lock()
+	if rl.conn != nil && rl.framed && !rl.declined {
+		// The daemon reads a connection's first message as a handoff
+		// or as the first of its frames: offer the streams on a new one.
+		rl.conn.Close()
+		rl.conn, rl.reader = nil, nil
+	}
+	if rl.conn == nil {
+		if !rl.downSince.IsZero() && time.Since(rl.downSince) < rl.retry {
+			rl.mu.Unlock()
+			return handoffDeclined
+		}
+		if err := rl.connectLocked(ctx); err != nil {
+			rl.mu.Unlock()
+			return handoffDeclined
+		}
+	}
+	if rl.declined {
+		rl.mu.Unlock()
+		return handoffDeclined
+	}
+	uc, ok := rl.conn.(*net.UnixConn)
+	if !ok {
+		rl.declined = true
+		rl.mu.Unlock()
+		return handoffDeclined
+	}
+	taken, err := sendHandoff(uc, rl.files, time.Second)
+	switch {
+	case err != nil:
+		rl.dropLocked(err)
+		rl.mu.Unlock()
+		return handoffDeclined
+	case !taken:
+		rl.log.Debug("the daemon does not take streams; forwarding requests to it")
+		rl.declined = true
+		rl.mu.Unlock()
+		return handoffDeclined
+	}
+	// The connection now only says when the daemon lets go.
+	rl.conn, rl.reader = nil, nil
+	rl.mu.Unlock()
+	rl.log.Debug("streams handed to the daemon")
+	inputEnded, err := awaitRelease(ctx, uc)
+	uc.Close()
+	if inputEnded {
+		return handoffInputEnded
+	}
+	if berr := takeBack(rl.files); berr != nil {
+		rl.log.Error("cannot take the streams back from the daemon", "error", berr)
+	}
+	rl.mu.Lock()
+	rl.downSince = time.Now() // a daemon that lets go is stopping: decide here for a pause
+	rl.mu.Unlock()
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		rl.log.Warn("daemon lost while answering for this process; deciding passwords locally until it is back", "error", err)
+	default:
+		rl.log.Info("the daemon handed the streams back; deciding passwords locally until it is back")
+	}
+	return handoffReturned
 }
 
 // decideHere answers a request the daemon did not answer (err says why).
@@ -190,7 +293,7 @@ func (rl *Relay) connectLocked(ctx context.Context) error {
 		rl.log.Info("daemon reachable again")
 		rl.warned, rl.tokenWarned = false, false
 	}
-	rl.conn, rl.reader, rl.downSince = conn, bufio.NewReader(conn), time.Time{}
+	rl.conn, rl.reader, rl.downSince, rl.declined, rl.framed = conn, bufio.NewReader(conn), time.Time{}, false, false
 	return nil
 }
 
@@ -209,6 +312,7 @@ func (rl *Relay) dialChecked(ctx context.Context) (net.Conn, error) {
 
 func (rl *Relay) exchangeLocked(frame []byte) (bool, error) {
 	// The daemon has the same budget per request; allow for the trip.
+	rl.framed = true
 	_ = rl.conn.SetDeadline(time.Now().Add(rl.timeout + 500*time.Millisecond)) // a failed deadline shows up as a failed read
 	if _, err := rl.conn.Write(frame); err != nil {
 		return false, err

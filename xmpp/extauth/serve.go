@@ -73,6 +73,16 @@ func serveFrames(ctx context.Context, r io.Reader, w io.Writer, log hclog.Logger
 // frames (length included) into one reused buffer and writes the reply
 // answer gives. frame is valid only during the call.
 func serveRaw(ctx context.Context, r io.Reader, w io.Writer, answer func(frame []byte) bool) error {
+	return serveRawUntil(ctx, r, w, answer, nil)
+}
+
+// errHandoffDue ends serveRawUntil between two requests.
+var errHandoffDue = errors.New("stopped between requests to hand the streams over")
+
+// serveRawUntil is serveRaw that, after each reply, asks stop (when not
+// nil) whether to stop; it stops, returning errHandoffDue, only when
+// nothing of r is buffered, so that another reader of r goes on in step.
+func serveRawUntil(ctx context.Context, r io.Reader, w io.Writer, answer func(frame []byte) bool, stop func() bool) error {
 	br := bufio.NewReaderSize(r, 4096)
 	var frame []byte
 	for ctx.Err() == nil {
@@ -86,6 +96,9 @@ func serveRaw(ctx context.Context, r io.Reader, w io.Writer, answer func(frame [
 		}
 		if err := WriteReply(w, answer(frame)); err != nil {
 			return fmt.Errorf("write reply: %w", err)
+		}
+		if stop != nil && br.Buffered() == 0 && stop() {
+			return errHandoffDue
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/text/cases"
 	"mellium.im/xmpp/jid"
 
 	"livechat-auth/provider/token"
@@ -156,11 +157,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		// nor are blocked by them, so junk tokens cannot lock a user out.
 		return a.authenticateToken(ctx, name, domain, password)
 	}
-	locked, sealed := a.limiter.blocked(name, a.now())
+	key := lockKey(name)
+	locked, sealed := a.limiter.blocked(key, a.now())
 	checked, hit := false, false
 	acct, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) (err error) {
 		checked = true
-		hit, err = a.checkPassword(u, name, password, locked, sealed)
+		hit, err = a.checkPassword(u, key, password, locked, sealed)
 		return err
 	}, checkState)
 	acct.CacheHit = hit && err == nil
@@ -172,25 +174,32 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		case locked:
 			return Account{}, ReasonRateLimited
 		case reason == ReasonUnknownUser:
-			a.limiter.fail(name, a.now())
+			a.limiter.fail(key, a.now())
 		}
 	}
 	return acct, err
 }
 
-// checkPassword verifies password for the account u found for name. A
+// lockKey is what the failure limit counts a name under: its full case
+// fold, so that every spelling that names one account (straße, and
+// strasse as ejabberd's nodeprep sends it) shares one count. Names that
+// fold alike share it even where they are two accounts: such a pair
+// locks together, never apart.
+func lockKey(name string) string { return cases.Fold().String(name) }
+
+// checkPassword verifies password for the account u, counted under key. A
 // locked account (see Locks) is refused unless the password is one the
 // cache proved recently, so a guesser cannot lock the owner out; the
 // refusal costs what a wrong password costs, and a lock cannot be told
 // from outside. Each guess refused while locked is counted: once the
 // lock is sealed (as many guesses as failures allowed), the cache is not
 // asked either, so it cannot serve as an oracle for endless guesses.
-func (a *Authenticator) checkPassword(u wikidb.User, name, password string, locked, sealed bool) (cacheHit bool, err error) {
+func (a *Authenticator) checkPassword(u wikidb.User, key, password string, locked, sealed bool) (cacheHit bool, err error) {
 	if locked {
 		if !sealed && a.cache.has(a.cache.key(u, password), a.now()) {
 			return true, nil
 		}
-		a.limiter.guessed(name, a.now())
+		a.limiter.guessed(key, a.now())
 		cost := bcryptCost(u.Hash)
 		if cost == 0 {
 			cost = a.costs.usual()
@@ -207,7 +216,7 @@ func (a *Authenticator) checkPassword(u wikidb.User, name, password string, lock
 		if cost == 0 {
 			spendDummyVerify(password, a.costs.usual())
 		}
-		a.limiter.fail(name, a.now())
+		a.limiter.fail(key, a.now())
 	}
 	return hit, err
 }

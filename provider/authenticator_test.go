@@ -438,7 +438,7 @@ func TestLockSealsAfterGuesses(t *testing.T) {
 	// Sealed: a guesser who now tries the right password learns nothing.
 	signIn("alice-pw", provider.ReasonRateLimited)
 	signIn("guess-5", provider.ReasonRateLimited)
-	lock(7, true)
+	lock(5, true) // counted up to the seal, no further
 	// The seal lifts with the lock, and a new lock starts counting afresh.
 	now = lk.Until.Add(time.Minute)
 	signIn("alice-pw", nil)
@@ -453,6 +453,67 @@ func TestLockSealsAfterGuesses(t *testing.T) {
 	lock(5, true)
 	a.Unlock("alice")
 	signIn("alice-pw", nil)
+}
+
+// TestLockSealStaysForTheWindow: failures spread so that one leaves the
+// window just before the next comes make the lock lift and come back
+// again and again; the guesses of one lock count against the next within
+// the window, so the cache is asked at most max times per window, not
+// max times per relock.
+func TestLockSealStaysForTheWindow(t *testing.T) {
+	dir, _ := newFixture(t)
+	now := time.Unix(1800000000, 0)
+	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	try := func(password string) error {
+		_, err := a.Authenticate(ctx, "alice", "chat.test", password)
+		return err
+	}
+	if err := try("alice-pw"); err != nil { // the owner, proven
+		t.Fatal(err)
+	}
+	const window, max = time.Minute, 5
+	step := window / (max + 1)
+	for i := 0; i <= max; i++ { // max+1 failures, one per step: locked
+		if err := try("typo"); !errors.Is(err, provider.ReasonBadPassword) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+		now = now.Add(step)
+	}
+	now = now.Add(-step + time.Second)
+	cacheAsked := 0
+	for round := 0; round < 6; round++ {
+		// max guesses while locked, each asking the cache while unsealed.
+		for i := 0; i < max; i++ {
+			if _, ok := a.LockOf("alice"); !ok {
+				t.Fatalf("round %d: not locked", round)
+			}
+			if lk, _ := a.LockOf("alice"); !lk.Sealed {
+				cacheAsked++
+			}
+			if err := try(fmt.Sprintf("guess-%d-%d", round, i)); !errors.Is(err, provider.ReasonRateLimited) {
+				t.Fatalf("round %d guess %d: %v", round, i, err)
+			}
+		}
+		// The right password, as a guesser would try it: refused.
+		if err := try("alice-pw"); !errors.Is(err, provider.ReasonRateLimited) {
+			t.Fatalf("round %d: the right password was accepted through a relock: %v", round, err)
+		}
+		// The oldest failure leaves the window; one more relocks.
+		now = now.Add(step)
+		if _, ok := a.LockOf("alice"); ok {
+			continue // still locked: no failure left the window yet
+		}
+		if err := try("typo"); !errors.Is(err, provider.ReasonBadPassword) {
+			t.Fatalf("round %d relock: %v", round, err)
+		}
+	}
+	if cacheAsked > max {
+		t.Fatalf("the cache was asked %d times within %s, want at most %d", cacheAsked, 6*step, max)
+	}
 }
 
 // bcrypt10 is a cost-10 bcrypt hash (Tiki's default cost) of a random value.
@@ -493,5 +554,39 @@ func BenchmarkRefusal(b *testing.B) {
 				_, _ = a.Authenticate(context.Background(), c.user, "chat.test", "not-it") // always refused
 			}
 		})
+	}
+}
+
+// TestLockCoversEverySpelling: the failure limit counts an account once
+// under every name that signs in to it, so straße and strasse (ejabberd's
+// nodeprep of it) share one count, one lock and one clear.
+func TestLockCoversEverySpelling(t *testing.T) {
+	dir, _ := newFixture(t)
+	now := time.Unix(1800000000, 0)
+	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 6; i++ { // over the limit of 5, spread over both spellings
+		user := []string{"straße", "strasse"}[i%2]
+		if _, err := a.Authenticate(ctx, user, "chat.test", "typo"); !errors.Is(err, provider.ReasonBadPassword) {
+			t.Fatalf("typo %d as %s: %v", i, user, err)
+		}
+		now = now.Add(time.Second)
+	}
+	for _, user := range []string{"straße", "strasse", "STRASSE"} {
+		if _, err := a.Authenticate(ctx, user, "chat.test", "strasse-pw"); !errors.Is(err, provider.ReasonRateLimited) {
+			t.Errorf("%s after six failures under both spellings: %v, want rate-limited", user, err)
+		}
+		if _, ok := a.LockOf(user); !ok {
+			t.Errorf("LockOf(%s): not locked", user)
+		}
+	}
+	if !a.Unlock("straße") {
+		t.Fatal("Unlock(straße) found no failures")
+	}
+	if _, err := a.Authenticate(ctx, "strasse", "chat.test", "strasse-pw"); err != nil {
+		t.Fatalf("strasse after clearing straße: %v", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 // Lock is an account refused for repeated failed sign-ins.
 type Lock struct {
-	Name     string    // the normalised livechat_id (localpart)
+	Name     string    // the normalised livechat_id (localpart), fully case-folded (ß as ss)
 	Failures int       // failures counted in the window
 	Guesses  int       // wrong passwords refused since it locked
 	Sealed   bool      // Guesses reached the limit: a proven password is refused too
@@ -29,7 +29,7 @@ func (a *Authenticator) LockOf(user string) (Lock, bool) {
 	if err != nil {
 		return Lock{}, false
 	}
-	return a.limiter.lockOf(name, a.now())
+	return a.limiter.lockOf(lockKey(name), a.now())
 }
 
 // Unlock forgets user's failed sign-ins, lifting a lock at once, and
@@ -39,5 +39,5 @@ func (a *Authenticator) Unlock(user string) bool {
 	if err != nil {
 		return false
 	}
-	return a.limiter.clear(name, a.now())
+	return a.limiter.clear(lockKey(name), a.now())
 }

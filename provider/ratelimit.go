@@ -10,10 +10,12 @@ import (
 // of those failures leaves the window. A few typos never block anyone, and
 // the right password after a typo works. While an account is blocked, a
 // password the cache proved still signs in (see checkPassword); the
-// guesses refused meanwhile are counted too, and once there are max of
-// them the block is sealed: nothing signs in with a password until it
-// lifts, so a guesser gets at most twice max tries per window. It is
-// safe for concurrent use and tracks at most maxAccounts names.
+// guesses refused meanwhile are counted too, within the same window, and
+// while max of them are in it the block is sealed: nothing signs in with
+// a password until it lifts. So in any one window a guesser gets at most
+// max+1 checked passwords and max guesses against the cache, however the
+// failures are spread. It is safe for concurrent use and tracks at most
+// maxAccounts names.
 type failureLimiter struct {
 	max         int
 	window      time.Duration
@@ -26,11 +28,11 @@ type failureLimiter struct {
 type failureRecord struct {
 	mu       sync.Mutex
 	failures map[string][]time.Time // name → recent failure times, oldest first
-	guesses  map[string]int         // name → guesses refused while it is blocked
+	guesses  map[string][]time.Time // name → recent guesses refused while it was blocked, oldest first
 }
 
 func newFailureRecord() *failureRecord {
-	return &failureRecord{failures: make(map[string][]time.Time), guesses: make(map[string]int)}
+	return &failureRecord{failures: make(map[string][]time.Time), guesses: make(map[string][]time.Time)}
 }
 
 func newFailureLimiter(max int, window time.Duration, rec *failureRecord) *failureLimiter {
@@ -39,7 +41,7 @@ func newFailureLimiter(max int, window time.Duration, rec *failureRecord) *failu
 
 // blocked reports whether name has failed more than max times in the
 // window ending now, and whether the block is sealed: max guesses were
-// refused while it held.
+// refused while blocked in that window.
 func (l *failureLimiter) blocked(name string, now time.Time) (blocked, sealed bool) {
 	if l.max <= 0 {
 		return false, false
@@ -49,7 +51,7 @@ func (l *failureLimiter) blocked(name string, now time.Time) (blocked, sealed bo
 	if len(l.prune(name, now)) <= l.max {
 		return false, false
 	}
-	return true, l.guesses[name] >= l.max
+	return true, len(l.guesses[name]) >= l.max
 }
 
 // guessed records a guess at name refused because it is blocked.
@@ -59,8 +61,10 @@ func (l *failureLimiter) guessed(name string, now time.Time) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.prune(name, now)) > l.max {
-		l.guesses[name]++
+	// Past max the block is sealed anyway: keep no more, so that a
+	// flood of guesses cannot grow the record.
+	if len(l.prune(name, now)) > l.max && len(l.guesses[name]) < l.max {
+		l.guesses[name] = append(l.guesses[name], now)
 	}
 }
 
@@ -76,6 +80,9 @@ func (l *failureLimiter) fail(name string, now time.Time) {
 		for other := range l.failures {
 			l.prune(other, now)
 		}
+		for other := range l.guesses {
+			l.prune(other, now)
+		}
 		if len(l.failures) >= l.maxAccounts {
 			return // under a flood of names, stop tracking new ones rather than grow
 		}
@@ -86,18 +93,16 @@ func (l *failureLimiter) fail(name string, now time.Time) {
 	l.failures[name] = append(recent, now)
 }
 
-// prune drops failures older than the window and returns what is left;
-// once name is no longer blocked, the guesses refused during its block
-// are forgotten with it. l.mu must be held.
+// prune drops failures and guesses older than the window and returns
+// the failures left. Guesses outlive the block they were made in, for the
+// rest of their window: a block that lifts and comes back at once is
+// sealed again at once. l.mu must be held.
 func (l *failureLimiter) prune(name string, now time.Time) []time.Time {
-	recent := l.failures[name]
-	i := 0
-	for i < len(recent) && now.Sub(recent[i]) >= l.window {
-		i++
-	}
-	recent = recent[i:]
-	if len(recent) <= l.max {
+	recent := inWindow(l.failures[name], now, l.window)
+	if g := inWindow(l.guesses[name], now, l.window); len(g) == 0 {
 		delete(l.guesses, name)
+	} else {
+		l.guesses[name] = g
 	}
 	if len(recent) == 0 {
 		delete(l.failures, name)
@@ -105,6 +110,15 @@ func (l *failureLimiter) prune(name string, now time.Time) []time.Time {
 	}
 	l.failures[name] = recent
 	return recent
+}
+
+// inWindow drops the times, oldest first, older than window at now.
+func inWindow(times []time.Time, now time.Time, window time.Duration) []time.Time {
+	i := 0
+	for i < len(times) && now.Sub(times[i]) >= window {
+		i++
+	}
+	return times[i:]
 }
 
 // lockOf returns name's lock when it is blocked at now.
@@ -140,7 +154,7 @@ func (l *failureLimiter) lock(name string, recent []time.Time) (Lock, bool) {
 	if len(recent) <= l.max {
 		return Lock{}, false
 	}
-	guesses := l.guesses[name]
+	guesses := len(l.guesses[name])
 	return Lock{Name: name, Failures: len(recent), Guesses: guesses, Sealed: guesses >= l.max,
 		Until: recent[len(recent)-l.max-1].Add(l.window)}, true
 }

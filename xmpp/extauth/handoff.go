@@ -70,9 +70,9 @@ func pipeOrSocket(fd int) bool {
 type handoffOutcome int
 
 const (
-	handoffDeclined handoffOutcome = iota // not handed: no daemon, or one that forwards frames only
-	handoffInputEnded                     // the daemon served until the input ended
-	handoffReturned                       // the daemon let go (stopped, or died): serve here again
+	handoffDeclined   handoffOutcome = iota // not handed: no daemon, or one that forwards frames only
+	handoffInputEnded                       // the daemon served until the input ended
+	handoffReturned                         // the daemon let go (stopped, or died): serve here again
 )
 
 // sendHandoff offers f to the daemon on conn and reports whether it took

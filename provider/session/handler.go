@@ -1,9 +1,11 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -68,13 +70,19 @@ type Handler struct {
 // Seen is the once-only record of verified requests. One Seen may serve
 // several Handlers in turn (serve keeps one across reloads, so a reload
 // does not make a used request good again). It is safe for concurrent use.
+//
+// A request is forgotten only once its timestamp is too old for the
+// skew in force, and the record then refuses every request with a
+// timestamp that old, whatever the skew: a reload that widens
+// session.max_skew cannot make a forgotten request good again.
 type Seen struct {
-	mu   sync.Mutex
-	seen map[string]time.Time // verified MAC bytes → when the record may go
+	mu    sync.Mutex
+	seen  map[string]int64 // verified MAC bytes → the request's timestamp (unix seconds)
+	floor int64            // timestamps below this may have been forgotten: refused
 }
 
 // NewSeen returns an empty record.
-func NewSeen() *Seen { return &Seen{seen: map[string]time.Time{}} }
+func NewSeen() *Seen { return &Seen{seen: map[string]int64{}} }
 
 // New returns a Handler. accounts decides which account a request names
 // (and the token subject it gets); profiles reads its groups and name.
@@ -154,20 +162,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusRequestEntityTooLarge, Error{Error: "bad-request", Message: "body too large or unreadable"}, start, "")
 		return
 	}
-	verified, code := checkSignature(h.cfg.Key, r.Header.Values(HeaderTimestamp), r.Header.Values(HeaderSignature), body, start, h.cfg.MaxSkew)
+	verified, ts, code := checkSignature(h.cfg.Key, r.Header.Values(HeaderTimestamp), r.Header.Values(HeaderSignature), body, start, h.cfg.MaxSkew)
 	if code != "" {
 		h.fail(w, http.StatusUnauthorized, Error{Error: code, Message: "the request is not signed with the session key, or not recently"}, start, "")
 		return
 	}
-	if !h.firstUse(verified, start) {
+	if !h.seen.firstUse(verified, ts, start, h.cfg.MaxSkew) {
 		h.fail(w, http.StatusUnauthorized, Error{Error: "replayed", Message: "this signed request was already used"}, start, "")
 		return
 	}
-	var req Request
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || (req.Login == "") == (req.UserID == 0) {
-		h.fail(w, http.StatusBadRequest, Error{Error: "bad-request", Message: "send a JSON object with login or user_id"}, start, "")
+	req, err := decodeRequest(body)
+	if err != nil {
+		h.fail(w, http.StatusBadRequest, Error{Error: "bad-request", Message: err.Error()}, start, "")
 		return
 	}
 	resp, status, refusal := h.grant(r.Context(), req)
@@ -180,26 +186,76 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// firstUse records a verified MAC and reports whether it is new: a
-// captured request cannot mint more tokens while its timestamp is valid.
-// The record is keyed on the MAC's bytes (what was verified, a function
-// of timestamp and body), never on how the header spelled them.
-func (h *Handler) firstUse(verified []byte, now time.Time) bool {
+// requestFields are the keys a request body may hold, spelled exactly.
+var requestFields = map[string]bool{"login": true, "user_id": true, "locale": true, "metadata": true, "nonce": true}
+
+// decodeRequest reads a request body strictly: one JSON object, its keys
+// spelled exactly as documented and each at most once, nothing after it,
+// and exactly one of login and user_id. A body the wiki's own JSON reader
+// could take in another way (a second object, a repeated or re-cased
+// key) is refused rather than guessed at.
+func decodeRequest(body []byte) (Request, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(body, &keys); err != nil {
+		return Request{}, errors.New("the body is not one JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // {
+		return Request{}, errors.New("the body is not one JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return Request{}, errors.New("the body is not one JSON object")
+		}
+		key, _ := t.(string) // an object's keys are strings
+		switch {
+		case !requestFields[key]:
+			return Request{}, fmt.Errorf("unknown field %q: the fields are login, user_id, locale, metadata and nonce", key)
+		case seen[key]:
+			return Request{}, fmt.Errorf("field %q given twice", key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return Request{}, errors.New("the body is not one JSON object")
+		}
+	}
+	var req Request
+	if err := json.Unmarshal(body, &req); err != nil {
+		return Request{}, fmt.Errorf("a field has the wrong type: %v", err)
+	}
+	if (req.Login == "") == (req.UserID == 0) {
+		return Request{}, errors.New("give exactly one of login and user_id")
+	}
+	return req, nil
+}
+
+// firstUse records a verified MAC, of a request stamped ts, and reports
+// whether it is new: a captured request cannot mint more tokens while its
+// timestamp is valid. The record is keyed on the MAC's bytes (what was
+// verified, a function of timestamp and body), never on how the header
+// spelled them.
+func (s *Seen) firstUse(verified []byte, ts int64, now time.Time, maxSkew time.Duration) bool {
 	key := string(verified)
-	s := h.seen
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if until, ok := s.seen[key]; ok && now.Before(until) {
+	if _, ok := s.seen[key]; ok || ts < s.floor {
 		return false
 	}
 	if len(s.seen) >= 1024 && len(s.seen)%1024 == 0 {
-		for sig, until := range s.seen {
-			if !now.Before(until) {
+		// Forget what the skew in force would refuse as stale anyway,
+		// and from now on refuse whatever is that old.
+		cutoff := now.Add(-maxSkew).Unix() - 1
+		for sig, at := range s.seen {
+			if at < cutoff {
 				delete(s.seen, sig)
 			}
 		}
+		s.floor = max(s.floor, cutoff)
 	}
-	s.seen[key] = now.Add(2 * h.cfg.MaxSkew)
+	s.seen[key] = ts
 	return true
 }
 

@@ -296,3 +296,74 @@ func TestSessionReplayAfterRebuild(t *testing.T) {
 		t.Fatalf("control: a handler with its own record refused a request it never saw: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestSessionReplayAfterWiderSkew: a reload that widens session.max_skew
+// does not make a used request good again, neither while the record holds
+// it nor after the record has forgotten it (it refuses what is that old).
+func TestSessionReplayAfterWiderSkew(t *testing.T) {
+	h, _ := newHandler(t)
+	now := testNow
+	cfg := h.cfg
+	cfg.MaxSkew, cfg.Seen, cfg.Now = 3*time.Second, NewSeen(), func() time.Time { return now }
+	narrow, err := New(h.accounts, h.profiles, h.minter, h.log, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"login":"alice","nonce":"skew"}`
+	sig := Sign(testKey, testNow, []byte(body))
+	if w := post(narrow, body, testNow, sig); w.Code != http.StatusOK {
+		t.Fatalf("first use: %d %s", w.Code, w.Body)
+	}
+	cfg.MaxSkew = time.Hour
+	wide, err := New(h.accounts, h.profiles, h.minter, h.log, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = testNow.Add(8 * time.Second) // past twice the old skew, well inside the new one
+	if w := post(wide, body, testNow, sig); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "replayed") {
+		t.Fatalf("replay under the wider skew: %d %s", w.Code, w.Body)
+	}
+	// Enough requests under the narrow skew, later, make the record
+	// forget the first; the wide handler still refuses it.
+	now = testNow.Add(20 * time.Second)
+	for i := 0; i < 1100; i++ {
+		b := fmt.Sprintf(`{"login":"alice","nonce":"fill-%d"}`, i)
+		if w := post(narrow, b, now, Sign(testKey, now, []byte(b))); w.Code != http.StatusOK {
+			t.Fatalf("fill %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if w := post(wide, body, testNow, sig); w.Code != http.StatusUnauthorized {
+		t.Fatalf("replay after the record was pruned: %d %s", w.Code, w.Body)
+	}
+	// A fresh request under the wide skew, 20 s old, is still fine.
+	b := `{"login":"alice","nonce":"fresh"}`
+	old := now.Add(-time.Second)
+	if w := post(wide, b, old, Sign(testKey, old, []byte(b))); w.Code != http.StatusOK {
+		t.Fatalf("control: a new request refused: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestSessionRefusesAmbiguousBodies: a body the wiki's JSON reader might
+// read another way is refused, even signed.
+func TestSessionRefusesAmbiguousBodies(t *testing.T) {
+	h, _ := newHandler(t)
+	for _, body := range []string{
+		`{"login":"alice","nonce":"a"}{"login":"nina"}`,
+		`{"login":"alice","nonce":"b"} x`,
+		`{"login":"nina","login":"alice","nonce":"c"}`,
+		`{"Login":"alice","nonce":"d"}`,
+		`{"login":"alice","extra":1,"nonce":"e"}`,
+		`{"login":"alice","user_id":2,"nonce":"f"}`,
+		`{"user_id":"2","nonce":"g"}`,
+		`["alice"]`,
+		`null`,
+	} {
+		w := signed(h, body)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "bad-request") {
+			t.Errorf("%s: %d %s, want 400 bad-request", body, w.Code, w.Body)
+		}
+	}
+	if w := signed(h, "{\"login\":\"alice\",\"nonce\":\"ok\"}\n"); w.Code != http.StatusOK {
+		t.Errorf("control: a plain body with a trailing newline: %d %s", w.Code, w.Body)
+	}
+}

@@ -39,8 +39,18 @@ func mac(key []byte, ts string, body []byte) []byte {
 // timestamp in plain decimal, "sha256=" and exactly 64 lower-case hex
 // digits. A decoder that also took upper case or stray bytes would let one
 // captured request pass under many spellings; the caller keys its
-// once-only record on the returned MAC, so no spelling slips past it.
-func checkSignature(key []byte, tsHeaders, sigHeaders []string, body []byte, now time.Time, maxSkew time.Duration) ([]byte, string) {
+// once-only record on the returned MAC, so no spelling slips past it. It
+// also returns the verified timestamp (unix seconds).
+func checkSignature(key []byte, tsHeaders, sigHeaders []string, body []byte, now time.Time, maxSkew time.Duration) (verified []byte, ts int64, code string) {
+	verified, code = checkSigned(key, tsHeaders, sigHeaders, body, now, maxSkew)
+	if code != "" {
+		return nil, 0, code
+	}
+	ts, _ = strconv.ParseInt(tsHeaders[0], 10, 64) // checked by checkSigned
+	return verified, ts, ""
+}
+
+func checkSigned(key []byte, tsHeaders, sigHeaders []string, body []byte, now time.Time, maxSkew time.Duration) ([]byte, string) {
 	if len(tsHeaders) != 1 {
 		return nil, "bad-timestamp"
 	}

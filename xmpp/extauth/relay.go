@@ -193,7 +193,7 @@ func (rl *Relay) handOff(ctx context.Context) handoffOutcome {
 		rl.log.Error("cannot take the streams back from the daemon", "error", berr)
 	}
 	rl.mu.Lock()
-	rl.downSince = time.Now() // a daemon that lets go is stopping: decide here for a pause
+	rl.downSince = time.Now()    // a daemon that lets go is stopping: decide here for a pause
 	rl.warned = ctx.Err() == nil // the outage is reported below; its end will be too
 	rl.mu.Unlock()
 	switch {

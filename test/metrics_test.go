@@ -111,6 +111,9 @@ func TestDecisionMetrics(t *testing.T) {
 	if ask("auth", "alice", "wrong") || ask("isuser", "nobody", "") || ask("setpass", "alice", "new-pw") {
 		t.Fatal("relayed refusals accepted")
 	}
+	if relay.askRaw(t, []byte{0, 1, 0xff}) {
+		t.Fatal("a malformed frame accepted")
+	}
 	if _, body, _ := checkPassword(t, srv.URL, secret, "bob", "bob-pw-12"); body != "true" {
 		t.Fatalf("check_password: %q", body)
 	}
@@ -144,6 +147,7 @@ func TestDecisionMetrics(t *testing.T) {
 		`cmd="auth",edge="extauth",result="bad-password"`:              1,
 		`cmd="isuser",edge="extauth",result="unknown-user"`:            1,
 		`cmd="setpass",edge="extauth",result="read-only"`:              1,
+		`cmd="malformed",edge="extauth",result="bad-request"`:          1,
 		`cmd="auth",edge="extauth",result="db-unavailable"`:            1,
 		`cmd="isuser",edge="extauth",result="db-unavailable"`:          1,
 		`cmd="check_password",edge="httpauth",result="accepted"`:       1,
@@ -170,8 +174,8 @@ func TestDecisionMetrics(t *testing.T) {
 			t.Errorf("decisions{%s} missing, want %v", labels, v)
 		}
 	}
-	if total != 13 {
-		t.Errorf("%v decisions counted for 13 requests", total)
+	if total != 14 {
+		t.Errorf("%v decisions counted for 14 requests", total)
 	}
 	for edge, n := range map[string]float64{"extauth": 2, "httpauth": 2, "session": 1} {
 		if v := m[`livechat_auth_db_errors_total{edge="`+edge+`"}`]; v != n {

@@ -103,7 +103,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	var extauthDone <-chan struct{} // closed once the extauth socket's relays are let go; nil: none
 	if path := cfg.Extauth.DaemonSocket; path != "" && path != config.DaemonOff {
 		var err error
-		if extauthDone, err = serveExtauthSocket(ctx, path, cfg, d, d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser), log.Named("extauth")); err != nil {
+		if extauthDone, err = serveExtauthSocket(ctx, path, cfg, d, d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed), log.Named("extauth")); err != nil {
 			ln.Close()
 			return cannotStart(fmt.Errorf("extauth.daemon_socket: %w", err))
 		}

@@ -209,7 +209,7 @@ func (s *Server) serveHandedOff(ctx context.Context, conn net.Conn, in, out *os.
 // on in step.
 var errStoppedBetween = errors.New("stopped between requests")
 
-// serveStream is serveFrames on a stream whose reads may be stopped (a
+// serveStream is Serve on a stream whose reads may be stopped (a
 // past read deadline): stopped while no byte of a request has been read,
 // it returns errStoppedBetween.
 func (s *Server) serveStream(ctx context.Context, in *os.File, out io.Writer) error {
@@ -229,13 +229,7 @@ func (s *Server) serveStream(ctx context.Context, in *os.File, out io.Writer) er
 		if frame, err = readFrame(br, frame[:0]); err != nil {
 			return fmt.Errorf("read request: %w", err)
 		}
-		yes := false
-		if req, perr := ParseRequest(frame[2:]); perr != nil {
-			s.log.Warn("malformed request", "reason", "bad-request", "error", perr)
-		} else {
-			yes = s.answer(ctx, req)
-		}
-		if err := WriteReply(out, yes); err != nil {
+		if err := WriteReply(out, s.answerFrame(ctx, frame)); err != nil {
 			return fmt.Errorf("write reply: %w", err)
 		}
 	}

@@ -53,20 +53,20 @@ func New(auth Authenticator, log hclog.Logger, timeout time.Duration) (*Server, 
 // nil when r ends cleanly, and an error when r ends inside a frame or w
 // cannot be written.
 func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
-	return serveFrames(ctx, r, w, s.log, func(req Request) bool { return s.answer(ctx, req) })
+	return serveRaw(ctx, r, w, func(frame []byte) bool { return s.answerFrame(ctx, frame) })
 }
 
-// serveFrames is the request loop of a deciding extauth speaker:
-// malformed frames are answered "no" and logged, the others by answer.
-func serveFrames(ctx context.Context, r io.Reader, w io.Writer, log hclog.Logger, answer func(Request) bool) error {
-	return serveRaw(ctx, r, w, func(frame []byte) bool {
-		req, err := ParseRequest(frame[2:])
-		if err != nil {
-			log.Warn("malformed request", "reason", "bad-request", "error", err)
-			return false
-		}
-		return answer(req)
-	})
+// answerFrame decides one whole frame: a malformed one is answered "no",
+// logged and counted (cmd "malformed", result "bad-request"), the others
+// by answer.
+func (s *Server) answerFrame(ctx context.Context, frame []byte) bool {
+	req, err := ParseRequest(frame[2:])
+	if err != nil {
+		s.log.Warn("malformed request", "reason", "bad-request", "error", err)
+		s.observed(CmdMalformed, ResultBadRequest, time.Now(), false)
+		return false
+	}
+	return s.answer(ctx, req)
 }
 
 // serveRaw is the request loop of every extauth speaker: it reads whole
@@ -144,6 +144,13 @@ func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
 	s.observed(req.Command, string(provider.ReasonReadOnly), start, false)
 	return false
 }
+
+// CmdMalformed and ResultBadRequest label the decisions on frames that
+// are no request.
+const (
+	CmdMalformed     = "malformed"
+	ResultBadRequest = "bad-request"
+)
 
 // observed tells the observer, if any, of one decision. cmd is one of the
 // commands ParseRequest accepts, so labels stay few.

@@ -84,8 +84,13 @@ func New(prefix, upstream, host string, log hclog.Logger) (http.Handler, error) 
 // path and the path as sent: "..%2f" is one segment as sent and a
 // parent-directory step once decoded, and an upstream may read either.
 func upstreamRest(u *url.URL, prefix string) (rest, why string) {
-	if raw := strings.ToLower(u.EscapedPath()); strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
-		return "", "encoded slash or backslash"
+	// RawPath is the path as sent whenever it differs from the default
+	// encoding of Path (EscapedPath would re-encode a path holding, say,
+	// a brace, and lose its %2f).
+	for _, raw := range []string{u.RawPath, u.EscapedPath()} {
+		if raw := strings.ToLower(raw); strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
+			return "", "encoded slash or backslash"
+		}
 	}
 	p := u.Path
 	for i := 0; i < len(p); i++ {

@@ -156,6 +156,8 @@ var pathCases = []struct {
 	{"half-encoded dots", "/http-bind/.%2e/admin", "", 400},
 	{"encoded single dot", "/http-bind/%2e/x", "", 400},
 	{"encoded slash alone", "/http-bind/a%2fb", "", 400},
+	{"encoded slash beside a character Go re-encodes", "/http-bind/a{b}%2f", "", 400},
+	{"encoded slash beside a quote", "/http-bind/a\"%2fadmin", "", 400},
 	{"encoded backslash", "/http-bind/..%5cadmin", "", 400},
 	{"backslash", `/http-bind/..\admin`, "", 400},
 	{"double-encoded dots", "/http-bind/%252e%252e/admin", "", 400},

@@ -264,6 +264,7 @@ type recordQuery struct {
 	Admin   string `xml:"granted>admin"`
 	Member  string `xml:"granted>member"`
 	Outcast string `xml:"granted>outcast"`
+	Started string `xml:"granted>started"` // present once a run has written the record
 }
 
 // Record reads what the sync account granted in room from its private
@@ -275,6 +276,9 @@ func (c *Client) Record(ctx context.Context, room jid.JID) (Record, error) {
 		return nil, fmt.Errorf("read the sync record of %s from private XML storage (XEP-0049): %w", room, err)
 	}
 	r := Record{}
+	if q.Started != "" {
+		r[recordStarted] = true
+	}
 	for a, list := range map[string]string{"owner": q.Owner, "admin": q.Admin, "member": q.Member, "outcast": q.Outcast} {
 		for _, j := range strings.Fields(list) {
 			r[Grant{j, a}] = true
@@ -294,6 +298,9 @@ func (c *Client) SetRecord(ctx context.Context, room jid.JID, r Record) error {
 	for _, a := range precedence {
 		sort.Strings(lists[a])
 		fmt.Fprintf(&b, `<%s>%s</%s>`, a, escape(strings.Join(lists[a], " ")), a)
+	}
+	if r[recordStarted] {
+		b.WriteString(`<started>1</started>`)
 	}
 	b.WriteString(`</granted></query>`)
 	if err := c.iq(ctx, c.self, stanza.SetIQ, b.String(), nil); err != nil {

@@ -9,7 +9,8 @@
 // Only affiliations the sync granted, to JIDs of the configured wiki
 // domains, in rooms named by the rules. The sync account records its
 // grants per room in its private XML storage (XEP-0049), before sending
-// them; an affiliation that matches the rules joins the record. Anything
+// them; on the record's first run, an affiliation that already matches
+// the rules joins it (never later: it was set by hand). Anything
 // the record does not hold (a hand-set owner, an earlier sync account's
 // ownership, a ban no rule gave) is never changed or removed; a JID with
 // no affiliation gets the one the rules want. When a user is in several

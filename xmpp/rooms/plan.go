@@ -55,6 +55,12 @@ type Grant struct {
 	Affiliation string
 }
 
+// recordStarted, in a Record, says that a run has written it before: an
+// affiliation that is what the rules want joins the record only on the
+// first run (grants of an earlier version or an earlier sync account);
+// after that, one the record does not hold was set by hand, and stays.
+var recordStarted = Grant{}
+
 // Record holds the grants a room's sync made and that still stand there:
 // it is what makes an affiliation managed. The sync account keeps it in
 // its private XML storage on the chat server, one per room.
@@ -85,12 +91,16 @@ func Diff(current map[string]string, desired Desired, managed func(jid string) b
 }
 
 // nextRecord returns the record after the room was read as current: the
-// grants in record that still stand, and every managed affiliation that
-// is what the rules want (from then on it is the rules' to change).
+// grants in record that still stand and, on the record's first run only,
+// every managed affiliation that is what the rules want (from then on it
+// is the rules' to change). Later, an affiliation the record does not
+// hold was set by hand: it is never adopted, so a hand-set owner who
+// joins a rule's group and leaves it again keeps what was set by hand.
 func nextRecord(current map[string]string, desired Desired, managed func(string) bool, record Record) Record {
-	next := Record{}
+	next := Record{recordStarted: true}
+	first := !record[recordStarted]
 	for jid, have := range current {
-		if managed(jid) && (desired[jid] == have || record[Grant{jid, have}]) {
+		if managed(jid) && (record[Grant{jid, have}] || first && desired[jid] == have) {
 			next[Grant{jid, have}] = true
 		}
 	}

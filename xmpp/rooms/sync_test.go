@@ -262,7 +262,7 @@ func TestOnlyWhatTheSyncGrantedIsTakenBack(t *testing.T) {
 	if got := fmt.Sprint(chat.rooms["support@conference.chat.test"]); got != want {
 		t.Fatalf("after the first run: %s, want %s", got, want)
 	}
-	if got := fmt.Sprint(chat.records["support@conference.chat.test"]); got != "map[{alice@chat.test owner}:true]" {
+	if got := fmt.Sprint(chat.records["support@conference.chat.test"]); got != "map[{ }:true {alice@chat.test owner}:true]" { // { }: the record has been started
 		t.Errorf("record %s", got)
 	}
 	// alice leaves Room Monitors; the human leaves Editors.
@@ -274,8 +274,37 @@ func TestOnlyWhatTheSyncGrantedIsTakenBack(t *testing.T) {
 	if got := fmt.Sprint(chat.rooms["support@conference.chat.test"]); got != "map[human@chat.test:owner oldsync@chat.test:owner sync@chat.test:owner]" {
 		t.Errorf("after alice left: %s", got)
 	}
-	if len(chat.records["support@conference.chat.test"]) != 0 {
-		t.Errorf("record %v, want empty", chat.records["support@conference.chat.test"])
+	if r := chat.records["support@conference.chat.test"]; len(r) != 1 || !r[recordStarted] {
+		t.Errorf("record %v, want no grant", r)
+	}
+}
+
+// TestHandSetOwnerNeverAdopted: once a room's record exists, an owner set
+// by hand who later joins a rule's group is not taken into the record,
+// so leaving the group again does not take away what was set by hand.
+func TestHandSetOwnerNeverAdopted(t *testing.T) {
+	members := fakeMembers{"Room Monitors": {"alice"}}
+	s := newSyncer(t, members, Rule{"Room Monitors", []jid.JID{support}, "owner"})
+	chat := newFakeChat()
+	chat.rooms["support@conference.chat.test"] = map[string]string{"sync@chat.test": "owner"}
+	ctx := context.Background()
+	if _, err := s.Run(ctx, chat, false); err != nil {
+		t.Fatal(err)
+	}
+	chat.rooms["support@conference.chat.test"]["carol@chat.test"] = "owner" // by hand
+	members["Room Monitors"] = []string{"alice", "carol"}
+	if sum, err := s.Run(ctx, chat, false); err != nil || sum.Changed() != 0 {
+		t.Fatalf("carol joins the group: %v, %+v", err, sum.Rooms)
+	}
+	if chat.records["support@conference.chat.test"][Grant{"carol@chat.test", "owner"}] {
+		t.Fatal("the hand-set owner was adopted into the record")
+	}
+	members["Room Monitors"] = []string{"alice"}
+	if sum, err := s.Run(ctx, chat, false); err != nil || sum.Changed() != 0 {
+		t.Fatalf("carol leaves the group: %v, %+v", err, sum.Rooms)
+	}
+	if got := chat.rooms["support@conference.chat.test"]["carol@chat.test"]; got != "owner" {
+		t.Fatalf("the hand-set owner became %q", got)
 	}
 }
 

@@ -383,3 +383,63 @@ func TestAutoDaemonFollowsConfig(t *testing.T) {
 	}
 	p.finish(t)
 }
+
+// TestAutoDaemonFollowsAnUpgrade: replacing the program file (an
+// upgrade) stops the running daemon; the extauth process takes its
+// streams back and starts a daemon of the new program, and the record of
+// used tokens (journaled beside the socket) outlives the change.
+func TestAutoDaemonFollowsAnUpgrade(t *testing.T) {
+	w := newWiki(t)
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "livechat-auth")
+	install := func() {
+		data, err := os.ReadFile(binPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := prog + ".new"
+		if err := os.WriteFile(tmp, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, prog); err != nil { // as package managers replace a program
+			t.Fatal(err)
+		}
+	}
+	install()
+	cfgPath, _ := writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, "token:\n  secret: \"a shared secret of at least 32 bytes\"\n")
+	runDir := privateRun(t)
+	p := startExtauthProgram(t, prog, "LIVECHAT_AUTH_CONFIG="+cfgPath, "RUNTIME_DIRECTORY="+runDir)
+	used := mintToken(t, cfgPath, "alice")
+	req := extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: used}
+	if !p.ask(t, req) {
+		t.Fatal("token refused")
+	}
+	if !p.ask(t, extauth.Request{Command: "isuser", User: "bob", Server: "chat.test"}) {
+		t.Fatal("isuser refused")
+	}
+	before := daemonPIDs(t, runDir)
+	if len(before) != 1 {
+		t.Fatalf("%d daemons, want 1", len(before))
+	}
+	install()
+	if !eventually(t, 10*time.Second, func() bool { return strings.Contains(p.log(t), "the program file was replaced") }) {
+		t.Fatalf("the daemon did not notice the new program:\n%s", p.log(t))
+	}
+	// The extauth process decides alone for its pause, then starts the
+	// new daemon and hands its streams over again.
+	bob := extauth.Request{Command: "auth", User: "bob", Server: "chat.test", Password: "bob-pw-12"}
+	if !eventually(t, 20*time.Second, func() bool {
+		p.ask(t, bob)
+		pids := daemonPIDs(t, runDir)
+		return len(pids) == 1 && pids[0] != before[0] && strings.Count(p.log(t), "streams handed to the daemon") >= 2
+	}) {
+		t.Fatalf("no new daemon took over (before: %v, now: %v):\n%s", before, daemonPIDs(t, runDir), p.log(t))
+	}
+	if !p.ask(t, bob) {
+		t.Error("the new daemon refused a right password")
+	}
+	if p.ask(t, req) {
+		t.Error("a token used before the upgrade signed in again after it")
+	}
+	p.finish(t)
+}

@@ -96,7 +96,9 @@ func spawnDaemon(cfgPath, socket string) error {
 
 // runDaemon is the automatic daemon: it answers the extauth relays of
 // one configuration on a Unix socket with one decision maker, follows
-// changes of the config file, and exits once idle for daemonIdle.
+// changes of the config file, exits once idle for daemonIdle, and exits
+// when its program file is replaced (an upgrade), so that the relays
+// start the new program.
 func runDaemon(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet(daemonCommand, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -186,6 +188,8 @@ func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
 	defer signal.Stop(hup)
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
+	exe, _ := os.Executable() // "": never seen as replaced
+	exeStamp := stampOf(exe)
 	for {
 		select {
 		case err := <-served:
@@ -200,6 +204,13 @@ func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
 			if s := stampOf(d.cfgPath); s != d.stamp {
 				d.stamp = s
 				d.reload(ctx)
+			}
+			if s := stampOf(exe); s.size >= 0 && s != exeStamp {
+				// An upgrade: the relays take their streams back and,
+				// after their pause, start the new program.
+				d.log.Info("the program file was replaced; stopping so that the new one takes over", "path", exe)
+				cancel()
+				return <-served
 			}
 			if idle := act.IdleFor(now); idle > daemonIdle {
 				d.log.Info("no relay for a while; exiting", "idle", idle.Round(time.Second))

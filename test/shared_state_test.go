@@ -201,12 +201,19 @@ func (p *pool) clearLock(t *testing.T, user, password string) {
 	if code != 0 || !strings.Contains(out, user+": locked after 6 failed sign-ins") {
 		t.Fatalf("locks: exit %d, want it to list %s:\n%s", code, user, out)
 	}
-	out, code = p.run(t, password+"\n", "check", user+"@chat.test")
-	if code != 0 || !strings.Contains(out, "lock: "+user+": locked after 6 failed sign-ins, until ") {
-		t.Errorf("check: exit %d, want it to say why %s is locked:\n%s", code, user, out)
+	_, hint, ok := strings.Cut(strings.TrimSpace(out), "clear with: livechat-auth ")
+	if !ok {
+		t.Fatalf("locks: no command to clear the lock:\n%s", out)
 	}
-	if out, code = p.run(t, "", "locks", "clear", user); code != 0 || !strings.Contains(out, "cleared the failed sign-ins of "+user) {
-		t.Fatalf("locks clear: exit %d:\n%s", code, out)
+	out, code = p.run(t, password+"\n", "check", user+"@chat.test")
+	if code != 1 || !strings.Contains(out, "refused: rate-limited") || !strings.Contains(out, "lock: "+user+": locked after 6 failed sign-ins, until ") {
+		t.Errorf("check: exit %d, want 1, refused: rate-limited and why %s is locked:\n%s", code, user, out)
+	}
+	// The command the listing gives, as an operator would paste it.
+	pasted := exec.Command(binPath, strings.Fields(hint)...)
+	pasted.Env = []string{"PATH=/usr/bin:/bin", "RUNTIME_DIRECTORY=" + p.ej.RunDir}
+	if b, err := pasted.CombinedOutput(); err != nil || !strings.Contains(string(b), "cleared the failed sign-ins of "+user) {
+		t.Fatalf("locks clear as suggested (%s): %v:\n%s", hint, err, b)
 	}
 	if out, code = p.run(t, "", "locks", "clear", user); code != 1 || !strings.Contains(out, user+" has no failed sign-ins to clear") {
 		t.Errorf("a second locks clear: exit %d, want 1:\n%s", code, out)

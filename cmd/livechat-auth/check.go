@@ -55,7 +55,8 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer store.Close()
 
 	acct, err := auth.Authenticate(ctx, user, domain, password)
-	defer printLock(ctx, stdout, cfg, fs.Lookup("config").Value.String(), getenv, user) // after the decision line
+	lockLine, locked := lockStatus(ctx, cfg, fs.Lookup("config").Value.String(), getenv, user)
+	defer fmt.Fprintln(stdout, lockLine) // after the decision line
 	var reason provider.Reason
 	switch {
 	case errors.As(err, &reason):
@@ -64,6 +65,13 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case err != nil:
 		fmt.Fprintf(stdout, "error: %v\n", err)
 		return exitError
+	case locked:
+		// The wiki would let it in, the chat server's limit does not
+		// (unless this password was proven recently and the lock is not
+		// sealed: only the daemon knows).
+		fmt.Fprintf(stdout, "refused: %s (the password and the account are good, but the chat server's failure limit has locked %s; see lock below)\n",
+			provider.ReasonRateLimited, acct.JID)
+		return exitRefused
 	}
 	fmt.Fprintf(stdout, "allowed: %s (wiki login %q, userId %d)\n", acct.JID, acct.User.Login, acct.User.ID)
 	groups, err := store.Groups(ctx, acct.User.ID)
@@ -92,22 +100,20 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// printLock says whether the failure limit shared by the chat server's
-// sign-ins has locked user, asking the daemon that keeps it; check's own
-// decision above does not see those failures.
-func printLock(ctx context.Context, stdout io.Writer, cfg config.Config, cfgPath string, getenv func(string) string, user string) {
+// lockStatus says whether the failure limit shared by the chat server's
+// sign-ins has locked user, asking the daemon that keeps it (check's own
+// decision does not see those failures), as the "lock:" line to print.
+func lockStatus(ctx context.Context, cfg config.Config, cfgPath string, getenv func(string) string, user string) (line string, locked bool) {
 	client, err := findControl(cfg, cfgPath, getenv)
 	if err != nil {
-		fmt.Fprintf(stdout, "lock: unknown: %v\n", err)
-		return
+		return fmt.Sprintf("lock: unknown: %v", err), false
 	}
 	l, locked, err := client.lockOf(ctx, user)
 	switch {
 	case err != nil:
-		fmt.Fprintf(stdout, "lock: unknown: the daemon did not answer: %v\n", err)
+		return fmt.Sprintf("lock: unknown: the daemon did not answer: %v", err), false
 	case locked:
-		fmt.Fprintf(stdout, "lock: %s\n", describeLock(l, time.Now()))
-	default:
-		fmt.Fprintln(stdout, "lock: none")
+		return "lock: " + describeLock(l, time.Now(), cfgPath), true
 	}
+	return "lock: none", false
 }

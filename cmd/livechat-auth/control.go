@@ -24,6 +24,8 @@ import (
 type lockInfo struct {
 	Name     string    `json:"name"`
 	Failures int       `json:"failures"`
+	Guesses  int       `json:"guesses"` // refused while locked, in the window
+	Sealed   bool      `json:"sealed"`  // a proven password is refused too
 	Until    time.Time `json:"until"`
 }
 

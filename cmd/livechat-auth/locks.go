@@ -53,13 +53,32 @@ func runLocks(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintln(stdout, "no locked accounts")
 	}
 	for _, l := range locks {
-		fmt.Fprintln(stdout, describeLock(l, time.Now()))
+		fmt.Fprintln(stdout, describeLock(l, time.Now(), fs.Lookup("config").Value.String()))
 	}
 	return exitOK
 }
 
-// describeLock says who is locked, why and until when.
-func describeLock(l lockInfo, now time.Time) string {
-	return fmt.Sprintf("%s: locked after %d failed sign-ins, until %s (%s from now); clear with: livechat-auth locks clear %s",
-		l.Name, l.Failures, l.Until.Local().Format(time.DateTime), l.Until.Sub(now).Round(time.Second), l.Name)
+// describeLock says who is locked, why and until when, and how to clear
+// it with the same config file.
+func describeLock(l lockInfo, now time.Time, cfgPath string) string {
+	sealed := ""
+	if l.Sealed {
+		sealed = fmt.Sprintf(", sealed after %d guesses (a recently proven password is refused too)", l.Guesses)
+	}
+	config := ""
+	if cfgPath != "" {
+		config = " --config " + shellQuote(cfgPath)
+	}
+	return fmt.Sprintf("%s: locked after %d failed sign-ins%s, until %s (%s from now); clear with: livechat-auth locks%s clear %s",
+		l.Name, l.Failures, sealed, l.Until.Local().Format(time.DateTime), l.Until.Sub(now).Round(time.Second), config, shellQuote(l.Name))
+}
+
+// shellQuote quotes s for a shell command line when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '@' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 0x7f)
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -6,7 +6,7 @@ import "livechat-auth/provider"
 // the control channel the running decision maker's locks.
 
 func lockInfoOf(l provider.Lock) lockInfo {
-	return lockInfo{Name: l.Name, Failures: l.Failures, Until: l.Until}
+	return lockInfo{Name: l.Name, Failures: l.Failures, Guesses: l.Guesses, Sealed: l.Sealed, Until: l.Until}
 }
 
 func locksOf(a *provider.Authenticator) []lockInfo {

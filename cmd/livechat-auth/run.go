@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -86,9 +87,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // fail reports a subcommand's error on stderr, on one line, and returns
 // exitError.
 func fail(stderr io.Writer, cmd string, err error) int {
+	var fe flagError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK // the usage was asked for, and printed
+	case errors.As(err, &fe):
+		return exitError // the flag package said what was wrong, with the usage
+	}
 	fmt.Fprintf(stderr, "livechat-auth %s: %s\n", cmd, oneLine(err))
 	return exitError
 }
+
+// flagError is a command line the flag package refused, and has already
+// explained.
+type flagError struct{ err error }
+
+func (e flagError) Error() string { return e.err.Error() }
+func (e flagError) Unwrap() error { return e.err }
 
 // oneLine is an error's text on one line: the problems of a joined error
 // (and the lines of a YAML error) separated by "; ".
@@ -113,7 +128,7 @@ func oneLine(err error) string {
 // loadConfig parses the common flags, then loads and validates settings.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (config.Config, error) {
 	path := fs.String("config", getenv("LIVECHAT_AUTH_CONFIG"), "config file (YAML); env LIVECHAT_AUTH_CONFIG")
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		return config.Config{}, err
 	}
 	cfg, err := config.Load(*path, getenv)
@@ -124,6 +139,39 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (co
 		return cfg, fmt.Errorf("invalid settings: %w", err)
 	}
 	return cfg, nil
+}
+
+// parseInterspersed parses args with fs, taking flags wherever they are
+// ("token alice --lifetime 1m" as "token --lifetime 1m alice"); after
+// "--" everything is an argument.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var flags, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			rest = append(rest, a)
+			continue
+		}
+		flags = append(flags, a)
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if f := fs.Lookup(name); f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i]) // the flag's value
+		}
+	}
+	if err := fs.Parse(append(append(flags, "--"), rest...)); err != nil {
+		return flagError{err}
+	}
+	return nil
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // newLogger builds the root logger. Logs go to stderr or log.file, never

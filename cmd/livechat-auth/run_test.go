@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"flag"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -238,5 +240,58 @@ func TestCheck(t *testing.T) {
 			}
 			assertNoSecrets(t, r)
 		})
+	}
+}
+
+// TestFlagsAfterArguments: flags are taken wherever they stand, "--"
+// ends them, and a flag the command does not know is an error.
+func TestFlagsAfterArguments(t *testing.T) {
+	tests := []struct {
+		args     []string
+		config   string
+		lifetime string
+		rest     string
+		wantErr  bool
+	}{
+		{args: []string{"alice", "--config", "c.yaml"}, config: "c.yaml", rest: "alice"},
+		{args: []string{"--config=c.yaml", "alice", "--lifetime", "1m"}, config: "c.yaml", lifetime: "1m0s", rest: "alice"},
+		{args: []string{"clear", "bob", "-config", "c.yaml"}, config: "c.yaml", rest: "clear bob"},
+		{args: []string{"--", "--config"}, rest: "--config"},
+		{args: []string{"alice", "--lifetme", "1m"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		config := fs.String("config", "", "")
+		lifetime := fs.Duration("lifetime", 0, "")
+		err := parseInterspersed(fs, tt.args)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%q: error %v, want error %v", tt.args, err, tt.wantErr)
+			continue
+		}
+		if tt.wantErr {
+			continue
+		}
+		gotLifetime := ""
+		if *lifetime != 0 {
+			gotLifetime = lifetime.String()
+		}
+		if *config != tt.config || gotLifetime != tt.lifetime || strings.Join(fs.Args(), " ") != tt.rest {
+			t.Errorf("%q: config %q lifetime %q args %q", tt.args, *config, gotLifetime, fs.Args())
+		}
+	}
+}
+
+// TestHelpExitsZero: asking a subcommand for its usage is no error, even
+// with no settings at all.
+func TestHelpExitsZero(t *testing.T) {
+	for _, cmd := range []string{"check", "token", "locks", "serve", "extauth"} {
+		r := runWith(t, []string{cmd, "--help"}, nil, nil)
+		if r.code != 0 || !strings.Contains(r.stderr, "-config") {
+			t.Errorf("%s --help: exit %d, stderr %q", cmd, r.code, r.stderr)
+		}
+		if strings.Count(r.stderr, "flag provided but not defined") > 0 {
+			t.Errorf("%s --help: %q", cmd, r.stderr)
+		}
 	}
 }

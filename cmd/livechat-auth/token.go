@@ -27,7 +27,16 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintln(stderr, "usage: livechat-auth token [--config FILE] [--lifetime D] livechat_id")
 		return exitError
 	}
-	if *lifetime != 0 {
+	lifetimeSet := false
+	fs.Visit(func(f *flag.Flag) { lifetimeSet = lifetimeSet || f.Name == "lifetime" })
+	switch {
+	case lifetimeSet && *lifetime <= 0:
+		fmt.Fprintf(stderr, "livechat-auth token: --lifetime: %s is not a positive duration\n", *lifetime)
+		return exitError
+	case *lifetime > token.MaxLifetime:
+		fmt.Fprintf(stderr, "livechat-auth token: --lifetime: %s is over the %s limit\n", *lifetime, token.MaxLifetime)
+		return exitError
+	case lifetimeSet:
 		cfg.Token.Lifetime = *lifetime
 	}
 	log, closeLog, err := newLogger(cfg.Log, stderr)
@@ -52,7 +61,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		if reason == provider.ReasonUnmigrated {
 			hint = ": the wiki account has no livechat_id yet (see livechat-auth ids)"
 		}
-		fmt.Fprintf(stderr, "livechat-auth token: %q: refused: %s%s\n", fs.Arg(0), reason, hint)
+		fmt.Fprintf(stderr, "livechat-auth token: %q: refused: %s%s\n", fs.Arg(0), string(reason), hint)
 		return exitRefused
 	case err != nil:
 		return fail(stderr, "token", err)

@@ -37,7 +37,8 @@ const daemonIdle = token.MaxLifetime + token.IssuedAtSkew + 3*time.Minute
 
 // autoSocket returns the relay socket of the automatic daemon for these
 // settings, in the user's private folder. Its name is derived from the
-// absolute config path and every LIVECHAT_AUTH_* override except log.*,
+// config file's real path (symbolic links resolved) and every
+// LIVECHAT_AUTH_* override except log.*,
 // so that two configurations never share a daemon.
 func autoSocket(cfgPath string, getenv func(string) string) (string, error) {
 	dir, err := extauth.PrivateDir(getenv, os.Getuid())
@@ -53,6 +54,9 @@ func settingsKey(cfgPath string, getenv func(string) string) string {
 	if cfgPath != "" {
 		if abs, err := filepath.Abs(cfgPath); err == nil {
 			cfgPath = abs
+		}
+		if real, err := filepath.EvalSymlinks(cfgPath); err == nil {
+			cfgPath = real // a link and the file it names are one configuration
 		}
 		fmt.Fprintf(h, "config=%s\n", cfgPath)
 	}

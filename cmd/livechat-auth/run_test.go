@@ -295,3 +295,29 @@ func TestHelpExitsZero(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingsKeyFollowsLinks: a config file named through a symbolic
+// link is the same configuration as the file itself, so operators reach
+// the daemon ejabberd's processes use whichever name they type.
+func TestSettingsKeyFollowsLinks(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(real, []byte("domains: [chat.test]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.yaml")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := func(string) string { return "" }
+	if settingsKey(real, noEnv) != settingsKey(link, noEnv) {
+		t.Error("a link to the config file makes another daemon key")
+	}
+	other := filepath.Join(dir, "other.yaml")
+	if err := os.WriteFile(other, []byte("domains: [chat.test]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if settingsKey(real, noEnv) == settingsKey(other, noEnv) {
+		t.Error("two config files share a daemon key")
+	}
+}

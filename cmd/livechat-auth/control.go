@@ -216,15 +216,43 @@ func controlDirs(getenv func(string) string) []string {
 		tmp = "/tmp"
 	}
 	own := fmt.Sprintf("livechat-auth-%d", os.Getuid())
-	dirs = append(dirs, filepath.Join("/run", own), filepath.Join(tmp, own))
+	dirs = append(dirs, filepath.Join("/run", own))
+	if home := getenv("HOME"); home != "" {
+		dirs = append(dirs, filepath.Join(home, ".livechat-auth"))
+	}
+	dirs = append(dirs, filepath.Join(tmp, own))
 	if os.Getuid() == 0 {
 		dirs = append(dirs, "/run/livechat-auth") // systemd's RuntimeDirectory=livechat-auth
 		for _, pattern := range []string{"/run/livechat-auth-*", filepath.Join(tmp, "livechat-auth-*")} {
 			more, _ := filepath.Glob(pattern) // the patterns are valid
 			dirs = append(dirs, more...)
 		}
+		dirs = append(dirs, homeDirs()...)
 	}
 	return dirs
+}
+
+// homeDirs lists the automatic daemon's folder in every account's home
+// (from /etc/passwd) where one exists.
+func homeDirs() []string {
+	data, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Split(line, ":"); len(f) >= 6 && filepath.IsAbs(f[5]) {
+			if d := filepath.Join(f[5], ".livechat-auth"); socketFolder(d) {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	return dirs
+}
+
+func socketFolder(d string) bool {
+	fi, err := os.Stat(d)
+	return err == nil && fi.IsDir()
 }
 
 func socketExists(path string) bool {

@@ -17,11 +17,13 @@ import (
 
 // PrivateDir returns the folder where the automatic daemon of user uid
 // keeps its socket, lock and log: $RUNTIME_DIRECTORY when set (systemd),
-// else /run/livechat-auth-<uid> when it exists or can be made, else
-// $TMPDIR (or /tmp)/livechat-auth-<uid>. A folder it makes has mode 0700.
-// It returns an error when the folder is not a real folder owned by uid
-// and closed to group and others: someone else could then answer for the
-// daemon or read its socket.
+// else the first of /run/livechat-auth-<uid>, $HOME/.livechat-auth and
+// $TMPDIR (or /tmp)/livechat-auth-<uid> that exists or can be made and
+// is safe. A folder it makes has mode 0700. A folder that is not a real
+// folder owned by uid and closed to group and others (someone else could
+// then answer for the daemon or read its socket) is passed over: a local
+// user who made /tmp/livechat-auth-<uid> first cannot make the pool
+// decide alone. It returns an error when no place is left.
 func PrivateDir(getenv func(string) string, uid int) (string, error) {
 	if d := getenv("RUNTIME_DIRECTORY"); d != "" {
 		d, _, _ = strings.Cut(d, ":") // systemd lists several folders with ':'
@@ -32,16 +34,42 @@ func PrivateDir(getenv func(string) string, uid int) (string, error) {
 		tmp = "/tmp"
 	}
 	name := "livechat-auth-" + strconv.Itoa(uid)
-	var last error
-	for _, d := range []string{filepath.Join("/run", name), filepath.Join(tmp, name)} {
+	places := []string{filepath.Join("/run", name)}
+	if home := getenv("HOME"); home != "" && filepath.IsAbs(home) && CheckOwnedDir(home, uid) == nil {
+		places = append(places, filepath.Join(home, ".livechat-auth"))
+	}
+	return firstPrivateDir(append(places, filepath.Join(tmp, name)), uid)
+}
+
+// firstPrivateDir returns the first of places that exists or can be made
+// and passes CheckPrivateDir.
+func firstPrivateDir(places []string, uid int) (string, error) {
+	var errs []error
+	for _, d := range places {
 		err := os.Mkdir(d, 0o700)
 		if err != nil && !errors.Is(err, fs.ErrExist) {
-			last = err // no right to make it here: try the next place
+			errs = append(errs, err) // no right to make it here: try the next place
 			continue
 		}
-		return d, CheckPrivateDir(d, uid)
+		if err := CheckPrivateDir(d, uid); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return d, nil
 	}
-	return "", fmt.Errorf("no private folder for the extauth daemon: %w", last)
+	return "", fmt.Errorf("no private folder for the extauth daemon: %w", errors.Join(errs...))
+}
+
+// CheckOwnedDir returns an error unless dir is a folder owned by uid.
+func CheckOwnedDir(dir string, uid int) error {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != uid {
+		return fmt.Errorf("%s is not a folder of uid %d", dir, uid)
+	}
+	return nil
 }
 
 // CheckPrivateDir returns an error unless dir is a folder (not a

@@ -236,3 +236,25 @@ func TestActivityIdle(t *testing.T) {
 		t.Fatalf("idle %s with a relay connected", d)
 	}
 }
+
+// TestPrivateDirPassesOverASquattedFolder: a folder someone else could
+// write (made first by another local user, say) is passed over for the
+// next place, never used.
+func TestPrivateDirPassesOverASquattedFolder(t *testing.T) {
+	base := t.TempDir()
+	squatted := filepath.Join(base, "squatted")
+	if err := os.Mkdir(squatted, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(squatted, 0o777); err != nil { // as if another user had made it open
+		t.Fatal(err)
+	}
+	next := filepath.Join(base, "next")
+	d, err := firstPrivateDir([]string{squatted, next}, os.Getuid())
+	if err != nil || d != next {
+		t.Fatalf("firstPrivateDir = %q, %v; want %q", d, err, next)
+	}
+	if _, err := firstPrivateDir([]string{squatted}, os.Getuid()); err == nil {
+		t.Fatal("a squatted folder was used when no other place was left")
+	}
+}

@@ -534,6 +534,9 @@ func BenchmarkRefusal(b *testing.B) {
 		{"bad-password-bcrypt12", "alice", bcrypt12},
 		{"unknown-user-site-bcrypt12", "nobody", bcrypt12},
 		{"locked-bcrypt12", "alice", bcrypt12},
+		// refused unverified (cost over 14): it pays the usual cost too
+		{"unsupported-cost-15", "alice", "$2y$15$" + bcrypt10[7:]},
+		{"locked-cost-15", "alice", "$2y$15$" + bcrypt10[7:]},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			dir, _ := newFixture(b)

@@ -146,13 +146,15 @@ func dummyHashFor(cost int) string {
 	return actual.(string)
 }
 
-// bcryptCost returns the cost of a stored bcrypt hash, 0 for any other.
+// bcryptCost returns the cost of a stored bcrypt hash that is verified,
+// and 0 for any other hash, including a bcrypt one of a cost over
+// MaxBcryptCost (refused unverified).
 func bcryptCost(hash string) int {
 	if FormatOf(hash) != FormatBcrypt {
 		return 0
 	}
 	cost, err := bcrypt.Cost([]byte(hash))
-	if err != nil {
+	if err != nil || cost < bcrypt.MinCost || cost > MaxBcryptCost {
 		return 0
 	}
 	return cost

@@ -176,6 +176,13 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("read config: %w", err)
 		}
+		var root yaml.Node
+		if err := yaml.Unmarshal(data, &root); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+		if bad := unknownKeys(&root); len(bad) > 0 {
+			return c, fmt.Errorf("config %s: %s", path, strings.Join(bad, "; "))
+		}
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // an empty file sets nothing

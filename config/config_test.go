@@ -411,8 +411,10 @@ func TestLoadFile(t *testing.T) {
 	}{
 		{name: "empty file", content: "", apply: func(*Config) {}},
 		{name: "only comments", content: "# nothing set\n", apply: func(*Config) {}},
-		{name: "unknown top-level key", content: "domain: [chat.example.org]\n", wantErr: "domain"},
-		{name: "unknown nested key", content: "wiki:\n  dsn_fiel: /etc/dsn\n", wantErr: "dsn_fiel"},
+		{name: "unknown top-level key", content: "domain: [chat.example.org]\n", wantErr: "domain: unknown setting (did you mean domains?)"},
+		{name: "unknown nested key", content: "wiki:\n  dsn_fiel: /etc/dsn\n", wantErr: "wiki.dsn_fiel: unknown setting (did you mean wiki.dsn_file?)"},
+		{name: "misspelt timeout", content: "wiki:\n  query_timout: 2s\n", wantErr: "wiki.query_timout: unknown setting (did you mean wiki.query_timeout?)"},
+		{name: "every unknown key at once", content: "wiki:\n  bogus: 1\nlog:\n  levle: info\n", wantErr: "wiki.bogus: unknown setting; log.levle: unknown setting (did you mean log.level?)"},
 		{name: "unknown section", content: "ldap:\n  url: x\n", wantErr: "ldap"},
 		{name: "duration without unit", content: "wiki:\n  query_timeout: 2\n", wantErr: "config"},
 		{name: "list as scalar", content: "domains: chat.example.org\n", wantErr: "config"},

@@ -79,6 +79,9 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		log.Error("cannot start", "error", err)
 		return exitError
 	}
+	if rc.Handoff != nil {
+		stdin, stdout = rc.Handoff.In, rc.Handoff.Out // the duplicates the daemon may be handed
+	}
 	log.Info("serving", "domains", cfg.Domains, "version", version, "pid", os.Getpid(), "daemon_socket", rc.Socket, "handoff", rc.Handoff != nil)
 	return serveExtauth(ctx, relay.Serve, stdin, stdout, log)
 }

@@ -41,20 +41,38 @@ const (
 
 // Files are the streams a relay may hand to its daemon: the process's
 // stdin and stdout, when they are pipes or sockets (a terminal is never
-// handed off).
+// handed off), as duplicates in non-blocking mode. Non-blocking, because
+// a daemon sets that mode on what it is handed (it is shared with the
+// relay's descriptors) and may do so late, after the relay gave up on
+// it: the relay reads and writes through Go's poller either way.
 type Files struct {
 	In, Out *os.File
 }
 
 // HandoffFiles returns in and out as Files when both are pipes or
-// sockets, and nil otherwise.
+// sockets, and nil otherwise. Read and write the Files from then on, not
+// in and out.
 func HandoffFiles(in, out *os.File) *Files {
-	for _, f := range []*os.File{in, out} {
+	var fds [2]int
+	for i, f := range []*os.File{in, out} {
 		if f == nil || !pipeOrSocket(int(f.Fd())) {
 			return nil
 		}
+		fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		if err == nil {
+			if err = unix.SetNonblock(fd, true); err != nil {
+				unix.Close(fd)
+			}
+		}
+		if err != nil {
+			if i == 1 {
+				unix.Close(fds[0])
+			}
+			return nil
+		}
+		fds[i] = fd
 	}
-	return &Files{In: in, Out: out}
+	return &Files{In: os.NewFile(uintptr(fds[0]), in.Name()), Out: os.NewFile(uintptr(fds[1]), out.Name())}
 }
 
 func pipeOrSocket(fd int) bool {
@@ -79,13 +97,36 @@ const (
 // them.
 func sendHandoff(conn *net.UnixConn, f *Files, timeout time.Duration) (taken bool, err error) {
 	msg := append([]byte{0, byte(len(handoffRequest))}, handoffRequest...)
-	rights := unix.UnixRights(int(f.In.Fd()), int(f.Out.Fd()))
+	in, err := rawFD(f.In)
+	if err != nil {
+		return false, err
+	}
+	out, err := rawFD(f.Out)
+	if err != nil {
+		return false, err
+	}
+	rights := unix.UnixRights(in, out)
 	_ = conn.SetDeadline(time.Now().Add(timeout)) // a failed deadline shows up as a failed read
 	defer conn.SetDeadline(time.Time{})
 	if _, _, err := conn.WriteMsgUnix(msg, rights, nil); err != nil {
 		return false, err
 	}
 	return ReadReply(conn)
+}
+
+// rawFD returns f's descriptor without putting it in blocking mode, as
+// (*os.File).Fd would. The descriptor stays f's: it is valid while f is
+// open.
+func rawFD(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	fd := -1
+	if err := rc.Control(func(d uintptr) { fd = int(d) }); err != nil {
+		return 0, err
+	}
+	return fd, nil
 }
 
 // awaitRelease waits until the daemon lets go of handed-off streams and
@@ -106,13 +147,6 @@ func awaitRelease(ctx context.Context, conn net.Conn) (inputEnded bool, err erro
 		return false, nil
 	}
 	return false, fmt.Errorf("daemon sent %q after a handoff", b[0])
-}
-
-// takeBack makes handed-off streams usable by this process again: the
-// daemon put them in non-blocking mode, which this process's stdin and
-// stdout, opened blocking, cannot read in.
-func takeBack(f *Files) error {
-	return errors.Join(unix.SetNonblock(int(f.In.Fd()), false), unix.SetNonblock(int(f.Out.Fd()), false))
 }
 
 // receiveHandoff reads a relay's first message on conn. When it is a

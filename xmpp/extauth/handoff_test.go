@@ -65,7 +65,7 @@ func startPipeRelay(t *testing.T, socket string) *pipeRelay {
 		t.Fatal(err)
 	}
 	relay.retry = 50 * time.Millisecond
-	go func() { p.done <- relay.Serve(context.Background(), inR, outW) }()
+	go func() { p.done <- relay.Serve(context.Background(), files.In, files.Out) }()
 	t.Cleanup(func() {
 		inW.Close() // the input ends: the relay (or the daemon serving it) stops
 		select {
@@ -75,6 +75,8 @@ func startPipeRelay(t *testing.T, socket string) *pipeRelay {
 		outR.Close()
 		inR.Close()
 		outW.Close()
+		files.In.Close()
+		files.Out.Close()
 	})
 	return p
 }
@@ -226,5 +228,46 @@ func TestHandoffFilesRefusesOtherFiles(t *testing.T) {
 	defer w.Close()
 	if HandoffFiles(f, w) != nil || HandoffFiles(r, f) != nil || HandoffFiles(nil, w) != nil {
 		t.Fatal("a regular file or nil was taken as a handoff stream")
+	}
+}
+
+// TestLateHandoffLeavesTheRelayWorking: a daemon that takes the streams
+// after the relay stopped waiting for it (a stalled daemon) puts them in
+// non-blocking mode behind the relay's back; the relay reads on.
+func TestLateHandoffLeavesTheRelayWorking(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "d.sock")
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := make(chan struct{})
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		time.Sleep(1500 * time.Millisecond) // past the relay's wait
+		in, out, _, err := receiveHandoff(conn.(*net.UnixConn))
+		if err == nil && in != nil {
+			in.Close()
+			out.Close()
+		}
+		close(taken)
+	}()
+	p := startPipeRelay(t, socket)
+	for i := 0; i < 3; i++ {
+		if i == 1 {
+			<-taken
+		}
+		if p.ask(t, "auth:alice:chat.test:secret") {
+			t.Fatal("accepted by a fallback that refuses everything")
+		}
+	}
+	select {
+	case err := <-p.done:
+		t.Fatalf("the relay stopped: %v", err)
+	default:
 	}
 }

@@ -41,7 +41,8 @@ type RelayConfig struct {
 	// refused. Socket is not needed.
 	Unshared error
 	// Handoff, when set, are the streams Serve reads and writes (the
-	// process's stdin and stdout): the relay hands them to the daemon,
+	// process's stdin and stdout, from HandoffFiles): the relay hands
+	// them to the daemon,
 	// which then answers ejabberd directly, and takes them back when the
 	// daemon lets go. nil: every request is forwarded over the socket.
 	Handoff *Files
@@ -188,9 +189,6 @@ func (rl *Relay) handOff(ctx context.Context) handoffOutcome {
 	uc.Close()
 	if inputEnded {
 		return handoffInputEnded
-	}
-	if berr := takeBack(rl.files); berr != nil {
-		rl.log.Error("cannot take the streams back from the daemon", "error", berr)
 	}
 	rl.mu.Lock()
 	rl.downSince = time.Now()    // a daemon that lets go is stopping: decide here for a pause

@@ -15,6 +15,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"golang.org/x/sys/unix"
+
 	"livechat-auth/config"
 	"livechat-auth/xmpp/extauth"
 )
@@ -194,13 +196,35 @@ func findControl(cfg config.Config, cfgPath string, getenv func(string) string) 
 		return newControlClient(extauth.ControlSocket(s)), nil
 	}
 	name := extauth.ControlSocket("extauth-" + settingsKey(cfgPath, getenv) + ".sock")
+	var found []string
+	seen := map[string]bool{}
 	for _, dir := range controlDirs(getenv) {
 		p := filepath.Join(dir, name)
-		if socketExists(p) {
-			return newControlClient(p), nil
+		if !seen[p] && safeControl(dir, p) {
+			found = append(found, p)
 		}
+		seen[p] = true
 	}
-	return nil, fmt.Errorf("no automatic daemon runs for these settings (looked for %s in the private folders): no extauth process has relayed to one in the last 15 minutes, or it runs under a user whose folder this user cannot see", name)
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("no automatic daemon runs for these settings (looked for %s in the private folders): no extauth process has relayed to one in the last 15 minutes, or it runs under a user whose folder this user cannot see", name)
+	case 1:
+		return newControlClient(found[0]), nil
+	}
+	// Root sees every user's folder, and any local user could make one
+	// with a socket of this name: never guess which is the chat server's.
+	return nil, fmt.Errorf("daemons of several users answer for these settings (%s): run this as the chat server's user (runuser -u ejabberd -- livechat-auth …)", strings.Join(found, ", "))
+}
+
+// safeControl reports whether p is a socket, owned by the owner of its
+// folder dir, in a folder that owner alone may write: what a daemon of
+// that user makes, and no one else could have put there.
+func safeControl(dir, p string) bool {
+	var d, f unix.Stat_t
+	if unix.Stat(dir, &d) != nil || unix.Lstat(p, &f) != nil {
+		return false
+	}
+	return f.Mode&unix.S_IFMT == unix.S_IFSOCK && f.Uid == d.Uid && extauth.CheckPrivateDir(dir, int(d.Uid)) == nil
 }
 
 // controlDirs lists the private folders where a daemon may run: this
@@ -216,11 +240,10 @@ func controlDirs(getenv func(string) string) []string {
 		tmp = "/tmp"
 	}
 	own := fmt.Sprintf("livechat-auth-%d", os.Getuid())
-	dirs = append(dirs, filepath.Join("/run", own))
+	dirs = append(dirs, filepath.Join("/run", own), filepath.Join(tmp, own))
 	if home := getenv("HOME"); home != "" {
 		dirs = append(dirs, filepath.Join(home, ".livechat-auth"))
 	}
-	dirs = append(dirs, filepath.Join(tmp, own))
 	if os.Getuid() == 0 {
 		dirs = append(dirs, "/run/livechat-auth") // systemd's RuntimeDirectory=livechat-auth
 		for _, pattern := range []string{"/run/livechat-auth-*", filepath.Join(tmp, "livechat-auth-*")} {
@@ -255,7 +278,3 @@ func socketFolder(d string) bool {
 	return err == nil && fi.IsDir()
 }
 
-func socketExists(path string) bool {
-	fi, err := os.Lstat(path)
-	return err == nil && fi.Mode().Type() == os.ModeSocket
-}

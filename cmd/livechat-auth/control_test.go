@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/config"
+	"livechat-auth/xmpp/extauth"
 )
 
 // fakeLocks keeps locks in a map.
@@ -71,5 +78,56 @@ func TestControlRoundTrip(t *testing.T) {
 	}
 	if locks, err := c.locks(ctx); err != nil || len(locks) != 0 {
 		t.Fatalf("locks after clearing = %+v, %v", locks, err)
+	}
+}
+
+// TestDescribeLockIsSafeToPrint: a locked name is whatever a client sent;
+// it never reaches the terminal raw, and the clear command it suggests
+// works when pasted.
+func TestDescribeLockIsSafeToPrint(t *testing.T) {
+	until := time.Now().Add(time.Minute)
+	for _, c := range []struct{ name, want, notWant string }{
+		{"alice", "clear with: livechat-auth locks --config /etc/c.yaml clear alice", ""},
+		{"-h", "clear -- -h", ""},
+		{"x\x1b]0;pwned\x07", `"x\x1b]0;pwned\a"`, "\x1b"},
+		{"o'brien", `clear 'o'\''brien'`, ""},
+	} {
+		got := describeLock(lockInfo{Name: c.name, Failures: 6, Until: until}, time.Now(), "/etc/c.yaml")
+		if !strings.Contains(got, c.want) || c.notWant != "" && strings.Contains(got, c.notWant) {
+			t.Errorf("%q: %s", c.name, got)
+		}
+	}
+}
+
+// TestFindControlRefusesToGuess: root sees every user's folder; when
+// daemons of two users answer for one configuration (one may be a local
+// user's fake), it names both instead of asking either.
+func TestFindControlRefusesToGuess(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to make folders of other users")
+	}
+	tmp := t.TempDir()
+	env := map[string]string{"TMPDIR": tmp, "LIVECHAT_AUTH_DOMAINS": "chat.test"}
+	getenv := func(k string) string { return env[k] }
+	name := extauth.ControlSocket("extauth-" + settingsKey("", getenv) + ".sock")
+	for _, uid := range []int{109, 1000} {
+		dir := filepath.Join(tmp, fmt.Sprintf("livechat-auth-%d", uid))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("unix", filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		for _, p := range []string{dir, filepath.Join(dir, name)} {
+			if err := os.Lchown(p, uid, uid); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, err := findControl(config.Config{}, "", getenv)
+	if err == nil || !strings.Contains(err.Error(), "several users") {
+		t.Fatalf("findControl: %v, want a refusal naming both daemons", err)
 	}
 }

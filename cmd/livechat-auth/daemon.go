@@ -41,11 +41,7 @@ const daemonIdle = token.MaxLifetime + token.IssuedAtSkew + 3*time.Minute
 // LIVECHAT_AUTH_* override except log.*,
 // so that two configurations never share a daemon.
 func autoSocket(cfgPath string, getenv func(string) string) (string, error) {
-	dir, err := extauth.PrivateDir(getenv, os.Getuid())
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, "extauth-"+settingsKey(cfgPath, getenv)+".sock"), nil
+	return extauth.DaemonSocket(getenv, os.Getuid(), "extauth-"+settingsKey(cfgPath, getenv)+".sock")
 }
 
 // settingsKey identifies a configuration: its file and its overrides.

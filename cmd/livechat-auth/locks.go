@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // runLocks lists the accounts the failure limit has locked, or clears
@@ -69,8 +71,18 @@ func describeLock(l lockInfo, now time.Time, cfgPath string) string {
 	if cfgPath != "" {
 		config = " --config " + shellQuote(cfgPath)
 	}
-	return fmt.Sprintf("%s: locked after %d failed sign-ins%s, until %s (%s from now); clear with: livechat-auth locks%s clear %s",
-		l.Name, l.Failures, sealed, l.Until.Local().Format(time.DateTime), l.Until.Sub(now).Round(time.Second), config, shellQuote(l.Name))
+	name, hint := l.Name, ""
+	switch {
+	case strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		// A name is whatever a client sent: never let it drive the terminal.
+		name = strconv.Quote(name)
+	case strings.HasPrefix(name, "-"):
+		hint = fmt.Sprintf("; clear with: livechat-auth locks%s clear -- %s", config, shellQuote(name))
+	default:
+		hint = fmt.Sprintf("; clear with: livechat-auth locks%s clear %s", config, shellQuote(name))
+	}
+	return fmt.Sprintf("%s: locked after %d failed sign-ins%s, until %s (%s from now)%s",
+		name, l.Failures, sealed, l.Until.Local().Format(time.DateTime), l.Until.Sub(now).Round(time.Second), hint)
 }
 
 // shellQuote quotes s for a shell command line when it needs it.

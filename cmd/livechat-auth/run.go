@@ -158,7 +158,13 @@ func parseInterspersed(fs *flag.FlagSet, args []string) error {
 		}
 		flags = append(flags, a)
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if f := fs.Lookup(name); f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
+		if f := fs.Lookup(name); f != nil && !hasValue && !isBoolFlag(f) {
+			if i+1 == len(args) {
+				err := fmt.Errorf("flag needs an argument: %s", a)
+				fmt.Fprintln(fs.Output(), err)
+				fs.Usage()
+				return flagError{err}
+			}
 			i++
 			flags = append(flags, args[i]) // the flag's value
 		}

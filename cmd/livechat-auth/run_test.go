@@ -258,6 +258,7 @@ func TestFlagsAfterArguments(t *testing.T) {
 		{args: []string{"clear", "bob", "-config", "c.yaml"}, config: "c.yaml", rest: "clear bob"},
 		{args: []string{"--", "--config"}, rest: "--config"},
 		{args: []string{"alice", "--lifetme", "1m"}, wantErr: true},
+		{args: []string{"clear", "bob", "--config"}, wantErr: true}, // never "--" taken as its value
 	}
 	for _, tt := range tests {
 		fs := flag.NewFlagSet("t", flag.ContinueOnError)

@@ -17,9 +17,8 @@ import (
 
 // PrivateDir returns the folder where the automatic daemon of user uid
 // keeps its socket, lock and log: $RUNTIME_DIRECTORY when set (systemd),
-// else the first of /run/livechat-auth-<uid>, $HOME/.livechat-auth and
-// $TMPDIR (or /tmp)/livechat-auth-<uid> that exists or can be made and
-// is safe. A folder it makes has mode 0700. A folder that is not a real
+// else the first of PrivatePlaces that exists or can be made and is
+// safe. A folder it makes has mode 0700. A folder that is not a real
 // folder owned by uid and closed to group and others (someone else could
 // then answer for the daemon or read its socket) is passed over: a local
 // user who made /tmp/livechat-auth-<uid> first cannot make the pool
@@ -29,16 +28,54 @@ func PrivateDir(getenv func(string) string, uid int) (string, error) {
 		d, _, _ = strings.Cut(d, ":") // systemd lists several folders with ':'
 		return d, CheckPrivateDir(d, uid)
 	}
+	return firstPrivateDir(PrivatePlaces(getenv, uid), uid)
+}
+
+// PrivatePlaces lists, in order, where the automatic daemon of user uid
+// may keep its folder when $RUNTIME_DIRECTORY is not set:
+// /run/livechat-auth-<uid>, $TMPDIR (or /tmp)/livechat-auth-<uid>, and
+// $HOME/.livechat-auth when $HOME is a folder of uid.
+func PrivatePlaces(getenv func(string) string, uid int) []string {
 	tmp := getenv("TMPDIR")
 	if tmp == "" {
 		tmp = "/tmp"
 	}
 	name := "livechat-auth-" + strconv.Itoa(uid)
-	places := []string{filepath.Join("/run", name)}
+	places := []string{filepath.Join("/run", name), filepath.Join(tmp, name)}
 	if home := getenv("HOME"); home != "" && filepath.IsAbs(home) && CheckOwnedDir(home, uid) == nil {
 		places = append(places, filepath.Join(home, ".livechat-auth"))
 	}
-	return firstPrivateDir(append(places, filepath.Join(tmp, name)), uid)
+	return places
+}
+
+// DaemonSocket returns the path of the automatic daemon's socket called
+// name: in the first of the private places where a trusted daemon
+// already answers on it, else in PrivateDir. So every process of a pool
+// finds the daemon the others use, even after the first usable place
+// changed (a folder made or removed since that daemon started).
+func DaemonSocket(getenv func(string) string, uid int, name string) (string, error) {
+	if d := getenv("RUNTIME_DIRECTORY"); d != "" {
+		d, _, _ = strings.Cut(d, ":") // systemd lists several folders with ':'
+		return filepath.Join(d, name), CheckPrivateDir(d, uid)
+	}
+	return socketIn(PrivatePlaces(getenv, uid), uid, name)
+}
+
+// socketIn is DaemonSocket over a list of places.
+func socketIn(places []string, uid int, name string) (string, error) {
+	for _, d := range places {
+		if CheckPrivateDir(d, uid) != nil {
+			continue
+		}
+		if p := filepath.Join(d, name); answers(context.Background(), p) {
+			return p, nil
+		}
+	}
+	dir, err := firstPrivateDir(places, uid)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name), nil
 }
 
 // firstPrivateDir returns the first of places that exists or can be made

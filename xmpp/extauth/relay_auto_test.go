@@ -258,3 +258,25 @@ func TestPrivateDirPassesOverASquattedFolder(t *testing.T) {
 		t.Fatal("a squatted folder was used when no other place was left")
 	}
 }
+
+// TestDaemonSocketFindsTheRunningDaemon: a daemon answering in a later
+// place is used rather than the first safe place, so that a pool whose
+// first usable place changed meanwhile still shares one daemon.
+func TestDaemonSocketFindsTheRunningDaemon(t *testing.T) {
+	base := t.TempDir()
+	first, second := filepath.Join(base, "first"), filepath.Join(base, "second")
+	for _, d := range []string{first, second} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	places := []string{first, second}
+	if p, err := socketIn(places, os.Getuid(), "d.sock"); err != nil || p != filepath.Join(first, "d.sock") {
+		t.Fatalf("with no daemon: %q, %v; want the first place", p, err)
+	}
+	stop := startDaemon(t, filepath.Join(second, "d.sock"))
+	defer stop()
+	if p, err := socketIn(places, os.Getuid(), "d.sock"); err != nil || p != filepath.Join(second, "d.sock") {
+		t.Fatalf("with a daemon in the second place: %q, %v; want it", p, err)
+	}
+}

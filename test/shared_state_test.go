@@ -392,23 +392,42 @@ func TestAutoDaemonFollowsConfig(t *testing.T) {
 }
 
 // TestAutoDaemonFollowsAnUpgrade: replacing the program file (an
-// upgrade) stops the running daemon; the extauth process takes its
-// streams back and starts a daemon of the new program, and the record of
-// used tokens (journaled beside the socket) outlives the change.
+// upgrade: a new file renamed over it, or a symbolic link pointed at a new
+// one) stops the running daemon; the extauth process takes its streams
+// back and starts a daemon of the new program, and the record of used
+// tokens (journaled beside the socket) outlives the change.
 func TestAutoDaemonFollowsAnUpgrade(t *testing.T) {
+	for _, how := range []string{"rename", "symlink"} {
+		t.Run(how, func(t *testing.T) { testUpgrade(t, how) })
+	}
+}
+
+func testUpgrade(t *testing.T, how string) {
 	w := newWiki(t)
 	dir := t.TempDir()
 	prog := filepath.Join(dir, "livechat-auth")
+	version := 0
 	install := func() {
 		data, err := os.ReadFile(binPath)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tmp := prog + ".new"
-		if err := os.WriteFile(tmp, data, 0o755); err != nil {
+		version++
+		file := prog + ".new"
+		if how == "symlink" {
+			file = filepath.Join(dir, fmt.Sprintf("livechat-auth-v%d", version))
+		}
+		if err := os.WriteFile(file, data, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Rename(tmp, prog); err != nil { // as package managers replace a program
+		if how == "symlink" {
+			link := prog + ".link"
+			if err := os.Symlink(file, link); err != nil {
+				t.Fatal(err)
+			}
+			file = link
+		}
+		if err := os.Rename(file, prog); err != nil { // as package managers and deploy tools replace a program
 			t.Fatal(err)
 		}
 	}

@@ -72,7 +72,7 @@ func settingsKey(cfgPath string, getenv func(string) string) string {
 // logs go to log.file or a file beside the socket, never to the extauth
 // process's stderr (ejabberd's pipe, which closes when ejabberd stops).
 func spawnDaemon(cfgPath, socket string) error {
-	exe, err := os.Executable()
+	exe, err := programPath()
 	if err != nil {
 		return err
 	}
@@ -92,6 +92,17 @@ func spawnDaemon(cfgPath, socket string) error {
 	}
 	go func() { _ = cmd.Wait() }() // reap it should it exit while we run; it reports in its own log
 	return nil
+}
+
+// programPath is the program file as it was started: its absolute path
+// as given (through a symbolic link, if that is how it was named, so that
+// an upgrade that points the link elsewhere is seen), else the running
+// executable.
+func programPath() (string, error) {
+	if filepath.IsAbs(os.Args[0]) {
+		return os.Args[0], nil
+	}
+	return os.Executable()
 }
 
 // runDaemon is the automatic daemon: it answers the extauth relays of
@@ -188,7 +199,7 @@ func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
 	defer signal.Stop(hup)
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
-	exe, _ := os.Executable() // "": never seen as replaced
+	exe, _ := programPath() // "": never seen as replaced
 	exeStamp := stampOf(exe)
 	for {
 		select {

@@ -277,4 +277,3 @@ func socketFolder(d string) bool {
 	fi, err := os.Stat(d)
 	return err == nil && fi.IsDir()
 }
-

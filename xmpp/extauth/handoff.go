@@ -129,6 +129,38 @@ func rawFD(f *os.File) (int, error) {
 	return fd, nil
 }
 
+// watchHangup waits, without reading, until the writer of f's pipe has
+// closed it (poll reports POLLHUP), and then closes hungUp and calls
+// onHangup; it returns without doing either once stop is closed.
+func watchHangup(f *os.File, stop <-chan struct{}, hungUp chan<- struct{}, onHangup func()) {
+	fd, err := rawFD(f)
+	if err != nil {
+		return
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		fds := []unix.PollFd{{Fd: int32(fd)}} // no events: only hang-ups and errors are reported
+		n, err := unix.Poll(fds, 500)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return
+		}
+		if n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			close(hungUp)
+			onHangup()
+			return
+		}
+	}
+}
+
 // awaitRelease waits until the daemon lets go of handed-off streams and
 // says how: true when the input ended, false when the relay must serve
 // again. ctx ending closes conn, which the daemon takes as the relay

@@ -271,3 +271,46 @@ func TestLateHandoffLeavesTheRelayWorking(t *testing.T) {
 	default:
 	}
 }
+
+// TestHandoffEndsWhenEjabberdHangsUp: a daemon that holds the streams and
+// answers nothing (stopped, wedged) does not keep the relay alive after
+// ejabberd closed the pipe.
+func TestHandoffEndsWhenEjabberdHangsUp(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "d.sock")
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	release := make(chan struct{})
+	defer close(release)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		in, out, _, err := receiveHandoff(conn.(*net.UnixConn))
+		if err != nil || in == nil {
+			return
+		}
+		defer in.Close()
+		defer out.Close()
+		_ = WriteReply(conn, true) // taken, and then nothing
+		<-release
+	}()
+	p := startPipeRelay(t, socket)
+	if !waitFor(func() bool { return strings.Contains(p.log.String(), "streams handed to the daemon") }) {
+		t.Fatal("not handed over")
+	}
+	p.toRelay.Close()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("relay ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the relay outlived ejabberd's pipe while a wedged daemon held it")
+	}
+}

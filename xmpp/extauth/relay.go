@@ -185,8 +185,20 @@ func (rl *Relay) handOff(ctx context.Context) handoffOutcome {
 	rl.conn, rl.reader = nil, nil
 	rl.mu.Unlock()
 	rl.log.Debug("streams handed to the daemon")
+	// Should ejabberd close the pipe while a stalled daemon holds it,
+	// stop waiting: the input has ended whatever the daemon says.
+	watched := make(chan struct{})
+	hungUp := make(chan struct{})
+	go watchHangup(rl.files.In, watched, hungUp, func() { uc.Close() })
 	inputEnded, err := awaitRelease(ctx, uc)
+	close(watched)
 	uc.Close()
+	select {
+	case <-hungUp:
+		rl.log.Warn("ejabberd closed the pipe while the daemon held it; exiting")
+		return handoffInputEnded
+	default:
+	}
 	if inputEnded {
 		return handoffInputEnded
 	}

@@ -70,7 +70,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		// (unless this password was proven recently and the lock is not
 		// sealed: only the daemon knows).
 		fmt.Fprintf(stdout, "refused: %s (the password and the account are good, but the chat server's failure limit has locked %s; see lock below)\n",
-			provider.ReasonRateLimited, acct.JID)
+			string(provider.ReasonRateLimited), acct.JID)
 		return exitRefused
 	}
 	fmt.Fprintf(stdout, "allowed: %s (wiki login %q, userId %d)\n", acct.JID, acct.User.Login, acct.User.ID)

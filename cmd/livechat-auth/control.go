@@ -161,7 +161,7 @@ func (c *controlClient) do(ctx context.Context, method, path string, out any) (f
 	case http.StatusNotFound:
 		return false, nil
 	}
-	return false, fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	return false, fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode) // the daemon's own words stay off the terminal
 }
 
 func (c *controlClient) locks(ctx context.Context) ([]lockInfo, error) {
@@ -217,14 +217,43 @@ func findControl(cfg config.Config, cfgPath string, getenv func(string) string) 
 }
 
 // safeControl reports whether p is a socket, owned by the owner of its
-// folder dir, in a folder that owner alone may write: what a daemon of
-// that user makes, and no one else could have put there.
+// folder dir, in a folder that owner alone may write, answered by a
+// process of that owner running this very program: what a daemon of
+// that user makes, and no one else could have put there or answer on.
 func safeControl(dir, p string) bool {
 	var d, f unix.Stat_t
 	if unix.Stat(dir, &d) != nil || unix.Lstat(p, &f) != nil {
 		return false
 	}
-	return f.Mode&unix.S_IFMT == unix.S_IFSOCK && f.Uid == d.Uid && extauth.CheckPrivateDir(dir, int(d.Uid)) == nil
+	if f.Mode&unix.S_IFMT != unix.S_IFSOCK || f.Uid != d.Uid || extauth.CheckPrivateDir(dir, int(d.Uid)) != nil {
+		return false
+	}
+	c, err := net.DialTimeout("unix", p, 500*time.Millisecond)
+	if err != nil {
+		return false // a socket nobody answers on is no daemon
+	}
+	defer c.Close()
+	uid, pid, err := extauth.PeerCredentials(c)
+	if err != nil || uid != int(d.Uid) {
+		return false
+	}
+	return sameProgram(pid)
+}
+
+// sameProgram reports whether process pid runs the program this process
+// runs (the same file), so that a stand-in server someone started on a
+// socket of the right name is not taken for a daemon.
+func sameProgram(pid int) bool {
+	mine, err := os.Executable()
+	if err != nil {
+		return false
+	}
+	a, err := os.Stat(mine)
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid))
+	return err == nil && os.SameFile(a, b)
 }
 
 // controlDirs lists the private folders where a daemon may run: this

@@ -95,12 +95,17 @@ func spawnDaemon(cfgPath, socket string) error {
 }
 
 // programPath is the program file as it was started: its absolute path
-// as given (through a symbolic link, if that is how it was named, so that
-// an upgrade that points the link elsewhere is seen), else the running
-// executable.
+// as given or as found through PATH (through a symbolic link, if that is
+// how it was named, so that an upgrade that points the link elsewhere is
+// seen), else the running executable.
 func programPath() (string, error) {
-	if filepath.IsAbs(os.Args[0]) {
-		return os.Args[0], nil
+	switch arg := os.Args[0]; {
+	case filepath.IsAbs(arg):
+		return arg, nil
+	case !strings.Contains(arg, "/"):
+		if p, err := exec.LookPath(arg); err == nil && filepath.IsAbs(p) {
+			return p, nil // found through PATH, as the shell found it
+		}
 	}
 	return os.Executable()
 }

@@ -63,7 +63,8 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			log.Error("cannot share state with the other extauth processes; refusing tokens, deciding passwords alone", "error", err)
 			rc.Unshared = err
 		} else {
-			rc.Start = extauth.AutoStart(socket, func() error { return spawnDaemon(cfgPath, socket) }, 3*time.Second)
+			rc.Start = extauth.AutoStart(func(socket string) error { return spawnDaemon(cfgPath, socket) }, 3*time.Second)
+			rc.Locate = func() (string, error) { return autoSocket(cfgPath, getenv) }
 		}
 		rc.Socket = socket
 	}

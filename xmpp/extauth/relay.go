@@ -33,9 +33,15 @@ type RelayConfig struct {
 	// cannot be reached, token-shaped passwords are then refused
 	// (token-unshared) instead of decided locally.
 	Tokens bool
-	// Start, when set, is called when no daemon answers, to start one;
-	// the relay then dials again. nil: wait for the daemon to come back.
-	Start func(ctx context.Context) error
+	// Start, when set, is called when no daemon answers on socket, to
+	// start one there; the relay then dials again. nil: wait for the
+	// daemon to come back.
+	Start func(ctx context.Context, socket string) error
+	// Locate, when set, finds the socket afresh before each connection
+	// (the automatic daemon's, see DaemonSocket), so that every process
+	// of a pool goes where the others are, even when the place changed
+	// since it started. Socket is the first answer.
+	Locate func() (string, error)
 	// Unshared, when set, says why no daemon may be asked at all (its
 	// folder is unsafe): every request is then decided locally, tokens
 	// refused. Socket is not needed.
@@ -57,17 +63,19 @@ type RelayConfig struct {
 // pause. With RelayConfig.Handoff it hands its streams to the daemon
 // instead, so that a request costs no hop through this process.
 type Relay struct {
-	dial     func(ctx context.Context) (net.Conn, error)
+	dial     func(ctx context.Context, path string) (net.Conn, error)
+	locate   func() (string, error)
 	fallback *Server
 	log      hclog.Logger
 	timeout  time.Duration
 	retry    time.Duration
 	tokens   bool
-	start    func(ctx context.Context) error
+	start    func(ctx context.Context, socket string) error
 	files    *Files // streams to hand to the daemon; nil: forward frames
 
-	check       func(net.Conn) error // vets the daemon before it is trusted
+	check       func(c net.Conn, path string) error // vets the daemon before it is trusted
 	mu          sync.Mutex
+	path        string // the daemon's socket
 	conn        net.Conn
 	reader      *bufio.Reader
 	declined    bool // the daemon on conn does not take streams: forward frames to it
@@ -83,15 +91,17 @@ func NewRelay(fallback *Server, log hclog.Logger, cfg RelayConfig) (*Relay, erro
 		return nil, errors.New("extauth: relay needs a socket path, a fallback server, a logger and a timeout")
 	}
 	var d net.Dialer
-	path := cfg.Socket
 	rl := &Relay{
-		dial:     func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", path) },
-		check:    func(c net.Conn) error { return TrustedPeer(c, path) },
+		path:     cfg.Socket,
+		locate:   cfg.Locate,
+		check:    TrustedPeer,
 		fallback: fallback, log: log, timeout: cfg.Timeout, retry: 5 * time.Second,
 		tokens: cfg.Tokens, start: cfg.Start, files: cfg.Handoff,
 	}
+	rl.dial = func(ctx context.Context, path string) (net.Conn, error) { return d.DialContext(ctx, "unix", path) }
 	if cfg.Unshared != nil {
-		rl.dial = func(context.Context) (net.Conn, error) { return nil, cfg.Unshared }
+		rl.dial = func(context.Context, string) (net.Conn, error) { return nil, cfg.Unshared }
+		rl.locate = nil
 		rl.start, rl.warned = nil, true // the caller has said why, once
 	}
 	return rl, nil
@@ -284,9 +294,14 @@ func (rl *Relay) ask(ctx context.Context, frame []byte) (bool, error) {
 // connectLocked dials the daemon and, when none answers and the relay
 // may start one, starts it and dials again.
 func (rl *Relay) connectLocked(ctx context.Context) error {
+	if rl.locate != nil {
+		if p, err := rl.locate(); err == nil {
+			rl.path = p
+		}
+	}
 	conn, err := rl.dialChecked(ctx)
 	if err != nil && rl.start != nil && ctx.Err() == nil {
-		if serr := rl.start(ctx); serr != nil {
+		if serr := rl.start(ctx, rl.path); serr != nil {
 			err = fmt.Errorf("%w; starting one: %w", err, serr)
 		} else {
 			conn, err = rl.dialChecked(ctx)
@@ -310,10 +325,10 @@ func (rl *Relay) connectLocked(ctx context.Context) error {
 
 func (rl *Relay) dialChecked(ctx context.Context) (net.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, time.Second)
-	conn, err := rl.dial(dctx)
+	conn, err := rl.dial(dctx, rl.path)
 	cancel()
 	if err == nil && rl.check != nil {
-		if err = rl.check(conn); err != nil {
+		if err = rl.check(conn, rl.path); err != nil {
 			conn.Close()
 			return nil, err
 		}

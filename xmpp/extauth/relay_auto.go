@@ -50,7 +50,7 @@ func PrivatePlaces(getenv func(string) string, uid int) []string {
 
 // DaemonSocket returns the path of the automatic daemon's socket called
 // name: in the first of the private places where a trusted daemon
-// already answers on it, else in PrivateDir. So every process of a pool
+// already answers on it, else where one ran before, else in PrivateDir. So every process of a pool
 // finds the daemon the others use, even after the first usable place
 // changed (a folder made or removed since that daemon started).
 func DaemonSocket(getenv func(string) string, uid int, name string) (string, error) {
@@ -61,13 +61,25 @@ func DaemonSocket(getenv func(string) string, uid int, name string) (string, err
 	return socketIn(PrivatePlaces(getenv, uid), uid, name)
 }
 
-// socketIn is DaemonSocket over a list of places.
+// socketIn is DaemonSocket over a list of places: the first where a
+// daemon answers on name, else the first where one ran before (its pid
+// file is left, and beside it the journal of used tokens the next daemon
+// must read), else the first safe place.
 func socketIn(places []string, uid int, name string) (string, error) {
 	for _, d := range places {
 		if CheckPrivateDir(d, uid) != nil {
 			continue
 		}
 		if p := filepath.Join(d, name); answers(context.Background(), p) {
+			return p, nil
+		}
+	}
+	for _, d := range places {
+		if CheckPrivateDir(d, uid) != nil {
+			continue
+		}
+		p := filepath.Join(d, name)
+		if _, err := os.Lstat(PIDFile(p)); err == nil {
 			return p, nil
 		}
 	}
@@ -143,10 +155,10 @@ func StartLock(relaySocket string) string { return strings.TrimSuffix(relaySocke
 
 // AutoStart returns a RelayConfig.Start function. Under an exclusive lock
 // on StartLock(socket) it checks whether a daemon answers on socket (one
-// may have been started meanwhile) and, when none does, runs spawn and
-// waits up to wait for the new daemon to answer.
-func AutoStart(socket string, spawn func() error, wait time.Duration) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
+// may have been started meanwhile) and, when none does, runs spawn for
+// socket and waits up to wait for the new daemon to answer.
+func AutoStart(spawn func(socket string) error, wait time.Duration) func(ctx context.Context, socket string) error {
+	return func(ctx context.Context, socket string) error {
 		ctx, cancel := context.WithTimeout(ctx, wait+time.Second)
 		defer cancel()
 		unlock, err := lockFile(ctx, StartLock(socket))
@@ -157,7 +169,7 @@ func AutoStart(socket string, spawn func() error, wait time.Duration) func(ctx c
 		if answers(ctx, socket) {
 			return nil
 		}
-		if err := spawn(); err != nil {
+		if err := spawn(socket); err != nil {
 			return fmt.Errorf("start the daemon: %w", err)
 		}
 		deadline := time.Now().Add(wait)

@@ -169,7 +169,7 @@ func TestAutoStartStartsOneDaemon(t *testing.T) {
 	var spawned atomic.Int32
 	var stop context.CancelFunc
 	var mu sync.Mutex
-	spawn := func() error {
+	spawn := func(string) error {
 		spawned.Add(1)
 		go func() { // the daemon takes a moment to listen
 			time.Sleep(100 * time.Millisecond)
@@ -179,12 +179,12 @@ func TestAutoStartStartsOneDaemon(t *testing.T) {
 		}()
 		return nil
 	}
-	start := AutoStart(path, spawn, 3*time.Second)
+	start := AutoStart(spawn, 3*time.Second)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for i := 0; i < 4; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs <- start(context.Background()) }()
+		go func() { defer wg.Done(); errs <- start(context.Background(), path) }()
 	}
 	wg.Wait()
 	close(errs)
@@ -196,7 +196,7 @@ func TestAutoStartStartsOneDaemon(t *testing.T) {
 	if n := spawned.Load(); n != 1 {
 		t.Errorf("%d daemons started, want 1", n)
 	}
-	if err := start(context.Background()); err != nil || spawned.Load() != 1 {
+	if err := start(context.Background(), path); err != nil || spawned.Load() != 1 {
 		t.Errorf("with a daemon answering: err %v, %d started in all", err, spawned.Load())
 	}
 	mu.Lock()
@@ -208,9 +208,9 @@ func TestAutoStartStartsOneDaemon(t *testing.T) {
 // bounded time, and the error says so.
 func TestAutoStartGivesUp(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "never.sock")
-	start := AutoStart(path, func() error { return nil }, 200*time.Millisecond)
+	start := AutoStart(func(string) error { return nil }, 200*time.Millisecond)
 	began := time.Now()
-	err := start(context.Background())
+	err := start(context.Background(), path)
 	if err == nil || !strings.Contains(err.Error(), "did not answer") {
 		t.Fatalf("got %v", err)
 	}
@@ -275,8 +275,17 @@ func TestDaemonSocketFindsTheRunningDaemon(t *testing.T) {
 		t.Fatalf("with no daemon: %q, %v; want the first place", p, err)
 	}
 	stop := startDaemon(t, filepath.Join(second, "d.sock"))
-	defer stop()
 	if p, err := socketIn(places, os.Getuid(), "d.sock"); err != nil || p != filepath.Join(second, "d.sock") {
 		t.Fatalf("with a daemon in the second place: %q, %v; want it", p, err)
+	}
+	// The daemon is gone (an upgrade, a crash) but left its pid file, and
+	// the journal beside it: its successor starts in the same place.
+	stop()
+	os.Remove(filepath.Join(second, "d.sock"))
+	if err := os.WriteFile(PIDFile(filepath.Join(second, "d.sock")), []byte("1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := socketIn(places, os.Getuid(), "d.sock"); err != nil || p != filepath.Join(second, "d.sock") {
+		t.Fatalf("after the daemon of the second place stopped: %q, %v; want the same place", p, err)
 	}
 }

@@ -32,6 +32,7 @@ func TestEjabberdPoolSharesState(t *testing.T) {
 			s.tokenOnce(t)
 			s.failuresAddUp(t, "carol", "carol-pw-2a")
 			s.clearLock(t, "carol", "carol-pw-2a")
+			s.answeredDirectly(t)
 		})
 	}
 }
@@ -264,6 +265,26 @@ func (p *pool) daemon(t *testing.T) int {
 }
 
 var relayPID = regexp.MustCompile(`relay_pid=(\d+)`)
+
+// answeredDirectly checks that every extauth process whose requests the
+// daemon decided had handed it ejabberd's pipes: the daemon answered
+// ejabberd itself, with no hop through the extauth process.
+func (p *pool) answeredDirectly(t *testing.T) {
+	t.Helper()
+	handed := map[string]bool{}
+	for _, pid := range relayPIDs(logLines(t, p.logPath, "answering ejabberd's pipes for the relay")) {
+		handed[pid] = true
+	}
+	decided := relayPIDs(logLines(t, p.logPath, "cmd=auth"))
+	if len(decided) == 0 {
+		t.Fatal("no decision names its extauth process")
+	}
+	for _, pid := range decided {
+		if !handed[pid] {
+			t.Errorf("the daemon decided for %s without its pipes: requests were forwarded, not handed over", pid)
+		}
+	}
+}
 
 // relayPIDs returns the distinct extauth processes named in log lines.
 func relayPIDs(lines []string) []string {

@@ -237,6 +237,7 @@ func (s *Server) serveHandedOff(ctx context.Context, conn net.Conn, in, out *os.
 	if err := WriteReply(conn, true); err != nil {
 		return
 	}
+	s.log.Info("answering ejabberd's pipes for the relay")
 	// Stop reading when ctx ends or the relay goes away: a read deadline
 	// in the past ends a wait for the next request at once.
 	stopNow := func() { _ = in.SetReadDeadline(time.Unix(1, 0)) }

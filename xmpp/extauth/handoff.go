@@ -1,7 +1,6 @@
 package extauth
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -55,10 +54,14 @@ type Files struct {
 func HandoffFiles(in, out *os.File) *Files {
 	var fds [2]int
 	for i, f := range []*os.File{in, out} {
-		if f == nil || !pipeOrSocket(int(f.Fd())) {
+		if f == nil {
 			return nil
 		}
-		fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		orig, err := rawFD(f)
+		if err != nil || !pipeOrSocket(orig) {
+			return nil
+		}
+		fd, err := unix.FcntlInt(uintptr(orig), unix.F_DUPFD_CLOEXEC, 3)
 		if err == nil {
 			if err = unix.SetNonblock(fd, true); err != nil {
 				unix.Close(fd)
@@ -248,7 +251,10 @@ func (s *Server) serveHandedOff(ctx context.Context, conn net.Conn, in, out *os.
 		close(relayGone)
 		stopNow()
 	}()
-	err := s.serveStream(ctx, in, out)
+	// The loop ends only at the input's end or a stopped read (never at
+	// ctx alone, which would read as the input's end); ctx bounds each
+	// decision.
+	err := serveRaw(context.WithoutCancel(ctx), in, out, func(frame []byte) bool { return s.answerFrame(ctx, frame) })
 	select {
 	case <-relayGone:
 		s.log.Debug("relay went away; handed-off streams closed")
@@ -269,35 +275,4 @@ func (s *Server) serveHandedOff(ctx context.Context, conn net.Conn, in, out *os.
 		return
 	}
 	_, _ = conn.Write([]byte{msg}) // a relay that cannot read it is gone already
-}
-
-// errStoppedBetween ends serveStream when its reads were stopped between
-// two requests: no byte of a request was taken, so another reader may go
-// on in step.
-var errStoppedBetween = errors.New("stopped between requests")
-
-// serveStream is Serve on a stream whose reads may be stopped (a
-// past read deadline): stopped while no byte of a request has been read,
-// it returns errStoppedBetween.
-func (s *Server) serveStream(ctx context.Context, in *os.File, out io.Writer) error {
-	br := bufio.NewReaderSize(in, 4096)
-	var frame []byte
-	for {
-		if _, err := br.Peek(1); err != nil {
-			switch {
-			case errors.Is(err, io.EOF):
-				return nil
-			case errors.Is(err, os.ErrDeadlineExceeded) && br.Buffered() == 0:
-				return errStoppedBetween
-			}
-			return fmt.Errorf("read request: %w", err)
-		}
-		var err error
-		if frame, err = readFrame(br, frame[:0]); err != nil {
-			return fmt.Errorf("read request: %w", err)
-		}
-		if err := WriteReply(out, s.answerFrame(ctx, frame)); err != nil {
-			return fmt.Errorf("write reply: %w", err)
-		}
-	}
 }

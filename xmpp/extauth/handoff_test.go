@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 )
 
 // syncBuffer is a log sink safe for the goroutines of a test.
@@ -50,7 +51,9 @@ func startPipeRelay(t *testing.T, socket string) *pipeRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := HandoffFiles(inR, outW)
+	// The ends the relay gets are blocking, not pollable, as a process's
+	// stdin and stdout are.
+	files := HandoffFiles(blockingFile(t, inR), blockingFile(t, outW))
 	if files == nil {
 		t.Fatal("pipes were not taken as handoff streams")
 	}
@@ -79,6 +82,27 @@ func startPipeRelay(t *testing.T, socket string) *pipeRelay {
 		files.Out.Close()
 	})
 	return p
+}
+
+// blockingFile returns a duplicate of f in blocking mode, which Go reads
+// and writes with plain system calls, as it does os.Stdin.
+func blockingFile(t *testing.T, f *os.File) *os.File {
+	t.Helper()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd int
+	var derr error
+	if err := rc.Control(func(d uintptr) { fd, derr = unix.Dup(int(d)) }); err != nil || derr != nil {
+		t.Fatal(err, derr)
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		t.Fatal(err)
+	}
+	b := os.NewFile(uintptr(fd), f.Name())
+	t.Cleanup(func() { b.Close() })
+	return b
 }
 
 func (p *pipeRelay) ask(t *testing.T, body string) bool {
@@ -171,37 +195,48 @@ func TestHandoff(t *testing.T) {
 // streams (no word sent) gives them back as surely as one that stops.
 func TestHandoffDaemonDies(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), "d.sock")
+	fakeDaemon(t, socket, func(conn *net.UnixConn) {
+		in, out := takeStreams(t, conn)
+		in.Close() // and gone, with the connection, without a word
+		out.Close()
+	})
+	p := startPipeRelay(t, socket)
+	if !waitFor(func() bool { return strings.Contains(p.log.String(), "daemon lost while answering for this process") }) {
+		t.Fatalf("the loss was not logged:\n%s", p.log.String())
+	}
+	if p.ask(t, "auth:alice:chat.test:secret") {
+		t.Fatal("accepted by a fallback that refuses everything")
+	}
+}
+
+// fakeDaemon listens on socket and hands its first connection to serve,
+// closing it after.
+func fakeDaemon(t *testing.T, socket string, serve func(conn *net.UnixConn)) {
+	t.Helper()
 	ln, err := net.Listen("unix", socket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A daemon that takes the streams and then closes everything.
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		conn, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		in, out, _, err := receiveHandoff(conn.(*net.UnixConn))
-		if err != nil || in == nil {
-			t.Errorf("no handoff: %v", err)
-			conn.Close()
-			return
-		}
-		_ = WriteReply(conn, true)
-		time.Sleep(100 * time.Millisecond)
-		in.Close()
-		out.Close()
-		conn.Close()
-		ln.Close()
+		defer conn.Close()
+		serve(conn.(*net.UnixConn))
 	}()
-	p := startPipeRelay(t, socket)
-	time.Sleep(300 * time.Millisecond) // the fake daemon has come and gone
-	if p.ask(t, "auth:alice:chat.test:secret") {
-		t.Fatal("accepted by a fallback that refuses everything")
+}
+
+// takeStreams receives a relay's handoff on conn and says it took them.
+func takeStreams(t *testing.T, conn *net.UnixConn) (in, out *os.File) {
+	in, out, _, err := receiveHandoff(conn)
+	if err != nil || in == nil {
+		t.Errorf("no handoff: %v", err)
+		return nil, nil
 	}
-	if !waitFor(func() bool { return strings.Contains(p.log.String(), "daemon lost while answering for this process") }) {
-		t.Fatalf("the loss was not logged:\n%s", p.log.String())
-	}
+	_ = WriteReply(conn, true) // a relay that gave up no longer reads it
+	return in, out
 }
 
 // waitFor polls ok for up to 5 s.
@@ -236,31 +271,26 @@ func TestHandoffFilesRefusesOtherFiles(t *testing.T) {
 // non-blocking mode behind the relay's back; the relay reads on.
 func TestLateHandoffLeavesTheRelayWorking(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), "d.sock")
-	ln, err := net.Listen("unix", socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	relayLog := make(chan *syncBuffer, 1)
 	taken := make(chan struct{})
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
+	fakeDaemon(t, socket, func(conn *net.UnixConn) {
+		defer close(taken)
+		log := <-relayLog
+		// Stalled until the relay has given up on it; then it takes the
+		// streams its offer still carries.
+		if !waitFor(func() bool { return strings.Contains(log.String(), "daemon connection lost") }) {
+			t.Error("the relay never gave up on the stalled daemon")
 			return
 		}
-		defer conn.Close()
-		time.Sleep(1500 * time.Millisecond) // past the relay's wait
-		in, out, _, err := receiveHandoff(conn.(*net.UnixConn))
-		if err == nil && in != nil {
+		if in, out, _, err := receiveHandoff(conn); err == nil && in != nil {
 			in.Close()
 			out.Close()
 		}
-		close(taken)
-	}()
+	})
 	p := startPipeRelay(t, socket)
+	relayLog <- p.log
+	<-taken
 	for i := 0; i < 3; i++ {
-		if i == 1 {
-			<-taken
-		}
 		if p.ask(t, "auth:alice:chat.test:secret") {
 			t.Fatal("accepted by a fallback that refuses everything")
 		}
@@ -277,28 +307,15 @@ func TestLateHandoffLeavesTheRelayWorking(t *testing.T) {
 // ejabberd closed the pipe.
 func TestHandoffEndsWhenEjabberdHangsUp(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), "d.sock")
-	ln, err := net.Listen("unix", socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	release := make(chan struct{})
 	defer close(release)
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
+	fakeDaemon(t, socket, func(conn *net.UnixConn) {
+		if in, out := takeStreams(t, conn); in != nil {
+			defer in.Close()
+			defer out.Close()
+			<-release // taken, and then nothing
 		}
-		defer conn.Close()
-		in, out, _, err := receiveHandoff(conn.(*net.UnixConn))
-		if err != nil || in == nil {
-			return
-		}
-		defer in.Close()
-		defer out.Close()
-		_ = WriteReply(conn, true) // taken, and then nothing
-		<-release
-	}()
+	})
 	p := startPipeRelay(t, socket)
 	if !waitFor(func() bool { return strings.Contains(p.log.String(), "streams handed to the daemon") }) {
 		t.Fatal("not handed over")

@@ -195,6 +195,12 @@ func (rl *Relay) handOff(ctx context.Context) handoffOutcome {
 	rl.conn, rl.reader = nil, nil
 	rl.mu.Unlock()
 	rl.log.Debug("streams handed to the daemon")
+	return rl.whileHandedOff(ctx, uc)
+}
+
+// whileHandedOff waits while the daemon answers for this process on the
+// streams handed to it over uc, and says how that ended.
+func (rl *Relay) whileHandedOff(ctx context.Context, uc *net.UnixConn) handoffOutcome {
 	// Should ejabberd close the pipe while a stalled daemon holds it,
 	// stop waiting: the input has ended whatever the daemon says.
 	watched := make(chan struct{})

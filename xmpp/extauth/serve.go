@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -79,6 +80,11 @@ func serveRaw(ctx context.Context, r io.Reader, w io.Writer, answer func(frame [
 // errHandoffDue ends serveRawUntil between two requests.
 var errHandoffDue = errors.New("stopped between requests to hand the streams over")
 
+// errStoppedBetween ends the request loop when r's reads were stopped (a
+// past read deadline) between two requests: no byte of a request was
+// taken, so another reader of r may go on in step.
+var errStoppedBetween = errors.New("stopped between requests")
+
 // serveRawUntil is serveRaw that, after each reply, asks stop (when not
 // nil) whether to stop; it stops, returning errHandoffDue, only when
 // nothing of r is buffered, so that another reader of r goes on in step.
@@ -86,12 +92,19 @@ func serveRawUntil(ctx context.Context, r io.Reader, w io.Writer, answer func(fr
 	br := bufio.NewReaderSize(r, 4096)
 	var frame []byte
 	for ctx.Err() == nil {
+		// Wait for the next request's first byte apart from the rest,
+		// so that reads stopped meanwhile are known to have taken none.
+		if _, err := br.Peek(1); err != nil {
+			switch {
+			case errors.Is(err, io.EOF):
+				return nil
+			case errors.Is(err, os.ErrDeadlineExceeded) && br.Buffered() == 0:
+				return errStoppedBetween
+			}
+			return fmt.Errorf("read request: %w", err)
+		}
 		var err error
-		frame, err = readFrame(br, frame[:0])
-		switch {
-		case errors.Is(err, io.EOF):
-			return nil
-		case err != nil:
+		if frame, err = readFrame(br, frame[:0]); err != nil {
 			return fmt.Errorf("read request: %w", err)
 		}
 		if err := WriteReply(w, answer(frame)); err != nil {

@@ -69,6 +69,20 @@ func newFixture(t testing.TB) (*providertest.Directory, *provider.Authenticator)
 }
 
 // testConfig is the configuration an operator gets by default.
+// newClockedAuth returns an Authenticator on the fixture's directory with
+// testConfig, the directory, and the clock it reads, for the test to
+// move.
+func newClockedAuth(t *testing.T) (*provider.Authenticator, *providertest.Directory, *time.Time) {
+	t.Helper()
+	dir, _ := newFixture(t)
+	now := time.Unix(1800000000, 0)
+	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, dir, &now
+}
+
 func testConfig(now func() time.Time) provider.Config {
 	return provider.Config{Domains: []string{"chat.test"}, CacheTTL: 5 * time.Minute, CacheSize: 100,
 		MaxFailures: 5, FailureWindow: time.Minute, Now: now}
@@ -263,19 +277,14 @@ func TestRateLimit(t *testing.T) {
 // A password the cache proved recently still signs in while the account
 // is locked; anything else is refused, and the lock stays for guessers.
 func TestLockedOwnerWithProvenPassword(t *testing.T) {
-	dir, _ := newFixture(t)
-	now := time.Unix(1800000000, 0)
-	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, dir, now := newClockedAuth(t)
 	ctx := context.Background()
 	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
 		t.Fatal(err) // the owner signs in: the cache proves the password
 	}
 	for i := 0; i < 6; i++ {
 		_, _ = a.Authenticate(ctx, "alice", "chat.test", fmt.Sprintf("guess-%d", i)) // refused; only the lock matters
-		now = now.Add(time.Second)
+		*now = now.Add(time.Second)
 	}
 	if _, ok := a.LockOf("alice"); !ok {
 		t.Fatal("six failures did not lock alice")
@@ -402,19 +411,14 @@ func BenchmarkAuthenticateCacheMiss(b *testing.B) {
 // the cache is not asked, so even the right password is refused until
 // the lock lifts or is cleared.
 func TestLockSealsAfterGuesses(t *testing.T) {
-	dir, _ := newFixture(t)
-	now := time.Unix(1800000000, 0)
-	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _, now := newClockedAuth(t)
 	ctx := context.Background()
 	signIn := func(password string, want error) {
 		t.Helper()
 		if _, err := a.Authenticate(ctx, "alice", "chat.test", password); !errors.Is(err, want) || (want == nil && err != nil) {
 			t.Fatalf("alice with %q: %v, want %v", password, err, want)
 		}
-		now = now.Add(time.Second)
+		*now = now.Add(time.Second)
 	}
 	lock := func(wantGuesses int, wantSealed bool) provider.Lock {
 		t.Helper()
@@ -440,7 +444,7 @@ func TestLockSealsAfterGuesses(t *testing.T) {
 	signIn("guess-5", provider.ReasonRateLimited)
 	lock(5, true) // counted up to the seal, no further
 	// The seal lifts with the lock, and a new lock starts counting afresh.
-	now = lk.Until.Add(time.Minute)
+	*now = lk.Until.Add(time.Minute)
 	signIn("alice-pw", nil)
 	for i := 0; i < 6; i++ {
 		signIn("typo", provider.ReasonBadPassword)
@@ -461,12 +465,7 @@ func TestLockSealsAfterGuesses(t *testing.T) {
 // the window, so the cache is asked at most max times per window, not
 // max times per relock.
 func TestLockSealStaysForTheWindow(t *testing.T) {
-	dir, _ := newFixture(t)
-	now := time.Unix(1800000000, 0)
-	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _, now := newClockedAuth(t)
 	ctx := context.Background()
 	try := func(password string) error {
 		_, err := a.Authenticate(ctx, "alice", "chat.test", password)
@@ -481,9 +480,9 @@ func TestLockSealStaysForTheWindow(t *testing.T) {
 		if err := try("typo"); !errors.Is(err, provider.ReasonBadPassword) {
 			t.Fatalf("failure %d: %v", i, err)
 		}
-		now = now.Add(step)
+		*now = now.Add(step)
 	}
-	now = now.Add(-step + time.Second)
+	*now = now.Add(-step + time.Second)
 	cacheAsked := 0
 	for round := 0; round < 6; round++ {
 		// max guesses while locked, each asking the cache while unsealed.
@@ -503,7 +502,7 @@ func TestLockSealStaysForTheWindow(t *testing.T) {
 			t.Fatalf("round %d: the right password was accepted through a relock: %v", round, err)
 		}
 		// The oldest failure leaves the window; one more relocks.
-		now = now.Add(step)
+		*now = now.Add(step)
 		if _, ok := a.LockOf("alice"); ok {
 			continue // still locked: no failure left the window yet
 		}
@@ -564,19 +563,14 @@ func BenchmarkRefusal(b *testing.B) {
 // under every name that signs in to it, so straße and strasse (ejabberd's
 // nodeprep of it) share one count, one lock and one clear.
 func TestLockCoversEverySpelling(t *testing.T) {
-	dir, _ := newFixture(t)
-	now := time.Unix(1800000000, 0)
-	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _, now := newClockedAuth(t)
 	ctx := context.Background()
 	for i := 0; i < 6; i++ { // over the limit of 5, spread over both spellings
 		user := []string{"straße", "strasse"}[i%2]
 		if _, err := a.Authenticate(ctx, user, "chat.test", "typo"); !errors.Is(err, provider.ReasonBadPassword) {
 			t.Fatalf("typo %d as %s: %v", i, user, err)
 		}
-		now = now.Add(time.Second)
+		*now = now.Add(time.Second)
 	}
 	for _, user := range []string{"straße", "strasse", "STRASSE"} {
 		if _, err := a.Authenticate(ctx, user, "chat.test", "strasse-pw"); !errors.Is(err, provider.ReasonRateLimited) {

@@ -9,12 +9,7 @@ import (
 )
 
 func TestLocks(t *testing.T) {
-	dir, _ := newFixture(t)
-	now := time.Unix(1800000000, 0)
-	a, err := provider.New(dir, testConfig(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _, now := newClockedAuth(t)
 	ctx := context.Background()
 	fail := func(user string, n int) {
 		t.Helper()
@@ -22,10 +17,10 @@ func TestLocks(t *testing.T) {
 			if _, err := a.Authenticate(ctx, user, "chat.test", "typo"); err == nil {
 				t.Fatalf("%s: a typo was accepted", user)
 			}
-			now = now.Add(time.Second)
+			*now = now.Add(time.Second)
 		}
 	}
-	first := now
+	first := *now
 	fail("alice", 6)
 	fail("Trent.Support", 5) // at the limit, not over it
 	fail("nobody", 6)        // unknown names count too
@@ -60,11 +55,11 @@ func TestLocks(t *testing.T) {
 
 	// The lock lifts by itself when the failures leave the window.
 	lk, _ = a.LockOf("nobody")
-	now = lk.Until.Add(-time.Nanosecond)
+	*now = lk.Until.Add(-time.Nanosecond)
 	if _, ok := a.LockOf("nobody"); !ok {
 		t.Error("lifted before Until")
 	}
-	now = lk.Until
+	*now = lk.Until
 	if _, ok := a.LockOf("nobody"); ok {
 		t.Error("still locked at Until")
 	}

@@ -43,6 +43,7 @@ type Config struct {
 	Tokens        TokenVerifier    // token sign-ins; nil: passwords only
 	TokenSubject  Subject          // what a token's subject names (default livechat_id)
 	Memory        *Memory          // failure counts and verified passwords to keep using; nil: a new one
+	Failures      FailureCounts    // where failure counts are kept; nil: in Memory
 }
 
 // Memory is what Authenticators remember between sign-ins: the recent
@@ -60,6 +61,9 @@ type Memory struct {
 func NewMemory() *Memory {
 	return &Memory{failures: newFailureRecord(), verified: newVerifiedRecord()}
 }
+
+// Failures returns the failure counts kept in this Memory.
+func (m *Memory) Failures() FailureCounts { return m.failures }
 
 // maxPasswordBytes bounds what is hashed; longer input is refused.
 const maxPasswordBytes = 4096
@@ -118,6 +122,10 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 	if mem == nil {
 		mem = NewMemory()
 	}
+	failures := cfg.Failures
+	if failures == nil {
+		failures = mem.failures
+	}
 	switch cfg.TokenSubject {
 	case "":
 		cfg.TokenSubject = SubjectLivechatID
@@ -132,7 +140,7 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 		domain:  cfg.Domains[0],
 		domains: domains,
 		cache:   newVerifiedCache(cfg.CacheTTL, cfg.CacheSize, mem.verified),
-		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow, mem.failures),
+		limiter: &failureLimiter{lim: Limit{Max: cfg.MaxFailures, Window: cfg.FailureWindow}, counts: failures},
 		now:     now,
 	}, nil
 }
@@ -158,11 +166,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		return a.authenticateToken(ctx, name, domain, password)
 	}
 	key := lockKey(name)
-	locked, sealed := a.limiter.blocked(key, a.now())
+	locked, sealed := a.limiter.blocked(ctx, key, a.now())
 	checked, hit := false, false
 	acct, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) (err error) {
 		checked = true
-		hit, err = a.checkPassword(u, key, password, locked, sealed)
+		hit, err = a.checkPassword(ctx, u, key, password, locked, sealed)
 		return err
 	}, checkState)
 	acct.CacheHit = hit && err == nil
@@ -174,7 +182,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		case locked:
 			return Account{}, ReasonRateLimited
 		case reason == ReasonUnknownUser:
-			a.limiter.fail(key, a.now())
+			a.limiter.fail(ctx, key, a.now())
 		}
 	}
 	return acct, err
@@ -194,12 +202,12 @@ func lockKey(name string) string { return cases.Fold().String(name) }
 // from outside. Each guess refused while locked is counted: once the
 // lock is sealed (as many guesses as failures allowed), the cache is not
 // asked either, so it cannot serve as an oracle for endless guesses.
-func (a *Authenticator) checkPassword(u wikidb.User, key, password string, locked, sealed bool) (cacheHit bool, err error) {
+func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, password string, locked, sealed bool) (cacheHit bool, err error) {
 	if locked {
 		if !sealed && a.cache.has(a.cache.key(u, password), a.now()) {
 			return true, nil
 		}
-		a.limiter.guessed(key, a.now())
+		a.limiter.guessed(ctx, key, a.now())
 		cost := bcryptCost(u.Hash)
 		if cost == 0 {
 			cost = a.costs.usual()
@@ -216,7 +224,7 @@ func (a *Authenticator) checkPassword(u wikidb.User, key, password string, locke
 		if cost == 0 {
 			spendDummyVerify(password, a.costs.usual())
 		}
-		a.limiter.fail(key, a.now())
+		a.limiter.fail(ctx, key, a.now())
 	}
 	return hit, err
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"sort"
 	"time"
 )
@@ -17,7 +18,7 @@ type Lock struct {
 // Locks returns the accounts locked now, sorted by name. It is empty when
 // the failure limit is off.
 func (a *Authenticator) Locks() []Lock {
-	locks := a.limiter.locks(a.now())
+	locks := a.limiter.locks(context.Background(), a.now())
 	sort.Slice(locks, func(i, j int) bool { return locks[i].Name < locks[j].Name })
 	return locks
 }
@@ -29,7 +30,7 @@ func (a *Authenticator) LockOf(user string) (Lock, bool) {
 	if err != nil {
 		return Lock{}, false
 	}
-	return a.limiter.lockOf(lockKey(name), a.now())
+	return a.limiter.lockOf(context.Background(), lockKey(name), a.now())
 }
 
 // Unlock forgets user's failed sign-ins, lifting a lock at once, and
@@ -39,5 +40,5 @@ func (a *Authenticator) Unlock(user string) bool {
 	if err != nil {
 		return false
 	}
-	return a.limiter.clear(lockKey(name), a.now())
+	return a.limiter.clear(context.Background(), lockKey(name), a.now())
 }

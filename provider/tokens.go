@@ -13,7 +13,7 @@ import (
 // TokenVerifier checks sign-in tokens; *token.Verifier implements it.
 type TokenVerifier interface {
 	Verify(ctx context.Context, raw string) (token.Claims, error)
-	Consume(c token.Claims) error
+	Consume(ctx context.Context, c token.Claims) error
 }
 
 // Subject says what a token's subject claim names.
@@ -84,8 +84,12 @@ func (a *Authenticator) authenticateToken(ctx context.Context, name, domain, raw
 	if err != nil {
 		return Account{}, err
 	}
-	if err := a.tokens.Consume(claims); err != nil {
-		return Account{}, Reason(token.ProblemReplayed)
+	if err := a.tokens.Consume(ctx, claims); err != nil {
+		var p token.Problem
+		if errors.As(err, &p) {
+			return Account{}, Reason(p)
+		}
+		return Account{}, fmt.Errorf("used-token record: %w", err) // cannot tell: refused as a fault
 	}
 	acct.Token = &claims
 	return acct, nil

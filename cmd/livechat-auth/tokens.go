@@ -36,7 +36,7 @@ type buildOptions struct {
 	memory *provider.Memory
 	// used is the record of used tokens to keep (serve keeps one across
 	// reloads); nil: a fresh one.
-	used *token.UsedTokens
+	used token.UsedRecord
 	// requireJWKS makes a token.jwks_url that cannot be fetched now an
 	// error (serve: at start and on reload). Otherwise it is logged and
 	// fetched again in the background (extauth must start regardless).

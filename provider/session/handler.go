@@ -50,7 +50,7 @@ type Config struct {
 	AvatarURL    string // template; {login} is replaced
 	Now          func() time.Time
 	Observe      provider.Observer // told of every decision, for metrics; optional
-	Seen         *Seen             // the once-only record to use; nil: a new one
+	Seen         SeenRecord        // the once-only record to use; nil: a new Seen
 }
 
 // maxBody bounds a request body.
@@ -64,7 +64,16 @@ type Handler struct {
 	log      hclog.Logger
 	cfg      Config
 
-	seen *Seen
+	seen SeenRecord
+}
+
+// SeenRecord is the once-only record of verified requests: *Seen keeps it
+// in this process, package state shares it among several sidecars.
+type SeenRecord interface {
+	// FirstUse records the verified MAC of a request stamped ts (unix
+	// seconds) and reports whether it is new. An error means the record
+	// cannot tell; the request is refused.
+	FirstUse(ctx context.Context, mac []byte, ts int64, now time.Time, maxSkew time.Duration) (bool, error)
 }
 
 // Seen is the once-only record of verified requests. One Seen may serve
@@ -167,7 +176,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusUnauthorized, Error{Error: code, Message: "the request is not signed with the session key, or not recently"}, start, "")
 		return
 	}
-	if !h.seen.firstUse(verified, ts, start, h.cfg.MaxSkew) {
+	first, err := h.seen.FirstUse(r.Context(), verified, ts, start, h.cfg.MaxSkew)
+	if err != nil {
+		h.log.Warn("session refused: the record of used requests did not answer", "error", err)
+		h.fail(w, http.StatusServiceUnavailable, Error{Error: "state-unavailable", Message: "the shared record of used requests did not answer"}, start, "")
+		return
+	}
+	if !first {
 		h.fail(w, http.StatusUnauthorized, Error{Error: "replayed", Message: "this signed request was already used"}, start, "")
 		return
 	}
@@ -232,11 +247,15 @@ func decodeRequest(body []byte) (Request, error) {
 	return req, nil
 }
 
-// firstUse records a verified MAC, of a request stamped ts, and reports
+// FirstUse records a verified MAC, of a request stamped ts, and reports
 // whether it is new: a captured request cannot mint more tokens while its
 // timestamp is valid. The record is keyed on the MAC's bytes (what was
 // verified, a function of timestamp and body), never on how the header
 // spelled them.
+func (s *Seen) FirstUse(_ context.Context, verified []byte, ts int64, now time.Time, maxSkew time.Duration) (bool, error) {
+	return s.firstUse(verified, ts, now, maxSkew), nil
+}
+
 func (s *Seen) firstUse(verified []byte, ts int64, now time.Time, maxSkew time.Duration) bool {
 	key := string(verified)
 	s.mu.Lock()

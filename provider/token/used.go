@@ -2,6 +2,7 @@ package token
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -12,6 +13,20 @@ import (
 	"sync"
 	"time"
 )
+
+// UsedRecord is where a Verifier records the jtis signed in with.
+// *UsedTokens keeps them in this process; package state shares them among
+// several sidecars.
+type UsedRecord interface {
+	// Use marks id, of a token issued at issued, used until exp. It
+	// returns ErrUsed when id already was (or exp is not after now), and
+	// another error when the
+	// record cannot tell (the token is then refused: fail closed).
+	Use(ctx context.Context, id string, issued, exp, now time.Time) error
+}
+
+// ErrUsed is UsedRecord.Use's answer for a jti already used.
+var ErrUsed = errors.New("token already used")
 
 // UsedTokens records the jtis already signed in with, until their tokens
 // expire. It is safe for concurrent use; one record may serve several
@@ -60,14 +75,16 @@ func (u *UsedTokens) Close() error {
 	return err
 }
 
-// use marks id used until exp, and reports false when it already was, or
-// when the use cannot be journaled (a use that a restart would forget is
-// refused: fail closed).
-func (u *UsedTokens) use(id string, exp, now time.Time) bool {
+// Use marks id used until exp. A use that cannot be journaled (one a
+// restart would forget) is refused: fail closed.
+func (u *UsedTokens) Use(_ context.Context, id string, _, exp, now time.Time) error {
+	if !now.Before(exp) {
+		return ErrUsed // expired: never accepted, and nothing to keep
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if old, ok := u.used[id]; ok && now.Before(old) {
-		return false
+		return ErrUsed
 	}
 	if len(u.used) >= 1024 && len(u.used)%1024 == 0 {
 		for k, e := range u.used {
@@ -78,23 +95,22 @@ func (u *UsedTokens) use(id string, exp, now time.Time) bool {
 	}
 	if u.path != "" {
 		if u.file == nil {
-			return false // closed, or a compaction failed
+			return errJournalClosed // closed, or a compaction failed
 		}
 		if _, err := u.file.WriteString(journalLine(id, exp)); err != nil {
-			return false
+			return fmt.Errorf("used-token record: %w", err)
 		}
 		u.appended++
 		if u.appended > 4096 && u.appended > 2*len(u.used) {
 			u.used[id] = exp
-			if err := u.compactLocked(); err != nil {
-				return false
-			}
-			return true
+			return u.compactLocked()
 		}
 	}
 	u.used[id] = exp
-	return true
+	return nil
 }
+
+var errJournalClosed = errors.New("used-token record: the journal is closed")
 
 // journalLine is one entry: the expiry in Unix seconds and the jti in
 // base64url, so no jti can break the line format.

@@ -1,12 +1,15 @@
 package token
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 )
+
+var ctx = context.Background()
 
 func TestUsedTokensSurviveReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "used")
@@ -15,14 +18,14 @@ func TestUsedTokensSurviveReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !u.use("live", now.Add(5*time.Minute), now) || !u.use("soon-gone", now.Add(time.Minute), now) {
+	if u.Use(ctx, "live", time.Time{}, now.Add(5*time.Minute), now) != nil || u.Use(ctx, "soon-gone", time.Time{}, now.Add(time.Minute), now) != nil {
 		t.Fatal("a fresh jti was refused")
 	}
-	if u.use("live", now.Add(5*time.Minute), now) {
+	if u.Use(ctx, "live", time.Time{}, now.Add(5*time.Minute), now) == nil {
 		t.Fatal("a used jti was accepted again in the same process")
 	}
 	weird := "a b\nc\x00é" // spaces, a newline, NUL: must not break the journal
-	if !u.use(weird, now.Add(5*time.Minute), now) {
+	if u.Use(ctx, weird, time.Time{}, now.Add(5*time.Minute), now) != nil {
 		t.Fatal("a fresh odd jti was refused")
 	}
 	if err := u.Close(); err != nil {
@@ -38,16 +41,16 @@ func TestUsedTokensSurviveReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if again.use("live", now.Add(5*time.Minute), later) {
+	if again.Use(ctx, "live", time.Time{}, now.Add(5*time.Minute), later) == nil {
 		t.Error("after a restart, a used jti was accepted again")
 	}
-	if again.use(weird, now.Add(5*time.Minute), later) {
+	if again.Use(ctx, weird, time.Time{}, now.Add(5*time.Minute), later) == nil {
 		t.Error("after a restart, a used odd jti was accepted again")
 	}
-	if !again.use("soon-gone", later.Add(5*time.Minute), later) {
+	if again.Use(ctx, "soon-gone", time.Time{}, later.Add(5*time.Minute), later) != nil {
 		t.Error("an entry whose token had expired was not dropped")
 	}
-	if !again.use("new", later.Add(time.Minute), later) {
+	if again.Use(ctx, "new", time.Time{}, later.Add(time.Minute), later) != nil {
 		t.Error("a fresh jti was refused after a restart")
 	}
 }
@@ -70,7 +73,7 @@ func TestUsedTokensUnwritableRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.Close() // a journal that can no longer be written
-	if u.use("x", now.Add(time.Minute), now) {
+	if u.Use(ctx, "x", time.Time{}, now.Add(time.Minute), now) == nil {
 		t.Fatal("a use that could not be journaled was accepted")
 	}
 }
@@ -86,7 +89,7 @@ func TestUsedTokensJournalIsCompacted(t *testing.T) {
 	for i := range 20000 {
 		// Each token expires a second after it is used: few stay live.
 		at := now.Add(time.Duration(i) * time.Second)
-		if !u.use(strconv.Itoa(i), at.Add(time.Second), at) {
+		if u.Use(ctx, strconv.Itoa(i), time.Time{}, at.Add(time.Second), at) != nil {
 			t.Fatalf("jti %d refused", i)
 		}
 	}
@@ -110,7 +113,7 @@ func TestUsedTokensTornLastLineIsIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Close()
-	if u.use("live", time.Unix(1800000300, 0), now) {
+	if u.Use(ctx, "live", time.Time{}, time.Unix(1800000300, 0), now) == nil {
 		t.Fatal("the entry before a torn last line was lost")
 	}
 }

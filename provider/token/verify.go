@@ -39,7 +39,7 @@ type VerifierConfig struct {
 	SubjectClaim string                      // claim naming the account (default "sub")
 	MaxLifetime  time.Duration               // exp - iat at most this (default and limit: 10m)
 	Replay       bool                        // one sign-in per jti (tokens without jti refused)
-	Used         *UsedTokens                 // the record of used jtis; share one across reloads (default: a new one)
+	Used         UsedRecord                  // the record of used jtis; share one across reloads (default: a new UsedTokens)
 	Now          func() time.Time            // the clock; nil: time.Now
 }
 
@@ -59,7 +59,7 @@ type Verifier struct {
 	allow  map[string]bool
 	now    func() time.Time
 
-	used *UsedTokens
+	used UsedRecord
 }
 
 // NewVerifier checks cfg and returns a Verifier.
@@ -186,18 +186,21 @@ func (v *Verifier) checkIssuerAudience(claims jwt.MapClaims) error {
 }
 
 // Consume marks the token's jti used, when replay protection is on, and
-// refuses one already used. It remembers a jti until the token expires.
-func (v *Verifier) Consume(c Claims) error {
+// refuses one already used with ProblemReplayed. It remembers a jti until
+// the token expires. Any other error is the record failing to answer; the
+// token is refused then too.
+func (v *Verifier) Consume(ctx context.Context, c Claims) error {
 	if !v.cfg.Replay {
 		return nil
 	}
 	if c.ID == "" {
 		return ProblemReplayed
 	}
-	if !v.used.use(c.ID, c.ExpiresAt, v.now()) {
+	err := v.used.Use(ctx, c.ID, c.IssuedAt, c.ExpiresAt, v.now())
+	if errors.Is(err, ErrUsed) {
 		return ProblemReplayed
 	}
-	return nil
+	return err
 }
 
 // keyfunc selects the key: HS256 only from the secrets, the public-key

@@ -178,22 +178,22 @@ func TestConsumeOncePerJTI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Consume(c); err != nil {
+	if err := v.Consume(context.Background(), c); err != nil {
 		t.Fatalf("first use: %v", err)
 	}
-	if err := v.Consume(c); !errors.Is(err, ProblemReplayed) {
+	if err := v.Consume(context.Background(), c); !errors.Is(err, ProblemReplayed) {
 		t.Fatalf("second use: %v", err)
 	}
 	noJTI, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodHS256, testSecret, "hs1", func(c jwt.MapClaims) { delete(c, "jti") }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Consume(noJTI); !errors.Is(err, ProblemReplayed) {
+	if err := v.Consume(context.Background(), noJTI); !errors.Is(err, ProblemReplayed) {
 		t.Fatalf("no jti with replay protection: %v", err)
 	}
 	off := testVerifier(t, func(c *VerifierConfig) { c.Replay = false })
 	for i := 0; i < 2; i++ {
-		if err := off.Consume(c); err != nil {
+		if err := off.Consume(context.Background(), c); err != nil {
 			t.Fatalf("use %d with replay protection off: %v", i+1, err)
 		}
 	}

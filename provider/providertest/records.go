@@ -1,0 +1,206 @@
+package providertest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"livechat-auth/provider"
+	"livechat-auth/provider/token"
+)
+
+// FailureCounts runs the conformance table of provider.FailureCounts
+// against fresh counts from open: the memory kept in one process and the
+// counts shared in Redis must answer alike.
+func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts) {
+	ctx := context.Background()
+	lim := provider.Limit{Max: 3, Window: time.Minute}
+	base := time.Now().Truncate(time.Second)
+	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
+	failN := func(c provider.FailureCounts, name string, n int, from int) {
+		for i := range n {
+			c.Failed(ctx, name, lim, at(from+i))
+		}
+	}
+	t.Run("nothing recorded", func(t *testing.T) {
+		c := open(t)
+		if b, s := c.Blocked(ctx, "alice", lim, at(0)); b || s {
+			t.Errorf("Blocked = %v, %v on no failures", b, s)
+		}
+		if _, ok := c.LockOf(ctx, "alice", lim, at(0)); ok {
+			t.Error("a lock on no failures")
+		}
+		if got := c.Locks(ctx, lim, at(0)); len(got) != 0 {
+			t.Errorf("Locks = %v", got)
+		}
+		if c.Clear(ctx, "alice", lim, at(0)) {
+			t.Error("Clear reported failures that were never made")
+		}
+	})
+	t.Run("max failures do not block, one more does", func(t *testing.T) {
+		c := open(t)
+		failN(c, "alice", lim.Max, 0)
+		if b, _ := c.Blocked(ctx, "alice", lim, at(5)); b {
+			t.Fatal("blocked after max failures")
+		}
+		c.Failed(ctx, "alice", lim, at(10))
+		b, s := c.Blocked(ctx, "alice", lim, at(11))
+		if !b || s {
+			t.Fatalf("Blocked = %v, sealed %v after max+1 failures; want blocked, unsealed", b, s)
+		}
+		lk, ok := c.LockOf(ctx, "alice", lim, at(11))
+		want := provider.Lock{Name: "alice", Failures: lim.Max + 1, Until: at(0).Add(lim.Window)}
+		if !ok || lk != want {
+			t.Errorf("LockOf = %+v, %v; want %+v", lk, ok, want)
+		}
+		if b, _ := c.Blocked(ctx, "bob", lim, at(11)); b {
+			t.Error("another account is blocked too")
+		}
+	})
+	t.Run("failures leave the window", func(t *testing.T) {
+		c := open(t)
+		failN(c, "alice", lim.Max+1, 0)
+		if b, _ := c.Blocked(ctx, "alice", lim, at(59)); !b {
+			t.Fatal("not blocked within the window")
+		}
+		if b, _ := c.Blocked(ctx, "alice", lim, at(60)); b {
+			t.Error("still blocked once the first failure left the window")
+		}
+		if _, ok := c.LockOf(ctx, "alice", lim, at(60)); ok {
+			t.Error("a lock once the first failure left the window")
+		}
+	})
+	t.Run("the record is bounded and the lock lifts from the newest", func(t *testing.T) {
+		c := open(t)
+		failN(c, "alice", 3*lim.Max, 0)
+		lk, ok := c.LockOf(ctx, "alice", lim, at(3*lim.Max))
+		if !ok || lk.Failures != lim.Max+1 || !lk.Until.Equal(at(2*lim.Max-1).Add(lim.Window)) {
+			t.Errorf("LockOf = %+v, %v; want %d failures until %v", lk, ok, lim.Max+1, at(2*lim.Max-1).Add(lim.Window))
+		}
+	})
+	t.Run("guesses count only while blocked and seal it", func(t *testing.T) {
+		c := open(t)
+		c.Failed(ctx, "alice", lim, at(0))
+		c.Guessed(ctx, "alice", lim, at(1)) // not blocked: not kept
+		failN(c, "alice", lim.Max, 2)
+		for i := range lim.Max - 1 {
+			c.Guessed(ctx, "alice", lim, at(10+i))
+		}
+		if _, s := c.Blocked(ctx, "alice", lim, at(20)); s {
+			t.Fatalf("sealed after %d guesses (one made before the block)", lim.Max-1)
+		}
+		for i := range 3 {
+			c.Guessed(ctx, "alice", lim, at(21+i))
+		}
+		b, s := c.Blocked(ctx, "alice", lim, at(30))
+		if !b || !s {
+			t.Fatalf("Blocked = %v, sealed %v after max guesses", b, s)
+		}
+		if lk, _ := c.LockOf(ctx, "alice", lim, at(30)); lk.Guesses != lim.Max || !lk.Sealed {
+			t.Errorf("LockOf = %+v; want %d guesses, sealed", lk, lim.Max)
+		}
+	})
+	t.Run("clear lifts the lock and the guesses", func(t *testing.T) {
+		c := open(t)
+		failN(c, "alice", lim.Max+1, 0)
+		c.Guessed(ctx, "alice", lim, at(5))
+		if !c.Clear(ctx, "alice", lim, at(6)) {
+			t.Fatal("Clear reported no failures")
+		}
+		if b, _ := c.Blocked(ctx, "alice", lim, at(6)); b {
+			t.Error("blocked after Clear")
+		}
+		if c.Clear(ctx, "alice", lim, at(6)) {
+			t.Error("a second Clear reported failures")
+		}
+		failN(c, "alice", lim.Max+1, 7)
+		if lk, _ := c.LockOf(ctx, "alice", lim, at(12)); lk.Guesses != 0 {
+			t.Errorf("guesses from before Clear counted: %+v", lk)
+		}
+	})
+	t.Run("names are kept exactly", func(t *testing.T) {
+		c := open(t)
+		names := []string{"strasse", "a*b?[c]", `back\slash`, "日本", "x:fail:y"}
+		for _, n := range names {
+			failN(c, n, lim.Max+1, 0)
+		}
+		c.Failed(ctx, "alone", lim, at(0))
+		got := map[string]bool{}
+		for _, lk := range c.Locks(ctx, lim, at(10)) {
+			got[lk.Name] = true
+		}
+		for _, n := range names {
+			if !got[n] {
+				t.Errorf("Locks misses %q: %v", n, got)
+			}
+		}
+		if len(got) != len(names) {
+			t.Errorf("Locks = %v; want exactly %v", got, names)
+		}
+		if b, _ := c.Blocked(ctx, "a", lim, at(10)); b {
+			t.Error(`"a" is blocked by "a*b?[c]"`)
+		}
+	})
+}
+
+// UsedRecords runs the conformance table of token.UsedRecord against a
+// fresh record from open.
+func UsedRecords(t *testing.T, open func(t *testing.T) token.UsedRecord) {
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	exp := now.Add(5 * time.Minute)
+	t.Run("once each", func(t *testing.T) {
+		u := open(t)
+		if err := u.Use(ctx, "jti-1", now, exp, now); err != nil {
+			t.Fatalf("first use: %v", err)
+		}
+		if err := u.Use(ctx, "jti-1", now, exp, now.Add(time.Second)); !errors.Is(err, token.ErrUsed) {
+			t.Errorf("second use: %v; want ErrUsed", err)
+		}
+		if err := u.Use(ctx, "jti-2", now, exp, now); err != nil {
+			t.Errorf("another jti: %v", err)
+		}
+	})
+	t.Run("odd jtis", func(t *testing.T) {
+		u := open(t)
+		for _, id := range []string{"", " ", "a\nb", "日本", "x*", string(make([]byte, 4096))} {
+			if err := u.Use(ctx, id, now, exp, now); err != nil {
+				t.Errorf("first use of %q: %v", id, err)
+			}
+			if err := u.Use(ctx, id, now, exp, now); !errors.Is(err, token.ErrUsed) {
+				t.Errorf("second use of %q: %v", id, err)
+			}
+		}
+	})
+	t.Run("an expired token is never accepted", func(t *testing.T) {
+		u := open(t)
+		if err := u.Use(ctx, "late", now.Add(-time.Minute), now, now); err == nil {
+			t.Error("a use at expiry was accepted")
+		}
+	})
+}
+
+// SeenRecord is session.SeenRecord (named here so that session's own
+// tests may use this package).
+type SeenRecord interface {
+	FirstUse(ctx context.Context, mac []byte, ts int64, now time.Time, maxSkew time.Duration) (bool, error)
+}
+
+// SeenRecords runs the conformance table of session.SeenRecord against a
+// fresh record from open.
+func SeenRecords(t *testing.T, open func(t *testing.T) SeenRecord) {
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	s := open(t)
+	mac := []byte("a verified mac\x00\xff")
+	if first, err := s.FirstUse(ctx, mac, now.Unix(), now, time.Minute); err != nil || !first {
+		t.Fatalf("first use: %v, %v", first, err)
+	}
+	if first, err := s.FirstUse(ctx, mac, now.Unix(), now.Add(time.Second), time.Minute); err != nil || first {
+		t.Errorf("second use: %v, %v; want refused", first, err)
+	}
+	if first, err := s.FirstUse(ctx, []byte("another"), now.Unix(), now, time.Minute); err != nil || !first {
+		t.Errorf("another request: %v, %v", first, err)
+	}
+}

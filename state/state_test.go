@@ -1,0 +1,195 @@
+package state
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/provider"
+	"livechat-auth/provider/providertest"
+	"livechat-auth/provider/token"
+)
+
+// redisURL is the Redis of this machine, which scripts/setup.sh starts.
+const redisURL = "redis://127.0.0.1:6379/0"
+
+// openTest connects to this machine's Redis under a prefix of its own,
+// whose keys are deleted at the end. Without Redis the test is skipped,
+// or fails under CI.
+func openTest(t *testing.T, log hclog.Logger) *Redis {
+	t.Helper()
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Redis unavailable (CI must run every test): %v", err)
+		}
+		t.Skipf("Redis unavailable on 127.0.0.1:6379 (scripts/setup.sh starts it): %v", err)
+	} else {
+		c.Close()
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "livechat-auth-test:" + hex.EncodeToString(b) + ":"
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	r, err := Open(Config{URL: redisURL, Prefix: prefix, Timeout: time.Second}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := r.client.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			r.client.Del(ctx, iter.Val())
+		}
+		r.Close()
+	})
+	return r
+}
+
+func TestRedisFailureCounts(t *testing.T) {
+	providertest.FailureCounts(t, func(t *testing.T) provider.FailureCounts {
+		return openTest(t, nil).Failures(provider.NewMemory().Failures())
+	})
+}
+
+func TestRedisUsedTokens(t *testing.T) {
+	providertest.UsedRecords(t, func(t *testing.T) token.UsedRecord { return openTest(t, nil).UsedTokens() })
+}
+
+func TestRedisSeen(t *testing.T) {
+	providertest.SeenRecords(t, func(t *testing.T) providertest.SeenRecord { return openTest(t, nil).Seen() })
+}
+
+// TestTwoSidecarsShareOneRecord: two connections under one prefix (two
+// sidecars) see each other's uses and failures.
+func TestTwoSidecarsShareOneRecord(t *testing.T) {
+	a := openTest(t, nil)
+	b, err := Open(Config{URL: redisURL, Prefix: a.prefix, Timeout: time.Second}, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, now := context.Background(), time.Now()
+	if err := a.UsedTokens().Use(ctx, "j", now, now.Add(time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UsedTokens().Use(ctx, "j", now, now.Add(time.Minute), now); !errors.Is(err, token.ErrUsed) {
+		t.Errorf("the other sidecar accepted a used token: %v", err)
+	}
+	lim := provider.Limit{Max: 2, Window: time.Minute}
+	fa, fb := a.Failures(provider.NewMemory().Failures()), b.Failures(provider.NewMemory().Failures())
+	fa.Failed(ctx, "alice", lim, now)
+	fb.Failed(ctx, "alice", lim, now)
+	fa.Failed(ctx, "alice", lim, now)
+	for name, f := range map[string]Failures{"a": fa, "b": fb} {
+		if blocked, _ := f.Blocked(ctx, "alice", lim, now); !blocked {
+			t.Errorf("sidecar %s does not count the failures made at the other", name)
+		}
+	}
+	if !fb.Clear(ctx, "alice", lim, now) {
+		t.Error("Clear at b found nothing")
+	}
+	if blocked, _ := fa.Blocked(ctx, "alice", lim, now); blocked {
+		t.Error("a lock cleared at b is still in force at a")
+	}
+}
+
+// TestLostDataRefusesOlderTokens: when Redis loses its data, a token
+// issued before that cannot be told unused and is refused; one issued
+// after is accepted.
+func TestLostDataRefusesOlderTokens(t *testing.T) {
+	r := openTest(t, nil)
+	ctx := context.Background()
+	issued := time.Now().Add(-10 * time.Second)
+	if err := r.client.Del(ctx, r.sinceKey()).Err(); err != nil { // as a flush or a restart would
+		t.Fatal(err)
+	}
+	now := time.Now()
+	err := r.UsedTokens().Use(ctx, "old", issued, now.Add(time.Minute), now)
+	if err == nil || errors.Is(err, token.ErrUsed) {
+		t.Errorf("a token issued before the loss: %v; want refused as unknowable", err)
+	}
+	if err := r.UsedTokens().Use(ctx, "new", now, now.Add(time.Minute), now); err != nil {
+		t.Errorf("a token issued after the loss: %v", err)
+	}
+}
+
+// TestUnreachableRedis: nothing answers at the URL. Tokens and session
+// requests are refused at once, failure counts fall back to this
+// process's, Err says why, and the outage is logged once.
+func TestUnreachableRedis(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	var logs strings.Builder
+	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})
+	r, err := Open(Config{URL: "redis://" + addr, Prefix: "p:", Timeout: 200 * time.Millisecond, Probe: 50 * time.Millisecond}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Err() == nil {
+		t.Fatal("Err is nil with nothing listening")
+	}
+	ctx, now := context.Background(), time.Now()
+	start := time.Now()
+	if err := r.UsedTokens().Use(ctx, "j", now, now.Add(time.Minute), now); err == nil || errors.Is(err, token.ErrUsed) {
+		t.Errorf("Use = %v; want refused as unreachable", err)
+	}
+	if first, err := r.Seen().FirstUse(ctx, []byte("m"), now.Unix(), now, time.Minute); err == nil || first {
+		t.Errorf("FirstUse = %v, %v; want refused", first, err)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("refusing while Redis is marked down took %v; it should not ask", d)
+	}
+	lim := provider.Limit{Max: 1, Window: time.Minute}
+	f := r.Failures(provider.NewMemory().Failures())
+	f.Failed(ctx, "alice", lim, now)
+	f.Failed(ctx, "alice", lim, now)
+	if blocked, _ := f.Blocked(ctx, "alice", lim, now); !blocked {
+		t.Error("the per-process limit does not hold while Redis is down")
+	}
+	if n := strings.Count(logs.String(), "unreachable"); n != 1 {
+		t.Errorf("the outage is logged %d times; want once:\n%s", n, logs.String())
+	}
+}
+
+// TestRecovery: a Redis that starts answering again is used again,
+// without a restart, and its recovery is logged.
+func TestRecovery(t *testing.T) {
+	r := openTest(t, nil)
+	var ups []bool
+	r.onHealth = func(up bool) { ups = append(ups, up) }
+	r.probe = 20 * time.Millisecond
+	r.fault(errors.New("cut by the test"))
+	if r.Err() == nil {
+		t.Fatal("not marked down")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Err() != nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r.Err() != nil {
+		t.Fatal("never recovered")
+	}
+	now := time.Now()
+	if err := r.UsedTokens().Use(context.Background(), "after", now, now.Add(time.Minute), now); err != nil {
+		t.Errorf("after recovery: %v", err)
+	}
+	if len(ups) != 2 || ups[0] || !ups[1] {
+		t.Errorf("health changes %v; want [false true]", ups)
+	}
+}
+

@@ -192,4 +192,3 @@ func TestRecovery(t *testing.T) {
 		t.Errorf("health changes %v; want [false true]", ups)
 	}
 }
-

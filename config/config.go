@@ -50,6 +50,7 @@ type Config struct {
 	Proxy    Proxy    `yaml:"proxy"`
 	HTTPAuth HTTPAuth `yaml:"httpauth"`
 	Rooms    Rooms    `yaml:"rooms"`
+	State    State    `yaml:"state"`
 	Log      Log      `yaml:"log"`
 }
 
@@ -142,6 +143,7 @@ func Default() Config {
 		Proxy:    Proxy{WebSocketPath: "/xmpp-websocket", BOSHPath: "/http-bind"},
 		HTTPAuth: HTTPAuth{Path: "/auth", Timeout: 1500 * time.Millisecond},
 		Rooms:    Rooms{TLS: "starttls", RoomTimeout: 30 * time.Second},
+		State:    State{KeyPrefix: "livechat-auth:", Timeout: 250 * time.Millisecond},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }
@@ -202,6 +204,8 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		{"session.key", "session.key_file", &c.Session.Key, c.Session.KeyFile},
 		{"httpauth.secret", "httpauth.secret_file", &c.HTTPAuth.Secret, c.HTTPAuth.SecretFile},
 		{"rooms.password", "rooms.password_file", &c.Rooms.Password, c.Rooms.PasswordFile},
+		{"state.redis_url", "state.redis_url_file", &c.State.RedisURL, c.State.RedisURLFile},
+		{"state.redis_password", "state.redis_password_file", &c.State.RedisPassword, c.State.RedisPasswordFile},
 	} {
 		if err := readSecretFile(f.key, f.fileKey, f.value, f.file); err != nil {
 			return c, err

@@ -71,6 +71,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateWeb()...)
 	errs = append(errs, c.validateRooms()...)
+	errs = append(errs, c.validateState()...)
 	switch c.Log.Level {
 	case "trace", "debug", "info", "warn", "error", "off":
 	default:

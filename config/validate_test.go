@@ -50,6 +50,15 @@ func TestValidateInvalid(t *testing.T) {
 		{"address instead of domain", func(c *Config) { c.Domains = []string{"admin@chat.example.org"} }, "domains"},
 		{"one bad domain among good", func(c *Config) { c.Domains = []string{"chat.example.org", "-bad-.example"} }, "domains"},
 		{"no dsn", func(c *Config) { c.Wiki.DSN = "" }, "wiki.dsn"},
+		{"redis url of another scheme", func(c *Config) { c.State.RedisURL = "http://127.0.0.1:6379" }, "state.redis_url"},
+		{"redis url without host", func(c *Config) { c.State.RedisURL = "redis:///0" }, "state.redis_url"},
+		{"redis url not a url", func(c *Config) { c.State.RedisURL = "redis://a b:%zz" }, "state.redis_url"},
+		{"redis password without url", func(c *Config) { c.State.RedisPassword = "pw" }, "state.redis_password"},
+		{"redis ca without tls", func(c *Config) {
+			c.State.RedisURL, c.State.RedisCAFile = "redis://127.0.0.1:6379", "/ca.pem"
+		}, "state.redis_ca_file"},
+		{"empty key prefix", func(c *Config) { c.State.RedisURL, c.State.KeyPrefix = "redis://127.0.0.1:6379", "" }, "state.key_prefix"},
+		{"state timeout too long", func(c *Config) { c.State.RedisURL, c.State.Timeout = "redis://127.0.0.1:6379", time.Minute }, "state.timeout"},
 		{"dsn without database", func(c *Config) { c.Wiki.DSN = "reader:pw@tcp(db:3306)tiki" }, "wiki.dsn"},
 		{"zero query timeout", func(c *Config) { c.Wiki.QueryTimeout = 0 }, "wiki.query_timeout"},
 		{"query timeout over request timeout", func(c *Config) { c.Wiki.QueryTimeout = 6 * time.Second }, "wiki.query_timeout"},

@@ -166,10 +166,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		return a.authenticateToken(ctx, name, domain, password)
 	}
 	key := lockKey(name)
-	locked, sealed := a.limiter.blocked(ctx, key, a.now())
+	blocked := a.limiter.blockedSoon(ctx, key, a.now()) // asked while the account is looked up
 	checked, hit := false, false
 	acct, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) (err error) {
 		checked = true
+		locked, sealed := blocked()
 		hit, err = a.checkPassword(ctx, u, key, password, locked, sealed)
 		return err
 	}, checkState)
@@ -178,7 +179,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 	if !checked && errors.As(err, &reason) {
 		// The name named no account: pay what a wrong password pays.
 		spendDummyVerify(password, a.costs.usual())
-		switch {
+		switch locked, _ := blocked(); {
 		case locked:
 			return Account{}, ReasonRateLimited
 		case reason == ReasonUnknownUser:

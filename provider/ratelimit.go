@@ -63,6 +63,26 @@ func (l *failureLimiter) blocked(ctx context.Context, key string, now time.Time)
 	return l.counts.Blocked(ctx, key, l.lim, now)
 }
 
+// blockedSoon starts asking whether key is blocked and returns the
+// answer's getter, which waits for it. Counts kept in this process answer
+// at once; shared ones (a round trip to Redis) are asked beside the
+// account lookup, so a sign-in waits for the slower of the two, not both.
+func (l *failureLimiter) blockedSoon(ctx context.Context, key string, now time.Time) func() (blocked, sealed bool) {
+	if _, local := l.counts.(*failureRecord); local || !l.on() {
+		b, s := l.blocked(ctx, key, now)
+		return func() (bool, bool) { return b, s }
+	}
+	answer := make(chan [2]bool, 1)
+	go func() {
+		b, s := l.counts.Blocked(ctx, key, l.lim, now)
+		answer <- [2]bool{b, s}
+	}()
+	return sync.OnceValues(func() (bool, bool) {
+		a := <-answer
+		return a[0], a[1]
+	})
+}
+
 func (l *failureLimiter) guessed(ctx context.Context, key string, now time.Time) {
 	if l.on() {
 		l.counts.Guessed(ctx, key, l.lim, now)

@@ -158,8 +158,7 @@ type autoDaemon struct {
 	log     hclog.Logger
 
 	store  *wikidb.Store
-	used   *token.UsedTokens
-	memory *provider.Memory // failure counts (locks) and verified passwords, kept across reloads
+	state  *sharedState // used tokens, failure counts (locks), verified passwords: kept across reloads
 	auth   swappedAuth
 	cfg    config.Config
 	stop   func() // ends the running build's background work
@@ -169,13 +168,12 @@ type autoDaemon struct {
 func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	used, err := openUsedTokens(cfg, d.socket) // kept for the daemon's life, reloads included, and across restarts
+	st, err := openSharedState(cfg, d.socket, d.log, nil) // kept for the daemon's life, reloads included, and across restarts
 	if err != nil {
 		return err
 	}
-	defer used.Close()
-	d.used = used
-	d.memory = provider.NewMemory()
+	defer st.Close()
+	d.state = st
 	d.stamp = stampOf(d.cfgPath)
 	if err := d.build(ctx, cfg); err != nil {
 		return err
@@ -252,7 +250,7 @@ func (d *autoDaemon) build(ctx context.Context, cfg config.Config) error {
 		}
 	}
 	bctx, stop := context.WithCancel(ctx)
-	auth, _, err := newAuthenticator(bctx, cfg, store, d.log, buildOptions{used: d.used, memory: d.memory})
+	auth, _, err := newAuthenticator(bctx, cfg, store, d.log, d.state.options())
 	if err != nil {
 		stop()
 		if store != d.store {

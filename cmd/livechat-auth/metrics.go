@@ -26,6 +26,9 @@ type metrics struct {
 	// Reloads (SIGHUP).
 	reloads    *prometheus.CounterVec
 	generation prometheus.Gauge
+	// The shared state (state.redis_url).
+	stateGauge   prometheus.Gauge
+	stateOutages prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -71,7 +74,16 @@ func newMetrics() *metrics {
 		Name: "livechat_auth_config_generation",
 		Help: "The running settings: 1 at start, one more per reload that took effect.",
 	})
-	m.registry.MustRegister(m.decisions, m.latency, m.cacheHits, m.dbErrors, m.roomChanges, m.roomFailures, m.roomRuns,
+	m.stateGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "livechat_auth_shared_state_up",
+		Help: "1 while the shared state (Redis, state.redis_url) answers or none is configured, 0 while it does not (tokens are refused then).",
+	})
+	m.stateGauge.Set(1)
+	m.stateOutages = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "livechat_auth_shared_state_outages_total",
+		Help: "Times the shared state (Redis) stopped answering.",
+	})
+	m.registry.MustRegister(m.stateGauge, m.stateOutages, m.decisions, m.latency, m.cacheHits, m.dbErrors, m.roomChanges, m.roomFailures, m.roomRuns,
 		m.reloads, m.generation,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -98,6 +110,16 @@ func (m *metrics) observer(edge string, cmds ...string) provider.Observer {
 			m.dbErrors.WithLabelValues(edge).Inc()
 		}
 	}
+}
+
+// stateUp records whether the shared state answers.
+func (m *metrics) stateUp(up bool) {
+	if up {
+		m.stateGauge.Set(1)
+		return
+	}
+	m.stateGauge.Set(0)
+	m.stateOutages.Inc()
 }
 
 // handler serves the registry in the Prometheus text format.

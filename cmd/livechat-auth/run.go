@@ -237,6 +237,7 @@ func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Stor
 		FailureWindow: cfg.Auth.FailureWindow,
 		TokenSubject:  provider.Subject(cfg.Token.Subject),
 		Memory:        opts.memory,
+		Failures:      opts.failures,
 	}
 	if tokens.verifier != nil {
 		pc.Tokens = tokens.verifier

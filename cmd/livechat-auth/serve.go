@@ -19,7 +19,6 @@ import (
 	"livechat-auth/config"
 	"livechat-auth/provider"
 	"livechat-auth/provider/session"
-	"livechat-auth/provider/token"
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/extauth"
 	"livechat-auth/xmpp/httpauth"
@@ -70,12 +69,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if socket == config.DaemonOff {
 		socket = ""
 	}
-	used, err := openUsedTokens(cfg, socket)
+	m := newMetrics()
+	st, err := openSharedState(cfg, socket, log, m.stateUp)
 	if err != nil {
 		return cannotStart(err)
 	}
-	defer used.Close()
-	d := &daemon{store: store, m: newMetrics(), log: log, used: used, memory: provider.NewMemory(), seen: session.NewSeen()}
+	defer st.Close()
+	d := &daemon{store: store, m: m, log: log, state: st}
 	first, err := d.build(ctx, 1, cfg)
 	if err != nil {
 		return cannotStart(err)
@@ -142,15 +142,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 }
 
 // daemon is the state of "livechat-auth serve" that outlives a reload:
-// the database, the metrics, the record of used tokens, and the running
+// the database, the metrics, the shared state (used tokens, failure
+// counts, verified passwords, used session requests), and the running
 // generation of everything built from the settings.
 type daemon struct {
 	store   *wikidb.Store
 	m       *metrics
 	log     hclog.Logger
-	used    *token.UsedTokens
-	memory  *provider.Memory // failure counts (locks) and verified passwords, kept across reloads
-	seen    *session.Seen    // the session API's once-only record, kept across reloads
+	state   *sharedState
 	running atomic.Pointer[generation]
 }
 
@@ -178,11 +177,13 @@ func (d *daemon) build(ctx context.Context, n int, cfg config.Config) (g *genera
 			g = nil
 		}
 	}()
-	auth, tokens, err := newAuthenticator(ctx, cfg, d.store, d.log, buildOptions{used: d.used, memory: d.memory, requireJWKS: true})
+	opts := d.state.options()
+	opts.requireJWKS = true
+	auth, tokens, err := newAuthenticator(ctx, cfg, d.store, d.log, opts)
 	if err != nil {
 		return nil, err
 	}
-	mux, err := routes(cfg, auth, d.store, tokens, d.seen, d.m, d.log)
+	mux, err := routes(cfg, auth, d.store, tokens, d.state, d.m, d.log)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +226,7 @@ func (d *daemon) loadGeneration(ctx context.Context, path string, getenv func(st
 // differ.
 func restartOnly(a, b config.Config) bool {
 	return a.Serve.Listen != b.Serve.Listen || a.Wiki != b.Wiki || a.Extauth.DaemonSocket != b.Extauth.DaemonSocket ||
-		a.Token.UsedFile != b.Token.UsedFile || a.Log != b.Log
+		a.Token.UsedFile != b.Token.UsedFile || a.Log != b.Log || a.State != b.State
 }
 
 // Authenticate and UserExists decide with the running generation; the
@@ -239,7 +240,7 @@ func (d *daemon) UserExists(ctx context.Context, user, domain string) (bool, err
 }
 
 // routes builds the HTTP handlers the settings turn on.
-func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, seen *session.Seen, m *metrics, log hclog.Logger) (*http.ServeMux, error) {
+func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, st *sharedState, m *metrics, log hclog.Logger) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	api := func(h http.Handler) http.Handler {
 		return http.TimeoutHandler(h, cfg.Serve.RequestTimeout, `{"error":"timeout","message":"the request took too long"}`)
@@ -251,6 +252,12 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 		if err := store.Ping(r.Context()); err != nil {
 			log.Warn("not ready", "error", err)
 			http.Error(w, "wiki database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if err := st.degraded(); err != nil {
+			// Passwords still sign in: the node stays in service, and
+			// says what it cannot do.
+			_, _ = io.WriteString(w, "degraded: "+err.Error()+"; tokens and session requests are refused, failure limits are per process\n")
 			return
 		}
 		_, _ = io.WriteString(w, "ready\n") // the client went away: nothing to do
@@ -265,7 +272,7 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 			domain = cfg.Domains[0]
 		}
 		h, err := session.New(auth, store, tokens.minter, log.Named("session"), session.Config{
-			Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain, Seen: seen,
+			Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain, Seen: st.seen,
 			SubjectClaim: cfg.Token.SubjectClaim,
 			WebSocketURL: cfg.Session.WebSocketURL, BOSHURL: cfg.Session.BOSHURL,
 			MigrationURL: cfg.Session.MigrationURL, AvatarURL: cfg.Session.AvatarURL,

@@ -37,6 +37,9 @@ type buildOptions struct {
 	// used is the record of used tokens to keep (serve keeps one across
 	// reloads); nil: a fresh one.
 	used token.UsedRecord
+	// failures is where failure counts are kept when not in memory (a
+	// shared Redis); nil: in memory.
+	failures provider.FailureCounts
 	// requireJWKS makes a token.jwks_url that cannot be fetched now an
 	// error (serve: at start and on reload). Otherwise it is logged and
 	// fetched again in the background (extauth must start regardless).

@@ -107,6 +107,7 @@ func Open(cfg Config, log hclog.Logger) (*Redis, error) {
 		// A Redis that lost its data (or a new one) is whole from now on.
 		return cn.SetNX(ctx, r.sinceKey(), strconv.FormatInt(time.Now().UnixMilli(), 10), 0).Err()
 	}
+	quietClientLog.Do(func() { redis.SetLogger(discardLog{}) }) // its reconnection noise; outages are logged here, once
 	r.client = redis.NewClient(opts)
 	if r.onHealth != nil {
 		r.onHealth(true)
@@ -126,6 +127,15 @@ func (r *Redis) Close() error {
 	close(r.closed)
 	r.wg.Wait()
 	return r.client.Close()
+}
+
+// Check asks Redis now, unless it is already marked unreachable, and
+// returns Err: a readiness probe notices an outage before a sign-in does.
+func (r *Redis) Check(ctx context.Context) error {
+	if r.up() {
+		r.result(ctx, r.client.Ping(ctx).Err())
+	}
+	return r.Err()
 }
 
 // Err is nil while Redis answers, and otherwise says why it does not.
@@ -210,6 +220,14 @@ func (r *Redis) checkEviction(ctx context.Context) {
 		r.log.Warn("Redis may evict keys under memory pressure (maxmemory-policy is not noeviction): an evicted entry of a used token makes it good again", "maxmemory-policy", p)
 	}
 }
+
+// quietClientLog silences go-redis's own logger (a global), which would
+// print a line to stderr at every failed dial.
+var quietClientLog sync.Once
+
+type discardLog struct{}
+
+func (discardLog) Printf(context.Context, string, ...any) {}
 
 func (r *Redis) sinceKey() string { return r.prefix + "since" }
 

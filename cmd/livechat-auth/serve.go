@@ -254,7 +254,7 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 			http.Error(w, "wiki database unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		if err := st.degraded(); err != nil {
+		if err := st.degraded(r.Context()); err != nil {
 			// Passwords still sign in: the node stays in service, and
 			// says what it cannot do.
 			_, _ = io.WriteString(w, "degraded: "+err.Error()+"; tokens and session requests are refused, failure limits are per process\n")

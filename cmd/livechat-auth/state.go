@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -62,11 +63,11 @@ func (s *sharedState) options() buildOptions {
 
 // degraded says why the state is not fully shared now; nil when it is
 // (or when it is not meant to be).
-func (s *sharedState) degraded() error {
+func (s *sharedState) degraded(ctx context.Context) error {
 	if s.redis == nil {
 		return nil
 	}
-	return s.redis.Err()
+	return s.redis.Check(ctx)
 }
 
 func (s *sharedState) Close() error {

@@ -1,0 +1,232 @@
+package test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"livechat-auth/provider/session"
+)
+
+// redisServer is a redis-server started for a test, on its own port and
+// without persistence, so that stopping it loses its data as a restart
+// of an unpersisted Redis does.
+type redisServer struct {
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startRedis(t *testing.T, port int, dir string) *redisServer {
+	t.Helper()
+	_, err := exec.LookPath("redis-server")
+	need(t, "redis-server", err == nil, "apt-get install redis-server (scripts/setup.sh does)")
+	r := &redisServer{port: port, dir: dir, done: make(chan struct{})}
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = r.cmd.Wait(); close(r.done) }() // reported through done
+	t.Cleanup(r.stop)
+	waitPort(t, port, r.done, 10*time.Second, "redis-server")
+	return r
+}
+
+func (r *redisServer) stop() {
+	_ = r.cmd.Process.Signal(syscall.SIGKILL) // gone already is fine
+	<-r.done
+}
+
+// machineRedis is the Redis of this machine, which scripts/setup.sh starts.
+func machineRedis(t *testing.T) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second)
+	need(t, "Redis on 127.0.0.1:6379", err == nil, "scripts/setup.sh starts redis-server")
+	if err == nil {
+		c.Close()
+	}
+}
+
+// startCluster starts two serve processes that share the Redis at url
+// under one key prefix, with the HTTP contract, the session API and
+// tokens on, and a limit of 3 failures a minute.
+func startCluster(t *testing.T, url string) (a, b *serveProcess, logA, logB string) {
+	t.Helper()
+	w := newWiki(t)
+	prefix := randomName("cluster-") + ":"
+	start := func() (*serveProcess, string) {
+		cfg, log := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"}, fmt.Sprintf(
+			"httpauth:\n  secret: %q\ntoken:\n  secret: %q\nsession:\n  key: %q\nauth:\n  max_failures: 3\nstate:\n  redis_url: %q\n  key_prefix: %q\n",
+			clusterHTTPSecret, "the token secret every node shares, 32+ bytes", string(clusterSessionKey), url, prefix))
+		port := freePort(t)
+		return startServeOn(t, cfg, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_WIKI_ACCOUNT_CACHE=0"), log
+	}
+	a, logA = start()
+	b, logB = start()
+	return a, b, logA, logB
+}
+
+const clusterHTTPSecret = "the chat server's secret, 16+ bytes"
+
+var clusterSessionKey = []byte("the wiki and every node share this key")
+
+// sessionToken asks node p's session API for a token of login.
+func sessionToken(t *testing.T, p *serveProcess, login string) string {
+	t.Helper()
+	status, resp := requestSession(t, p.URL, clusterSessionKey, `{"login":"`+login+`"}`)
+	tok, _ := resp["token"].(string)
+	if status != http.StatusOK || tok == "" {
+		t.Fatalf("session at %s: %d %v", p.URL, status, resp)
+	}
+	return tok
+}
+
+// TestClusterSharesState: two serve processes share this machine's Redis.
+// A token used through one is refused through the other, a signed session
+// request used at one is refused at the other, and failures made through
+// both add up to one lock that either can see and clear.
+func TestClusterSharesState(t *testing.T) {
+	machineRedis(t)
+	a, b, _, _ := startCluster(t, "redis://127.0.0.1:6379/0")
+	for _, p := range []*serveProcess{a, b} {
+		if code, body := get(t, p.URL+"/readyz"); code != 200 || body != "ready\n" {
+			t.Fatalf("readyz at %s: %d %q", p.URL, code, body)
+		}
+	}
+
+	tok := sessionToken(t, a, "alice")
+	if _, body, _ := checkPassword(t, b.URL, clusterHTTPSecret, "alice", tok); body != "true" {
+		t.Fatalf("the token, first use at b: %q", body)
+	}
+	if _, body, _ := checkPassword(t, a.URL, clusterHTTPSecret, "alice", tok); body != "false" {
+		t.Errorf("the token used at b was accepted again at a: %q", body)
+	}
+	if _, body, _ := checkPassword(t, b.URL, clusterHTTPSecret, "alice", tok); body != "false" {
+		t.Errorf("the token used at b was accepted again at b: %q", body)
+	}
+
+	// One signed session request, captured and sent to the other node.
+	body := `{"login":"alice","nonce":"captured"}`
+	now := time.Now()
+	ts, sig := fmt.Sprint(now.Unix()), session.Sign(clusterSessionKey, now, []byte(body))
+	if code := postSession(t, a.URL, ts, sig, body); code != http.StatusOK {
+		t.Fatalf("session request at a: %d", code)
+	}
+	if code := postSession(t, b.URL, ts, sig, body); code != http.StatusUnauthorized {
+		t.Errorf("the same signed request at b: %d; want 401 replayed", code)
+	}
+
+	// 2 failures at each node: 4 > 3, so the right password is refused
+	// at both (each alone saw only 2).
+	for _, p := range []*serveProcess{a, b, a, b} {
+		if _, body, _ := checkPassword(t, p.URL, clusterHTTPSecret, "bob", "not bob's password"); body != "false" {
+			t.Fatalf("a wrong password was accepted: %q", body)
+		}
+	}
+	for _, p := range []*serveProcess{a, b} {
+		if _, body, _ := checkPassword(t, p.URL, clusterHTTPSecret, "bob", "bob-pw-12"); body != "false" {
+			t.Errorf("bob's password was accepted at %s after 4 failures spread over two nodes with a limit of 3", p.URL)
+		}
+	}
+	_, metrics := get(t, a.URL+"/metrics")
+	if !strings.Contains(metrics, `livechat_auth_decisions_total{cmd="check_password",edge="httpauth",result="rate-limited"}`) {
+		t.Errorf("no rate-limited decision counted at a:\n%s", grepLines(metrics, "check_password"))
+	}
+	if !strings.Contains(metrics, "livechat_auth_shared_state_up 1") {
+		t.Errorf("shared_state_up is not 1:\n%s", grepLines(metrics, "shared_state"))
+	}
+}
+
+// TestClusterRedisOutage: the shared Redis is killed while two nodes run.
+// Both say degraded, refuse tokens and session requests (the log says
+// why), still sign in passwords under a per-process limit, and recover by
+// themselves when Redis is back; a token issued before Redis lost its
+// data is refused, one issued after is shared again.
+func TestClusterRedisOutage(t *testing.T) {
+	port := freePort(t)
+	redis := startRedis(t, port, t.TempDir())
+	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	a, b, logA, _ := startCluster(t, url)
+	early := sessionToken(t, a, "alice") // issued before the outage, unused
+	before := sessionToken(t, b, "carol")
+	if _, body, _ := checkPassword(t, a.URL, clusterHTTPSecret, "carol", before); body != "true" {
+		t.Fatalf("a token before the outage: %q", body)
+	}
+
+	redis.stop()
+	if _, body, _ := checkPassword(t, b.URL, clusterHTTPSecret, "alice", early); body == "true" {
+		t.Error("a token was accepted while Redis was down")
+	}
+	if !eventually(t, 5*time.Second, func() bool {
+		_, body := get(t, a.URL+"/readyz")
+		return strings.HasPrefix(body, "degraded: shared state (Redis) unreachable")
+	}) {
+		_, body := get(t, a.URL+"/readyz")
+		t.Errorf("readyz at a during the outage: %q", body)
+	}
+	if code, body := get(t, b.URL+"/readyz"); code != 200 || !strings.HasPrefix(body, "degraded") {
+		t.Errorf("readyz at b during the outage: %d %q (degraded, still in service)", code, body)
+	}
+	if status, resp := requestSession(t, a.URL, clusterSessionKey, `{"login":"alice"}`); status != http.StatusServiceUnavailable || resp["error"] != "state-unavailable" {
+		t.Errorf("session request during the outage: %d %v", status, resp)
+	}
+	for _, p := range []*serveProcess{a, b} {
+		if _, body, _ := checkPassword(t, p.URL, clusterHTTPSecret, "alice", "alice-pw-1"); body != "true" {
+			t.Errorf("a password at %s during the outage: %q", p.URL, body)
+		}
+	}
+	// The limit holds per process: 4 failures at a lock dave there.
+	for range 4 {
+		checkPassword(t, a.URL, clusterHTTPSecret, "dave", "wrong")
+	}
+	if _, body, _ := checkPassword(t, a.URL, clusterHTTPSecret, "dave", "dave-pw-2b"); body != "false" {
+		t.Error("the per-process limit did not hold during the outage")
+	}
+	if n := len(logLines(t, logA, "shared state (Redis) unreachable", "tokens and session requests are refused")); n != 1 {
+		t.Errorf("the outage is logged %d times at a; want once", n)
+	}
+	_, metrics := get(t, a.URL+"/metrics")
+	if !strings.Contains(metrics, "livechat_auth_shared_state_up 0") || !strings.Contains(metrics, "livechat_auth_shared_state_outages_total 1") {
+		t.Errorf("metrics during the outage:\n%s", grepLines(metrics, "shared_state"))
+	}
+
+	startRedis(t, port, t.TempDir()) // back, empty
+	for _, p := range []*serveProcess{a, b} {
+		if !eventually(t, 10*time.Second, func() bool { _, body := get(t, p.URL+"/readyz"); return body == "ready\n" }) {
+			_, body := get(t, p.URL+"/readyz")
+			t.Fatalf("%s did not recover: %q", p.URL, body)
+		}
+	}
+	if len(logLines(t, logA, "shared state (Redis) answers again")) != 1 {
+		t.Error("the recovery is not logged")
+	}
+	if _, body, _ := checkPassword(t, a.URL, clusterHTTPSecret, "alice", early); body != "false" {
+		t.Error("a token issued before Redis lost its data was accepted: it may have been used before")
+	}
+	time.Sleep(1100 * time.Millisecond) // tokens carry whole seconds: the next is issued after the record became whole
+	after := sessionToken(t, a, "alice")
+	if _, body, _ := checkPassword(t, b.URL, clusterHTTPSecret, "alice", after); body != "true" {
+		t.Fatalf("a token after the recovery: %q", body)
+	}
+	if _, body, _ := checkPassword(t, a.URL, clusterHTTPSecret, "alice", after); body != "false" {
+		t.Error("after the recovery, a token used at b was accepted at a")
+	}
+}
+
+// grepLines returns the lines of text that contain s.
+func grepLines(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -3,11 +3,12 @@
 # machine, and does nothing that is already done (safe to run twice):
 # Debian's ejabberd, prosody, php-cli, python3-slixmpp and python3-pymysql
 # (the benchmarks' hand-written extauth peer), a running
-# MariaDB, and staticcheck. Run as root.
+# MariaDB, a running Redis on 127.0.0.1:6379 (the shared state of a
+# cluster of sidecars), and staticcheck. Run as root.
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
-PACKAGES=(ejabberd prosody php-cli python3-slixmpp python3-pymysql chromium)
+PACKAGES=(ejabberd prosody php-cli python3-slixmpp python3-pymysql chromium redis-server redis-tools)
 
 log() { echo "setup: $*" >&2; }
 
@@ -44,6 +45,22 @@ start_mariadb() {
   log "MariaDB did not start"; exit 1
 }
 
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+start_redis() {
+  if redis_up; then return; fi
+  log "starting redis-server on 127.0.0.1:6379"
+  mkdir -p /var/lib/redis
+  start-stop-daemon --start --oknodo --background --exec /usr/bin/redis-server -- \
+    --bind 127.0.0.1 --port 6379 --dir /var/lib/redis --save "" --appendonly no
+  for _ in $(seq 50); do
+    if redis_up; then return; fi
+    sleep 0.2
+  done
+  log "redis-server did not answer on 127.0.0.1:6379"
+  exit 1
+}
+
 install_staticcheck() {
   local bin
   bin="$(go env GOPATH)/bin/staticcheck"
@@ -71,5 +88,6 @@ install_browser_tools() {
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo /root/go)/bin"
 install_packages
 start_mariadb
+start_redis
 install_staticcheck
 install_browser_tools

@@ -96,6 +96,14 @@ type Auth struct {
 	MaxFailures int `yaml:"max_failures"`
 	// auth.failure_window, LIVECHAT_AUTH_AUTH_FAILURE_WINDOW. Default 1m.
 	FailureWindow time.Duration `yaml:"failure_window"`
+	// auth.outage_grace, LIVECHAT_AUTH_AUTH_OUTAGE_GRACE: while the wiki
+	// database does not answer, a password this process verified within
+	// this long, for the same account and the same stored hash, still
+	// signs in, under the account state last read (a suspension read
+	// before the outage still refuses). A password not verified before is
+	// refused, as is every token. Logged at WARN, reason outage-grace.
+	// Default 0: off (every sign-in is refused during an outage). At most 24h.
+	OutageGrace time.Duration `yaml:"outage_grace"`
 }
 
 // Extauth tunes the ejabberd extauth program.

@@ -34,6 +34,7 @@ var envVars = []envVar{
 	{"auth.cache_size", intVar(func(c *Config) *int { return &c.Auth.CacheSize })},
 	{"auth.max_failures", intVar(func(c *Config) *int { return &c.Auth.MaxFailures })},
 	{"auth.failure_window", durationVar(func(c *Config) *time.Duration { return &c.Auth.FailureWindow })},
+	{"auth.outage_grace", durationVar(func(c *Config) *time.Duration { return &c.Auth.OutageGrace })},
 	{"extauth.request_timeout", durationVar(func(c *Config) *time.Duration { return &c.Extauth.RequestTimeout })},
 	{"extauth.daemon_socket", func(c *Config, v string) error { c.Extauth.DaemonSocket = v; return nil }},
 	{"serve.listen", func(c *Config, v string) error { c.Serve.Listen = v; return nil }},

@@ -57,6 +57,9 @@ func (c *Config) Validate() error {
 	if c.Auth.CacheSize < 1 {
 		bad("auth.cache_size", "must be at least 1")
 	}
+	if g := c.Auth.OutageGrace; g < 0 || g > 24*time.Hour {
+		bad("auth.outage_grace", g.String()+" is not in [0, 24h] (0 turns the grace off)")
+	}
 	if c.Auth.MaxFailures < 0 {
 		bad("auth.max_failures", "must not be negative (0 turns the limit off)")
 	}

@@ -50,6 +50,8 @@ func TestValidateInvalid(t *testing.T) {
 		{"address instead of domain", func(c *Config) { c.Domains = []string{"admin@chat.example.org"} }, "domains"},
 		{"one bad domain among good", func(c *Config) { c.Domains = []string{"chat.example.org", "-bad-.example"} }, "domains"},
 		{"no dsn", func(c *Config) { c.Wiki.DSN = "" }, "wiki.dsn"},
+		{"negative outage grace", func(c *Config) { c.Auth.OutageGrace = -time.Second }, "auth.outage_grace"},
+		{"outage grace over a day", func(c *Config) { c.Auth.OutageGrace = 25 * time.Hour }, "auth.outage_grace"},
 		{"redis url of another scheme", func(c *Config) { c.State.RedisURL = "http://127.0.0.1:6379" }, "state.redis_url"},
 		{"redis url without host", func(c *Config) { c.State.RedisURL = "redis:///0" }, "state.redis_url"},
 		{"redis url not a url", func(c *Config) { c.State.RedisURL = "redis://a b:%zz" }, "state.redis_url"},

@@ -44,6 +44,10 @@ type Config struct {
 	TokenSubject  Subject          // what a token's subject names (default livechat_id)
 	Memory        *Memory          // failure counts and verified passwords to keep using; nil: a new one
 	Failures      FailureCounts    // where failure counts are kept; nil: in Memory
+	// OutageGrace: while the wiki database does not answer, a password
+	// verified within this long for the same account and stored hash
+	// still signs in, under the account state last read. 0: off.
+	OutageGrace time.Duration
 }
 
 // Memory is what Authenticators remember between sign-ins: the recent
@@ -55,11 +59,12 @@ type Config struct {
 type Memory struct {
 	failures *failureRecord
 	verified *verifiedRecord
+	grace    *graceRecord // kept only while an Authenticator has OutageGrace on
 }
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
-	return &Memory{failures: newFailureRecord(), verified: newVerifiedRecord()}
+	return &Memory{failures: newFailureRecord(), verified: newVerifiedRecord(), grace: newGraceRecord()}
 }
 
 // Failures returns the failure counts kept in this Memory.
@@ -76,6 +81,9 @@ type Account struct {
 	Subject  string        // what a token for the account names (Config.TokenSubject)
 	CacheHit bool          // the password was verified from the cache, with no slow hash
 	Token    *token.Claims // the token signed in with; nil for a password
+	// OutageGrace: accepted while the wiki database did not answer, on a
+	// password verified within Config.OutageGrace (see ResultOf).
+	OutageGrace bool
 }
 
 // Authenticator decides sign-ins. It is safe for concurrent use.
@@ -90,6 +98,9 @@ type Authenticator struct {
 	tokens  TokenVerifier
 	subject Subject
 	costs   costCounts // of the bcrypt hashes verified: what a dummy verification costs
+
+	graceFor time.Duration // Config.OutageGrace
+	grace    *graceRecord  // nil when graceFor is 0
 }
 
 // New returns an Authenticator reading accounts from dir.
@@ -103,6 +114,9 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 	}
 	if cfg.CacheTTL > 0 && cfg.CacheSize <= 0 {
 		errs = append(errs, errors.New("provider: a cache needs a positive CacheSize"))
+	}
+	if cfg.OutageGrace < 0 {
+		errs = append(errs, errors.New("provider: a negative OutageGrace"))
 	}
 	if cfg.MaxFailures > 0 && cfg.FailureWindow <= 0 {
 		errs = append(errs, errors.New("provider: a failure limit needs a positive FailureWindow"))
@@ -133,8 +147,14 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 	default:
 		return nil, fmt.Errorf("provider: unknown token subject %q", cfg.TokenSubject)
 	}
+	var grace *graceRecord
+	if cfg.OutageGrace > 0 {
+		grace = mem.grace
+	}
 	return &Authenticator{
-		tokens:  cfg.Tokens,
+		graceFor: cfg.OutageGrace,
+		grace:    grace,
+		tokens:   cfg.Tokens,
 		subject: cfg.TokenSubject,
 		dir:     dir,
 		domain:  cfg.Domains[0],
@@ -186,6 +206,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 			a.limiter.fail(ctx, key, a.now())
 		}
 	}
+	if !checked && a.grace != nil && isOutage(err) {
+		return a.graceSignIn(ctx, name, domain, password, key, err)
+	}
 	return acct, err
 }
 
@@ -220,6 +243,9 @@ func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, p
 	hit, err := a.verify(u, password)
 	if !hit {
 		a.costs.add(cost)
+	}
+	if err == nil && a.grace != nil {
+		a.grace.proved(a.cache.key(u, password), a.now(), a.graceFor)
 	}
 	if err != nil {
 		if cost == 0 {

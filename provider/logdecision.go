@@ -53,3 +53,14 @@ func LogDecision(log hclog.Logger, err error, kv ...any) {
 		log.Info("refused", append(kv, "reason", result)...)
 	}
 }
+
+// LogSignIn is LogDecision for a sign-in: one accepted under the outage
+// grace is logged at Warn with reason=outage-grace, since the wiki could
+// not confirm it.
+func LogSignIn(log hclog.Logger, acct Account, err error, kv ...any) {
+	if err == nil && acct.OutageGrace {
+		log.Warn("accepted", append(kv, "reason", ResultOutageGrace)...)
+		return
+	}
+	LogDecision(log, err, kv...)
+}

@@ -63,6 +63,9 @@ func (a *Authenticator) resolve(ctx context.Context, l Lookup, check credential,
 	if err != nil {
 		return Account{}, err
 	}
+	if a.grace != nil {
+		a.grace.sawPrefs(prefs)
+	}
 	if err := apply(u, prefs, a.now()); err != nil {
 		return Account{}, err
 	}
@@ -95,7 +98,11 @@ func (a *Authenticator) find(ctx context.Context, l Lookup) (u wikidb.User, name
 		if u, found, err = a.dir.UserByLivechatID(ctx, name); err != nil {
 			return wikidb.User{}, "", err
 		}
-		return u, name, matchName(u, found, name)
+		err = matchName(u, found, name)
+		if a.grace != nil {
+			a.grace.sawAccount(name, u, err == nil, a.now())
+		}
+		return u, name, err
 	case l.Login != "" && l.Name == "" && l.UserID == 0:
 		if u, found, err = a.dir.UserByLogin(ctx, l.Login); err != nil {
 			return wikidb.User{}, "", err

@@ -97,6 +97,9 @@ func (m *metrics) observer(edge string, cmds ...string) provider.Observer {
 		for _, result := range []string{provider.ResultAccepted, provider.ResultDBUnavailable, provider.ResultError} {
 			m.decisions.WithLabelValues(edge, cmd, result)
 		}
+		if cmd == "auth" || cmd == "check_password" { // the password sign-ins
+			m.decisions.WithLabelValues(edge, cmd, provider.ResultOutageGrace)
+		}
 	}
 	m.cacheHits.WithLabelValues(edge)
 	m.dbErrors.WithLabelValues(edge)

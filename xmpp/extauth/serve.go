@@ -138,14 +138,14 @@ func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
 	case CmdAuth:
 		acct, err := s.auth.Authenticate(ctx, req.User, req.Server, req.Password)
 		if acct.Token != nil {
-			provider.LogDecision(s.log, err, "cmd", req.Command, "user", req.User, "server", req.Server,
+			provider.LogSignIn(s.log, acct, err, "cmd", req.Command, "user", req.User, "server", req.Server,
 				"duration", time.Since(start), "cache_hit", acct.CacheHit,
 				"credential", "token", "kid", acct.Token.KeyID, "jti", acct.Token.ID)
 		} else {
-			provider.LogDecision(s.log, err, "cmd", req.Command, "user", req.User, "server", req.Server,
+			provider.LogSignIn(s.log, acct, err, "cmd", req.Command, "user", req.User, "server", req.Server,
 				"duration", time.Since(start), "cache_hit", acct.CacheHit)
 		}
-		s.observed(req.Command, provider.Result(err), start, acct.CacheHit)
+		s.observed(req.Command, provider.ResultOf(acct, err), start, acct.CacheHit)
 		return err == nil
 	case CmdIsUser:
 		exists, err := s.auth.UserExists(ctx, req.User, req.Server)

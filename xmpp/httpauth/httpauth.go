@@ -144,8 +144,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		yes, err = h.auth.UserExists(ctx, user, server)
 		yes = yes && err == nil
 	}
-	provider.LogDecision(log, err, append(kv, "duration", time.Since(start))...)
-	h.observe(method, provider.Result(err), start, acct.CacheHit)
+	provider.LogSignIn(log, acct, err, append(kv, "duration", time.Since(start))...)
+	h.observe(method, provider.ResultOf(acct, err), start, acct.CacheHit)
 	var reason provider.Reason
 	if method == "user_exists" && err != nil && !errors.As(err, &reason) {
 		// The wiki could not be asked: "false" would make the chat server

@@ -303,7 +303,9 @@ func TestOverrides(t *testing.T) {
 		{"redis url", "state.redis_url", "rediss://:pw@redis.example.org:6380/1", "rediss://:pw@redis.example.org:6380/1",
 			func(c *Config) { c.State.RedisURL = "rediss://:pw@redis.example.org:6380/1" }},
 		{"redis url file", "state.redis_url_file", secretFile, secretFile,
-			func(c *Config) { c.State.RedisURLFile, c.State.RedisURL = secretFile, "from-a-file-0123456789abcdef0123" }},
+			func(c *Config) {
+				c.State.RedisURLFile, c.State.RedisURL = secretFile, "from-a-file-0123456789abcdef0123"
+			}},
 		{"redis password", "state.redis_password", "redis-pw", "redis-pw",
 			func(c *Config) { c.State.RedisPassword = "redis-pw" }},
 		{"redis password file", "state.redis_password_file", secretFile, secretFile,

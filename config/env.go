@@ -84,7 +84,10 @@ var envVars = []envVar{
 	{"rooms.room_timeout", durationVar(func(c *Config) *time.Duration { return &c.Rooms.RoomTimeout })},
 	{"state.redis_url", func(c *Config, v string) error { c.State.RedisURL, c.State.RedisURLFile = Secret(v), ""; return nil }},
 	{"state.redis_url_file", func(c *Config, v string) error { c.State.RedisURLFile, c.State.RedisURL = v, ""; return nil }},
-	{"state.redis_password", func(c *Config, v string) error { c.State.RedisPassword, c.State.RedisPasswordFile = Secret(v), ""; return nil }},
+	{"state.redis_password", func(c *Config, v string) error {
+		c.State.RedisPassword, c.State.RedisPasswordFile = Secret(v), ""
+		return nil
+	}},
 	{"state.redis_password_file", func(c *Config, v string) error { c.State.RedisPasswordFile, c.State.RedisPassword = v, ""; return nil }},
 	{"state.redis_ca_file", func(c *Config, v string) error { c.State.RedisCAFile = v; return nil }},
 	{"state.key_prefix", func(c *Config, v string) error { c.State.KeyPrefix = v; return nil }},

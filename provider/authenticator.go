@@ -155,13 +155,13 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 		graceFor: cfg.OutageGrace,
 		grace:    grace,
 		tokens:   cfg.Tokens,
-		subject: cfg.TokenSubject,
-		dir:     dir,
-		domain:  cfg.Domains[0],
-		domains: domains,
-		cache:   newVerifiedCache(cfg.CacheTTL, cfg.CacheSize, mem.verified),
-		limiter: &failureLimiter{lim: Limit{Max: cfg.MaxFailures, Window: cfg.FailureWindow}, counts: failures},
-		now:     now,
+		subject:  cfg.TokenSubject,
+		dir:      dir,
+		domain:   cfg.Domains[0],
+		domains:  domains,
+		cache:    newVerifiedCache(cfg.CacheTTL, cfg.CacheSize, mem.verified),
+		limiter:  &failureLimiter{lim: Limit{Max: cfg.MaxFailures, Window: cfg.FailureWindow}, counts: failures},
+		now:      now,
 	}, nil
 }
 

@@ -157,12 +157,12 @@ type autoDaemon struct {
 	getenv  func(string) string
 	log     hclog.Logger
 
-	store  *wikidb.Store
-	state  *sharedState // used tokens, failure counts (locks), verified passwords: kept across reloads
-	auth   swappedAuth
-	cfg    config.Config
-	stop   func() // ends the running build's background work
-	stamp  fileStamp
+	store *wikidb.Store
+	state *sharedState // used tokens, failure counts (locks), verified passwords: kept across reloads
+	auth  swappedAuth
+	cfg   config.Config
+	stop  func() // ends the running build's background work
+	stamp fileStamp
 }
 
 func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {

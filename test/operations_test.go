@@ -260,3 +260,122 @@ func TestRefusalTiming(t *testing.T) {
 		t.Errorf("%d refusals of carol logged as rate-limited, want %d: the lock was not measured", n, tries)
 	}
 }
+
+// TestOutageGraceDuringLoad: the database is cut in the middle of a
+// sign-in load, with two serve processes behind the same cut, one with
+// auth.outage_grace and one without. With the grace, a password verified
+// before the cut keeps signing in (logged at WARN, counted as
+// outage-grace) while a password never verified is refused; without it,
+// every sign-in is refused past the account cache's bound, as before.
+func TestOutageGraceDuringLoad(t *testing.T) {
+	w := newWiki(t)
+	proxy := startDBProxy(t, w.Addr)
+	const secret = "grace test shared secret, long enough"
+	start := func(grace string) (*serveProcess, string) {
+		cfgPath, logPath := writeConfig(t, t.TempDir(), proxy.DSN(t, w.ReaderDSN), []string{"chat.test"},
+			fmt.Sprintf("httpauth:\n  secret: %q\nauth:\n  max_failures: 0\n  outage_grace: %s\n", secret, grace))
+		port := freePort(t)
+		return startServeOn(t, cfgPath, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port),
+			"LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT=500ms", "LIVECHAT_AUTH_WIKI_ACCOUNT_CACHE=1s"), logPath
+	}
+	graceOn, logOn := start("10m")
+	graceOff, _ := start("0s")
+	for _, srv := range []*serveProcess{graceOn, graceOff} {
+		if _, body, _ := checkPassword(t, srv.URL, secret, "alice", "alice-pw-1"); body != "true" {
+			t.Fatalf("alice before the outage: %q", body)
+		}
+		// carol's row is read, but her right password is never verified.
+		if _, body, _ := checkPassword(t, srv.URL, secret, "carol", "not carol's"); body != "false" {
+			t.Fatalf("a wrong password before the outage: %q", body)
+		}
+	}
+
+	type tally struct{ yes, no atomic.Int64 }
+	var (
+		down        atomic.Bool
+		downAt      atomic.Int64
+		onKnown     tally // grace on, alice's verified password
+		onUnknown   tally // grace on, carol's password, never verified
+		offKnown    tally // grace off, alice's verified password
+		stop        = make(chan struct{})
+		wg          sync.WaitGroup
+		pastBound   = func() bool { return down.Load() && time.Since(time.Unix(0, downAt.Load())) > 1100*time.Millisecond }
+		countDuring = func(tl *tally, body string) {
+			if body == "true" {
+				tl.yes.Add(1)
+			} else {
+				tl.no.Add(1)
+			}
+		}
+	)
+	for _, c := range []struct {
+		srv        *serveProcess
+		user, pass string
+		tl         *tally
+		onlyDuring bool // asked only during the outage: never verified before it
+	}{
+		{graceOn, "alice", "alice-pw-1", &onKnown, false},
+		{graceOn, "carol", "carol-pw-2a", &onUnknown, true},
+		{graceOff, "alice", "alice-pw-1", &offKnown, false},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				during := pastBound()
+				if c.onlyDuring && !during {
+					if down.Load() {
+						time.Sleep(10 * time.Millisecond) // the outage began: wait for the account cache's bound
+					} else if downAt.Load() != 0 {
+						return // the outage is over
+					} else {
+						time.Sleep(10 * time.Millisecond)
+					}
+					continue
+				}
+				_, body, _ := checkPassword(t, c.srv.URL, secret, c.user, c.pass)
+				if during && pastBound() {
+					countDuring(c.tl, body)
+				}
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	downAt.Store(time.Now().UnixNano())
+	down.Store(true)
+	proxy.Stop()
+	time.Sleep(3 * time.Second)
+	proxy.Start(t)
+	down.Store(false)
+	close(stop)
+	wg.Wait()
+
+	t.Logf("during the outage: grace on, verified %d yes %d no; never verified %d yes %d no; grace off %d yes %d no",
+		onKnown.yes.Load(), onKnown.no.Load(), onUnknown.yes.Load(), onUnknown.no.Load(), offKnown.yes.Load(), offKnown.no.Load())
+	if onKnown.yes.Load() == 0 || onKnown.no.Load() != 0 {
+		t.Errorf("grace on: a verified password was refused %d times (accepted %d) during the outage", onKnown.no.Load(), onKnown.yes.Load())
+	}
+	if onUnknown.yes.Load() != 0 || onUnknown.no.Load() == 0 {
+		t.Errorf("grace on: a password never verified was accepted %d times during the outage", onUnknown.yes.Load())
+	}
+	if offKnown.yes.Load() != 0 || offKnown.no.Load() == 0 {
+		t.Errorf("grace off: %d sign-ins accepted during the outage", offKnown.yes.Load())
+	}
+	if len(logLines(t, logOn, "[WARN]", "accepted", "reason=outage-grace", "user=alice")) == 0 {
+		t.Error("no WARN line with reason=outage-grace")
+	}
+	_, metrics := get(t, graceOn.URL+"/metrics")
+	graceSeries := `livechat_auth_decisions_total{cmd="check_password",edge="httpauth",result="outage-grace"} `
+	if !strings.Contains(metrics, graceSeries) || strings.Contains(metrics, graceSeries+"0\n") {
+		t.Errorf("outage-grace not counted:\n%s", grepLines(metrics, "outage-grace"))
+	}
+	_, metrics = get(t, graceOff.URL+"/metrics")
+	if !strings.Contains(metrics, `livechat_auth_decisions_total{cmd="check_password",edge="httpauth",result="outage-grace"} 0`) {
+		t.Errorf("grace off: the outage-grace series is not 0:\n%s", grepLines(metrics, "outage-grace"))
+	}
+}

@@ -2,103 +2,41 @@ package rooms
 
 import (
 	"context"
-	"crypto/tls"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"net"
 	"sort"
 	"strings"
-	"sync/atomic"
 
-	"mellium.im/sasl"
-	"mellium.im/xmpp"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/muc"
-	"mellium.im/xmpp/mux"
 	"mellium.im/xmpp/stanza"
+
+	"livechat-auth/xmpp/account"
 )
 
 // Client is the sync account's XMPP session. It counts the requests it
 // sends. Close ends it.
 type Client struct {
-	session *xmpp.Session
-	muc     *muc.Client
-	self    jid.JID
-	served  chan error
-	reads   atomic.Int64
-	writes  atomic.Int64
+	*account.Session
+	muc *muc.Client
 }
 
 // DialConfig says how to reach the chat server.
-type DialConfig struct {
-	Addr     string // host:port of the client (c2s) listener
-	JID      jid.JID
-	Password string
-	// TLS: "starttls" (default; certificates verified), or "none" for a
-	// loopback server in tests, where the password travels in the clear.
-	TLS       string
-	TLSConfig *tls.Config
-}
+type DialConfig = account.Config
 
 // Dial signs the sync account in and starts serving its session.
 func Dial(ctx context.Context, cfg DialConfig) (*Client, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", cfg.Addr)
+	m := &muc.Client{}
+	s, err := account.Dial(ctx, cfg, muc.HandleClient(m))
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", cfg.Addr, err)
+		return nil, err
 	}
-	features := []xmpp.StreamFeature{xmpp.SASL("", cfg.Password, sasl.ScramSha256Plus, sasl.ScramSha256, sasl.Plain), xmpp.BindResource()}
-	var state xmpp.SessionState
-	switch cfg.TLS {
-	case "none":
-		state = xmpp.Secure // tells mellium to run SASL on this loopback stream
-	default:
-		tc := cfg.TLSConfig
-		if tc == nil {
-			tc = &tls.Config{ServerName: cfg.JID.Domainpart(), MinVersion: tls.VersionTLS12}
-		}
-		features = append([]xmpp.StreamFeature{xmpp.StartTLS(tc)}, features...)
-	}
-	session, err := xmpp.NewSession(ctx, cfg.JID.Domain(), cfg.JID, conn, state, xmpp.NewNegotiator(
-		func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
-			return xmpp.StreamConfig{Features: features}
-		}))
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("sign in as %s: %w", cfg.JID, err)
-	}
-	c := &Client{session: session, muc: &muc.Client{}, self: session.LocalAddr().Bare(), served: make(chan error, 1)}
-	go func() { c.served <- session.Serve(mux.New("jabber:client", muc.HandleClient(c.muc))) }()
-	return c, nil
+	return &Client{Session: s, muc: m}, nil
 }
 
-// Close ends the session.
-func (c *Client) Close() error {
-	err := c.session.Close()
-	return errors.Join(err, c.session.Conn().Close())
-}
-
-// Self is the sync account's bare JID.
-func (c *Client) Self() jid.JID { return c.self }
-
-// Requests returns how many reads and writes were sent.
-func (c *Client) Requests() (reads, writes int64) { return c.reads.Load(), c.writes.Load() }
-
-// iq sends an IQ with an XML payload and decodes the answer's payload
-// into v (may be nil). An error reply is a stanza.Error.
+// iq sends an IQ and counts it.
 func (c *Client) iq(ctx context.Context, to jid.JID, typ stanza.IQType, payload string, v any) error {
-	if typ == stanza.SetIQ {
-		c.writes.Add(1)
-	} else {
-		c.reads.Add(1)
-	}
-	iq := stanza.IQ{To: to, Type: typ}
-	r := xml.NewDecoder(strings.NewReader(payload))
-	if v == nil {
-		v = &struct{}{}
-	}
-	return c.session.UnmarshalIQElement(ctx, r, iq, v)
+	return c.IQ(ctx, to, typ, payload, v)
 }
 
 // Exists reports whether a room exists (disco#info answers).
@@ -118,8 +56,8 @@ func (c *Client) Create(ctx context.Context, room jid.JID, s Settings) error {
 	if err != nil {
 		return err
 	}
-	c.writes.Add(1)
-	ch, err := c.muc.Join(ctx, nick, c.session)
+	c.CountWrite()
+	ch, err := c.muc.Join(ctx, nick, c.XMPP())
 	if err != nil {
 		return fmt.Errorf("create %s: %w", room, err)
 	}
@@ -129,7 +67,7 @@ func (c *Client) Create(ctx context.Context, room jid.JID, s Settings) error {
 	}
 	confErr := c.Configure(ctx, room, fields)
 	leaveErr := ch.Leave(ctx, "")
-	c.writes.Add(1)
+	c.CountWrite()
 	return errors.Join(confErr, leaveErr)
 }
 
@@ -245,11 +183,7 @@ func (c *Client) SetAffiliations(ctx context.Context, room jid.JID, changes []Ch
 	return nil
 }
 
-func escape(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder does not fail
-	return b.String()
-}
+func escape(s string) string { return account.Escape(s) }
 
 // recordNS names the private XML element (XEP-0049) holding one room's
 // record: private storage keys elements by namespace, so each room has
@@ -272,7 +206,7 @@ type recordQuery struct {
 func (c *Client) Record(ctx context.Context, room jid.JID) (Record, error) {
 	var q recordQuery
 	payload := fmt.Sprintf(`<query xmlns="jabber:iq:private"><granted xmlns="%s"/></query>`, escape(recordNS(room)))
-	if err := c.iq(ctx, c.self, stanza.GetIQ, payload, &q); err != nil {
+	if err := c.iq(ctx, c.Self(), stanza.GetIQ, payload, &q); err != nil {
 		return nil, fmt.Errorf("read the sync record of %s from private XML storage (XEP-0049): %w", room, err)
 	}
 	r := Record{}
@@ -303,7 +237,7 @@ func (c *Client) SetRecord(ctx context.Context, room jid.JID, r Record) error {
 		b.WriteString(`<started>1</started>`)
 	}
 	b.WriteString(`</granted></query>`)
-	if err := c.iq(ctx, c.self, stanza.SetIQ, b.String(), nil); err != nil {
+	if err := c.iq(ctx, c.Self(), stanza.SetIQ, b.String(), nil); err != nil {
 		return fmt.Errorf("store the sync record of %s in private XML storage (XEP-0049): %w", room, err)
 	}
 	return nil

@@ -51,7 +51,9 @@ type Config struct {
 	HTTPAuth HTTPAuth `yaml:"httpauth"`
 	Rooms    Rooms    `yaml:"rooms"`
 	State    State    `yaml:"state"`
-	Log      Log      `yaml:"log"`
+	// end_sessions: ending the chat sessions of refused accounts.
+	EndSessions EndSessions `yaml:"end_sessions"`
+	Log         Log         `yaml:"log"`
 }
 
 // Wiki is the wiki database.
@@ -123,6 +125,22 @@ type Extauth struct {
 	DaemonSocket string `yaml:"daemon_socket"`
 }
 
+// EndSessions is serve's watch over the chat sessions open: when a wiki
+// account becomes one the rules refuse (suspended, unvalidated, deleted,
+// livechat_id changed or cleared, must change its password) or its
+// password changes while it is online, its sessions are ended. The
+// room-sync account (rooms.jid and its credential) does it, and must be a
+// server administrator (ejabberd: mod_adhoc, mod_configure and the
+// configure access; Prosody: admins and mod_admin_adhoc).
+type EndSessions struct {
+	// end_sessions.enabled, LIVECHAT_AUTH_END_SESSIONS_ENABLED. Default false.
+	Enabled bool `yaml:"enabled"`
+	// end_sessions.bound, LIVECHAT_AUTH_END_SESSIONS_BOUND: a refused
+	// account's sessions end at most this long after the wiki changed
+	// (the online users are checked every half of it). Default 1m; 2s to 1h.
+	Bound time.Duration `yaml:"bound"`
+}
+
 // DaemonOff is the extauth.daemon_socket value for "no daemon".
 const DaemonOff = "off"
 
@@ -147,12 +165,13 @@ func Default() Config {
 		Serve:   Serve{Listen: "127.0.0.1:8484", RequestTimeout: 5 * time.Second},
 		Token: Token{JWKSRefresh: 15 * time.Minute, Issuer: "livechat-auth", Audience: "xmpp",
 			Lifetime: 5 * time.Minute, SubjectClaim: "sub", Subject: "livechat_id", ReplayProtection: true},
-		Session:  Session{MaxSkew: 5 * time.Minute},
-		Proxy:    Proxy{WebSocketPath: "/xmpp-websocket", BOSHPath: "/http-bind"},
-		HTTPAuth: HTTPAuth{Path: "/auth", Timeout: 1500 * time.Millisecond},
-		Rooms:    Rooms{TLS: "starttls", RoomTimeout: 30 * time.Second},
-		State:    State{KeyPrefix: "livechat-auth:", Timeout: 250 * time.Millisecond},
-		Log:      Log{Level: "info", Format: "text"},
+		Session:     Session{MaxSkew: 5 * time.Minute},
+		Proxy:       Proxy{WebSocketPath: "/xmpp-websocket", BOSHPath: "/http-bind"},
+		HTTPAuth:    HTTPAuth{Path: "/auth", Timeout: 1500 * time.Millisecond},
+		Rooms:       Rooms{TLS: "starttls", RoomTimeout: 30 * time.Second},
+		State:       State{KeyPrefix: "livechat-auth:", Timeout: 250 * time.Millisecond},
+		EndSessions: EndSessions{Bound: time.Minute},
+		Log:         Log{Level: "info", Format: "text"},
 	}
 }
 

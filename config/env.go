@@ -92,6 +92,8 @@ var envVars = []envVar{
 	{"state.redis_ca_file", func(c *Config, v string) error { c.State.RedisCAFile = v; return nil }},
 	{"state.key_prefix", func(c *Config, v string) error { c.State.KeyPrefix = v; return nil }},
 	{"state.timeout", durationVar(func(c *Config) *time.Duration { return &c.State.Timeout })},
+	{"end_sessions.enabled", boolVar(func(c *Config) *bool { return &c.EndSessions.Enabled })},
+	{"end_sessions.bound", durationVar(func(c *Config) *time.Duration { return &c.EndSessions.Bound })},
 	{"log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
 	{"log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
 	{"log.file", func(c *Config, v string) error { c.Log.File = v; return nil }},

@@ -75,6 +75,12 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateWeb()...)
 	errs = append(errs, c.validateRooms()...)
 	errs = append(errs, c.validateState()...)
+	if e := c.EndSessions; e.Bound < 2*time.Second || e.Bound > time.Hour {
+		bad("end_sessions.bound", e.Bound.String()+" is not in [2s, 1h]")
+	}
+	if c.EndSessions.Enabled && c.Rooms.JID == "" {
+		bad("end_sessions.enabled", "needs rooms.jid: the room-sync account ends the sessions, as a server administrator")
+	}
 	switch c.Log.Level {
 	case "trace", "debug", "info", "warn", "error", "off":
 	default:

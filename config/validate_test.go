@@ -52,6 +52,8 @@ func TestValidateInvalid(t *testing.T) {
 		{"no dsn", func(c *Config) { c.Wiki.DSN = "" }, "wiki.dsn"},
 		{"negative outage grace", func(c *Config) { c.Auth.OutageGrace = -time.Second }, "auth.outage_grace"},
 		{"outage grace over a day", func(c *Config) { c.Auth.OutageGrace = 25 * time.Hour }, "auth.outage_grace"},
+		{"end sessions bound too short", func(c *Config) { c.EndSessions.Bound = time.Second }, "end_sessions.bound"},
+		{"end sessions without rooms account", func(c *Config) { c.EndSessions.Enabled = true }, "end_sessions.enabled"},
 		{"redis url of another scheme", func(c *Config) { c.State.RedisURL = "http://127.0.0.1:6379" }, "state.redis_url"},
 		{"redis url without host", func(c *Config) { c.State.RedisURL = "redis:///0" }, "state.redis_url"},
 		{"redis url not a url", func(c *Config) { c.State.RedisURL = "redis://a b:%zz" }, "state.redis_url"},

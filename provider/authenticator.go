@@ -84,6 +84,10 @@ type Account struct {
 	// OutageGrace: accepted while the wiki database did not answer, on a
 	// password verified within Config.OutageGrace (see ResultOf).
 	OutageGrace bool
+	// PasswordStamp changes when the account's stored password hash does:
+	// an HMAC of it under this process's own key, so it tells nothing of
+	// the hash and compares only within one process.
+	PasswordStamp string
 }
 
 // Authenticator decides sign-ins. It is safe for concurrent use.

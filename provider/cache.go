@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"sync"
 	"time"
 
@@ -60,6 +61,14 @@ func (c *verifiedCache) key(u wikidb.User, password string) cacheKey {
 	var k cacheKey
 	m.Sum(k[:0])
 	return k
+}
+
+// stamp is PasswordStamp of a stored hash.
+func (c *verifiedCache) stamp(hash string) string {
+	m := hmac.New(sha256.New, c.secret)
+	writeField(m, "password stamp")
+	writeField(m, hash)
+	return hex.EncodeToString(m.Sum(nil)[:12])
 }
 
 // writeField writes a length-prefixed field so that no two field lists

@@ -167,6 +167,7 @@ func (a *Authenticator) account(u wikidb.User, name, domain string) (Account, er
 	if err != nil {
 		return Account{}, err
 	}
+	stamp := a.cache.stamp(u.Hash)
 	u.Hash = ""
-	return Account{User: u, JID: j, Subject: subject}, nil
+	return Account{User: u, JID: j, Subject: subject, PasswordStamp: stamp}, nil
 }

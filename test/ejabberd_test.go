@@ -57,6 +57,9 @@ acl:
   muc_admins:
     user:
       - "%[7]s"
+  admin:
+    user:
+      - "%[9]s"
 access_rules:
   local:
     allow: local
@@ -64,6 +67,8 @@ access_rules:
     allow: all
   muc_admin:
     allow: muc_admins
+  configure:
+    allow: admin
 modules:
   mod_disco: {}
   mod_ping: {}
@@ -91,6 +96,7 @@ type ejabberdOptions struct {
 	AuthMethod string // default "external"; e.g. "[external, internal]"
 	Register   bool   // open in-band registration (mod_register)
 	MUCAdmin   string // when set, mod_muc on conference.<host> with this JID as service admin
+	Admin      string // when set, service administration (mod_adhoc, mod_configure; XEP-0133) for this JID
 	PoolSize   int    // extauth_pool_size (default 1; -1: ejabberd's default, one per core)
 	Dir        string // reuse a data folder (its mnesia database) from an earlier start
 }
@@ -111,10 +117,14 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 		extauthProgram = "/bin/false"
 	}
 	extraModules := "" // modules and options the test asks for
-	mucAdmin := "nobody@" + host
+	mucAdmin, admin := "nobody@"+host, "nobody@"+host
 	if o.MUCAdmin != "" {
 		mucAdmin = o.MUCAdmin
 		extraModules += fmt.Sprintf("  mod_muc:\n    host: \"conference.%s\"\n    access: all\n    access_create: local\n    access_persistent: local\n    access_admin: muc_admin\n", host)
+	}
+	if o.Admin != "" {
+		admin = o.Admin
+		extraModules += "  mod_adhoc: {}\n  mod_configure: {}\n"
 	}
 	if o.Register {
 		extraModules += "  mod_register:\n    access: register\n    ip_access: all\nregistration_timeout: infinity\n"
@@ -124,7 +134,7 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 		t.Fatalf("extauth program %q cannot go in the config", extauthProgram)
 	}
 	cfg := filepath.Join(e.Dir, "ejabberd.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, extraModules, mucAdmin, poolSetting(o.PoolSize)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, extraModules, mucAdmin, poolSetting(o.PoolSize), admin), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.LogPath = filepath.Join(e.Dir, "log", "ejabberd.log")

@@ -112,6 +112,12 @@ func tail(s string, n int) string {
 	return s
 }
 
+// prosodyAdminSettings makes admin a server administrator with the
+// service administration commands (XEP-0133, mod_admin_adhoc).
+func prosodyAdminSettings(admin string) string {
+	return fmt.Sprintf("admins = { %q }\nmodules_enabled = { \"disco\", \"roster\", \"saslauth\", \"ping\", \"posix\", \"private\", \"adhoc\", \"admin_adhoc\" }\n", admin)
+}
+
 // livechatModuleSettings is the Prosody configuration of our module.
 func livechatModuleSettings(serveURL, secret string) string {
 	return fmt.Sprintf("authentication = \"livechat\"\nlivechat_auth_url = %q\nlivechat_auth_secret = %q\nlivechat_auth_timeout = 3\n",

@@ -1,0 +1,199 @@
+// Package guard ends the chat sessions of wiki accounts that may no
+// longer chat: suspended, unvalidated, deleted, renamed or unmigrated
+// since they signed in, or whose password changed while they were
+// online. It asks the chat server who is online (only those need
+// checking), decides each account through the provider, as every sign-in
+// does, and ends the sessions of the refused ones with the server's
+// administration commands (package admin).
+package guard
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"mellium.im/xmpp/jid"
+
+	"livechat-auth/provider"
+)
+
+// Accounts decides which account a name is and whether it may chat;
+// *provider.Authenticator implements it.
+type Accounts interface {
+	Resolve(ctx context.Context, l provider.Lookup) (provider.Account, error)
+}
+
+// Admin lists online users and ends sessions; *admin.Client implements it.
+type Admin interface {
+	OnlineUsers(ctx context.Context, domain jid.JID) ([]jid.JID, error)
+	EndSessions(ctx context.Context, user jid.JID) error
+}
+
+// ReasonPasswordChanged is why a session ends when the account's stored
+// password changed while it was online.
+const ReasonPasswordChanged = "password-changed"
+
+// ending is how long a name counts as being ended (see Ending).
+const ending = 30 * time.Second
+
+// Guard remembers, between passes, each online account's password stamp,
+// so that a password changed while it is online is noticed. It is safe
+// for concurrent use.
+type Guard struct {
+	log hclog.Logger
+	now func() time.Time
+
+	mu     sync.Mutex
+	stamps map[string]string    // bare JID → password stamp seen at the last pass
+	ending map[string]time.Time // bare JID → until when it is being ended
+}
+
+// New returns a Guard; now may be nil (time.Now).
+func New(log hclog.Logger, now func() time.Time) *Guard {
+	if now == nil {
+		now = time.Now
+	}
+	return &Guard{log: log, now: now, stamps: map[string]string{}, ending: map[string]time.Time{}}
+}
+
+// Ended is a session ended (or, in a dry run, one that would be).
+type Ended struct {
+	JID    jid.JID
+	Reason string // a provider reason code, or ReasonPasswordChanged
+	Err    error  // the server did not end it
+}
+
+// Pass is one look at the online users of domains.
+type Pass struct {
+	Online  int     // users online (the guard's own accounts left out)
+	Ended   []Ended // ended, or to end in a dry run
+	Skipped int     // accounts that could not be decided (the wiki did not answer): left alone
+	DryRun  bool
+}
+
+// endReasons are the refusals that end a session: the account is gone,
+// or its state refuses it whatever the credential.
+var endReasons = map[provider.Reason]bool{
+	provider.ReasonUnknownUser: true, provider.ReasonUnmigrated: true, provider.ReasonBadLivechatID: true,
+	provider.ReasonUnvalidated: true, provider.ReasonSuspended: true, provider.ReasonUnfinished: true,
+	provider.ReasonMustChangePassword: true,
+}
+
+// Run makes one pass over domains. The accounts in self (the guard's own
+// admin account, the room-sync account) are never checked or ended. With
+// dryRun nothing is ended. An error means the online users could not be
+// listed; a session that could not be ended is in the pass with its Err.
+func (g *Guard) Run(ctx context.Context, accounts Accounts, admin Admin, domains []string, self []jid.JID, dryRun bool) (Pass, error) {
+	p := Pass{DryRun: dryRun}
+	skip := map[string]bool{}
+	for _, s := range self {
+		skip[s.Bare().String()] = true
+	}
+	online := map[string]bool{}
+	for _, d := range domains {
+		domain, err := jid.New("", d, "")
+		if err != nil {
+			return p, err
+		}
+		users, err := admin.OnlineUsers(ctx, domain)
+		if err != nil {
+			return p, err
+		}
+		for _, u := range users {
+			key := u.Bare().String()
+			if skip[key] || online[key] || u.Domainpart() != d {
+				continue
+			}
+			online[key] = true
+			p.Online++
+			reason, err := g.check(ctx, accounts, u, key)
+			if err != nil {
+				p.Skipped++
+				g.log.Warn("session check skipped: the account could not be decided", "jid", key, "error", err)
+				continue
+			}
+			if reason == "" {
+				continue
+			}
+			e := Ended{JID: u.Bare(), Reason: reason}
+			if !dryRun {
+				e.Err = g.end(ctx, admin, u.Bare(), reason)
+			}
+			p.Ended = append(p.Ended, e)
+		}
+	}
+	g.forgetOffline(online)
+	return p, nil
+}
+
+// check decides the online account u: the reason to end its sessions, or
+// "" to leave them.
+func (g *Guard) check(ctx context.Context, accounts Accounts, u jid.JID, key string) (string, error) {
+	acct, err := accounts.Resolve(ctx, provider.Lookup{Name: u.Localpart(), Domain: u.Domainpart()})
+	var reason provider.Reason
+	switch {
+	case errors.As(err, &reason) && endReasons[reason]:
+		return string(reason), nil
+	case errors.As(err, &reason):
+		return "", nil // a name no sign-in through us could have used: not ours to end
+	case err != nil:
+		return "", err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	old, seen := g.stamps[key]
+	g.stamps[key] = acct.PasswordStamp
+	if seen && old != acct.PasswordStamp {
+		return ReasonPasswordChanged, nil
+	}
+	return "", nil
+}
+
+// end ends u's sessions and logs it.
+func (g *Guard) end(ctx context.Context, admin Admin, u jid.JID, reason string) error {
+	key := u.String()
+	g.mu.Lock()
+	g.ending[key] = g.now().Add(ending)
+	delete(g.stamps, key)
+	g.mu.Unlock()
+	if err := admin.EndSessions(ctx, u); err != nil {
+		g.log.Error("could not end the chat sessions of a refused account", "jid", key, "reason", reason, "error", err)
+		return err
+	}
+	g.log.Info("ended the chat sessions of a refused account", "jid", key, "reason", reason)
+	return nil
+}
+
+// forgetOffline drops what was kept of accounts no longer online.
+func (g *Guard) forgetOffline(online map[string]bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for key := range g.stamps {
+		if !online[key] {
+			delete(g.stamps, key)
+		}
+	}
+	now := g.now()
+	for key, until := range g.ending {
+		if now.After(until) {
+			delete(g.ending, key)
+		}
+	}
+}
+
+// Ending reports whether the guard is ending user@domain's sessions now.
+// A chat server that ends only the sessions of accounts that exist
+// (Prosody) asks whether the account exists first: while it is being
+// ended, it does, so that a deleted or renamed account can be ended too.
+func (g *Guard) Ending(user, domain string) bool {
+	j, err := jid.New(user, domain, "")
+	if err != nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	until, ok := g.ending[j.Bare().String()]
+	return ok && g.now().Before(until)
+}

@@ -109,3 +109,19 @@ func TestOutageGraceOff(t *testing.T) {
 		t.Errorf("grace off: %+v, %v; want db-unavailable", acct, err)
 	}
 }
+
+// TestPasswordStamp: an account's stamp follows its stored hash.
+func TestPasswordStamp(t *testing.T) {
+	a, dir, _ := newClockedAuth(t)
+	ctx := context.Background()
+	first, err := a.Resolve(ctx, provider.Lookup{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := a.Resolve(ctx, provider.Lookup{Name: "alice"})
+	setHash(dir, mustBcrypt(t, "another"))
+	changed, _ := a.Resolve(ctx, provider.Lookup{Name: "alice"})
+	if first.PasswordStamp == "" || first.PasswordStamp != again.PasswordStamp || changed.PasswordStamp == first.PasswordStamp {
+		t.Errorf("stamps %q, %q, then after a change %q", first.PasswordStamp, again.PasswordStamp, changed.PasswordStamp)
+	}
+}

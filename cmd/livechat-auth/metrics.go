@@ -26,6 +26,9 @@ type metrics struct {
 	// Reloads (SIGHUP).
 	reloads    *prometheus.CounterVec
 	generation prometheus.Gauge
+	// Ending the sessions of refused accounts (end_sessions).
+	sessionsEnded *prometheus.CounterVec
+	guardRuns     *prometheus.CounterVec
 	// The shared state (state.redis_url).
 	stateGauge   prometheus.Gauge
 	stateOutages prometheus.Counter
@@ -83,7 +86,21 @@ func newMetrics() *metrics {
 		Name: "livechat_auth_shared_state_outages_total",
 		Help: "Times the shared state (Redis) stopped answering.",
 	})
-	m.registry.MustRegister(m.stateGauge, m.stateOutages, m.decisions, m.latency, m.cacheHits, m.dbErrors, m.roomChanges, m.roomFailures, m.roomRuns,
+	m.sessionsEnded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "livechat_auth_sessions_ended_total",
+		Help: "Chat sessions of refused accounts ended (end_sessions), by reason: the account rule's code, or password-changed.",
+	}, []string{"reason"})
+	m.guardRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "livechat_auth_session_checks_total",
+		Help: "Checks of the online users (end_sessions) by result: ok, or failed (the chat server could not be asked).",
+	}, []string{"result"})
+	for _, r := range []string{"ok", "failed"} {
+		m.guardRuns.WithLabelValues(r)
+	}
+	for _, r := range []string{"suspended", "unvalidated", "unknown-user", "unmigrated", "password-changed"} {
+		m.sessionsEnded.WithLabelValues(r)
+	}
+	m.registry.MustRegister(m.sessionsEnded, m.guardRuns, m.stateGauge, m.stateOutages, m.decisions, m.latency, m.cacheHits, m.dbErrors, m.roomChanges, m.roomFailures, m.roomRuns,
 		m.reloads, m.generation,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -31,6 +31,7 @@ commands:
   token     mint a sign-in token: livechat-auth token [--config FILE] [--lifetime D] livechat_id
   keygen    make a token signing key: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE
   sync-rooms  make chat-room affiliations follow wiki groups once: sync-rooms [--config FILE] [--dry-run]
+  end-sessions  end the chat sessions of online accounts the wiki now refuses, once: end-sessions [--config FILE] [--dry-run]
   ids       migration tools: ids suggest LOGIN | ids report | ids plan (see "livechat-auth ids")
   health    ask the running serve of the same settings whether it is alive (exit 0 or 1)
   version   print the version
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runIDs(ctx, args[1:], stdout, stderr, getenv)
 	case "sync-rooms":
 		return runSyncRooms(ctx, args[1:], stdout, stderr, getenv)
+	case "end-sessions":
+		return runEndSessions(ctx, args[1:], stdout, stderr, getenv)
 	case "health":
 		return runHealth(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":

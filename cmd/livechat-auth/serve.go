@@ -21,6 +21,7 @@ import (
 	"livechat-auth/provider/session"
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/extauth"
+	"livechat-auth/xmpp/guard"
 	"livechat-auth/xmpp/httpauth"
 	"livechat-auth/xmpp/webproxy"
 )
@@ -75,7 +76,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return cannotStart(err)
 	}
 	defer st.Close()
-	d := &daemon{store: store, m: m, log: log, state: st}
+	d := &daemon{store: store, m: m, log: log, state: st, guard: guard.New(log.Named("guard"), nil)}
 	first, err := d.build(ctx, 1, cfg)
 	if err != nil {
 		return cannotStart(err)
@@ -114,6 +115,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1)
 	go syncLoop(ctx, func() config.Config { return d.running.Load().cfg }, store, d.m, log.Named("rooms")) // ends with ctx
+	go guardLoop(ctx, d, log.Named("guard"))                                                               // ends with ctx
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	for {
@@ -150,6 +152,7 @@ type daemon struct {
 	m       *metrics
 	log     hclog.Logger
 	state   *sharedState
+	guard   *guard.Guard // the sessions it watches outlive a reload
 	running atomic.Pointer[generation]
 }
 
@@ -183,7 +186,7 @@ func (d *daemon) build(ctx context.Context, n int, cfg config.Config) (g *genera
 	if err != nil {
 		return nil, err
 	}
-	mux, err := routes(cfg, auth, d.store, tokens, d.state, d.m, d.log)
+	mux, err := routes(cfg, auth, d.store, tokens, d.state, d.guard, d.m, d.log)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +243,7 @@ func (d *daemon) UserExists(ctx context.Context, user, domain string) (bool, err
 }
 
 // routes builds the HTTP handlers the settings turn on.
-func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, st *sharedState, m *metrics, log hclog.Logger) (*http.ServeMux, error) {
+func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, st *sharedState, g *guard.Guard, m *metrics, log hclog.Logger) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	api := func(h http.Handler) http.Handler {
 		return http.TimeoutHandler(h, cfg.Serve.RequestTimeout, `{"error":"timeout","message":"the request took too long"}`)
@@ -284,7 +287,7 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 		mux.Handle("/v1/sessions", api(h))
 	}
 	if cfg.HTTPAuth.Enabled() {
-		h, err := httpauth.New(auth, log.Named("httpauth"), httpauth.Config{
+		h, err := httpauth.New(endingAware{auth, g}, log.Named("httpauth"), httpauth.Config{
 			Base: cfg.HTTPAuth.Path, Secret: []byte(cfg.HTTPAuth.Secret), Timeout: cfg.HTTPAuth.Timeout,
 			NoSecret: cfg.HTTPAuth.Secret == "" && cfg.HTTPAuth.AllowNoSecret,
 			Observe:  m.observer("httpauth", "check_password", "user_exists"),

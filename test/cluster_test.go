@@ -230,3 +230,39 @@ func grepLines(text, s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// BenchmarkSharedStateSignIn measures what sharing the state in Redis
+// costs a sign-in: ejabberd with livechat-auth in the README's setup (the
+// automatic daemon), once with the state in the daemon's memory and once
+// in this machine's Redis, in turns in one run, for repeated password
+// sign-ins (a failure-limit look-up in Redis beside the account's) and
+// one-time tokens (a used-token write to Redis). It prints each rate and
+// the ratios "redis÷memory".
+//
+//	go test ./test -run '^$' -bench SharedStateSignIn -benchtime 1500x -count 2
+func BenchmarkSharedStateSignIn(b *testing.B) {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second)
+	need(b, "Redis on 127.0.0.1:6379", err == nil, "scripts/setup.sh starts redis-server")
+	if err == nil {
+		c.Close()
+	}
+	w := newWiki(b)
+	key := keygen(b, "ES256")
+	tokens := fmt.Sprintf("token:\n  signing_key_file: %q\n", key)
+	memCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens)
+	redisCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens+
+		fmt.Sprintf("state:\n  redis_url: redis://127.0.0.1:6379/0\n  key_prefix: %q\n", randomName("bench-")+":"))
+	ej := func(cfg string) string {
+		e := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfg, PoolSize: -1})
+		return fmt.Sprintf("127.0.0.1:%d", e.C2SPort)
+	}
+	mem, shared := ej(memCfg), ej(redisCfg)
+	rates := compareSignIns(b, []*signInSetup{
+		{name: "repeat-memory", addr: mem, next: cycle(loadUsers), warm: warmUp(mem)},
+		{name: "repeat-redis", addr: shared, next: cycle(loadUsers), warm: warmUp(shared)},
+		tokenSetup("token-memory", mem, key),
+		tokenSetup("token-redis", shared, key),
+	})
+	reportRatio(b, rates, "repeat-redis", "repeat-memory")
+	reportRatio(b, rates, "token-redis", "token-memory")
+}

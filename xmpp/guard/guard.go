@@ -108,7 +108,7 @@ func (g *Guard) Run(ctx context.Context, accounts Accounts, admin Admin, domains
 			}
 			online[key] = true
 			p.Online++
-			reason, err := g.check(ctx, accounts, u, key)
+			reason, err := g.check(ctx, accounts, u, key, dryRun)
 			if err != nil {
 				p.Skipped++
 				g.log.Warn("session check skipped: the account could not be decided", "jid", key, "error", err)
@@ -124,13 +124,15 @@ func (g *Guard) Run(ctx context.Context, accounts Accounts, admin Admin, domains
 			p.Ended = append(p.Ended, e)
 		}
 	}
-	g.forgetOffline(online)
+	if !dryRun {
+		g.forgetOffline(online)
+	}
 	return p, nil
 }
 
 // check decides the online account u: the reason to end its sessions, or
-// "" to leave them.
-func (g *Guard) check(ctx context.Context, accounts Accounts, u jid.JID, key string) (string, error) {
+// "" to leave them. A dry run keeps no stamp.
+func (g *Guard) check(ctx context.Context, accounts Accounts, u jid.JID, key string, dryRun bool) (string, error) {
 	acct, err := accounts.Resolve(ctx, provider.Lookup{Name: u.Localpart(), Domain: u.Domainpart()})
 	var reason provider.Reason
 	switch {
@@ -144,7 +146,9 @@ func (g *Guard) check(ctx context.Context, accounts Accounts, u jid.JID, key str
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old, seen := g.stamps[key]
-	g.stamps[key] = acct.PasswordStamp
+	if !dryRun {
+		g.stamps[key] = acct.PasswordStamp
+	}
 	if seen && old != acct.PasswordStamp {
 		return ReasonPasswordChanged, nil
 	}

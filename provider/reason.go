@@ -25,6 +25,7 @@ const (
 	ReasonBadLivechatID      Reason = "bad-livechat-id"      // the stored livechat_id is not a valid localpart
 	ReasonRateLimited        Reason = "rate-limited"         // too many recent failures for this account
 	ReasonReadOnly           Reason = "read-only"            // a write (setpass, register, remove): the wiki owns accounts
+	ReasonTokenUnshared      Reason = "token-unshared"       // a token, while the shared record of used tokens cannot be asked
 )
 
 // A refused token gives a Reason whose value is the token.Problem's, such

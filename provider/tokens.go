@@ -89,7 +89,7 @@ func (a *Authenticator) authenticateToken(ctx context.Context, name, domain, raw
 		if errors.As(err, &p) {
 			return Account{}, Reason(p)
 		}
-		return Account{}, fmt.Errorf("used-token record: %w", err) // cannot tell: refused as a fault
+		return Account{}, ReasonTokenUnshared // the record cannot tell (it logs why): fail closed
 	}
 	acct.Token = &claims
 	return acct, nil

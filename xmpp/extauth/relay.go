@@ -15,13 +15,14 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"livechat-auth/provider"
 	"livechat-auth/provider/token"
 )
 
 // ReasonTokenUnshared is the reason code of a token refused because the
 // daemon holding the shared record of used tokens cannot be reached: a
 // record kept by one process would let a token sign in once per process.
-const ReasonTokenUnshared = "token-unshared"
+const ReasonTokenUnshared = string(provider.ReasonTokenUnshared)
 
 // RelayConfig tunes a Relay.
 type RelayConfig struct {

@@ -33,6 +33,7 @@ commands:
   sync-rooms  make chat-room affiliations follow wiki groups once: sync-rooms [--config FILE] [--dry-run]
   end-sessions  end the chat sessions of online accounts the wiki now refuses, once: end-sessions [--config FILE] [--dry-run]
   ids       migration tools: ids suggest LOGIN | ids report | ids plan (see "livechat-auth ids")
+  doctor    check what the chat server needs, as its user: doctor [--config FILE] [--as USER] [--user NAME]
   health    ask the running serve of the same settings whether it is alive (exit 0 or 1)
   version   print the version
 
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSyncRooms(ctx, args[1:], stdout, stderr, getenv)
 	case "end-sessions":
 		return runEndSessions(ctx, args[1:], stdout, stderr, getenv)
+	case "doctor":
+		return runDoctor(ctx, args[1:], stdout, stderr, getenv)
 	case "health":
 		return runHealth(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":

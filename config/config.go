@@ -51,6 +51,7 @@ type Config struct {
 	HTTPAuth HTTPAuth `yaml:"httpauth"`
 	Rooms    Rooms    `yaml:"rooms"`
 	State    State    `yaml:"state"`
+	Status   Status   `yaml:"status"`
 	// end_sessions: ending the chat sessions of refused accounts.
 	EndSessions EndSessions `yaml:"end_sessions"`
 	Log         Log         `yaml:"log"`
@@ -233,6 +234,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		{"rooms.password", "rooms.password_file", &c.Rooms.Password, c.Rooms.PasswordFile},
 		{"state.redis_url", "state.redis_url_file", &c.State.RedisURL, c.State.RedisURLFile},
 		{"state.redis_password", "state.redis_password_file", &c.State.RedisPassword, c.State.RedisPasswordFile},
+		{"status.secret", "status.secret_file", &c.Status.Secret, c.Status.SecretFile},
 	} {
 		if err := readSecretFile(f.key, f.fileKey, f.value, f.file); err != nil {
 			return c, err

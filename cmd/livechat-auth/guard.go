@@ -102,9 +102,11 @@ func guardLoop(ctx context.Context, d *daemon, log hclog.Logger) {
 			continue
 		}
 		d.m.guardRuns.WithLabelValues("ok").Inc()
+		now := time.Now()
+		d.m.lastGuard.Store(&now)
 		for _, e := range p.Ended {
 			if e.Err == nil {
-				d.m.sessionsEnded.WithLabelValues(e.Reason).Inc()
+				d.m.sessionEnded(e.Reason)
 			}
 		}
 		log.Debug("session check done", "online", p.Online, "ended", len(p.Ended), "skipped", p.Skipped)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"livechat-auth/provider"
+	"livechat-auth/status"
 )
 
 // metrics are the Prometheus series of "livechat-auth serve", on their
@@ -32,6 +35,15 @@ type metrics struct {
 	// The shared state (state.redis_url).
 	stateGauge   prometheus.Gauge
 	stateOutages prometheus.Counter
+	stateUpNow   atomic.Bool
+
+	// For the status page: the decisions of the last hour, the last room
+	// sync, the last session check and the sessions ended by reason.
+	recent       status.Recorder
+	lastRoomSync atomic.Pointer[roomSyncRun]
+	lastGuard    atomic.Pointer[time.Time]
+	endedMu      sync.Mutex
+	ended        map[string]int
 }
 
 func newMetrics() *metrics {
@@ -82,6 +94,14 @@ func newMetrics() *metrics {
 		Help: "1 while the shared state (Redis, state.redis_url) answers or none is configured, 0 while it does not (tokens are refused then).",
 	})
 	m.stateGauge.Set(1)
+	m.stateUpNow.Store(true)
+	m.ended = map[string]int{}
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "livechat_auth_build_info",
+		Help: "Always 1: the version, VCS revision and Go version of the running program.",
+	}, []string{"version", "revision", "goversion"})
+	b := readBuild()
+	buildInfo.WithLabelValues(b.version, b.revision, b.goVersion).Set(1)
 	m.stateOutages = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "livechat_auth_shared_state_outages_total",
 		Help: "Times the shared state (Redis) stopped answering.",
@@ -100,7 +120,7 @@ func newMetrics() *metrics {
 	for _, r := range []string{"suspended", "unvalidated", "unknown-user", "unmigrated", "password-changed"} {
 		m.sessionsEnded.WithLabelValues(r)
 	}
-	m.registry.MustRegister(m.sessionsEnded, m.guardRuns, m.stateGauge, m.stateOutages, m.decisions, m.latency, m.cacheHits, m.dbErrors, m.roomChanges, m.roomFailures, m.roomRuns,
+	m.registry.MustRegister(buildInfo, m.sessionsEnded, m.guardRuns, m.stateGauge, m.stateOutages, m.decisions, m.latency, m.cacheHits, m.dbErrors, m.roomChanges, m.roomFailures, m.roomRuns,
 		m.reloads, m.generation,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -122,6 +142,7 @@ func (m *metrics) observer(edge string, cmds ...string) provider.Observer {
 	m.dbErrors.WithLabelValues(edge)
 	return func(cmd, result string, d time.Duration, cacheHit bool) {
 		m.decisions.WithLabelValues(edge, cmd, result).Inc()
+		m.recent.Record(edge, result, time.Now())
 		m.latency.WithLabelValues(edge, cmd).Observe(d.Seconds())
 		if cacheHit {
 			m.cacheHits.WithLabelValues(edge).Inc()
@@ -134,12 +155,40 @@ func (m *metrics) observer(edge string, cmds ...string) provider.Observer {
 
 // stateUp records whether the shared state answers.
 func (m *metrics) stateUp(up bool) {
+	m.stateUpNow.Store(up)
 	if up {
 		m.stateGauge.Set(1)
+	m.stateUpNow.Store(true)
+	m.ended = map[string]int{}
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "livechat_auth_build_info",
+		Help: "Always 1: the version, VCS revision and Go version of the running program.",
+	}, []string{"version", "revision", "goversion"})
+	b := readBuild()
+	buildInfo.WithLabelValues(b.version, b.revision, b.goVersion).Set(1)
 		return
 	}
 	m.stateGauge.Set(0)
 	m.stateOutages.Inc()
+}
+
+// sessionEnded counts one session ended for reason.
+func (m *metrics) sessionEnded(reason string) {
+	m.sessionsEnded.WithLabelValues(reason).Inc()
+	m.endedMu.Lock()
+	m.ended[reason]++
+	m.endedMu.Unlock()
+}
+
+// endedByReason copies the sessions ended so far, by reason.
+func (m *metrics) endedByReason() map[string]int {
+	m.endedMu.Lock()
+	defer m.endedMu.Unlock()
+	out := make(map[string]int, len(m.ended))
+	for k, v := range m.ended {
+		out[k] = v
+	}
+	return out
 }
 
 // handler serves the registry in the Prometheus text format.

@@ -207,7 +207,8 @@ func syncLoop(ctx context.Context, settings func() config.Config, store *wikidb.
 			wait = time.Minute // look again after a possible reload
 			continue
 		}
-		sum, err := syncRun(ctx, cfg, store, log)
+		sum, err := syncRun(ctx, cfg, store, log, false)
+		m.lastRoomSync.Store(&roomSyncRun{at: time.Now(), sum: sum, err: err})
 		wait = interval + time.Duration((rand.Float64()*0.2-0.1)*float64(interval))
 		m.roomChanges.Add(float64(sum.Changed()))
 		m.roomFailures.Add(float64(len(sum.Failed())))
@@ -229,7 +230,7 @@ func syncLoop(ctx context.Context, settings func() config.Config, store *wikidb.
 }
 
 // syncRun builds everything a run needs from the settings and runs it.
-func syncRun(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) (rooms.Summary, error) {
+func syncRun(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, dryRun bool) (rooms.Summary, error) {
 	ctx, cancel := context.WithCancel(ctx) // ends anything the run's keys started
 	defer cancel()
 	syncer, dial, err := newSyncer(cfg, store, log)
@@ -240,5 +241,12 @@ func syncRun(ctx context.Context, cfg config.Config, store *wikidb.Store, log hc
 	if err != nil {
 		return rooms.Summary{}, err
 	}
-	return syncOnce(ctx, syncer, dial, credential, false)
+	return syncOnce(ctx, syncer, dial, credential, dryRun)
+}
+
+// roomSyncRun is the last run of serve's room sync, for the status page.
+type roomSyncRun struct {
+	at  time.Time
+	sum rooms.Summary
+	err error
 }

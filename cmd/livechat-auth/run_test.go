@@ -89,8 +89,8 @@ func TestRunCommands(t *testing.T) {
 		stderrHas  string
 		stderrNone bool
 	}{
-		{name: "version", args: []string{"version"}, code: exitOK, stdout: "livechat-auth dev\n", stderrNone: true},
-		{name: "--version", args: []string{"--version"}, code: exitOK, stdout: "livechat-auth dev\n", stderrNone: true},
+		{name: "version", args: []string{"version"}, code: exitOK, stdout: versionLine() + "\n", stderrNone: true},
+		{name: "--version", args: []string{"--version"}, code: exitOK, stdout: versionLine() + "\n", stderrNone: true},
 		{name: "help", args: []string{"help"}, code: exitOK, stdout: usage, stderrNone: true},
 		{name: "no args", args: nil, code: exitError, stderrHas: "usage: livechat-auth <command>"},
 		{name: "unknown command", args: []string{"frobnicate"}, code: exitError, stderrHas: `unknown command "frobnicate"`},
@@ -320,5 +320,18 @@ func TestSettingsKeyFollowsLinks(t *testing.T) {
 	}
 	if settingsKey(real, noEnv) == settingsKey(other, noEnv) {
 		t.Error("two config files share a daemon key")
+	}
+}
+
+// TestVersionLine: the version names the program and the Go release, and
+// the VCS revision when the build recorded one.
+func TestVersionLine(t *testing.T) {
+	line := versionLine()
+	b := readBuild()
+	if !strings.HasPrefix(line, "livechat-auth "+b.version) || !strings.HasSuffix(line, b.goVersion) {
+		t.Errorf("version line %q", line)
+	}
+	if b.revision != "" && !strings.Contains(line, b.revision) {
+		t.Errorf("version line %q lacks the revision %s", line, b.revision)
 	}
 }

@@ -113,6 +113,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return cannotStart(fmt.Errorf("extauth.daemon_socket: control socket: %w", err))
 		}
 	}
+	if cfg.Status.Listen != "" {
+		if err := serveStatus(ctx, cfg, d, time.Now(), log.Named("status")); err != nil {
+			ln.Close()
+			return cannotStart(fmt.Errorf("status.listen: %w", err))
+		}
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1)
 	go syncLoop(ctx, func() config.Config { return d.running.Load().cfg }, store, d.m, log.Named("rooms")) // ends with ctx
 	go guardLoop(ctx, d, log.Named("guard"))                                                               // ends with ctx
@@ -229,7 +235,7 @@ func (d *daemon) loadGeneration(ctx context.Context, path string, getenv func(st
 // differ.
 func restartOnly(a, b config.Config) bool {
 	return a.Serve.Listen != b.Serve.Listen || a.Wiki != b.Wiki || a.Extauth.DaemonSocket != b.Extauth.DaemonSocket ||
-		a.Token.UsedFile != b.Token.UsedFile || a.Log != b.Log || a.State != b.State
+		a.Token.UsedFile != b.Token.UsedFile || a.Log != b.Log || a.State != b.State || a.Status != b.Status
 }
 
 // Authenticate and UserExists decide with the running generation; the

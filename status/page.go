@@ -1,0 +1,233 @@
+// Package status serves the operator's status page of livechat-auth
+// serve: server-rendered HTML (no script, no front-end build) showing the
+// build, the features on, the health of what the product depends on, the
+// sign-in decisions of the last 5 and 60 minutes with a small chart, the
+// failure locks (each with a button that clears it), the last room sync
+// and a dry run of the next, the migration's progress and the sessions
+// ended for refused accounts. It learns everything through its Config;
+// it decides nothing itself.
+//
+// With a secret, every request must carry it as the password of HTTP
+// basic authentication (any user name). Buttons post a form holding a
+// token bound to this process, and cross-site posts are refused, so a
+// page elsewhere cannot make an operator's browser clear a lock.
+package status
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/provider"
+)
+
+// Snapshot is what the page shows, read afresh for each view.
+type Snapshot struct {
+	Version, Revision, BuildTime, GoVersion string
+	Started                                 time.Time
+	Features                                []Feature
+	Health                                  []Check
+	Locks                                   []provider.Lock
+	RoomSync                                *RoomSync // nil: room sync is off
+	Migration                               *Migration
+	EndSessions                             *EndSessions // nil: ending sessions is off
+}
+
+// Feature is one edge or feature and whether it is on.
+type Feature struct {
+	Name   string
+	On     bool
+	Detail string
+}
+
+// Check is the health of one dependency.
+type Check struct {
+	Name   string
+	OK     bool
+	Detail string
+}
+
+// RoomSync is the last room sync run.
+type RoomSync struct {
+	At              time.Time // zero: none yet
+	Rooms, Changed  int
+	Failed          []string
+	Err             string
+	Interval        time.Duration
+	DryRunAvailable bool
+}
+
+// Migration is how far the accounts are migrated.
+type Migration struct {
+	Accounts, WithoutLivechatID int
+	Err                         string
+}
+
+// EndSessions is what ending the sessions of refused accounts did.
+type EndSessions struct {
+	Bound     time.Duration
+	LastCheck time.Time
+	Ended     map[string]int // reason → sessions ended since start
+}
+
+// Config wires the page to the running program.
+type Config struct {
+	Secret    []byte // required password of basic authentication; nil: none (loopback only)
+	Snapshot  func(ctx context.Context) Snapshot
+	ClearLock func(name string) bool
+	// DryRunRooms runs the room sync without changing anything and
+	// returns what it would change; nil: no button.
+	DryRunRooms func(ctx context.Context) ([]string, error)
+	Recorder    *Recorder
+	Log         hclog.Logger
+	Now         func() time.Time
+}
+
+//go:embed page.html
+var files embed.FS
+
+var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
+	"ago":   func(t, now time.Time) string { return now.Sub(t).Round(time.Second).String() },
+	"chart": chartSVG,
+}).ParseFS(files, "page.html"))
+
+// Handler serves the page.
+type Handler struct {
+	cfg  Config
+	csrf string
+}
+
+// New returns the page's handler.
+func New(cfg Config) *Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = hclog.NewNullLogger()
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand does not fail
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("livechat-auth status page form"))
+	return &Handler{cfg: cfg, csrf: hex.EncodeToString(m.Sum(nil))}
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'")
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="livechat-auth status", charset="UTF-8"`)
+		http.Error(w, "the status page needs its secret (status.secret) as the password", http.StatusUnauthorized)
+		return
+	}
+	switch {
+	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		h.render(w, r, "", nil)
+	case r.URL.Path == "/locks/clear" && r.Method == http.MethodPost:
+		if !h.formOK(w, r) {
+			return
+		}
+		name := r.PostFormValue("name")
+		msg := "no lock on " + name
+		if h.cfg.ClearLock(name) {
+			msg = "cleared the lock on " + name
+			h.cfg.Log.Info("lock cleared on the status page", "name", name, "remote", r.RemoteAddr)
+		}
+		http.Redirect(w, r, "/?done="+url.QueryEscape(msg), http.StatusSeeOther)
+	case r.URL.Path == "/rooms/dry-run" && r.Method == http.MethodPost && h.cfg.DryRunRooms != nil:
+		if !h.formOK(w, r) {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+		defer cancel()
+		changes, err := h.cfg.DryRunRooms(ctx)
+		if err != nil {
+			h.render(w, r, "", []string{"the dry run failed: " + err.Error()})
+			return
+		}
+		if len(changes) == 0 {
+			changes = []string{"nothing: every room is in step"}
+		}
+		h.render(w, r, "", changes)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// authorized checks the secret, when one is set.
+func (h *Handler) authorized(r *http.Request) bool {
+	if h.cfg.Secret == nil {
+		return true
+	}
+	_, pw, ok := r.BasicAuth()
+	return ok && subtle.ConstantTimeCompare([]byte(pw), h.cfg.Secret) == 1
+}
+
+// formOK refuses a post that is cross-site or lacks the form token.
+func (h *Handler) formOK(w http.ResponseWriter, r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		http.Error(w, "cross-site request refused", http.StatusForbidden)
+		return false
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if u, err := url.Parse(origin); err != nil || u.Host != r.Host {
+			http.Error(w, "cross-site request refused", http.StatusForbidden)
+			return false
+		}
+	}
+	if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(h.csrf)) != 1 {
+		http.Error(w, "the form is stale or forged: reload the page", http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
+// view is the template's data.
+type view struct {
+	Snapshot
+	Now    time.Time
+	Totals []Count
+	Chart  []Minute
+	CSRF   string
+	Done   string
+	DryRun []string
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, _ string, dryRun []string) {
+	now := h.cfg.Now()
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	v := view{Snapshot: h.cfg.Snapshot(ctx), Now: now, CSRF: h.csrf, Done: r.URL.Query().Get("done"), DryRun: dryRun}
+	if h.cfg.Recorder != nil {
+		v.Totals = h.cfg.Recorder.Totals(now)
+		v.Chart = h.cfg.Recorder.Chart(now, Kind)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := page.Execute(w, v); err != nil {
+		h.cfg.Log.Warn("status page", "error", err)
+	}
+}
+
+// Kind sorts a decision's result: "accepted" (a sign-in or lookup
+// accepted, the outage grace included), "fault" (the wiki or something
+// else failed) or "refused".
+func Kind(result string) string {
+	switch result {
+	case provider.ResultAccepted, provider.ResultOutageGrace:
+		return "accepted"
+	case provider.ResultDBUnavailable, provider.ResultError:
+		return "fault"
+	}
+	return "refused"
+}

@@ -1,0 +1,89 @@
+package status
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"livechat-auth/provider"
+)
+
+func TestPage(t *testing.T) {
+	now := time.Unix(1800000000, 0)
+	rec := &Recorder{}
+	rec.Record("extauth", "accepted", now.Add(-2*time.Minute))
+	rec.Record("extauth", "bad-password", now.Add(-30*time.Minute))
+	rec.Record("extauth", "bad-password", now.Add(-61*time.Minute)) // out of the hour
+	locks := map[string]bool{"alice": true}
+	h := New(Config{
+		Secret: []byte("the status secret"),
+		Snapshot: func(context.Context) Snapshot {
+			var s Snapshot
+			for name := range locks {
+				s.Locks = append(s.Locks, provider.Lock{Name: name, Failures: 6, Until: now.Add(time.Minute)})
+			}
+			s.Health = []Check{{Name: "wiki database", OK: true, Detail: "<script>x</script>"}}
+			return s
+		},
+		ClearLock: func(name string) bool { had := locks[name]; delete(locks, name); return had },
+		Recorder:  rec,
+		Now:       func() time.Time { return now },
+	})
+	do := func(method, target, secret string, form url.Values, header map[string]string) *httptest.ResponseRecorder {
+		var body *strings.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		} else {
+			body = strings.NewReader("")
+		}
+		r := httptest.NewRequest(method, target, body)
+		if form != nil {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if secret != "" {
+			r.SetBasicAuth("admin", secret)
+		}
+		for k, v := range header {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := do("GET", "/", "", nil, nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("no secret: %d", w.Code)
+	}
+	if w := do("GET", "/", "wrong", nil, nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("wrong secret: %d", w.Code)
+	}
+	w := do("GET", "/", "the status secret", nil, nil)
+	page := w.Body.String()
+	if w.Code != 200 || !strings.Contains(page, `data-edge="extauth" data-result="bad-password"><td>extauth</td><td>bad-password</td><td class="num">0</td><td class="num">1</td>`) ||
+		!strings.Contains(page, `data-result="accepted"><td>extauth</td><td>accepted</td><td class="num">1</td><td class="num">1</td>`) {
+		t.Fatalf("page %d:\n%s", w.Code, page)
+	}
+	if strings.Contains(page, "<script>") {
+		t.Error("a detail was not escaped")
+	}
+	form := url.Values{"name": {"alice"}}
+	if w := do("POST", "/locks/clear", "the status secret", form, nil); w.Code != http.StatusForbidden || !locks["alice"] {
+		t.Errorf("clear without the form token: %d, lock kept %v", w.Code, locks["alice"])
+	}
+	form.Set("csrf", h.csrf)
+	if w := do("POST", "/locks/clear", "the status secret", form, map[string]string{"Sec-Fetch-Site": "cross-site"}); w.Code != http.StatusForbidden {
+		t.Errorf("cross-site clear: %d", w.Code)
+	}
+	if w := do("POST", "/locks/clear", "the status secret", form, map[string]string{"Origin": "http://evil.example"}); w.Code != http.StatusForbidden {
+		t.Errorf("clear from another origin: %d", w.Code)
+	}
+	if w := do("POST", "/locks/clear", "", form, nil); w.Code != http.StatusUnauthorized || !locks["alice"] {
+		t.Errorf("clear without the secret: %d", w.Code)
+	}
+	if w := do("POST", "/locks/clear", "the status secret", form, map[string]string{"Sec-Fetch-Site": "same-origin"}); w.Code != http.StatusSeeOther || locks["alice"] {
+		t.Errorf("clear: %d, lock kept %v", w.Code, locks["alice"])
+	}
+}

@@ -1,0 +1,45 @@
+// Opens livechat-auth's status page in headless Chromium (Debian's
+// /usr/bin/chromium) with its secret, reads the decisions, locks and
+// health it shows, clears the lock of CLEAR with its button, and saves a
+// screenshot. Prints one JSON line: what the page showed before and after.
+// Usage: node status.mjs PAGE_URL SECRET SCREENSHOT CLEAR
+import { chromium } from 'playwright-core';
+
+const [url, secret, shot, clear] = process.argv.slice(2);
+let browser;
+let rc = 1;
+try {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 1400 }, httpCredentials: { username: 'operator', password: secret } });
+  const page = await context.newPage();
+  const read = async () => ({
+    decisions: await page.$$eval('#decisions tr[data-edge]', (trs) => trs.map((tr) => ({
+      edge: tr.dataset.edge, result: tr.dataset.result, last5: Number(tr.cells[2].innerText), last60: Number(tr.cells[3].innerText),
+    }))),
+    locks: await page.$$eval('#locks tr[data-name]', (trs) => trs.map((tr) => tr.dataset.name)),
+    health: await page.$$eval('#health tr', (trs) => trs.map((tr) => tr.innerText.replace(/\s+/g, ' '))),
+    features: await page.$$eval('#features tr', (trs) => trs.map((tr) => tr.innerText.replace(/\s+/g, ' '))),
+    chartBars: await page.$$eval('svg rect', (r) => r.length),
+  });
+  const status = (await page.goto(url, { waitUntil: 'load' })).status();
+  const before = await read();
+  let done = '';
+  if (clear) {
+    await page.click(`#locks tr[data-name="${clear}"] button`);
+    await page.waitForSelector('#done', { timeout: 10000 });
+    done = await page.innerText('#done');
+  }
+  const after = await read();
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(JSON.stringify({ status, before, done, after }));
+  rc = 0;
+} catch (e) {
+  console.error('status page:', e.message);
+} finally {
+  if (browser) await browser.close();
+  process.exit(rc);
+}

@@ -158,14 +158,14 @@ func (m *metrics) stateUp(up bool) {
 	m.stateUpNow.Store(up)
 	if up {
 		m.stateGauge.Set(1)
-	m.stateUpNow.Store(true)
-	m.ended = map[string]int{}
-	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "livechat_auth_build_info",
-		Help: "Always 1: the version, VCS revision and Go version of the running program.",
-	}, []string{"version", "revision", "goversion"})
-	b := readBuild()
-	buildInfo.WithLabelValues(b.version, b.revision, b.goVersion).Set(1)
+		m.stateUpNow.Store(true)
+		m.ended = map[string]int{}
+		buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "livechat_auth_build_info",
+			Help: "Always 1: the version, VCS revision and Go version of the running program.",
+		}, []string{"version", "revision", "goversion"})
+		b := readBuild()
+		buildInfo.WithLabelValues(b.version, b.revision, b.goVersion).Set(1)
 		return
 	}
 	m.stateGauge.Set(0)

@@ -211,7 +211,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		}
 	}
 	if !checked && a.grace != nil && isOutage(err) {
-		return a.graceSignIn(ctx, name, domain, password, key, err)
+		locked, sealed := blocked()
+		return a.graceSignIn(ctx, name, domain, password, key, locked || sealed, err)
 	}
 	return acct, err
 }

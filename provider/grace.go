@@ -100,19 +100,29 @@ func (g *graceRecord) provenAt(key cacheKey) (time.Time, bool) {
 // graceSignIn decides a password sign-in while the wiki database does not
 // answer (dbErr): it is accepted only when this very password was
 // verified within the grace against the stored hash last read for this
-// account, and the account rules pass on the state last read. Anything
-// else keeps dbErr. A locked account is refused as usual.
-func (a *Authenticator) graceSignIn(ctx context.Context, name, domain, password, key string, dbErr error) (Account, error) {
+// account, the account is not locked, and the account rules pass on the
+// state last read. Anything else is refused as a wrong password would be:
+// it pays a bcrypt of the usual cost (so the grace record is no fast
+// oracle) and counts as a failure (so guesses during an outage lock the
+// account as any others do), and answers dbErr, or rate-limited when
+// locked.
+func (a *Authenticator) graceSignIn(ctx context.Context, name, domain, password, key string, locked bool, dbErr error) (Account, error) {
+	refuse := func(err error) (Account, error) {
+		spendDummyVerify(password, a.costs.usual())
+		if locked {
+			a.limiter.guessed(ctx, key, a.now())
+			return Account{}, ReasonRateLimited
+		}
+		a.limiter.fail(ctx, key, a.now())
+		return Account{}, err
+	}
 	last, prefs, ok := a.grace.last(name)
-	if !ok {
-		return Account{}, dbErr
+	if !ok || locked {
+		return refuse(dbErr)
 	}
 	at, proven := a.grace.provenAt(a.cache.key(last.user, password))
 	if !proven || a.now().Sub(at) > a.graceFor {
-		return Account{}, dbErr // never a password not verified within the grace
-	}
-	if locked, sealed := a.limiter.blocked(ctx, key, a.now()); locked && sealed {
-		return Account{}, ReasonRateLimited
+		return refuse(dbErr) // never a password not verified within the grace
 	}
 	if err := checkState(last.user, prefs, a.now()); err != nil {
 		return Account{}, err

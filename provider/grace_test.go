@@ -125,3 +125,33 @@ func TestPasswordStamp(t *testing.T) {
 		t.Errorf("stamps %q, %q, then after a change %q", first.PasswordStamp, again.PasswordStamp, changed.PasswordStamp)
 	}
 }
+
+// TestOutageGraceCountsGuesses: during an outage, wrong guesses against
+// an account the grace knows count as failures and lock it; once locked,
+// even its verified password is refused.
+func TestOutageGraceCountsGuesses(t *testing.T) {
+	ctx := context.Background()
+	dir, _ := newFixture(t)
+	now := time.Unix(1800000000, 0)
+	cfg := testConfig(func() time.Time { return now })
+	cfg.OutageGrace, cfg.MaxFailures = 30*time.Minute, 3
+	a, err := provider.New(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
+		t.Fatal(err)
+	}
+	dir.SetErr(errDown)
+	for i := range 4 {
+		if _, err := a.Authenticate(ctx, "alice", "chat.test", fmt.Sprintf("guess %d", i)); !errors.Is(err, wikidb.ErrUnavailable) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if _, ok := a.LockOf("alice"); !ok {
+		t.Error("4 wrong guesses during an outage did not lock the account")
+	}
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); !errors.Is(err, provider.ReasonRateLimited) {
+		t.Errorf("a locked account's verified password during an outage: %v; want rate-limited", err)
+	}
+}

@@ -45,7 +45,7 @@ func (c *Config) validateState() []error {
 	s := c.State
 	if !s.Enabled() {
 		if s.RedisPassword != "" {
-			bad("state.redis_password", "set without state.redis_url")
+			bad(fromFile("state.redis_password", "state.redis_password_file", s.RedisPasswordFile), "set without state.redis_url")
 		}
 		if s.RedisCAFile != "" {
 			bad("state.redis_ca_file", "set without state.redis_url")

@@ -10,11 +10,12 @@
 // (fail closed), and failure counts fall back to those kept in this
 // process, so passwords still sign in under a per-process limit.
 //
-// Each record also notes, under the key prefix, since when it is whole.
-// When Redis loses its data (a restart without persistence, a flush),
-// that note is gone too; it is written afresh, and tokens and requests
-// issued before it are refused, so no token used before the loss can be
-// used again.
+// Each record also notes, under the key prefix, since when it is whole,
+// and which Redis process (its run_id) it was written in. When Redis
+// loses its data (a restart without persistence, a flush), or comes back
+// from an older snapshot or as a promoted replica (a run_id the note does
+// not name), the note is written afresh, and tokens and requests issued
+// before it are refused: no token used before the loss can be used again.
 package state
 
 import (
@@ -24,7 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,7 @@ type Redis struct {
 	probe    time.Duration
 	onHealth func(bool)
 
+	runID   atomic.Value // string: the run_id of the Redis process last connected to
 	down    atomic.Bool
 	mu      sync.Mutex
 	lastErr error
@@ -96,7 +98,7 @@ func Open(cfg Config, log hclog.Logger) (*Redis, error) {
 	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
 	opts.ContextTimeoutEnabled = true
-	opts.MaxRetries = 1
+	opts.MaxRetries = -1 // no retry: a command waits at most Timeout, then the process's own counts answer
 	opts.PoolTimeout = cfg.Timeout
 	opts.DisableIdentity = true // no CLIENT SETINFO: older servers refuse it
 	r := &Redis{prefix: cfg.Prefix, log: log, probe: cfg.Probe, onHealth: cfg.OnHealth, closed: make(chan struct{})}
@@ -104,15 +106,23 @@ func Open(cfg Config, log hclog.Logger) (*Redis, error) {
 		r.probe = time.Second
 	}
 	opts.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
-		// A Redis that lost its data (or a new one) is whole from now on.
-		return cn.SetNX(ctx, r.sinceKey(), strconv.FormatInt(time.Now().UnixMilli(), 10), 0).Err()
+		// Another Redis process than the note names (a restart, a restored
+		// snapshot, a failover) may have lost uses: whole from now on.
+		id := "unknown"
+		if info, err := cn.Info(ctx, "server").Result(); err == nil {
+			id = runID(info)
+		}
+		r.runID.Store(id)
+		return epochScript.Run(ctx, cn, []string{r.sinceKey()}, id, time.Now().UnixMilli()).Err()
 	}
 	quietClientLog.Do(func() { redis.SetLogger(discardLog{}) }) // its reconnection noise; outages are logged here, once
 	r.client = redis.NewClient(opts)
 	if r.onHealth != nil {
 		r.onHealth(true)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	// Twice the dial's bound, so that a failed dial says why (refused, no
+	// such host, a TLS handshake) rather than "deadline exceeded".
+	ctx, cancel := context.WithTimeout(context.Background(), 2*cfg.Timeout)
 	defer cancel()
 	if err := r.client.Ping(ctx).Err(); err != nil {
 		r.fault(err)
@@ -190,7 +200,7 @@ func (r *Redis) reprobe() {
 			return
 		case <-tick.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), r.probe)
+		ctx, cancel := context.WithTimeout(context.Background(), max(r.probe, 2*r.client.Options().DialTimeout))
 		err := r.client.Ping(ctx).Err()
 		cancel()
 		if err != nil {
@@ -230,6 +240,34 @@ type discardLog struct{}
 func (discardLog) Printf(context.Context, string, ...any) {}
 
 func (r *Redis) sinceKey() string { return r.prefix + "since" }
+
+// epochScript writes the note "run_id:unix-ms" unless it names this run_id.
+var epochScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and string.match(v, '^([^:]*):') == ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
+return 1
+`)
+
+// runID reads run_id from the text of INFO server.
+func runID(info string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok && v != "" {
+			return v
+		}
+	}
+	return "unknown"
+}
+
+// currentRunID is the run_id of the Redis process last connected to.
+func (r *Redis) currentRunID() string {
+	if id, ok := r.runID.Load().(string); ok {
+		return id
+	}
+	return "unknown"
+}
 
 // errDown is the answer while Redis is marked unreachable.
 func (r *Redis) errDown() error {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -190,5 +191,44 @@ func TestRecovery(t *testing.T) {
 	}
 	if len(ups) != 2 || ups[0] || !ups[1] {
 		t.Errorf("health changes %v; want [false true]", ups)
+	}
+}
+
+// TestRestoredSnapshotRefusesOlderTokens: a Redis that comes back from an
+// older snapshot (or a promoted replica) still has the note, but written
+// by another Redis process: the next connection writes it afresh, so a
+// token used after the snapshot, whose entry the snapshot lacks, is not
+// good again.
+func TestRestoredSnapshotRefusesOlderTokens(t *testing.T) {
+	r := openTest(t, nil)
+	ctx := context.Background()
+	issued := time.Now()
+	now := time.Now()
+	if err := r.UsedTokens().Use(ctx, "used-after-the-snapshot", issued, now.Add(time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	// The snapshot: the note of an earlier Redis process, and no entry.
+	iter := r.client.Scan(ctx, 0, globEscape(r.prefix+"jti:")+"*", 100).Iterator()
+	for iter.Next(ctx) {
+		r.client.Del(ctx, iter.Val())
+	}
+	old := fmt.Sprintf("an-earlier-redis-process:%d", issued.Add(-time.Hour).UnixMilli())
+	if err := r.client.Set(ctx, r.sinceKey(), old, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // tokens carry whole seconds
+	other, err := Open(Config{URL: redisURL, Prefix: r.prefix, Timeout: time.Second}, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	now = time.Now()
+	err = other.UsedTokens().Use(ctx, "used-after-the-snapshot", issued, now.Add(time.Minute), now)
+	if err == nil || errors.Is(err, token.ErrUsed) {
+		t.Errorf("a token used after the snapshot, replayed: %v; want refused as unknowable", err)
+	}
+	note, _ := r.client.Get(ctx, r.sinceKey()).Result()
+	if note == old || !strings.Contains(note, ":") {
+		t.Errorf("the note was not written afresh: %q", note)
 	}
 }

@@ -25,14 +25,16 @@ func (r *Redis) UsedTokens() UsedTokens { return UsedTokens{r} }
 // onceScript sets KEYS[1] unless it exists, expiring at ARGV[2] (unix
 // ms), and answers 1 when it was new, 0 when it existed, and -1 when the
 // thing was issued (ARGV[1], unix ms) before the record was last whole
-// (KEYS[2]; written as ARGV[3] when missing).
+// (the note KEYS[2], "run_id:unix-ms"; written as ARGV[4]:ARGV[3] when
+// missing).
 var onceScript = redis.NewScript(`
-local since = redis.call('GET', KEYS[2])
-if not since then
-  redis.call('SET', KEYS[2], ARGV[3])
-  since = ARGV[3]
+local note = redis.call('GET', KEYS[2])
+if not note then
+  note = ARGV[4] .. ':' .. ARGV[3]
+  redis.call('SET', KEYS[2], note)
 end
-if tonumber(ARGV[1]) < tonumber(since) then
+local since = tonumber(string.match(note, ':(%d+)$') or note) or 0
+if tonumber(ARGV[1]) < since then
   return -1
 end
 if redis.call('SET', KEYS[1], '1', 'NX', 'PXAT', ARGV[2]) then
@@ -56,7 +58,7 @@ func (r *Redis) once(ctx context.Context, key string, issued, exp, now time.Time
 	// Tokens and requests carry whole seconds: one issued in the second
 	// the record became whole may carry a time just before it.
 	n, err := onceScript.Run(ctx, r.client, []string{key, r.sinceKey()},
-		issued.UnixMilli()+999, exp.UnixMilli(), now.UnixMilli()).Int()
+		issued.UnixMilli()+999, exp.UnixMilli(), now.UnixMilli(), r.currentRunID()).Int()
 	if err := r.result(ctx, err); err != nil {
 		return false, fmt.Errorf("shared state (Redis): %w", err)
 	}

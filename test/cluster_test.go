@@ -1,6 +1,7 @@
 package test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"livechat-auth/provider/session"
 )
@@ -61,6 +64,7 @@ func startCluster(t *testing.T, url string) (a, b *serveProcess, logA, logB stri
 	t.Helper()
 	w := newWiki(t)
 	prefix := randomName("cluster-") + ":"
+	forgetPrefix(t, url, prefix)
 	start := func() (*serveProcess, string) {
 		cfg, log := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"}, fmt.Sprintf(
 			"httpauth:\n  secret: %q\ntoken:\n  secret: %q\nsession:\n  key: %q\nauth:\n  max_failures: 3\nstate:\n  redis_url: %q\n  key_prefix: %q\n",
@@ -220,6 +224,25 @@ func TestClusterRedisOutage(t *testing.T) {
 	}
 }
 
+// forgetPrefix deletes the keys under prefix in the Redis at url when
+// the test ends, so that tests leave nothing in the machine's Redis.
+func forgetPrefix(t testing.TB, url, prefix string) {
+	t.Cleanup(func() {
+		opts, err := redis.ParseURL(url)
+		if err != nil {
+			return
+		}
+		c := redis.NewClient(opts)
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator() // prefixes made by randomName hold no glob character
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+}
+
 // grepLines returns the lines of text that contain s.
 func grepLines(text, s string) string {
 	var out []string
@@ -247,11 +270,13 @@ func BenchmarkSharedStateSignIn(b *testing.B) {
 		c.Close()
 	}
 	w := newWiki(b)
+	benchPrefix := randomName("bench-") + ":"
+	forgetPrefix(b, "redis://127.0.0.1:6379/0", benchPrefix)
 	key := keygen(b, "ES256")
 	tokens := fmt.Sprintf("token:\n  signing_key_file: %q\n", key)
 	memCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens)
 	redisCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens+
-		fmt.Sprintf("state:\n  redis_url: redis://127.0.0.1:6379/0\n  key_prefix: %q\n", randomName("bench-")+":"))
+		fmt.Sprintf("state:\n  redis_url: redis://127.0.0.1:6379/0\n  key_prefix: %q\n", benchPrefix))
 	ej := func(cfg string) string {
 		e := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfg, PoolSize: -1})
 		return fmt.Sprintf("127.0.0.1:%d", e.C2SPort)

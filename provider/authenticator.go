@@ -85,8 +85,9 @@ type Account struct {
 	// password verified within Config.OutageGrace (see ResultOf).
 	OutageGrace bool
 	// PasswordStamp changes when the account's stored password hash does:
-	// an HMAC of it under this process's own key, so it tells nothing of
-	// the hash and compares only within one process.
+	// the hash's format (HashFormat), ":", and an HMAC of it under this
+	// process's own key, so it tells nothing of the hash and compares only
+	// within one process.
 	PasswordStamp string
 }
 

@@ -63,12 +63,13 @@ func (c *verifiedCache) key(u wikidb.User, password string) cacheKey {
 	return k
 }
 
-// stamp is PasswordStamp of a stored hash.
+// stamp is PasswordStamp of a stored hash: its format, ":", and an HMAC
+// of it.
 func (c *verifiedCache) stamp(hash string) string {
 	m := hmac.New(sha256.New, c.secret)
 	writeField(m, "password stamp")
 	writeField(m, hash)
-	return hex.EncodeToString(m.Sum(nil)[:12])
+	return string(FormatOf(hash)) + ":" + hex.EncodeToString(m.Sum(nil)[:12])
 }
 
 // writeField writes a length-prefixed field so that no two field lists

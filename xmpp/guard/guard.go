@@ -10,6 +10,7 @@ package guard
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,11 +75,14 @@ type Pass struct {
 }
 
 // endReasons are the refusals that end a session: the account is gone,
-// or its state refuses it whatever the credential.
+// or its state refuses it whatever the credential. Gone (true here) ends
+// only an account this guard saw as a wiki account that may chat: a name
+// that never was one may be the chat server's own account (ejabberd's
+// auth_method: [external, internal] while old accounts migrate).
 var endReasons = map[provider.Reason]bool{
 	provider.ReasonUnknownUser: true, provider.ReasonUnmigrated: true, provider.ReasonBadLivechatID: true,
-	provider.ReasonUnvalidated: true, provider.ReasonSuspended: true, provider.ReasonUnfinished: true,
-	provider.ReasonMustChangePassword: true,
+	provider.ReasonUnvalidated: false, provider.ReasonSuspended: false, provider.ReasonUnfinished: false,
+	provider.ReasonMustChangePassword: false,
 }
 
 // Run makes one pass over domains. The accounts in self (the guard's own
@@ -134,25 +138,37 @@ func (g *Guard) Run(ctx context.Context, accounts Accounts, admin Admin, domains
 // "" to leave them. A dry run keeps no stamp.
 func (g *Guard) check(ctx context.Context, accounts Accounts, u jid.JID, key string, dryRun bool) (string, error) {
 	acct, err := accounts.Resolve(ctx, provider.Lookup{Name: u.Localpart(), Domain: u.Domainpart()})
-	var reason provider.Reason
-	switch {
-	case errors.As(err, &reason) && endReasons[reason]:
-		return string(reason), nil
-	case errors.As(err, &reason):
-		return "", nil // a name no sign-in through us could have used: not ours to end
-	case err != nil:
-		return "", err
-	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old, seen := g.stamps[key]
+	var reason provider.Reason
+	switch {
+	case errors.As(err, &reason):
+		gone, ends := endReasons[reason]
+		if !ends || (gone && !seen) {
+			return "", nil // not ours to end: a name no sign-in through us could have used
+		}
+		return string(reason), nil
+	case err != nil:
+		return "", err
+	}
 	if !dryRun {
 		g.stamps[key] = acct.PasswordStamp
 	}
-	if seen && old != acct.PasswordStamp {
+	if seen && old != acct.PasswordStamp && !rehashed(old, acct.PasswordStamp) {
 		return ReasonPasswordChanged, nil
 	}
 	return "", nil
+}
+
+// rehashed reports whether a stamp change is a legacy hash (md5,
+// md5-crypt) rewritten as bcrypt, which a wiki may do when the user signs
+// in there with the same password: not taken for a password change.
+func rehashed(old, cur string) bool {
+	oldFormat, _, _ := strings.Cut(old, ":")
+	curFormat, _, _ := strings.Cut(cur, ":")
+	legacy := oldFormat == string(provider.FormatMD5Hex) || oldFormat == string(provider.FormatMD5Crypt)
+	return legacy && curFormat == string(provider.FormatBcrypt)
 }
 
 // end ends u's sessions and logs it.

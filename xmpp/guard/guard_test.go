@@ -51,24 +51,27 @@ func (f *fakeAdmin) EndSessions(_ context.Context, u jid.JID) error {
 func TestGuardPass(t *testing.T) {
 	ctx := context.Background()
 	accounts := fakeAccounts{
-		"alice": "s1", "bob": "s1", "carol": "s1", "admin": "s1",
+		"alice": "bcrypt:s1", "bob": "bcrypt:s1", "carol": "bcrypt:s1", "admin": "bcrypt:s1", "erin": "md5:s1", "frank": "bcrypt:s1",
 		"dave": errors.New("look up livechat_id: the wiki database did not answer"),
+		// olduser is the chat server's own account: never a wiki account.
 	}
 	adm := &fakeAdmin{online: []string{"alice@chat.test", "bob@chat.test/phone", "bob@chat.test/laptop", "carol@chat.test",
-		"dave@chat.test", "admin@chat.test", "stranger@other.test"}}
+		"dave@chat.test", "admin@chat.test", "stranger@other.test", "olduser@chat.test", "erin@chat.test", "frank@chat.test"}}
 	g := New(hclog.NewNullLogger(), nil)
 	self := []jid.JID{jid.MustParse("admin@chat.test")}
 	p, err := g.Run(ctx, accounts, adm, []string{"chat.test"}, self, false)
-	if err != nil || len(p.Ended) != 0 || p.Online != 4 || p.Skipped != 1 {
-		t.Fatalf("first pass: %+v, %v; want 4 online (bob once, admin and the other domain left out), dave skipped, none ended", p, err)
+	if err != nil || len(p.Ended) != 0 || p.Online != 7 || p.Skipped != 1 {
+		t.Fatalf("first pass: %+v, %v; want 7 online (bob once, admin and the other domain left out), dave skipped, none ended (olduser never was a wiki account)", p, err)
 	}
 
 	accounts["alice"] = provider.ReasonSuspended
-	accounts["bob"] = "s2"                               // password changed
+	accounts["erin"] = "bcrypt:s2"                       // the wiki rewrote a legacy hash: not a change
+	accounts["frank"] = provider.ReasonUnknownUser       // deleted since it was seen
+	accounts["bob"] = "bcrypt:s2"                        // password changed
 	accounts["carol"] = provider.ReasonTwoFactorRequired // not a state that ends a session
 	accounts["admin"] = provider.ReasonSuspended         // never its own
 	p, err = g.Run(ctx, accounts, adm, []string{"chat.test"}, self, true)
-	if err != nil || len(p.Ended) != 2 || len(adm.ended) != 0 {
+	if err != nil || len(p.Ended) != 3 || len(adm.ended) != 0 {
 		t.Fatalf("dry run: %+v, %v, ended %v", p, err, adm.ended)
 	}
 	p, err = g.Run(ctx, accounts, adm, []string{"chat.test"}, self, false)
@@ -76,17 +79,18 @@ func TestGuardPass(t *testing.T) {
 	for _, e := range p.Ended {
 		got[e.JID.String()] = e.Reason
 	}
-	if err != nil || len(got) != 2 || got["alice@chat.test"] != "suspended" || got["bob@chat.test"] != ReasonPasswordChanged {
+	if err != nil || len(got) != 3 || got["alice@chat.test"] != "suspended" || got["bob@chat.test"] != ReasonPasswordChanged || got["frank@chat.test"] != "unknown-user" {
 		t.Fatalf("pass: %v, %v", got, err)
 	}
-	if len(adm.ended) != 2 {
+	if len(adm.ended) != 3 {
 		t.Errorf("ended %v", adm.ended)
 	}
 	if !g.Ending("alice", "chat.test") || g.Ending("carol", "chat.test") {
 		t.Error("Ending does not tell the account being ended")
 	}
 
-	// bob signs in again with the new password: not ended again.
+	// bob signs in again with the new password: not ended again; frank,
+	// ended as deleted, is no longer known to have been a wiki account.
 	adm.ended = nil
 	if p, _ := g.Run(ctx, accounts, adm, []string{"chat.test"}, self, false); len(p.Ended) != 1 || p.Ended[0].JID.Localpart() != "alice" {
 		t.Errorf("after the change was acted on: %+v", p.Ended)
@@ -103,7 +107,8 @@ func TestGuardEndingExpires(t *testing.T) {
 	now := time.Unix(1800000000, 0)
 	g := New(hclog.NewNullLogger(), func() time.Time { return now })
 	adm := &fakeAdmin{online: []string{"alice@chat.test"}}
-	g.Run(context.Background(), fakeAccounts{}, adm, []string{"chat.test"}, nil, false) // unknown-user: ended
+	g.Run(context.Background(), fakeAccounts{"alice": "bcrypt:s"}, adm, []string{"chat.test"}, nil, false) // seen
+	g.Run(context.Background(), fakeAccounts{}, adm, []string{"chat.test"}, nil, false)                    // deleted: ended
 	if !g.Ending("alice", "chat.test") {
 		t.Fatal("not ending")
 	}

@@ -79,8 +79,11 @@ func (c *Config) Validate() error {
 	if e := c.EndSessions; e.Bound < 2*time.Second || e.Bound > time.Hour {
 		bad("end_sessions.bound", e.Bound.String()+" is not in [2s, 1h]")
 	}
-	if c.EndSessions.Enabled && c.Rooms.JID == "" {
+	switch e := c.EndSessions; {
+	case e.Enabled && c.Rooms.JID == "":
 		bad("end_sessions.enabled", "needs rooms.jid: the room-sync account ends the sessions, as a server administrator")
+	case e.Enabled && c.Rooms.Password == "" && c.Token.SigningKeyFile == "" && c.Token.Secret == "":
+		bad("end_sessions.enabled", "needs a way to sign rooms.jid in: rooms.password (or rooms.password_file), or a token key that can mint for it (token.signing_key_file or token.secret)")
 	}
 	switch c.Log.Level {
 	case "trace", "debug", "info", "warn", "error", "off":

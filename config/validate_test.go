@@ -58,6 +58,7 @@ func TestValidateInvalid(t *testing.T) {
 		{"status secret without page", func(c *Config) { c.Status.Secret = "long enough secret here" }, "status.secret"},
 		{"end sessions bound too short", func(c *Config) { c.EndSessions.Bound = time.Second }, "end_sessions.bound"},
 		{"end sessions without rooms account", func(c *Config) { c.EndSessions.Enabled = true }, "end_sessions.enabled"},
+		{"end sessions without a credential", func(c *Config) { c.EndSessions.Enabled, c.Rooms.JID = true, "sync@chat.example.org" }, "end_sessions.enabled"},
 		{"redis url of another scheme", func(c *Config) { c.State.RedisURL = "http://127.0.0.1:6379" }, "state.redis_url"},
 		{"redis url without host", func(c *Config) { c.State.RedisURL = "redis:///0" }, "state.redis_url"},
 		{"redis url not a url", func(c *Config) { c.State.RedisURL = "redis://a b:%zz" }, "state.redis_url"},

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"livechat-auth/provider/session"
+	"livechat-auth/xmpp/extauth"
 )
 
 // redisServer is a redis-server started for a test, on its own port and
@@ -290,4 +291,36 @@ func BenchmarkSharedStateSignIn(b *testing.B) {
 	})
 	reportRatio(b, rates, "repeat-redis", "repeat-memory")
 	reportRatio(b, rates, "token-redis", "token-memory")
+}
+
+// TestAutoDaemonTakesNewSharedState: adding state.* to the config file of
+// a running automatic daemon stops it (a running daemon cannot take new
+// shared state), and the daemon started in its place shares the failure
+// counts in Redis.
+func TestAutoDaemonTakesNewSharedState(t *testing.T) {
+	machineRedis(t)
+	w := newWiki(t)
+	dir := t.TempDir()
+	cfgPath, _ := writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, "")
+	p := startExtauth(t, "LIVECHAT_AUTH_CONFIG="+cfgPath)
+	if !p.ask(t, extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: "alice-pw-1"}) {
+		t.Fatal("alice refused")
+	}
+	prefix := randomName("daemon-") + ":"
+	forgetPrefix(t, "redis://127.0.0.1:6379/0", prefix)
+	writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, fmt.Sprintf("state:\n  redis_url: redis://127.0.0.1:6379/0\n  key_prefix: %q\n", prefix))
+	if !eventually(t, 10*time.Second, func() bool { return strings.Contains(p.log(t), "state.* changed; stopping") }) {
+		t.Fatalf("the daemon did not stop for the new shared state:\n%s", p.log(t))
+	}
+	opts, _ := redis.ParseURL("redis://127.0.0.1:6379/0")
+	c := redis.NewClient(opts)
+	defer c.Close()
+	if !eventually(t, 30*time.Second, func() bool {
+		p.ask(t, extauth.Request{Command: "auth", User: "bob", Server: "chat.test", Password: "not bob's"})
+		n, _ := c.Exists(context.Background(), prefix+"fail:bob").Result()
+		return n == 1
+	}) {
+		t.Fatalf("no failure count in Redis after the change:\n%s", p.log(t))
+	}
+	p.finish(t)
 }

@@ -213,11 +213,17 @@ func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
 			d.log.Info("stopped")
 			return nil
 		case <-hup:
-			d.reload(ctx)
+			if d.reload(ctx) {
+				cancel()
+				return <-served
+			}
 		case now := <-tick.C:
 			if s := stampOf(d.cfgPath); s != d.stamp {
 				d.stamp = s
-				d.reload(ctx)
+				if d.reload(ctx) {
+					cancel()
+					return <-served
+				}
 			}
 			if s := stampOf(exe); s.size >= 0 && s != exeStamp {
 				// An upgrade: the relays take their streams back and,
@@ -270,20 +276,28 @@ func (d *autoDaemon) build(ctx context.Context, cfg config.Config) error {
 }
 
 // reload re-reads the settings; invalid ones are logged and the running
-// ones kept. The record of used tokens is kept either way.
-func (d *autoDaemon) reload(ctx context.Context) {
+// ones kept. The record of used tokens is kept either way. It reports
+// whether the daemon must stop instead: the shared state's settings
+// (state.*) changed, which a running daemon cannot take; the relays take
+// their streams back and start a daemon of the new settings.
+func (d *autoDaemon) reload(ctx context.Context) (restart bool) {
 	next, err := config.Load(d.cfgPath, d.getenv)
 	if err == nil {
 		err = next.Validate()
+	}
+	if err == nil && next.State != d.cfg.State {
+		d.log.Info("state.* changed; stopping so that a daemon of the new settings takes over")
+		return true
 	}
 	if err == nil {
 		err = d.build(ctx, next)
 	}
 	if err != nil {
 		d.log.Error("reload refused; keeping the running settings", "error", err)
-		return
+		return false
 	}
 	d.log.Info("reloaded settings and keys")
+	return false
 }
 
 // swappedAuth is the decision maker of the running settings, swapped on

@@ -61,7 +61,7 @@ func machineRedis(t *testing.T) {
 // startCluster starts two serve processes that share the Redis at url
 // under one key prefix, with the HTTP contract, the session API and
 // tokens on, and a limit of 3 failures a minute.
-func startCluster(t *testing.T, url string) (a, b *serveProcess, logA, logB string) {
+func startCluster(t *testing.T, url string) (a, b *serveProcess, logA, logB, cfgA string) {
 	t.Helper()
 	w := newWiki(t)
 	prefix := randomName("cluster-") + ":"
@@ -71,11 +71,14 @@ func startCluster(t *testing.T, url string) (a, b *serveProcess, logA, logB stri
 			"httpauth:\n  secret: %q\ntoken:\n  secret: %q\nsession:\n  key: %q\nauth:\n  max_failures: 3\nstate:\n  redis_url: %q\n  key_prefix: %q\n",
 			clusterHTTPSecret, "the token secret every node shares, 32+ bytes", string(clusterSessionKey), url, prefix))
 		port := freePort(t)
+		if cfgA == "" {
+			cfgA = cfg
+		}
 		return startServeOn(t, cfg, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_WIKI_ACCOUNT_CACHE=0"), log
 	}
 	a, logA = start()
 	b, logB = start()
-	return a, b, logA, logB
+	return a, b, logA, logB, cfgA
 }
 
 const clusterHTTPSecret = "the chat server's secret, 16+ bytes"
@@ -99,7 +102,7 @@ func sessionToken(t *testing.T, p *serveProcess, login string) string {
 // both add up to one lock that either can see and clear.
 func TestClusterSharesState(t *testing.T) {
 	machineRedis(t)
-	a, b, _, _ := startCluster(t, "redis://127.0.0.1:6379/0")
+	a, b, _, _, cfgA := startCluster(t, "redis://127.0.0.1:6379/0")
 	for _, p := range []*serveProcess{a, b} {
 		if code, body := get(t, p.URL+"/readyz"); code != 200 || body != "ready\n" {
 			t.Fatalf("readyz at %s: %d %q", p.URL, code, body)
@@ -140,6 +143,24 @@ func TestClusterSharesState(t *testing.T) {
 			t.Errorf("bob's password was accepted at %s after 4 failures spread over two nodes with a limit of 3", p.URL)
 		}
 	}
+	// No daemon on these nodes: locks asks the shared Redis itself.
+	locksRun := func(args ...string) (string, error) {
+		cmd := exec.Command(binPath, append([]string{"locks", "--config", cfgA}, args...)...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := locksRun(); err != nil || !strings.Contains(out, "bob") {
+		t.Errorf("locks: %v\n%s", err, out)
+	}
+	if out, err := locksRun("clear", "bob"); err != nil || !strings.Contains(out, "cleared the failed sign-ins of bob") {
+		t.Errorf("locks clear bob: %v\n%s", err, out)
+	}
+	for _, p := range []*serveProcess{a, b} {
+		if _, body, _ := checkPassword(t, p.URL, clusterHTTPSecret, "bob", "bob-pw-12"); body != "true" {
+			t.Errorf("bob's password at %s after the lock was cleared through Redis: %q", p.URL, body)
+		}
+	}
 	_, metrics := get(t, a.URL+"/metrics")
 	if !strings.Contains(metrics, `livechat_auth_decisions_total{cmd="check_password",edge="httpauth",result="rate-limited"}`) {
 		t.Errorf("no rate-limited decision counted at a:\n%s", grepLines(metrics, "check_password"))
@@ -158,7 +179,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	port := freePort(t)
 	redis := startRedis(t, port, t.TempDir())
 	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	a, b, logA, _ := startCluster(t, url)
+	a, b, logA, _, _ := startCluster(t, url)
 	early := sessionToken(t, a, "alice") // issued before the outage, unused
 	before := sessionToken(t, b, "carol")
 	if _, body, _ := checkPassword(t, a.URL, clusterHTTPSecret, "carol", before); body != "true" {

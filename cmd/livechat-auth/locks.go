@@ -9,7 +9,54 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/config"
+	"livechat-auth/provider"
+	"livechat-auth/state"
+	"livechat-auth/wikidb"
 )
+
+// lockSource is where locks are read and cleared: a daemon's control
+// socket, or the shared Redis.
+type lockSource interface {
+	locks(ctx context.Context) ([]lockInfo, error)
+	unlock(ctx context.Context, user string) (bool, error)
+}
+
+// redisLocks reads and clears the locks kept in the shared Redis, with
+// the limits of the settings.
+type redisLocks struct{ auth *provider.Authenticator }
+
+func openRedisLocks(cfg config.Config) (redisLocks, func(), error) {
+	r, err := state.Open(state.Config{URL: string(cfg.State.RedisURL), Password: string(cfg.State.RedisPassword),
+		CAFile: cfg.State.RedisCAFile, Prefix: cfg.State.KeyPrefix, Timeout: cfg.State.Timeout}, hclog.NewNullLogger())
+	if err != nil {
+		return redisLocks{}, nil, fmt.Errorf("state.redis_url: %w", err)
+	}
+	if err := r.Err(); err != nil {
+		r.Close()
+		return redisLocks{}, nil, err
+	}
+	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{}) // never asked: locks need no account
+	if err != nil {
+		r.Close()
+		return redisLocks{}, nil, err
+	}
+	auth, err := provider.New(store, provider.Config{Domains: cfg.Domains, MaxFailures: cfg.Auth.MaxFailures,
+		FailureWindow: cfg.Auth.FailureWindow, Failures: r.Failures(provider.NewMemory().Failures())})
+	if err != nil {
+		store.Close()
+		r.Close()
+		return redisLocks{}, nil, err
+	}
+	return redisLocks{auth}, func() { store.Close(); r.Close() }, nil
+}
+
+func (l redisLocks) locks(context.Context) ([]lockInfo, error) { return locksOf(l.auth), nil }
+
+func (l redisLocks) unlock(_ context.Context, user string) (bool, error) { return l.auth.Unlock(user), nil }
 
 // runLocks lists the accounts the failure limit has locked, or clears
 // one lock, by asking the daemon that keeps the shared failure counts.
@@ -30,8 +77,21 @@ func runLocks(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fs.Usage()
 		return exitError
 	}
-	client, err := findControl(cfg, fs.Lookup("config").Value.String(), getenv)
-	if err != nil {
+	var client lockSource
+	control, err := findControl(cfg, fs.Lookup("config").Value.String(), getenv)
+	switch {
+	case err == nil:
+		client = control
+	case cfg.State.Enabled():
+		// No daemon here (a Prosody node, or none running): the counts
+		// are in the shared Redis, which this command asks itself.
+		shared, closeShared, serr := openRedisLocks(cfg)
+		if serr != nil {
+			return fail(stderr, "locks", serr)
+		}
+		defer closeShared()
+		client = shared
+	default:
 		return fail(stderr, "locks", err)
 	}
 	if clear {

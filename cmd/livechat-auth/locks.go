@@ -56,7 +56,9 @@ func openRedisLocks(cfg config.Config) (redisLocks, func(), error) {
 
 func (l redisLocks) locks(context.Context) ([]lockInfo, error) { return locksOf(l.auth), nil }
 
-func (l redisLocks) unlock(_ context.Context, user string) (bool, error) { return l.auth.Unlock(user), nil }
+func (l redisLocks) unlock(_ context.Context, user string) (bool, error) {
+	return l.auth.Unlock(user), nil
+}
 
 // runLocks lists the accounts the failure limit has locked, or clears
 // one lock, by asking the daemon that keeps the shared failure counts.

@@ -165,7 +165,7 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 		domain:   cfg.Domains[0],
 		domains:  domains,
 		cache:    newVerifiedCache(cfg.CacheTTL, cfg.CacheSize, mem.verified),
-		limiter:  &failureLimiter{lim: Limit{Max: cfg.MaxFailures, Window: cfg.FailureWindow}, counts: failures},
+		limiter:  newFailureLimiter(Limit{Max: cfg.MaxFailures, Window: cfg.FailureWindow}, failures),
 		now:      now,
 	}, nil
 }
@@ -190,30 +190,39 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		// nor are blocked by them, so junk tokens cannot lock a user out.
 		return a.authenticateToken(ctx, name, domain, password)
 	}
+	// The failure is counted before the password is checked, beside the
+	// account lookup, and taken back if the password proves right.
 	key := lockKey(name)
-	blocked := a.limiter.blockedSoon(ctx, key, a.now()) // asked while the account is looked up
+	reserved := a.limiter.reserveSoon(ctx, key, a.now())
 	checked, hit := false, false
 	acct, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) (err error) {
 		checked = true
-		locked, sealed := blocked()
-		hit, err = a.checkPassword(ctx, u, key, password, locked, sealed)
+		hit, err = a.checkPassword(ctx, u, key, password, reserved())
 		return err
 	}, checkState)
 	acct.CacheHit = hit && err == nil
+	if checked {
+		return acct, err
+	}
+	r := reserved()
 	var reason Reason
-	if !checked && errors.As(err, &reason) {
-		// The name named no account: pay what a wrong password pays.
+	switch {
+	case errors.As(err, &reason):
+		// The name named no account: pay what a wrong password pays. An
+		// unknown name is a failure (kept); any other refusal is not.
 		spendDummyVerify(password, a.costs.usual())
-		switch locked, _ := blocked(); {
-		case locked:
+		switch {
+		case r.blocked:
 			return Account{}, ReasonRateLimited
 		case reason == ReasonUnknownUser:
-			a.limiter.fail(ctx, key, a.now())
+			a.limiter.keep(key, r)
+		default:
+			a.limiter.release(ctx, key, r)
 		}
-	}
-	if !checked && a.grace != nil && isOutage(err) {
-		locked, sealed := blocked()
-		return a.graceSignIn(ctx, name, domain, password, key, locked || sealed, err)
+	case a.grace != nil && isOutage(err):
+		return a.graceSignIn(ctx, name, domain, password, key, r, err)
+	default:
+		a.limiter.release(ctx, key, r) // the wiki did not answer: nobody's failure
 	}
 	return acct, err
 }
@@ -225,16 +234,21 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 // locks together, never apart.
 func lockKey(name string) string { return cases.Fold().String(name) }
 
-// checkPassword verifies password for the account u, counted under key. A
-// locked account (see Locks) is refused unless the password is one the
-// cache proved recently, so a guesser cannot lock the owner out; the
-// refusal costs what a wrong password costs, and a lock cannot be told
-// from outside. Each guess refused while locked is counted: once the
-// lock is sealed (as many guesses as failures allowed), the cache is not
-// asked either, so it cannot serve as an oracle for endless guesses.
-func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, password string, locked, sealed bool) (cacheHit bool, err error) {
-	if locked {
-		if !sealed && a.cache.has(a.cache.key(u, password), a.now()) {
+// checkPassword verifies password for the account u, counted under key
+// with the reservation r. A locked account (see Locks) is refused unless
+// the password is one the cache proved recently, so a guesser cannot lock
+// the owner out; the refusal costs what a wrong password costs, and a
+// lock cannot be told from outside. Each guess refused while locked is
+// counted: once the lock is sealed (as many guesses as failures allowed),
+// the cache is not asked either, so it cannot serve as an oracle for
+// endless guesses. A password that proves right takes the reservation
+// back; a wrong one leaves it counted.
+func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, password string, r reservation) (cacheHit bool, err error) {
+	if r.blocked && !r.sealed && a.limiter.waitPending(ctx, key) {
+		r = a.limiter.reserve(ctx, key, a.now()) // the burst settled: ask again
+	}
+	if r.blocked {
+		if !r.sealed && a.cache.has(a.cache.key(u, password), a.now()) {
 			return true, nil
 		}
 		a.limiter.guessed(ctx, key, a.now())
@@ -250,14 +264,17 @@ func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, p
 	if !hit {
 		a.costs.add(cost)
 	}
-	if err == nil && a.grace != nil {
-		a.grace.proved(a.cache.key(u, password), a.now(), a.graceFor)
+	if err == nil {
+		a.limiter.release(ctx, key, r)
+		if a.grace != nil {
+			a.grace.proved(a.cache.key(u, password), a.now(), a.graceFor)
+		}
 	}
 	if err != nil {
+		a.limiter.keep(key, r)
 		if cost == 0 {
 			spendDummyVerify(password, a.costs.usual())
 		}
-		a.limiter.fail(ctx, key, a.now())
 	}
 	return hit, err
 }

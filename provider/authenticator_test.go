@@ -587,3 +587,34 @@ func TestLockCoversEverySpelling(t *testing.T) {
 		t.Fatalf("strasse after clearing straße: %v", err)
 	}
 }
+
+// TestParallelGuessesAreLimited: wrong guesses sent at once get at most
+// MaxFailures+1 passwords checked; the rest are refused as rate-limited,
+// and then the right password too.
+func TestParallelGuessesAreLimited(t *testing.T) {
+	_, a := newFixture(t) // MaxFailures 5
+	var wg sync.WaitGroup
+	var checked, limited atomic.Int64
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := a.Authenticate(context.Background(), "alice", "chat.test", fmt.Sprintf("guess-%d", i))
+			switch {
+			case errors.Is(err, provider.ReasonBadPassword):
+				checked.Add(1)
+			case errors.Is(err, provider.ReasonRateLimited):
+				limited.Add(1)
+			default:
+				t.Errorf("guess: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if checked.Load() != 6 || limited.Load() != 14 {
+		t.Errorf("%d guesses checked, %d refused as rate-limited; want 6 and 14", checked.Load(), limited.Load())
+	}
+	if _, err := a.Authenticate(context.Background(), "alice", "chat.test", "alice-pw"); !errors.Is(err, provider.ReasonRateLimited) {
+		t.Errorf("the right password after the burst: %v", err)
+	}
+}

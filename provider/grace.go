@@ -106,14 +106,15 @@ func (g *graceRecord) provenAt(key cacheKey) (time.Time, bool) {
 // oracle) and counts as a failure (so guesses during an outage lock the
 // account as any others do), and answers dbErr, or rate-limited when
 // locked.
-func (a *Authenticator) graceSignIn(ctx context.Context, name, domain, password, key string, locked bool, dbErr error) (Account, error) {
+func (a *Authenticator) graceSignIn(ctx context.Context, name, domain, password, key string, r reservation, dbErr error) (Account, error) {
+	locked := r.blocked
 	refuse := func(err error) (Account, error) {
 		spendDummyVerify(password, a.costs.usual())
 		if locked {
 			a.limiter.guessed(ctx, key, a.now())
 			return Account{}, ReasonRateLimited
 		}
-		a.limiter.fail(ctx, key, a.now())
+		a.limiter.keep(key, r) // the reservation stays: a failure
 		return Account{}, err
 	}
 	last, prefs, ok := a.grace.last(name)
@@ -124,6 +125,7 @@ func (a *Authenticator) graceSignIn(ctx context.Context, name, domain, password,
 	if !proven || a.now().Sub(at) > a.graceFor {
 		return refuse(dbErr) // never a password not verified within the grace
 	}
+	a.limiter.release(ctx, key, r)
 	if err := checkState(last.user, prefs, a.now()); err != nil {
 		return Account{}, err
 	}

@@ -29,7 +29,7 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("everything off: %v", err)
 	}
-	if blocked, _ := a.limiter.blocked(context.Background(), "x", time.Now()); blocked || a.cache.has(cacheKey{}, time.Now()) {
+	if r := a.limiter.reserve(context.Background(), "x", time.Now()); r.blocked || r.id != "" || a.cache.has(cacheKey{}, time.Now()) {
 		t.Fatal("zero config turned something on")
 	}
 }

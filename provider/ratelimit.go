@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -21,16 +22,23 @@ type Limit struct {
 // cannot reach what it shares answers from what it kept itself. The
 // conformance table in package providertest says what each method does;
 // every implementation passes it.
+//
+// A password is checked only on a reservation: a failure counted before
+// the check, at once, and taken back (Release) when the password proves
+// right. So however many guesses arrive together, at most lim.Max+1 are
+// checked within a window.
 type FailureCounts interface {
-	// Blocked reports whether key failed more than lim.Max times in the
-	// window ending now, and whether the block is sealed: lim.Max guesses
-	// were refused while blocked within the window.
-	Blocked(ctx context.Context, key string, lim Limit, now time.Time) (blocked, sealed bool)
+	// Reserve counts a failure of key at now, unless key already failed
+	// more than lim.Max times in the window ending now: then it counts
+	// nothing and reports blocked, and sealed when lim.Max guesses were
+	// refused while blocked within the window. id names the failure
+	// counted, for Release.
+	Reserve(ctx context.Context, key string, lim Limit, now time.Time) (id string, blocked, sealed bool)
+	// Release takes back the failure Reserve counted as id.
+	Release(ctx context.Context, key, id string)
 	// Guessed records a guess refused because key is blocked; past
 	// lim.Max of them nothing more is kept.
 	Guessed(ctx context.Context, key string, lim Limit, now time.Time)
-	// Failed records a failure of key at now.
-	Failed(ctx context.Context, key string, lim Limit, now time.Time)
 	// LockOf returns key's lock when it is blocked at now.
 	LockOf(ctx context.Context, key string, lim Limit, now time.Time) (Lock, bool)
 	// Locks returns every lock in force at now, in no order.
@@ -47,51 +55,117 @@ type FailureCounts interface {
 // the same window, and while max of them are in it the block is sealed:
 // nothing signs in with a password until it lifts. So in any one window
 // a guesser gets at most max+1 checked passwords and max guesses against
-// the cache, however the failures are spread (and, with shared counts,
-// whichever sidecar they are sent to).
+// the cache, however the failures are spread (in time, or at once, or,
+// with shared counts, over several sidecars).
 type failureLimiter struct {
 	lim    Limit
 	counts FailureCounts
+
+	mu      sync.Mutex
+	pending map[string]*pending // key → reservations made here and not yet settled
+}
+
+// pending counts a key's unsettled reservations; done is closed when the
+// last one settles.
+type pending struct {
+	n    int
+	done chan struct{}
+}
+
+func newFailureLimiter(lim Limit, counts FailureCounts) *failureLimiter {
+	return &failureLimiter{lim: lim, counts: counts, pending: map[string]*pending{}}
 }
 
 func (l *failureLimiter) on() bool { return l.lim.Max > 0 }
 
-func (l *failureLimiter) blocked(ctx context.Context, key string, now time.Time) (blocked, sealed bool) {
-	if !l.on() {
-		return false, false
-	}
-	return l.counts.Blocked(ctx, key, l.lim, now)
+// reservation is the answer of a Reserve.
+type reservation struct {
+	id             string // "" when nothing was counted
+	blocked, sealed bool
 }
 
-// blockedSoon starts asking whether key is blocked and returns the
-// answer's getter, which waits for it. Counts kept in this process answer
-// at once; shared ones (a round trip to Redis) are asked beside the
-// account lookup, so a sign-in waits for the slower of the two, not both.
-func (l *failureLimiter) blockedSoon(ctx context.Context, key string, now time.Time) func() (blocked, sealed bool) {
-	if _, local := l.counts.(*failureRecord); local || !l.on() {
-		b, s := l.blocked(ctx, key, now)
-		return func() (bool, bool) { return b, s }
+// reserve counts a failure of key now, unless it is blocked. A granted
+// reservation must be settled: release (not a failure) or keep.
+func (l *failureLimiter) reserve(ctx context.Context, key string, now time.Time) reservation {
+	if !l.on() {
+		return reservation{}
 	}
-	answer := make(chan [2]bool, 1)
-	go func() {
-		b, s := l.counts.Blocked(ctx, key, l.lim, now)
-		answer <- [2]bool{b, s}
-	}()
-	return sync.OnceValues(func() (bool, bool) {
-		a := <-answer
-		return a[0], a[1]
-	})
+	id, b, s := l.counts.Reserve(ctx, key, l.lim, now)
+	if id != "" {
+		l.mu.Lock()
+		p := l.pending[key]
+		if p == nil {
+			p = &pending{done: make(chan struct{})}
+			l.pending[key] = p
+		}
+		p.n++
+		l.mu.Unlock()
+	}
+	return reservation{id: id, blocked: b, sealed: s}
+}
+
+// settle marks a reservation decided.
+func (l *failureLimiter) settle(key string, r reservation) {
+	if r.id == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p := l.pending[key]; p != nil {
+		if p.n--; p.n == 0 {
+			close(p.done)
+			delete(l.pending, key)
+		}
+	}
+}
+
+// keep leaves a reservation counted: it was a failure.
+func (l *failureLimiter) keep(key string, r reservation) { l.settle(key, r) }
+
+// waitPending waits until the reservations this process holds on key
+// are settled (or ctx ends), and reports whether there were any: a burst
+// of sign-ins of one account (its devices reconnecting at once) may block
+// it only until the first of them prove the password right.
+func (l *failureLimiter) waitPending(ctx context.Context, key string) bool {
+	l.mu.Lock()
+	p := l.pending[key]
+	l.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+	}
+	return true
+}
+
+// reserveSoon starts reserving and returns the answer's getter, which
+// waits for it. Counts kept in this process answer at once; shared ones
+// (a round trip to Redis) are asked beside the account lookup, so a
+// sign-in waits for the slower of the two, not both.
+func (l *failureLimiter) reserveSoon(ctx context.Context, key string, now time.Time) func() reservation {
+	if _, local := l.counts.(*failureRecord); local || !l.on() {
+		r := l.reserve(ctx, key, now)
+		return func() reservation { return r }
+	}
+	answer := make(chan reservation, 1)
+	go func() { answer <- l.reserve(ctx, key, now) }()
+	return sync.OnceValue(func() reservation { return <-answer })
+}
+
+// release takes a reservation back: the password proved right, or the
+// attempt was nobody's failure (the wiki did not answer).
+func (l *failureLimiter) release(ctx context.Context, key string, r reservation) {
+	if r.id != "" {
+		l.counts.Release(ctx, key, r.id)
+		l.settle(key, r)
+	}
 }
 
 func (l *failureLimiter) guessed(ctx context.Context, key string, now time.Time) {
 	if l.on() {
 		l.counts.Guessed(ctx, key, l.lim, now)
-	}
-}
-
-func (l *failureLimiter) fail(ctx context.Context, key string, now time.Time) {
-	if l.on() {
-		l.counts.Failed(ctx, key, l.lim, now)
 	}
 }
 
@@ -122,21 +196,62 @@ type failureRecord struct {
 	maxAccounts int
 
 	mu       sync.Mutex
-	failures map[string][]time.Time // name → recent failure times, oldest first
+	next     uint64                 // the id of the next failure counted
+	failures map[string][]failure   // name → recent failures, oldest first
 	guesses  map[string][]time.Time // name → recent guesses refused while it was blocked, oldest first
 }
 
-func newFailureRecord() *failureRecord {
-	return &failureRecord{maxAccounts: 100000, failures: make(map[string][]time.Time), guesses: make(map[string][]time.Time)}
+type failure struct {
+	at time.Time
+	id uint64
 }
 
-func (r *failureRecord) Blocked(_ context.Context, name string, lim Limit, now time.Time) (blocked, sealed bool) {
+func newFailureRecord() *failureRecord {
+	return &failureRecord{maxAccounts: 100000, failures: make(map[string][]failure), guesses: make(map[string][]time.Time)}
+}
+
+func (r *failureRecord) Reserve(_ context.Context, name string, lim Limit, now time.Time) (id string, blocked, sealed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.prune(name, lim, now)) <= lim.Max {
-		return false, false
+	recent := r.prune(name, lim, now)
+	if len(recent) > lim.Max {
+		return "", true, len(r.guesses[name]) >= lim.Max
 	}
-	return true, len(r.guesses[name]) >= lim.Max
+	if recent == nil && len(r.failures) >= r.maxAccounts {
+		for other := range r.failures {
+			r.prune(other, lim, now)
+		}
+		for other := range r.guesses {
+			r.prune(other, lim, now)
+		}
+		if len(r.failures) >= r.maxAccounts {
+			return "", false, false // under a flood of names, stop tracking new ones rather than grow
+		}
+	}
+	r.next++
+	r.failures[name] = append(recent, failure{at: now, id: r.next})
+	return strconv.FormatUint(r.next, 10), false, false
+}
+
+func (r *failureRecord) Release(_ context.Context, name, id string) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	list := r.failures[name]
+	for i, f := range list {
+		if f.id == n {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(r.failures, name)
+		return
+	}
+	r.failures[name] = list
 }
 
 func (r *failureRecord) Guessed(_ context.Context, name string, lim Limit, now time.Time) {
@@ -149,33 +264,17 @@ func (r *failureRecord) Guessed(_ context.Context, name string, lim Limit, now t
 	}
 }
 
-func (r *failureRecord) Failed(_ context.Context, name string, lim Limit, now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	recent := r.prune(name, lim, now)
-	if recent == nil && len(r.failures) >= r.maxAccounts {
-		for other := range r.failures {
-			r.prune(other, lim, now)
-		}
-		for other := range r.guesses {
-			r.prune(other, lim, now)
-		}
-		if len(r.failures) >= r.maxAccounts {
-			return // under a flood of names, stop tracking new ones rather than grow
-		}
-	}
-	if len(recent) > lim.Max {
-		recent = recent[1:] // keep the list bounded; it stays blocked
-	}
-	r.failures[name] = append(recent, now)
-}
-
 // prune drops failures and guesses older than the window and returns
 // the failures left. Guesses outlive the block they were made in, for the
 // rest of their window: a block that lifts and comes back at once is
 // sealed again at once. r.mu must be held.
-func (r *failureRecord) prune(name string, lim Limit, now time.Time) []time.Time {
-	recent := inWindow(r.failures[name], now, lim.Window)
+func (r *failureRecord) prune(name string, lim Limit, now time.Time) []failure {
+	list := r.failures[name]
+	i := 0
+	for i < len(list) && now.Sub(list[i].at) >= lim.Window {
+		i++
+	}
+	recent := list[i:]
 	if g := inWindow(r.guesses[name], now, lim.Window); len(g) == 0 {
 		delete(r.guesses, name)
 	} else {
@@ -187,6 +286,14 @@ func (r *failureRecord) prune(name string, lim Limit, now time.Time) []time.Time
 	}
 	r.failures[name] = recent
 	return recent
+}
+
+func times(list []failure) []time.Time {
+	out := make([]time.Time, len(list))
+	for i, f := range list {
+		out[i] = f.at
+	}
+	return out
 }
 
 // inWindow drops the times, oldest first, older than window at now.
@@ -201,7 +308,7 @@ func inWindow(times []time.Time, now time.Time, window time.Duration) []time.Tim
 func (r *failureRecord) LockOf(_ context.Context, name string, lim Limit, now time.Time) (Lock, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return LockFrom(name, r.prune(name, lim, now), len(r.guesses[name]), lim)
+	return LockFrom(name, times(r.prune(name, lim, now)), len(r.guesses[name]), lim)
 }
 
 func (r *failureRecord) Locks(_ context.Context, lim Limit, now time.Time) []Lock {
@@ -209,7 +316,7 @@ func (r *failureRecord) Locks(_ context.Context, lim Limit, now time.Time) []Loc
 	defer r.mu.Unlock()
 	var out []Lock
 	for name := range r.failures {
-		if lk, ok := LockFrom(name, r.prune(name, lim, now), len(r.guesses[name]), lim); ok {
+		if lk, ok := LockFrom(name, times(r.prune(name, lim, now)), len(r.guesses[name]), lim); ok {
 			out = append(out, lk)
 		}
 	}

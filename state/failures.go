@@ -37,26 +37,50 @@ func (f Failures) keys(name string) []string {
 	return []string{f.r.prefix + "fail:" + name, f.r.prefix + "guess:" + name}
 }
 
-// countScript prunes both sets and answers their sizes.
-var countScript = redis.NewScript(`
+// reserveScript counts a failure (member ARGV[4] at ARGV[3]) unless more
+// than max are in the window: then it answers {0, guesses}; else {1, 0}.
+var reserveScript = redis.NewScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])}
+local max = tonumber(ARGV[2])
+if redis.call('ZCARD', KEYS[1]) > max then
+  return {0, redis.call('ZCARD', KEYS[2])}
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {1, 0}
 `)
 
-// Blocked answers from Redis, or from this process's counts while Redis
-// does not answer.
-func (f Failures) Blocked(ctx context.Context, name string, lim provider.Limit, now time.Time) (blocked, sealed bool) {
+// Reserve counts the failure in Redis, atomically with the check, and in
+// this process's counts too (which alone answer while Redis does not).
+// The id names both.
+func (f Failures) Reserve(ctx context.Context, name string, lim provider.Limit, now time.Time) (id string, blocked, sealed bool) {
+	localID, localBlocked, localSealed := f.local.Reserve(ctx, name, lim, now)
 	if f.r.up() {
-		n, err := countScript.Run(ctx, f.r.client, f.keys(name), cut(lim, now)).Int64Slice()
+		m := member(now)
+		n, err := reserveScript.Run(ctx, f.r.client, f.keys(name), cut(lim, now), lim.Max, micros(now), m, ttl(lim)).Int64Slice()
 		if f.r.result(ctx, err) == nil && len(n) == 2 {
-			if n[0] <= int64(lim.Max) {
-				return false, false
+			if n[0] == 0 {
+				if localID != "" {
+					f.local.Release(ctx, name, localID)
+				}
+				return "", true, n[1] >= int64(lim.Max)
 			}
-			return true, n[1] >= int64(lim.Max)
+			return m + "|" + localID, false, false
 		}
 	}
-	return f.local.Blocked(ctx, name, lim, now)
+	return "|" + localID, localBlocked, localSealed
+}
+
+// Release takes the failure back in Redis and here.
+func (f Failures) Release(ctx context.Context, name, id string) {
+	shared, localID, _ := strings.Cut(id, "|")
+	if localID != "" {
+		f.local.Release(ctx, name, localID)
+	}
+	if shared != "" && f.r.up() {
+		f.r.result(ctx, f.r.client.ZRem(ctx, f.keys(name)[0], shared).Err())
+	}
 }
 
 // guessScript adds a guess while the account is blocked and fewer than
@@ -77,24 +101,6 @@ func (f Failures) Guessed(ctx context.Context, name string, lim provider.Limit, 
 	f.local.Guessed(ctx, name, lim, now)
 	if f.r.up() {
 		err := guessScript.Run(ctx, f.r.client, f.keys(name), cut(lim, now), lim.Max, micros(now), member(now), ttl(lim)).Err()
-		f.r.result(ctx, err)
-	}
-}
-
-// failScript adds a failure and keeps the max+1 newest.
-var failScript = redis.NewScript(`
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[2]) + 2))
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 1
-`)
-
-// Failed records the failure here and in Redis.
-func (f Failures) Failed(ctx context.Context, name string, lim provider.Limit, now time.Time) {
-	f.local.Failed(ctx, name, lim, now)
-	if f.r.up() {
-		err := failScript.Run(ctx, f.r.client, f.keys(name), cut(lim, now), lim.Max, micros(now), member(now), ttl(lim)).Err()
 		f.r.result(ctx, err)
 	}
 }

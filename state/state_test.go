@@ -88,18 +88,18 @@ func TestTwoSidecarsShareOneRecord(t *testing.T) {
 	}
 	lim := provider.Limit{Max: 2, Window: time.Minute}
 	fa, fb := a.Failures(provider.NewMemory().Failures()), b.Failures(provider.NewMemory().Failures())
-	fa.Failed(ctx, "alice", lim, now)
-	fb.Failed(ctx, "alice", lim, now)
-	fa.Failed(ctx, "alice", lim, now)
+	fa.Reserve(ctx, "alice", lim, now)
+	fb.Reserve(ctx, "alice", lim, now)
+	fa.Reserve(ctx, "alice", lim, now)
 	for name, f := range map[string]Failures{"a": fa, "b": fb} {
-		if blocked, _ := f.Blocked(ctx, "alice", lim, now); !blocked {
+		if _, blocked, _ := f.Reserve(ctx, "alice", lim, now); !blocked {
 			t.Errorf("sidecar %s does not count the failures made at the other", name)
 		}
 	}
 	if !fb.Clear(ctx, "alice", lim, now) {
 		t.Error("Clear at b found nothing")
 	}
-	if blocked, _ := fa.Blocked(ctx, "alice", lim, now); blocked {
+	if id, blocked, _ := fa.Reserve(ctx, "alice", lim, now); blocked || id == "" {
 		t.Error("a lock cleared at b is still in force at a")
 	}
 }
@@ -157,9 +157,9 @@ func TestUnreachableRedis(t *testing.T) {
 	}
 	lim := provider.Limit{Max: 1, Window: time.Minute}
 	f := r.Failures(provider.NewMemory().Failures())
-	f.Failed(ctx, "alice", lim, now)
-	f.Failed(ctx, "alice", lim, now)
-	if blocked, _ := f.Blocked(ctx, "alice", lim, now); !blocked {
+	f.Reserve(ctx, "alice", lim, now)
+	f.Reserve(ctx, "alice", lim, now)
+	if _, blocked, _ := f.Reserve(ctx, "alice", lim, now); !blocked {
 		t.Error("the per-process limit does not hold while Redis is down")
 	}
 	if n := strings.Count(logs.String(), "unreachable"); n != 1 {

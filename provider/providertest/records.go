@@ -3,6 +3,7 @@ package providertest
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,12 +21,20 @@ func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts)
 	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
 	failN := func(c provider.FailureCounts, name string, n int, from int) {
 		for i := range n {
-			c.Failed(ctx, name, lim, at(from+i))
+			c.Reserve(ctx, name, lim, at(from+i))
 		}
+	}
+	blocked := func(c provider.FailureCounts, name string, now time.Time) (b, s bool) {
+		// A Reserve that counts is taken back: asking changes nothing.
+		id, b, s := c.Reserve(ctx, name, lim, now)
+		if id != "" {
+			c.Release(ctx, name, id)
+		}
+		return b, s
 	}
 	t.Run("nothing recorded", func(t *testing.T) {
 		c := open(t)
-		if b, s := c.Blocked(ctx, "alice", lim, at(0)); b || s {
+		if b, s := blocked(c, "alice", at(0)); b || s {
 			t.Errorf("Blocked = %v, %v on no failures", b, s)
 		}
 		if _, ok := c.LockOf(ctx, "alice", lim, at(0)); ok {
@@ -41,11 +50,11 @@ func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts)
 	t.Run("max failures do not block, one more does", func(t *testing.T) {
 		c := open(t)
 		failN(c, "alice", lim.Max, 0)
-		if b, _ := c.Blocked(ctx, "alice", lim, at(5)); b {
+		if b, _ := blocked(c, "alice", at(5)); b {
 			t.Fatal("blocked after max failures")
 		}
-		c.Failed(ctx, "alice", lim, at(10))
-		b, s := c.Blocked(ctx, "alice", lim, at(11))
+		c.Reserve(ctx, "alice", lim, at(10))
+		b, s := blocked(c, "alice", at(11))
 		if !b || s {
 			t.Fatalf("Blocked = %v, sealed %v after max+1 failures; want blocked, unsealed", b, s)
 		}
@@ -54,46 +63,85 @@ func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts)
 		if !ok || lk != want {
 			t.Errorf("LockOf = %+v, %v; want %+v", lk, ok, want)
 		}
-		if b, _ := c.Blocked(ctx, "bob", lim, at(11)); b {
+		if b, _ := blocked(c, "bob", at(11)); b {
 			t.Error("another account is blocked too")
 		}
 	})
 	t.Run("failures leave the window", func(t *testing.T) {
 		c := open(t)
 		failN(c, "alice", lim.Max+1, 0)
-		if b, _ := c.Blocked(ctx, "alice", lim, at(59)); !b {
+		if b, _ := blocked(c, "alice", at(59)); !b {
 			t.Fatal("not blocked within the window")
 		}
-		if b, _ := c.Blocked(ctx, "alice", lim, at(60)); b {
+		if b, _ := blocked(c, "alice", at(60)); b {
 			t.Error("still blocked once the first failure left the window")
 		}
 		if _, ok := c.LockOf(ctx, "alice", lim, at(60)); ok {
 			t.Error("a lock once the first failure left the window")
 		}
 	})
-	t.Run("the record is bounded and the lock lifts from the newest", func(t *testing.T) {
+	t.Run("a blocked account counts nothing more", func(t *testing.T) {
 		c := open(t)
 		failN(c, "alice", 3*lim.Max, 0)
 		lk, ok := c.LockOf(ctx, "alice", lim, at(3*lim.Max))
-		if !ok || lk.Failures != lim.Max+1 || !lk.Until.Equal(at(2*lim.Max-1).Add(lim.Window)) {
-			t.Errorf("LockOf = %+v, %v; want %d failures until %v", lk, ok, lim.Max+1, at(2*lim.Max-1).Add(lim.Window))
+		if !ok || lk.Failures != lim.Max+1 || !lk.Until.Equal(at(0).Add(lim.Window)) {
+			t.Errorf("LockOf = %+v, %v; want %d failures until %v", lk, ok, lim.Max+1, at(0).Add(lim.Window))
+		}
+		if id, b, _ := c.Reserve(ctx, "alice", lim, at(3*lim.Max)); id != "" || !b {
+			t.Errorf("Reserve on a blocked account = %q, %v", id, b)
+		}
+	})
+	t.Run("a released reservation is no failure", func(t *testing.T) {
+		c := open(t)
+		for i := range 3 * lim.Max {
+			id, b, _ := c.Reserve(ctx, "alice", lim, at(i))
+			if id == "" || b {
+				t.Fatalf("reservation %d: %q, blocked %v", i, id, b)
+			}
+			c.Release(ctx, "alice", id)
+		}
+		if _, ok := c.LockOf(ctx, "alice", lim, at(3*lim.Max)); ok {
+			t.Error("released reservations made a lock")
+		}
+		c.Release(ctx, "alice", "no-such-id") // harmless
+		c.Release(ctx, "nobody", "1")
+	})
+	t.Run("at once, at most max+1 reservations", func(t *testing.T) {
+		c := open(t)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		granted := 0
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if id, b, _ := c.Reserve(ctx, "alice", lim, at(1)); id != "" && !b {
+					mu.Lock()
+					granted++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if granted != lim.Max+1 {
+			t.Errorf("%d of 20 concurrent reservations granted; want %d", granted, lim.Max+1)
 		}
 	})
 	t.Run("guesses count only while blocked and seal it", func(t *testing.T) {
 		c := open(t)
-		c.Failed(ctx, "alice", lim, at(0))
+		c.Reserve(ctx, "alice", lim, at(0))
 		c.Guessed(ctx, "alice", lim, at(1)) // not blocked: not kept
 		failN(c, "alice", lim.Max, 2)
 		for i := range lim.Max - 1 {
 			c.Guessed(ctx, "alice", lim, at(10+i))
 		}
-		if _, s := c.Blocked(ctx, "alice", lim, at(20)); s {
+		if _, s := blocked(c, "alice", at(20)); s {
 			t.Fatalf("sealed after %d guesses (one made before the block)", lim.Max-1)
 		}
 		for i := range 3 {
 			c.Guessed(ctx, "alice", lim, at(21+i))
 		}
-		b, s := c.Blocked(ctx, "alice", lim, at(30))
+		b, s := blocked(c, "alice", at(30))
 		if !b || !s {
 			t.Fatalf("Blocked = %v, sealed %v after max guesses", b, s)
 		}
@@ -108,7 +156,7 @@ func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts)
 		if !c.Clear(ctx, "alice", lim, at(6)) {
 			t.Fatal("Clear reported no failures")
 		}
-		if b, _ := c.Blocked(ctx, "alice", lim, at(6)); b {
+		if b, _ := blocked(c, "alice", at(6)); b {
 			t.Error("blocked after Clear")
 		}
 		if c.Clear(ctx, "alice", lim, at(6)) {
@@ -125,7 +173,7 @@ func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts)
 		for _, n := range names {
 			failN(c, n, lim.Max+1, 0)
 		}
-		c.Failed(ctx, "alone", lim, at(0))
+		c.Reserve(ctx, "alone", lim, at(0))
 		got := map[string]bool{}
 		for _, lk := range c.Locks(ctx, lim, at(10)) {
 			got[lk.Name] = true
@@ -138,7 +186,7 @@ func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts)
 		if len(got) != len(names) {
 			t.Errorf("Locks = %v; want exactly %v", got, names)
 		}
-		if b, _ := c.Blocked(ctx, "a", lim, at(10)); b {
+		if b, _ := blocked(c, "a", at(10)); b {
 			t.Error(`"a" is blocked by "a*b?[c]"`)
 		}
 	})

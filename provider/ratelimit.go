@@ -80,7 +80,7 @@ func (l *failureLimiter) on() bool { return l.lim.Max > 0 }
 
 // reservation is the answer of a Reserve.
 type reservation struct {
-	id             string // "" when nothing was counted
+	id              string // "" when nothing was counted
 	blocked, sealed bool
 }
 

@@ -37,10 +37,13 @@ local function ask(method, params)
 		return nil, "not in an async context";
 	end
 	local wait, done = async.waiter();
-	local finished, body, code = false, nil, 0;
-	local function finish(b, c)
+	local finished, body, code, response_reason = false, nil, 0, nil;
+	local function finish(b, c, response)
 		if finished then return; end
 		finished, body, code = true, b, c;
+		if response and response.headers then
+			response_reason = response.headers["x-livechat-reason"];
+		end
 		done();
 	end
 	local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" };
@@ -66,7 +69,14 @@ local function ask(method, params)
 		return body == "true";
 	end
 	local reason = code == 0 and "livechat-auth unreachable or too slow" or ("livechat-auth answered HTTP " .. tostring(code));
-	module:log("warn", "%s for %s@%s: %s; refusing", method, params.user or "?", host, reason);
+	local why = response_reason;
+	if why == "db-unavailable" then
+		reason = "the wiki database is unavailable (livechat-auth: db-unavailable)";
+	elseif why and why ~= "" then
+		reason = "livechat-auth failed (" .. why .. ", HTTP " .. tostring(code) .. ")";
+	end
+	-- Prosody's SASL PLAIN can only say not-authorized: the reason is here.
+	module:log("error", "%s for %s@%s: %s; refusing", method, params.user or "?", host, reason);
 	return nil, reason;
 end
 

@@ -212,3 +212,32 @@ func readFile(t testing.TB, path string) string {
 	}
 	return string(data)
 }
+
+// TestProsodyLogsDatabaseDown: with the wiki database down, a sign-in
+// through Prosody is refused (its SASL can say nothing else), and
+// Prosody's log says why: the HTTP contract answered a server fault with
+// its reason, not a wrong password.
+func TestProsodyLogsDatabaseDown(t *testing.T) {
+	w := newWiki(t)
+	proxy := startDBProxy(t, w.Addr)
+	const host = "chat.test"
+	const secret = "prosody shares this with livechat-auth"
+	cfgPath, _ := writeConfig(t, t.TempDir(), proxy.DSN(t, w.ReaderDSN), []string{host}, fmt.Sprintf("httpauth:\n  secret: %q\n", secret))
+	port := freePort(t)
+	srv := startServeOn(t, cfgPath, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_WIKI_ACCOUNT_CACHE=0", "LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT=500ms")
+	p := startProsody(t, host, livechatModuleSettings(srv.URL, secret))
+	if ok, out := signIn(t, "alice@"+host, "alice-pw-1", "127.0.0.1", p.C2SPort); !ok {
+		t.Fatalf("alice before the outage: %s", out)
+	}
+	proxy.Stop()
+	if ok, _ := signIn(t, "alice@"+host, "alice-pw-1", "127.0.0.1", p.C2SPort); ok {
+		t.Fatal("signed in with the wiki database down")
+	}
+	if !eventually(t, 5*time.Second, func() bool {
+		log, _ := os.ReadFile(p.LogPath)
+		return strings.Contains(string(log), "check_password for alice@chat.test: the wiki database is unavailable (livechat-auth: db-unavailable); refusing")
+	}) {
+		log, _ := os.ReadFile(p.LogPath)
+		t.Errorf("Prosody's log does not say the database is down:\n%s", tail(string(log), 2000))
+	}
+}

@@ -147,14 +147,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	provider.LogSignIn(log, acct, err, append(kv, "duration", time.Since(start))...)
 	h.observe(method, provider.ResultOf(acct, err), start, acct.CacheHit)
 	var reason provider.Reason
-	if method == "user_exists" && err != nil && !errors.As(err, &reason) {
-		// The wiki could not be asked: "false" would make the chat server
-		// treat a real user as unknown (bouncing their messages).
-		answer(w, http.StatusServiceUnavailable, "false")
+	if err != nil && !errors.As(err, &reason) {
+		// The wiki could not be asked, or another fault: a server fault,
+		// not "wrong password" or "no such user" (which would bounce a
+		// real user's messages). The reason goes in a header, for the
+		// chat server's log; the body stays "false" for the contract.
+		w.Header().Set(HeaderReason, provider.Result(err))
+		status := http.StatusServiceUnavailable
+		if provider.Result(err) == provider.ResultError {
+			status = http.StatusInternalServerError
+		}
+		answer(w, status, "false")
 		return
 	}
 	answer(w, http.StatusOK, fmt.Sprint(yes))
 }
+
+// HeaderReason carries, on a server-fault answer (503, 500), why it is
+// one: db-unavailable or error.
+const HeaderReason = "X-Livechat-Reason"
 
 // observe tells Config.Observe of one decision.
 func (h *Handler) observe(method, result string, start time.Time, cacheHit bool) {

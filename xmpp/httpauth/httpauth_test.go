@@ -80,7 +80,7 @@ func TestContract(t *testing.T) {
 		{"bearer secret", "GET", "/auth/check_password?" + q("alice", "secret-pw"), "", "Bearer " + string(secret), 200, "true"},
 		{"user_exists yes", "GET", "/auth/user_exists?user=alice&server=chat.test", "", basic, 200, "true"},
 		{"user_exists no", "GET", "/auth/user_exists?user=bob&server=chat.test", "", basic, 200, "false"},
-		{"database down", "GET", "/auth/check_password?" + q("down", "x"), "", basic, 200, "false"},
+		{"database down", "GET", "/auth/check_password?" + q("down", "x"), "", basic, 503, "false"},
 		{"user_exists, database down", "GET", "/auth/user_exists?user=down&server=chat.test", "", basic, 503, "false"},
 		{"no secret", "GET", "/auth/check_password?" + q("alice", "secret-pw"), "", "", 401, "false"},
 		{"wrong secret", "GET", "/auth/check_password?" + q("alice", "secret-pw"), "", BasicAuthorization("prosody", []byte("not-the-secret-at-all")), 401, "false"},

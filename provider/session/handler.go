@@ -198,7 +198,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("session granted", "login", resp.Profile.Login, "jid", resp.JID, "duration", time.Since(start))
 	h.observe("accepted", start)
+	if wantsJWT(r.Header.Get("Accept")) {
+		// The bare token, as widgets that fetch one expect (Dynamics
+		// Omnichannel's authenticated chat, among others).
+		w.Header().Set("Content-Type", "application/jwt")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, resp.Token) // the caller went away: nothing to do
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// wantsJWT reports whether an Accept header asks for application/jwt
+// rather than JSON: it names application/jwt, and no JSON type ahead of
+// it.
+func wantsJWT(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		switch strings.ToLower(strings.TrimSpace(mt)) {
+		case "application/jwt":
+			return true
+		case "application/json", "*/*", "application/*":
+			return false
+		}
+	}
+	return false
 }
 
 // requestFields are the keys a request body may hold, spelled exactly.

@@ -367,3 +367,33 @@ func TestSessionRefusesAmbiguousBodies(t *testing.T) {
 		t.Errorf("control: a plain body with a trailing newline: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestSessionBareToken: Accept: application/jwt answers the bare token
+// with that type; JSON stays the answer otherwise, and refusals are JSON.
+func TestSessionBareToken(t *testing.T) {
+	h, v := newHandler(t)
+	ask := func(body, accept string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/v1/sessions", strings.NewReader(body))
+		r.Header.Set(HeaderTimestamp, strconv.FormatInt(testNow.Unix(), 10))
+		r.Header.Set(HeaderSignature, Sign(testKey, testNow, []byte(body)))
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	w := ask(`{"login":"alice","nonce":"1"}`, "application/jwt")
+	if w.Code != 200 || w.Header().Get("Content-Type") != "application/jwt" {
+		t.Fatalf("bare token: %d %s %q", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
+	if c, err := v.Verify(context.Background(), w.Body.String()); err != nil || c.Subject != "alice" {
+		t.Errorf("the bare token: %+v, %v", c, err)
+	}
+	for _, accept := range []string{"", "application/json", "application/json, application/jwt", "*/*"} {
+		if w := ask(`{"login":"alice","nonce":"`+accept+`"}`, accept); !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+			t.Errorf("Accept %q: %s", accept, w.Header().Get("Content-Type"))
+		}
+	}
+	if w := ask(`{"login":"nina","nonce":"2"}`, "application/jwt"); w.Code == 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+		t.Errorf("a refusal with Accept: application/jwt: %d %s", w.Code, w.Header().Get("Content-Type"))
+	}
+}

@@ -77,6 +77,10 @@ if ($status !== 200 || !is_array($answer) || !isset($answer['jid'], $answer['tok
     if (isset($answer['migration_url'])) {
         $reply['migration_url'] = $answer['migration_url']; // the page can send the user there
     }
-    livechat_reply($status === 409 || $status === 403 ? $status : 502, $reply);
+    // The account's own answers pass through (404 no such account, 403 may
+    // not chat, 409 unmigrated); a fault of livechat-auth is 502, or 503
+    // when it says the wiki database or its shared state is down.
+    $passed = [403, 404, 409, 503];
+    livechat_reply(in_array($status, $passed, true) ? $status : 502, $reply);
 }
 livechat_reply(200, ['jid' => $answer['jid'], 'password' => $answer['token']]);

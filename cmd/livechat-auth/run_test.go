@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"io"
+	"livechat-auth/config"
 	"net"
 	"os"
 	"path/filepath"
@@ -333,5 +334,21 @@ func TestVersionLine(t *testing.T) {
 	}
 	if b.revision != "" && !strings.Contains(line, b.revision) {
 		t.Errorf("version line %q lacks the revision %s", line, b.revision)
+	}
+}
+
+// TestChangedSections: a reload names the sections that changed, never a
+// value.
+func TestChangedSections(t *testing.T) {
+	a := config.Default()
+	b := a
+	b.Token.Secret = "a new secret that must never be printed"
+	b.Auth.MaxFailures = 9
+	got := strings.Join(changedSections(a, b), ",")
+	if got != "auth,token" {
+		t.Errorf("changed %q; want auth,token", got)
+	}
+	if len(changedSections(a, a)) != 0 {
+		t.Error("no change named a section")
 	}
 }

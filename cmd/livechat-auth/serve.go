@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -119,7 +120,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return cannotStart(fmt.Errorf("status.listen: %w", err))
 		}
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1)
+	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1, "on", strings.Join(featuresOn(cfg), ", "))
 	go syncLoop(ctx, func() config.Config { return d.running.Load().cfg }, store, d.m, log.Named("rooms")) // ends with ctx
 	go guardLoop(ctx, d, log.Named("guard"))                                                               // ends with ctx
 	served := make(chan error, 1)
@@ -217,7 +218,11 @@ func (d *daemon) reload(ctx context.Context, path string, getenv func(string) st
 	cur.stop()
 	d.m.reloads.WithLabelValues("ok").Inc()
 	d.m.generation.Set(float64(next.n))
-	d.log.Info("reloaded", "generation", next.n)
+	changed := changedSections(cur.cfg, next.cfg)
+	if len(changed) == 0 {
+		changed = []string{"nothing (keys and secret files read afresh)"}
+	}
+	d.log.Info("reloaded", "generation", next.n, "changed", strings.Join(changed, ", "), "on", strings.Join(featuresOn(next.cfg), ", "))
 }
 
 func (d *daemon) loadGeneration(ctx context.Context, path string, getenv func(string) string, n int) (*generation, error) {

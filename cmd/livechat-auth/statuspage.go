@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -84,23 +85,7 @@ func statusSnapshot(ctx context.Context, d *daemon, started time.Time) status.Sn
 	b := readBuild()
 	s := status.Snapshot{Version: b.version, Revision: b.revision, BuildTime: b.time, GoVersion: b.goVersion, Started: started}
 
-	on := func(name string, yes bool, detail string) {
-		s.Features = append(s.Features, status.Feature{Name: name, On: yes, Detail: detail})
-	}
-	on("ejabberd extauth socket", cfg.Extauth.DaemonSocket != "" && cfg.Extauth.DaemonSocket != config.DaemonOff, cfg.Extauth.DaemonSocket)
-	on("HTTP auth contract (Prosody, MongooseIM)", cfg.HTTPAuth.Enabled(), cfg.HTTPAuth.Path)
-	on("session API (the widget)", cfg.Session.Key != "", "/v1/sessions")
-	algs := "no key"
-	if cfg.Token.Enabled() {
-		algs = strings.Join(tokenAlgorithms(cfg.Token), ", ")
-	}
-	on("tokens", cfg.Token.Enabled(), algs)
-	on("chat proxy", cfg.Proxy.WebSocketUpstream != "" || cfg.Proxy.BOSHUpstream != "", strings.Trim(cfg.Proxy.WebSocketUpstream+" "+cfg.Proxy.BOSHUpstream, " "))
-	on("room sync", len(cfg.Rooms.Rules) > 0 && cfg.Rooms.Interval > 0, fmt.Sprintf("%d rules, every %s", len(cfg.Rooms.Rules), cfg.Rooms.Interval))
-	on("ending sessions of refused accounts", cfg.EndSessions.Enabled, "within "+cfg.EndSessions.Bound.String())
-	on("shared state (Redis)", cfg.State.Enabled(), redisHost(cfg))
-	on("outage grace", cfg.Auth.OutageGrace > 0, cfg.Auth.OutageGrace.String())
-	on("failure limit", cfg.Auth.MaxFailures > 0, fmt.Sprintf("%d within %s", cfg.Auth.MaxFailures, cfg.Auth.FailureWindow))
+	s.Features = features(cfg)
 
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -156,6 +141,55 @@ func statusSnapshot(ctx context.Context, d *daemon, started time.Time) status.Sn
 		s.EndSessions = es
 	}
 	return s
+}
+
+// features lists the edges and features the settings turn on or off.
+func features(cfg config.Config) []status.Feature {
+	var out []status.Feature
+	on := func(name string, yes bool, detail string) {
+		out = append(out, status.Feature{Name: name, On: yes, Detail: detail})
+	}
+	on("ejabberd extauth socket", cfg.Extauth.DaemonSocket != "" && cfg.Extauth.DaemonSocket != config.DaemonOff, cfg.Extauth.DaemonSocket)
+	on("HTTP auth contract (Prosody, MongooseIM)", cfg.HTTPAuth.Enabled(), cfg.HTTPAuth.Path)
+	on("session API (the widget)", cfg.Session.Key != "", "/v1/sessions")
+	algs := "no key"
+	if cfg.Token.Enabled() {
+		algs = strings.Join(tokenAlgorithms(cfg.Token), ", ")
+	}
+	on("tokens", cfg.Token.Enabled(), algs)
+	on("chat proxy", cfg.Proxy.WebSocketUpstream != "" || cfg.Proxy.BOSHUpstream != "", strings.Trim(cfg.Proxy.WebSocketUpstream+" "+cfg.Proxy.BOSHUpstream, " "))
+	on("room sync", len(cfg.Rooms.Rules) > 0 && cfg.Rooms.Interval > 0, fmt.Sprintf("%d rules, every %s", len(cfg.Rooms.Rules), cfg.Rooms.Interval))
+	on("ending sessions of refused accounts", cfg.EndSessions.Enabled, "within "+cfg.EndSessions.Bound.String())
+	on("shared state (Redis)", cfg.State.Enabled(), redisHost(cfg))
+	on("outage grace", cfg.Auth.OutageGrace > 0, cfg.Auth.OutageGrace.String())
+	on("failure limit", cfg.Auth.MaxFailures > 0, fmt.Sprintf("%d within %s", cfg.Auth.MaxFailures, cfg.Auth.FailureWindow))
+
+	return out
+}
+
+// featuresOn names the features on, for the start-up log line.
+func featuresOn(cfg config.Config) []string {
+	var on []string
+	for _, f := range features(cfg) {
+		if f.On {
+			on = append(on, f.Name)
+		}
+	}
+	return on
+}
+
+// changedSections names the top-level settings sections (wiki, token, …)
+// that differ between a and b; no value is named, secrets included.
+func changedSections(a, b config.Config) []string {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	var out []string
+	for i := 0; i < va.NumField(); i++ {
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			name, _, _ := strings.Cut(va.Type().Field(i).Tag.Get("yaml"), ",")
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // tokenAlgorithms lists the algorithms the token settings accept.

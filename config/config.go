@@ -40,7 +40,10 @@ func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil
 // environment variable and the default.
 type Config struct {
 	// domains, LIVECHAT_AUTH_DOMAINS: XMPP domains users sign in to. Required.
-	Domains  []string `yaml:"domains"`
+	Domains []string `yaml:"domains"`
+	// strict, LIVECHAT_AUTH_STRICT: refuse to start when a secret or key
+	// file is readable by every user (otherwise a warning). Default false.
+	Strict   bool     `yaml:"strict"`
 	Wiki     Wiki     `yaml:"wiki"`
 	Auth     Auth     `yaml:"auth"`
 	Extauth  Extauth  `yaml:"extauth"`

@@ -71,6 +71,7 @@ func TestLoadDefaults(t *testing.T) {
 func TestEnvNames(t *testing.T) {
 	want := []string{
 		"LIVECHAT_AUTH_DOMAINS",
+		"LIVECHAT_AUTH_STRICT",
 		"LIVECHAT_AUTH_WIKI_DSN",
 		"LIVECHAT_AUTH_WIKI_DSN_FILE",
 		"LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT",
@@ -303,6 +304,8 @@ func TestOverrides(t *testing.T) {
 			func(c *Config) { c.Rooms.Interval = 15 * time.Minute }},
 		{"rooms room timeout", "rooms.room_timeout", "45s", "45s",
 			func(c *Config) { c.Rooms.RoomTimeout = 45 * time.Second }},
+		{"strict", "strict", "true", "true",
+			func(c *Config) { c.Strict = true }},
 		{"outage grace", "auth.outage_grace", "30m", "30m",
 			func(c *Config) { c.Auth.OutageGrace = 30 * time.Minute }},
 		{"status listen", "status.listen", "127.0.0.1:8485", "127.0.0.1:8485",

@@ -24,6 +24,7 @@ func (e envVar) Name() string {
 // envVars lists every key, written out so that each one is greppable.
 var envVars = []envVar{
 	{"domains", func(c *Config, v string) error { c.Domains = splitList(v); return nil }},
+	{"strict", boolVar(func(c *Config) *bool { return &c.Strict })},
 	{"wiki.dsn", func(c *Config, v string) error { c.Wiki.DSN, c.Wiki.DSNFile = Secret(v), ""; return nil }},
 	{"wiki.dsn_file", func(c *Config, v string) error { c.Wiki.DSNFile, c.Wiki.DSN = v, ""; return nil }},
 	{"wiki.query_timeout", durationVar(func(c *Config) *time.Duration { return &c.Wiki.QueryTimeout })},

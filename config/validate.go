@@ -76,6 +76,11 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateRooms()...)
 	errs = append(errs, c.validateState()...)
 	errs = append(errs, c.validateStatus()...)
+	if c.Strict {
+		for _, e := range c.ExposedFiles() {
+			errs = append(errs, errors.New(e+" (strict: true refuses it)"))
+		}
+	}
 	if e := c.EndSessions; e.Bound < 2*time.Second || e.Bound > time.Hour {
 		bad("end_sessions.bound", e.Bound.String()+" is not in [2s, 1h]")
 	}

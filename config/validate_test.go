@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -271,4 +273,42 @@ func TestSecretRedacted(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestExposedFiles: a secret file every user may read is a warning, and
+// an error under strict; a group-readable one is neither.
+func TestExposedFiles(t *testing.T) {
+	dir := t.TempDir()
+	world, group := filepath.Join(dir, "world"), filepath.Join(dir, "group")
+	for path, mode := range map[string]os.FileMode{world: 0o644, group: 0o640} {
+		if err := os.WriteFile(path, []byte("a secret of enough bytes, surely\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := validConfig()
+	c.Token.SecretFile, c.Session.KeyFile = world, group
+	got := c.ExposedFiles()
+	if len(got) != 1 || !strings.Contains(got[0], "token.secret_file: "+world+" is readable by every user (mode 0644)") {
+		t.Errorf("ExposedFiles = %q", got)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("not strict: %v", err)
+	}
+	c.Strict = true
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "token.secret_file") {
+		t.Errorf("strict: %v", err)
+	}
+}
+
+// TestUnknownEnv: a LIVECHAT_AUTH_ variable that names no setting is
+// named, with the nearest one; the value never is.
+func TestUnknownEnv(t *testing.T) {
+	got := UnknownEnv([]string{"LIVECHAT_AUTH_WIKI_QUERY_TIMOUT=9s", "LIVECHAT_AUTH_DOMAINS=x", "LIVECHAT_AUTH_CONFIG=/etc/x", "PATH=/bin", "LIVECHAT_AUTH_FROB=secret-value"})
+	if len(got) != 2 || !strings.Contains(got[1], "LIVECHAT_AUTH_WIKI_QUERY_TIMOUT: names no setting; it is ignored (did you mean LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT?)") ||
+		!strings.HasPrefix(got[0], "LIVECHAT_AUTH_FROB: names no setting") || strings.Contains(strings.Join(got, ""), "secret-value") {
+		t.Errorf("UnknownEnv = %q", got)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -377,5 +379,38 @@ func TestOutageGraceDuringLoad(t *testing.T) {
 	_, metrics = get(t, graceOff.URL+"/metrics")
 	if !strings.Contains(metrics, `livechat_auth_decisions_total{cmd="check_password",edge="httpauth",result="outage-grace"} 0`) {
 		t.Errorf("grace off: the outage-grace series is not 0:\n%s", grepLines(metrics, "outage-grace"))
+	}
+}
+
+// TestServeWarnsAboutSettings: at start, serve warns about a
+// LIVECHAT_AUTH_ variable that names no setting and a secret file every
+// user may read; with strict: true it refuses to start instead.
+func TestServeWarnsAboutSettings(t *testing.T) {
+	w := newWiki(t)
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "token.secret")
+	if err := os.WriteFile(secretFile, []byte("a token secret of 32 bytes or more!\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(secretFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath, logPath := writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, fmt.Sprintf("token:\n  secret_file: %q\n", secretFile))
+	port := freePort(t)
+	srv := startServeOn(t, cfgPath, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_WIKI_QUERY_TIMOUT=1s")
+	for _, want := range []string{
+		"LIVECHAT_AUTH_WIKI_QUERY_TIMOUT: names no setting; it is ignored (did you mean LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT?)",
+		"token.secret_file: " + secretFile + " is readable by every user (mode 0644)",
+	} {
+		if len(logLines(t, logPath, "[WARN]", want)) != 1 {
+			t.Errorf("no warning %q", want)
+		}
+	}
+	srv.stop(t)
+	cmd := exec.Command(binPath, "serve", "--config", cfgPath)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_STRICT=true"}
+	out, err := cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 || !strings.Contains(string(out), "token.secret_file: "+secretFile+" is readable by every user") {
+		t.Errorf("strict: %v\n%s", err, out)
 	}
 }

@@ -35,6 +35,7 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	defer closeLog()
 	log = log.Named("extauth")
+	warnSettings(log, cfg)
 
 	auth, store, tokens, err := openAuthenticator(ctx, cfg, log)
 	if err != nil {

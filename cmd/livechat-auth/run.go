@@ -229,6 +229,18 @@ func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger)
 	return auth, store, tokens, nil
 }
 
+// warnSettings logs, once at start, what the settings accept but an
+// operator should fix: LIVECHAT_AUTH_* variables that name no setting,
+// and secret files every user may read.
+func warnSettings(log hclog.Logger, cfg config.Config) {
+	for _, w := range config.UnknownEnv(os.Environ()) {
+		log.Warn(w)
+	}
+	for _, w := range cfg.ExposedFiles() {
+		log.Warn(w)
+	}
+}
+
 // newAuthenticator builds the decision maker on an open store.
 func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, opts buildOptions) (*provider.Authenticator, tokenSetup, error) {
 	tokens, err := openTokens(ctx, cfg.Token, log, opts)

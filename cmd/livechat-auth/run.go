@@ -30,6 +30,7 @@ commands:
   serve     HTTP listener: session API for the wiki, public keys, chat WebSocket/BOSH proxy
   token     mint a sign-in token: livechat-auth token [--config FILE] [--lifetime D] livechat_id
   keygen    make a token signing key: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE
+            or a secret (token, session, HTTP auth, status page): keygen --alg secret --out FILE
   sync-rooms  make chat-room affiliations follow wiki groups once: sync-rooms [--config FILE] [--dry-run]
   end-sessions  end the chat sessions of online accounts the wiki now refuses, once: end-sessions [--config FILE] [--dry-run]
   ids       migration tools: ids suggest LOGIN | ids report | ids plan (see "livechat-auth ids")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"flag"
+	"fmt"
 	"io"
 	"livechat-auth/config"
 	"net"
@@ -350,5 +351,31 @@ func TestChangedSections(t *testing.T) {
 	}
 	if len(changedSections(a, a)) != 0 {
 		t.Error("no change named a section")
+	}
+}
+
+// TestKeygenSecret: keygen --alg secret writes a fresh 32-byte secret,
+// readable by its owner only, that the settings take as a secret file.
+func TestKeygenSecret(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "session.key")
+	if r := runWith(t, []string{"keygen", "--alg", "secret", "--out", path}, nil, nil); r.code != exitOK {
+		t.Fatalf("keygen: %d %s", r.code, r.stderr)
+	}
+	fi, err := os.Stat(path)
+	data, _ := os.ReadFile(path)
+	if err != nil || fi.Mode().Perm() != 0o600 || len(strings.TrimSpace(string(data))) != 64 {
+		t.Fatalf("secret file: %v %v %q", err, fi.Mode(), data)
+	}
+	if r := runWith(t, []string{"keygen", "--alg", "secret", "--out", path}, nil, nil); r.code != exitError {
+		t.Error("keygen overwrote a file")
+	}
+	cfgPath := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf("domains: [chat.test]\nwiki:\n  dsn: \"r:p@tcp(127.0.0.1:3306)/tiki\"\ntoken:\n  secret_file: %q\nsession:\n  key_file: %q\n", path, path)), 0o600)
+	loaded, err := config.Load(cfgPath, func(string) string { return "" })
+	if err == nil {
+		err = loaded.Validate()
+	}
+	if err != nil {
+		t.Errorf("the secret as token.secret_file and session.key_file: %v", err)
 	}
 }

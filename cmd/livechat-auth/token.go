@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -79,14 +81,21 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 func runKeygen(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	alg := fs.String("alg", token.RS256, "RS256, ES256 or EdDSA")
-	out := fs.String("out", "", "file to write the private key to (must not exist)")
-	if err := fs.Parse(args); err != nil {
+	alg := fs.String("alg", token.RS256, "RS256, ES256 or EdDSA; or secret: a random secret for token.secret_file, session.key_file, httpauth.secret_file or status.secret_file")
+	out := fs.String("out", "", "file to write the private key (or secret) to (must not exist)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE    a token signing key (its public half on stdout)\n       livechat-auth keygen --alg secret --out FILE              a secret: 32 random bytes as 64 hex digits")
+		fs.PrintDefaults()
+	}
+	if err := parseInterspersed(fs, args); err != nil {
+		return fail(stderr, "keygen", err)
+	}
+	if *out == "" || fs.NArg() > 0 {
+		fs.Usage()
 		return exitError
 	}
-	if *out == "" {
-		fmt.Fprintln(stderr, "usage: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE")
-		return exitError
+	if *alg == "secret" {
+		return writeSecret(*out, stderr)
 	}
 	pemKey, err := token.GenerateKey(*alg)
 	if err != nil {
@@ -112,5 +121,23 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 	kid, _ := token.Thumbprint(key.Public()) // a key GenerateKey made always has one
 	fmt.Fprintf(stderr, "wrote %s (%s, kid %s); its public key:\n", *out, *alg, kid)
 	_, _ = stdout.Write(pub) // nothing to do if stdout is gone
+	return exitOK
+}
+
+// writeSecret writes 32 random bytes as hex to a new file, readable by its
+// owner only: a token.secret, session.key, httpauth.secret or
+// status.secret, all at least this long.
+func writeSecret(path string, stderr io.Writer) int {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand does not fail
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fail(stderr, "keygen", err)
+	}
+	_, werr := f.WriteString(hex.EncodeToString(b[:]) + "\n")
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return fail(stderr, "keygen", err)
+	}
+	fmt.Fprintf(stderr, "wrote %s (a 32-byte secret, mode 0600): name it in token.secret_file, session.key_file, httpauth.secret_file or status.secret_file, and give the same file to the other side\n", path)
 	return exitOK
 }

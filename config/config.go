@@ -199,6 +199,24 @@ func readSecretFile(key, fileKey string, value *Secret, file string) error {
 	return nil
 }
 
+// otherProblems returns the problems of a Validate error whose key is not
+// already among reported.
+func otherProblems(err error, reported []string) []string {
+	seen := map[string]bool{}
+	for _, r := range reported {
+		key, _, _ := strings.Cut(r, ":")
+		seen[key] = true
+	}
+	var out []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		key, _, _ := strings.Cut(line, ":")
+		if line != "" && !seen[key] {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // Load returns the defaults, overlaid with the YAML file at path (none
 // when path is empty) and then with the environment read through getenv.
 // It does not validate: call Validate.
@@ -214,6 +232,15 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("config %s: %w", path, err)
 		}
 		if bad := unknownKeys(&root); len(bad) > 0 {
+			return c, fmt.Errorf("config %s: %s", path, strings.Join(bad, "; "))
+		}
+		if bad := typeProblems(&root); len(bad) > 0 {
+			// Every problem at once: the values of the right shape are
+			// decoded, and what validation says of them follows.
+			_ = yaml.Unmarshal(data, &c) // its errors are the ones above, in Go's words
+			if err := c.Validate(); err != nil {
+				bad = append(bad, otherProblems(err, bad)...)
+			}
 			return c, fmt.Errorf("config %s: %s", path, strings.Join(bad, "; "))
 		}
 		dec := yaml.NewDecoder(bytes.NewReader(data))

@@ -577,3 +577,32 @@ func TestLoadDSNFile(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadTypeProblems: values of the wrong shape are named by key, with
+// what they need, never Go's types, and the validation problems of the
+// rest come in the same error.
+func TestLoadTypeProblems(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	body := "domains: chat.test\nwiki:\n  dsn: \"r:p@tcp(127.0.0.1:3306)/x\"\n  query_timeout: fast\nauth:\n  max_failures: many\nhttpauth: \"a secret by mistake\"\nlog:\n  level: loud\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, func(string) string { return "" })
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`domains: must be a list`, `wiki.query_timeout: must be a duration such as 5s or 1m ("fast")`,
+		`auth.max_failures: must be a whole number ("many")`, `httpauth: must be a section`, `log.level: "loud" is not one of`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	for _, never := range []string{"[]string", "time.Duration", "!!str", "a secret by mistake"} {
+		if strings.Contains(msg, never) {
+			t.Errorf("error holds %q:\n%s", never, msg)
+		}
+	}
+}

@@ -3,7 +3,9 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -76,4 +78,108 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// typeProblems lists, for each key of a config file's YAML whose value
+// has the wrong shape for its setting, a line naming the key and what it
+// needs ("domains: must be a list, e.g. [chat.example.org]"), in place of
+// the YAML decoder's Go type names. It checks what walkKeys found known.
+func typeProblems(root *yaml.Node) []string {
+	if root.Kind == 0 {
+		return nil // an empty file
+	}
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) != 1 {
+			return nil // empty, or comments only: sets nothing
+		}
+		root = root.Content[0]
+	}
+	var problems []string
+	checkTypes(root, reflect.TypeOf(Config{}), "", &problems)
+	return problems
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func checkTypes(n *yaml.Node, t reflect.Type, key string, problems *[]string) {
+	bad := func(need string) {
+		// Only numbers, durations and switches are shown: a misplaced
+		// value elsewhere might be a secret.
+		shown := ""
+		plain := t == durationType || t.Kind() == reflect.Int || t.Kind() == reflect.Bool
+		if plain && n.Kind == yaml.ScalarNode && len(n.Value) <= 40 && !strings.ContainsAny(n.Value, "\n") {
+			shown = fmt.Sprintf(" (%q)", n.Value)
+		}
+		name := key
+		if name == "" {
+			name = "the config file"
+		}
+		*problems = append(*problems, fmt.Sprintf("%s: must be %s%s", name, need, shown))
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // an empty value sets nothing
+	}
+	switch {
+	case t == durationType:
+		if n.Kind != yaml.ScalarNode {
+			bad("a duration such as 5s or 1m")
+		} else if _, err := time.ParseDuration(n.Value); err != nil {
+			bad("a duration such as 5s or 1m")
+		}
+	case t.Kind() == reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			bad("a section of settings (key: value lines indented under it)")
+			return
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" && name != "-" {
+				fields[name] = t.Field(i).Type
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if ft, ok := fields[n.Content[i].Value]; ok {
+				name := n.Content[i].Value
+				if key != "" {
+					name = key + "." + name
+				}
+				checkTypes(n.Content[i+1], ft, name, problems)
+			}
+		}
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			bad("a list, e.g. [a, b] or one \"- item\" per line")
+			return
+		}
+		for i, item := range n.Content {
+			checkTypes(item, t.Elem(), fmt.Sprintf("%s[%d]", key, i), problems)
+		}
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			bad("a section of named entries")
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			checkTypes(n.Content[i+1], t.Elem(), key+"."+n.Content[i].Value, problems)
+		}
+	case t.Kind() == reflect.Int:
+		if n.Kind != yaml.ScalarNode {
+			bad("a whole number")
+		} else if _, err := strconv.Atoi(n.Value); err != nil {
+			bad("a whole number")
+		}
+	case t.Kind() == reflect.Bool:
+		if n.Kind != yaml.ScalarNode || (n.Value != "true" && n.Value != "false") {
+			bad("true or false")
+		}
+	case t.Kind() == reflect.Ptr:
+		checkTypes(n, t.Elem(), key, problems)
+	case t.Kind() == reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			bad("a single value (quote it if it holds : or #)")
+		}
+	}
 }

@@ -3,6 +3,7 @@ package test
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -114,11 +115,28 @@ func dockerfile(t *testing.T) (targets map[string]bool, copies []string) {
 	return targets, copies
 }
 
+// TestSystemdUnit: the unit passes systemd-analyze verify (with the
+// program at the path it names), runs as the static user its install
+// steps make, and gives the relay socket a runtime folder.
 func TestSystemdUnit(t *testing.T) {
 	unit := readFile(t, "../deploy/systemd/livechat-auth.service")
-	for _, want := range []string{"ExecStart=/usr/local/bin/livechat-auth serve", "ExecReload=/bin/kill -HUP $MAINPID", "DynamicUser=yes", "[Install]"} {
+	for _, want := range []string{"ExecStart=/usr/local/bin/livechat-auth serve", "ExecReload=/bin/kill -HUP $MAINPID",
+		"User=livechat-auth", "Group=livechat-auth", "RuntimeDirectory=livechat-auth", "adduser --system --group --no-create-home livechat-auth", "[Install]"} {
 		if !strings.Contains(unit, want) {
 			t.Errorf("unit lacks %q", want)
 		}
+	}
+	if strings.Contains(unit, "DynamicUser=yes") {
+		t.Error("DynamicUser: its group does not exist for the install steps to give files to")
+	}
+	need(t, "systemd-analyze", have("/usr/bin/systemd-analyze"), "apt-get install systemd")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "livechat-auth.service")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(unit, "/usr/local/bin/livechat-auth", binPath)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("/usr/bin/systemd-analyze", "verify", path).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "livechat-auth.service:") {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }

@@ -8,5 +8,5 @@ authentication = "livechat"
 livechat_auth_url = "http://livechat-auth:8484/auth"
 livechat_auth_secret = "compose-demo-httpauth-secret"
 log = { info = "*console" }
-pidfile = "/var/run/prosody/prosody.pid"
+-- No pidfile: prosody -F runs in the foreground, and needs no folder for one.
 VirtualHost "chat.example.test"

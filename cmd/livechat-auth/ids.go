@@ -51,6 +51,11 @@ func runIDs(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		fmt.Fprint(stderr, idsUsage)
 		return exitError
 	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, idsUsage)
+		return exitOK
+	}
 	verb := args[0]
 	fs := flag.NewFlagSet("ids "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -94,6 +94,7 @@ func TestRunCommands(t *testing.T) {
 		{name: "version", args: []string{"version"}, code: exitOK, stdout: versionLine() + "\n", stderrNone: true},
 		{name: "--version", args: []string{"--version"}, code: exitOK, stdout: versionLine() + "\n", stderrNone: true},
 		{name: "help", args: []string{"help"}, code: exitOK, stdout: usage, stderrNone: true},
+		{name: "ids --help", args: []string{"ids", "--help"}, code: exitOK, stdout: idsUsage, stderrNone: true},
 		{name: "no args", args: nil, code: exitError, stderrHas: "usage: livechat-auth <command>"},
 		{name: "unknown command", args: []string{"frobnicate"}, code: exitError, stderrHas: `unknown command "frobnicate"`},
 		{name: "flag as command", args: []string{"--config"}, code: exitError, stderrHas: "usage:"},

@@ -606,3 +606,25 @@ func TestLoadTypeProblems(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyVariableClears: a setting's variable set but empty puts the
+// file's value back to the default; an unset one leaves it.
+func TestEmptyVariableClears(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	body := "domains: [chat.test]\nwiki:\n  dsn: \"r:p@tcp(127.0.0.1:3306)/x\"\n  query_timeout: 1s\nproxy:\n  websocket_upstream: ws://127.0.0.1:5280/ws\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT": "", "LIVECHAT_AUTH_PROXY_WEBSOCKET_UPSTREAM": ""}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	c, err := Load(path, Getenv(lookup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Wiki.QueryTimeout != Default().Wiki.QueryTimeout || c.Proxy.WebSocketUpstream != "" || c.Wiki.DSN == "" {
+		t.Errorf("cleared: query_timeout %v, upstream %q, dsn kept %v", c.Wiki.QueryTimeout, c.Proxy.WebSocketUpstream, c.Wiki.DSN != "")
+	}
+	if g := Getenv(lookup)("LIVECHAT_AUTH_CONFIG"); g != "" {
+		t.Errorf("a variable that is no setting answered %q", g)
+	}
+}

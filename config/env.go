@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -112,11 +113,38 @@ func EnvNames() []string {
 	return names
 }
 
-// applyEnv overrides c with every variable that is set and not empty.
-// Values are never echoed in errors: some are secrets.
+// Cleared is what a getenv answers for a setting's variable that is set
+// but empty (no real value holds a NUL byte): such a variable clears the
+// file's value back to the default. A getenv that cannot tell (one that
+// answers "" for unset) simply never clears.
+const Cleared = "\x00"
+
+// Getenv wraps lookup (os.LookupEnv) as the getenv Load takes: a setting's
+// variable set but empty answers Cleared.
+func Getenv(lookup func(string) (string, bool)) func(string) string {
+	settings := map[string]bool{}
+	for _, n := range EnvNames() {
+		settings[n] = true
+	}
+	return func(name string) string {
+		v, ok := lookup(name)
+		if ok && v == "" && settings[name] {
+			return Cleared
+		}
+		return v
+	}
+}
+
+// applyEnv overrides c with every variable that is set and not empty;
+// one set but empty (Cleared) puts the key back to its default. Values
+// are never echoed in errors: some are secrets.
 func applyEnv(c *Config, getenv func(string) string) error {
 	for _, e := range envVars {
 		v := getenv(e.Name())
+		if v == Cleared {
+			resetKey(c, e.key)
+			continue
+		}
 		if v == "" {
 			continue
 		}
@@ -169,4 +197,23 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// resetKey sets the dotted key of c back to its default value.
+func resetKey(c *Config, key string) {
+	def := Default()
+	dst, src := reflect.ValueOf(c).Elem(), reflect.ValueOf(&def).Elem()
+	for _, part := range strings.Split(key, ".") {
+		found := false
+		for i := 0; i < dst.NumField(); i++ {
+			if name, _, _ := strings.Cut(dst.Type().Field(i).Tag.Get("yaml"), ","); name == part {
+				dst, src, found = dst.Field(i), src.Field(i), true
+				break
+			}
+		}
+		if !found {
+			return
+		}
+	}
+	dst.Set(src)
 }

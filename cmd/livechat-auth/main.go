@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+
+	"livechat-auth/config"
 )
 
 func main() {
@@ -21,7 +23,8 @@ func main() {
 		runtime.GOMAXPROCS(1)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	// A setting's variable set but empty clears the file's value.
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, config.Getenv(os.LookupEnv))
 	stop()
 	os.Exit(code)
 }

@@ -135,7 +135,10 @@ func (m *metrics) observer(edge string, cmds ...string) provider.Observer {
 			m.decisions.WithLabelValues(edge, cmd, result)
 		}
 		if cmd == "auth" || cmd == "check_password" { // the password sign-ins
-			m.decisions.WithLabelValues(edge, cmd, provider.ResultOutageGrace)
+			for _, result := range []string{provider.ResultOutageGrace, string(provider.ReasonBadPassword), string(provider.ReasonRateLimited),
+				string(provider.ReasonUnknownUser), string(provider.ReasonTokenUnshared)} {
+				m.decisions.WithLabelValues(edge, cmd, result)
+			}
 		}
 	}
 	m.cacheHits.WithLabelValues(edge)

@@ -157,10 +157,22 @@ func (l *failureLimiter) reserveSoon(ctx context.Context, key string, now time.T
 // release takes a reservation back: the password proved right, or the
 // attempt was nobody's failure (the wiki did not answer).
 func (l *failureLimiter) release(ctx context.Context, key string, r reservation) {
-	if r.id != "" {
+	if r.id == "" {
+		return
+	}
+	if _, local := l.counts.(*failureRecord); local {
 		l.counts.Release(ctx, key, r.id)
 		l.settle(key, r)
+		return
 	}
+	// Shared counts: the answer need not wait for the round trip. Until
+	// it lands, the attempt counts as a failure a moment longer.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		l.counts.Release(ctx, key, r.id)
+		l.settle(key, r)
+	}()
 }
 
 func (l *failureLimiter) guessed(ctx context.Context, key string, now time.Time) {

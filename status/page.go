@@ -21,9 +21,13 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"html/template"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -91,6 +95,11 @@ type Config struct {
 	Recorder    *Recorder
 	Log         hclog.Logger
 	Now         func() time.Time
+	// Hosts are the Host headers accepted when there is no secret: the
+	// loopback names, and the listener's own address. A page reached under
+	// another name (DNS rebinding through the operator's browser) is
+	// refused.
+	Hosts []string
 }
 
 //go:embed page.html
@@ -103,8 +112,10 @@ var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
 
 // Handler serves the page.
 type Handler struct {
-	cfg  Config
-	csrf string
+	cfg    Config
+	csrf   string
+	hosts  map[string]bool
+	dryRun sync.Mutex // one dry run at a time: each signs the sync account in
 }
 
 // New returns the page's handler.
@@ -119,13 +130,49 @@ func New(cfg Config) *Handler {
 	_, _ = rand.Read(key) // crypto/rand does not fail
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("livechat-auth status page form"))
-	return &Handler{cfg: cfg, csrf: hex.EncodeToString(m.Sum(nil))}
+	hosts := map[string]bool{}
+	for _, h := range cfg.Hosts {
+		hosts[strings.ToLower(h)] = true
+	}
+	return &Handler{cfg: cfg, csrf: hex.EncodeToString(m.Sum(nil)), hosts: hosts}
 }
+
+// hostOK reports whether a request without a secret names this page by a
+// loopback name or the listener's own address.
+func (h *Handler) hostOK(r *http.Request) bool {
+	if h.cfg.Secret != nil {
+		return true // the secret guards it; the operator may use any name
+	}
+	host := strings.ToLower(r.Host)
+	if h.hosts[host] {
+		return true
+	}
+	name := host
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		name = hn
+	}
+	name = strings.Trim(name, "[]")
+	if name == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(name)
+	return ip != nil && ip.IsLoopback()
+}
+
+// doneMessages are what a button's redirect may show: a code, never text
+// from the request.
+var doneMessages = map[string]string{"cleared": "cleared the lock on %s", "none": "no lock on %s"}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if !h.hostOK(r) {
+		http.Error(w, "the status page answers only to its loopback address", http.StatusMisdirectedRequest)
+		return
+	}
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="livechat-auth status", charset="UTF-8"`)
 		http.Error(w, "the status page needs its secret (status.secret) as the password", http.StatusUnauthorized)
@@ -139,16 +186,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		name := r.PostFormValue("name")
-		msg := "no lock on " + name
+		code := "none"
 		if h.cfg.ClearLock(name) {
-			msg = "cleared the lock on " + name
+			code = "cleared"
 			h.cfg.Log.Info("lock cleared on the status page", "name", name, "remote", r.RemoteAddr)
 		}
-		http.Redirect(w, r, "/?done="+url.QueryEscape(msg), http.StatusSeeOther)
+		http.Redirect(w, r, "/?done="+code+"&name="+url.QueryEscape(name), http.StatusSeeOther)
 	case r.URL.Path == "/rooms/dry-run" && r.Method == http.MethodPost && h.cfg.DryRunRooms != nil:
 		if !h.formOK(w, r) {
 			return
 		}
+		if !h.dryRun.TryLock() {
+			h.render(w, r, "", []string{"a dry run is already under way: wait for it"})
+			return
+		}
+		defer h.dryRun.Unlock()
 		ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 		defer cancel()
 		changes, err := h.cfg.DryRunRooms(ctx)
@@ -160,6 +212,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			changes = []string{"nothing: every room is in step"}
 		}
 		h.render(w, r, "", changes)
+	case r.URL.Path == "/":
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "use GET", http.StatusMethodNotAllowed)
+	case r.URL.Path == "/locks/clear" || r.URL.Path == "/rooms/dry-run":
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "use POST", http.StatusMethodNotAllowed)
 	default:
 		http.NotFound(w, r)
 	}
@@ -208,7 +266,10 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, _ string, dryRu
 	now := h.cfg.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	v := view{Snapshot: h.cfg.Snapshot(ctx), Now: now, CSRF: h.csrf, Done: r.URL.Query().Get("done"), DryRun: dryRun}
+	v := view{Snapshot: h.cfg.Snapshot(ctx), Now: now, CSRF: h.csrf, DryRun: dryRun}
+	if msg, ok := doneMessages[r.URL.Query().Get("done")]; ok {
+		v.Done = fmt.Sprintf(msg, r.URL.Query().Get("name"))
+	}
 	if h.cfg.Recorder != nil {
 		v.Totals = h.cfg.Recorder.Totals(now)
 		v.Chart = h.cfg.Recorder.Chart(now, Kind)

@@ -86,4 +86,27 @@ func TestPage(t *testing.T) {
 	if w := do("POST", "/locks/clear", "the status secret", form, map[string]string{"Sec-Fetch-Site": "same-origin"}); w.Code != http.StatusSeeOther || locks["alice"] {
 		t.Errorf("clear: %d, lock kept %v", w.Code, locks["alice"])
 	}
+	if w := do("GET", "/?done=Your+account+is+compromised", "the status secret", nil, nil); strings.Contains(w.Body.String(), "compromised") {
+		t.Error("the page shows text from the request")
+	}
+	if w := do("DELETE", "/", "the status secret", nil, nil); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") == "" {
+		t.Errorf("DELETE /: %d %q", w.Code, w.Header().Get("Allow"))
+	}
+}
+
+// TestPageRefusesOtherHosts: without a secret (loopback), a request under
+// another Host (DNS rebinding through the operator's browser) is refused.
+func TestPageRefusesOtherHosts(t *testing.T) {
+	h := New(Config{Snapshot: func(context.Context) Snapshot { return Snapshot{} }, ClearLock: func(string) bool { return true },
+		Hosts: []string{"127.0.0.1:8485"}})
+	for host, want := range map[string]int{"127.0.0.1:8485": 200, "localhost:8485": 200, "[::1]:8485": 200,
+		"rebind.attacker.example:8485": http.StatusMisdirectedRequest, "attacker.example": http.StatusMisdirectedRequest} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("Host %s: %d; want %d", host, w.Code, want)
+		}
+	}
 }

@@ -29,11 +29,12 @@ type sharedState struct {
 }
 
 // openSharedState opens the state of a daemon answering on socket ("" for
-// none). onHealth, when set, is told whether Redis answers.
+// none). onHealth, when set (serve: its metrics), is told whether Redis
+// answers.
 func openSharedState(cfg config.Config, socket string, log hclog.Logger, onHealth func(up bool)) (*sharedState, error) {
 	s := &sharedState{memory: provider.NewMemory()}
 	if !cfg.State.Enabled() {
-		used, err := openUsedTokens(cfg, socket)
+		used, err := openUsedTokens(cfg, socket, onHealth != nil)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -141,11 +143,19 @@ func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger, opts bu
 }
 
 // openUsedTokens opens the record of used tokens of a daemon answering on
-// socket ("" for none): journaled to token.used_file, else to a file
+// socket ("" for none): journaled to token.used_file, else to
+// $STATE_DIRECTORY/used-tokens (systemd's StateDirectory=, for serve: an
+// automatic daemon, one per settings, keeps its own), else to a file
 // beside the socket, else (no socket) kept in memory only. The record
 // outlives reloads; the caller closes it.
-func openUsedTokens(cfg config.Config, socket string) (*token.UsedTokens, error) {
+func openUsedTokens(cfg config.Config, socket string, serve bool) (*token.UsedTokens, error) {
 	path := cfg.Token.UsedFile
+	if d := os.Getenv("STATE_DIRECTORY"); path == "" && d != "" && serve {
+		// systemd's StateDirectory= survives restarts, where the
+		// RuntimeDirectory= beside the socket does not.
+		d, _, _ = strings.Cut(d, ":")
+		path = filepath.Join(d, "used-tokens")
+	}
 	if path == "" && socket != "" {
 		path = strings.TrimSuffix(socket, ".sock") + ".used"
 	}

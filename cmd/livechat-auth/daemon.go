@@ -168,7 +168,7 @@ type autoDaemon struct {
 func (d *autoDaemon) run(ctx context.Context, cfg config.Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	st, err := openSharedState(cfg, d.socket, d.log, nil) // kept for the daemon's life, reloads included, and across restarts
+	st, err := openSharedState(cfg, d.socket, false, d.log, nil) // kept for the daemon's life, reloads included, and across restarts
 	if err != nil {
 		return err
 	}

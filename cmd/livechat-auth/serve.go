@@ -73,7 +73,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		socket = ""
 	}
 	m := newMetrics()
-	st, err := openSharedState(cfg, socket, log, m.stateUp)
+	st, err := openSharedState(cfg, socket, true, log, m.stateUp)
 	if err != nil {
 		return cannotStart(err)
 	}

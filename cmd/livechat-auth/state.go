@@ -28,13 +28,13 @@ type sharedState struct {
 	closeAll func() error
 }
 
-// openSharedState opens the state of a daemon answering on socket ("" for
-// none). onHealth, when set (serve: its metrics), is told whether Redis
-// answers.
-func openSharedState(cfg config.Config, socket string, log hclog.Logger, onHealth func(up bool)) (*sharedState, error) {
+// openSharedState opens the state of serve (serve true) or of an
+// automatic daemon, answering on socket ("" for none). onHealth, when
+// set, is told whether Redis answers.
+func openSharedState(cfg config.Config, socket string, serve bool, log hclog.Logger, onHealth func(up bool)) (*sharedState, error) {
 	s := &sharedState{memory: provider.NewMemory()}
 	if !cfg.State.Enabled() {
-		used, err := openUsedTokens(cfg, socket, onHealth != nil)
+		used, err := openUsedTokens(cfg, socket, serve)
 		if err != nil {
 			return nil, err
 		}

@@ -71,6 +71,33 @@ func TestDoctor(t *testing.T) {
 		}
 	})
 
+	t.Run("writes through a role", func(t *testing.T) {
+		role, user, pw := randomName("lca_role_"), randomName("lca_ro_"), randomName("pw")
+		mustExec(t, w.Root, "CREATE ROLE "+role)
+		t.Cleanup(func() { _, _ = w.Root.Exec("DROP ROLE IF EXISTS " + role) })
+		mustExec(t, w.Root, fmt.Sprintf("GRANT ALL PRIVILEGES ON %s.* TO %s", w.Name, role))
+		mustExec(t, w.Root, fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", user, pw))
+		t.Cleanup(func() { _, _ = w.Root.Exec("DROP USER IF EXISTS '" + user + "'@'%'") })
+		mustExec(t, w.Root, fmt.Sprintf("GRANT %s TO '%s'@'%%'", role, user))
+		mustExec(t, w.Root, fmt.Sprintf("SET DEFAULT ROLE %s FOR '%s'@'%%'", role, user))
+		cfg, _ := writeConfig(t, t.TempDir(), fmt.Sprintf("%s:%s@tcp(%s)/%s", user, pw, w.Addr, w.Name), []string{"chat.test"}, "")
+		out, _ := runDoctor(t, binPath, "--config", cfg)
+		wantLines(t, out, "WARN the database grant allows more than reading: ALL")
+	})
+
+	t.Run("a grant on users_users alone", func(t *testing.T) {
+		user, pw := randomName("lca_tbl_"), randomName("pw")
+		mustExec(t, w.Root, fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", user, pw))
+		t.Cleanup(func() { _, _ = w.Root.Exec("DROP USER IF EXISTS '" + user + "'@'%'") })
+		mustExec(t, w.Root, fmt.Sprintf("GRANT SELECT ON %s.users_users TO '%s'@'%%'", w.Name, user))
+		cfg, _ := writeConfig(t, t.TempDir(), fmt.Sprintf("%s:%s@tcp(%s)/%s", user, pw, w.Addr, w.Name), []string{"chat.test"}, "")
+		out, code := runDoctor(t, binPath, "--config", cfg)
+		wantLines(t, out, "FAIL cannot read the site preferences (tiki_preferences)", "every sign-in fails")
+		if code != 2 {
+			t.Errorf("exit %d; want 2", code)
+		}
+	})
+
 	t.Run("unreadable config as the chat server's user", func(t *testing.T) {
 		need(t, "root", os.Geteuid() == 0, "run as root to check as another user")
 		// A folder and program every user may reach; a config only root may read.

@@ -33,6 +33,7 @@ func (s *Store) Inspect(ctx context.Context, hash func(string)) (Inspection, err
 	if err != nil {
 		return in, fmt.Errorf("read the grant: %w", err)
 	}
+	var roles []string
 	for rows.Next() {
 		var g string
 		if err := rows.Scan(&g); err != nil {
@@ -40,15 +41,29 @@ func (s *Store) Inspect(ctx context.Context, hash func(string)) (Inspection, err
 			return in, fmt.Errorf("read the grant: %w", err)
 		}
 		in.Grants = append(in.Grants, g)
-		for _, p := range privileges(g) {
-			if p != "SELECT" && p != "USAGE" && !slices.Contains(in.Beyond, p) {
-				in.Beyond = append(in.Beyond, p)
-			}
+		in.addPrivileges(g)
+		if r, ok := roleOf(g); ok {
+			roles = append(roles, r)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return in, fmt.Errorf("read the grant: %w", err)
+	}
+	// A role's privileges are the user's: follow each role granted, once.
+	for _, role := range roles {
+		rows, err := s.db.QueryContext(ctx, "SHOW GRANTS FOR "+quoteIdent(role))
+		if err != nil {
+			continue // a role this user may not inspect: its grant line is listed already
+		}
+		for rows.Next() {
+			var g string
+			if rows.Scan(&g) == nil {
+				in.Grants = append(in.Grants, g)
+				in.addPrivileges(g)
+			}
+		}
+		rows.Close()
 	}
 
 	have := map[string]bool{}
@@ -111,6 +126,33 @@ WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users_users' AND COLUMN_NAME =
 	}
 	return in, rows.Err()
 }
+
+// addPrivileges adds what a grant line gives beyond reading to in.Beyond.
+func (in *Inspection) addPrivileges(grant string) {
+	ps := privileges(grant)
+	if strings.Contains(strings.ToUpper(grant), " WITH GRANT OPTION") {
+		ps = append(ps, "GRANT OPTION")
+	}
+	for _, p := range ps {
+		if p != "SELECT" && p != "USAGE" && !slices.Contains(in.Beyond, p) {
+			in.Beyond = append(in.Beyond, p)
+		}
+	}
+}
+
+// roleOf returns the role a "GRANT `role` TO `user`@`host`" line grants.
+func roleOf(grant string) (string, bool) {
+	rest, ok := strings.CutPrefix(grant, "GRANT ")
+	if !ok || strings.Contains(strings.ToUpper(rest), " ON ") {
+		return "", false
+	}
+	role, _, ok := strings.Cut(rest, " TO ")
+	role = strings.Trim(strings.TrimSpace(role), "`'\"")
+	return role, ok && role != ""
+}
+
+// quoteIdent quotes a name for MariaDB.
+func quoteIdent(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
 
 // privileges returns the privileges a GRANT line gives ("GRANT SELECT,
 // INSERT ON `tiki`.* TO …"), upper-cased; ALL PRIVILEGES counts as ALL.

@@ -19,3 +19,17 @@ func TestPrivileges(t *testing.T) {
 		}
 	}
 }
+
+func TestRoleOf(t *testing.T) {
+	if r, ok := roleOf("GRANT `lca_writer` TO `r`@`%`"); !ok || r != "lca_writer" {
+		t.Errorf("roleOf = %q, %v", r, ok)
+	}
+	if _, ok := roleOf("GRANT SELECT ON `tiki`.* TO `r`@`%`"); ok {
+		t.Error("a privilege grant taken for a role")
+	}
+	var in Inspection
+	in.addPrivileges("GRANT SELECT ON `tiki`.* TO `r`@`%` WITH GRANT OPTION")
+	if len(in.Beyond) != 1 || in.Beyond[0] != "GRANT OPTION" {
+		t.Errorf("Beyond = %q", in.Beyond)
+	}
+}

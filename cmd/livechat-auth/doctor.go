@@ -200,6 +200,16 @@ func (d *doctor) checkDatabase(ctx context.Context, store *wikidb.Store) string 
 	if len(in.Missing) > 0 {
 		return ""
 	}
+	// What every sign-in and session reads besides users_users: a grant on
+	// that table alone fails every password sign-in.
+	if _, err := store.Prefs(ctx); err != nil {
+		d.say(verdictFail, "cannot read the site preferences (tiki_preferences): "+oneLine(err)+": every sign-in fails",
+			"grant SELECT on the whole wiki database: GRANT SELECT ON tiki.* TO the reader")
+	}
+	if _, err := store.Groups(ctx, 1); err != nil {
+		d.say(verdictFail, "cannot read the wiki's groups (users_usergroups, tiki_group_inclusion): "+oneLine(err)+": the session API and room sync fail",
+			"grant SELECT on the whole wiki database: GRANT SELECT ON tiki.* TO the reader")
+	}
 	d.say(verdictOK, fmt.Sprintf("%s; %d bcrypt, %d md5-crypt, %d legacy md5", accounts(in.Accounts),
 		formats[provider.FormatBcrypt], formats[provider.FormatMD5Crypt], formats[provider.FormatMD5Hex]), "")
 	if n := formats[provider.FormatDES]; n > 0 {

@@ -43,7 +43,9 @@ type Config struct {
 	Domains []string `yaml:"domains"`
 	// strict, LIVECHAT_AUTH_STRICT: refuse to start when a secret or key
 	// file is readable by every user (otherwise a warning). Default false.
-	Strict   bool     `yaml:"strict"`
+	Strict bool `yaml:"strict"`
+	// Path is the file the settings were read from ("": none); Load sets it.
+	Path     string   `yaml:"-"`
 	Wiki     Wiki     `yaml:"wiki"`
 	Auth     Auth     `yaml:"auth"`
 	Extauth  Extauth  `yaml:"extauth"`

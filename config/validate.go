@@ -77,7 +77,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateState()...)
 	errs = append(errs, c.validateStatus()...)
 	if c.Strict {
-		for _, e := range c.ExposedFiles() {
+		for _, e := range c.ExposedFiles("") { // the config file's own: see StrictConfigFile
 			errs = append(errs, errors.New(e+" (strict: true refuses it)"))
 		}
 	}

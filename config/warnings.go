@@ -49,24 +49,63 @@ func nearestName(name string, known map[string]bool) string {
 	return best
 }
 
-// ExposedFiles lists the secret and key files every user of the machine
-// may read, each with its key and mode. Group read is left alone: that is
-// how the chat server's user is given them.
-func (c Config) ExposedFiles() []string {
-	var out []string
-	for _, f := range []struct{ key, path string }{
+// SecretFile is a setting naming a file that holds a secret or a key.
+type SecretFile struct{ Key, Path string }
+
+// SecretFiles lists the secret and key files the settings name.
+func (c Config) SecretFiles() []SecretFile {
+	var out []SecretFile
+	for _, f := range []SecretFile{
 		{"wiki.dsn_file", c.Wiki.DSNFile}, {"token.signing_key_file", c.Token.SigningKeyFile},
 		{"token.secret_file", c.Token.SecretFile}, {"session.key_file", c.Session.KeyFile},
 		{"httpauth.secret_file", c.HTTPAuth.SecretFile}, {"rooms.password_file", c.Rooms.PasswordFile},
 		{"state.redis_url_file", c.State.RedisURLFile}, {"state.redis_password_file", c.State.RedisPasswordFile},
 		{"status.secret_file", c.Status.SecretFile},
 	} {
-		if f.path == "" {
-			continue
-		}
-		if fi, err := os.Stat(f.path); err == nil && fi.Mode().Perm()&0o004 != 0 {
-			out = append(out, fmt.Sprintf("%s: %s is readable by every user (mode %04o): chmod o-r %s", f.key, f.path, fi.Mode().Perm(), f.path))
+		if f.Path != "" {
+			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// HoldsInlineSecret reports whether the config file itself holds a secret
+// (one not read from a *_file setting).
+func (c Config) HoldsInlineSecret() bool {
+	inline := func(v Secret, file string) bool { return v != "" && file == "" }
+	return inline(c.Wiki.DSN, c.Wiki.DSNFile) || inline(c.Token.Secret, c.Token.SecretFile) || c.Token.PreviousSecret != "" ||
+		inline(c.Session.Key, c.Session.KeyFile) || inline(c.HTTPAuth.Secret, c.HTTPAuth.SecretFile) ||
+		inline(c.Rooms.Password, c.Rooms.PasswordFile) || inline(c.State.RedisURL, c.State.RedisURLFile) ||
+		inline(c.State.RedisPassword, c.State.RedisPasswordFile) || inline(c.Status.Secret, c.Status.SecretFile)
+}
+
+// ExposedFiles lists the secret and key files every user of the machine
+// may read, each with its key and mode, and the config file at path ("":
+// none) when it holds a secret. Group read is left alone: that is how the
+// chat server's user is given them.
+func (c Config) ExposedFiles(path string) []string {
+	files := c.SecretFiles()
+	if path != "" && c.HoldsInlineSecret() {
+		files = append(files, SecretFile{"the config file (it holds a secret)", path})
+	}
+	var out []string
+	for _, f := range files {
+		if fi, err := os.Stat(f.Path); err == nil && fi.Mode().Perm()&0o004 != 0 {
+			out = append(out, fmt.Sprintf("%s: %s is readable by every user (mode %04o): chmod o-r %s", f.Key, f.Path, fi.Mode().Perm(), f.Path))
+		}
+	}
+	return out
+}
+
+// StrictConfigFile is Validate's strict rule for the config file at path,
+// which Validate does not know: an error when strict is on and the file
+// holds a secret every user may read.
+func (c Config) StrictConfigFile(path string) error {
+	if !c.Strict || path == "" || !c.HoldsInlineSecret() {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o004 != 0 {
+		return fmt.Errorf("the config file (it holds a secret): %s is readable by every user (mode %04o): chmod o-r %s (strict: true refuses it)", path, fi.Mode().Perm(), path)
+	}
+	return nil
 }

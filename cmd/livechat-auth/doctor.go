@@ -66,6 +66,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	cfgPath := fset.String("config", getenv("LIVECHAT_AUTH_CONFIG"), "config file (YAML); env LIVECHAT_AUTH_CONFIG")
 	as := fset.String("as", "", "run the checks as this user (the chat server's, e.g. ejabberd or prosody); needs root")
 	probe := fset.String("user", "", "the livechat_id the isuser check asks about (default: the first migrated account)")
+	keepEnv := fset.Bool("keep-env", false, "with --as: keep this shell's environment (LIVECHAT_AUTH_*, TMPDIR, …) instead of a clean one as a chat server starts with")
 	if err := parseInterspersed(fset, args); err != nil {
 		return fail(stderr, "doctor", err)
 	}
@@ -73,7 +74,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return fail(stderr, "doctor", fmt.Errorf("unexpected argument %q (flags: --config FILE, --as USER, --user NAME)", fset.Arg(0)))
 	}
 	if *as != "" {
-		return doctorAs(ctx, *as, *cfgPath, *probe, stdout, stderr)
+		return doctorAs(ctx, *as, *cfgPath, *probe, *keepEnv, stdout, stderr)
 	}
 	d := &doctor{out: stdout}
 	me := "uid " + strconv.Itoa(os.Getuid())
@@ -81,6 +82,17 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		me = u.Username + " (" + me + ")"
 	}
 	fmt.Fprintf(stdout, "livechat-auth %s doctor, as %s\n", version, me)
+	var vars []string
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, config.EnvPrefix) || name == "RUNTIME_DIRECTORY" || name == "TMPDIR" {
+			vars = append(vars, name)
+		}
+	}
+	if len(vars) == 0 {
+		fmt.Fprintln(stdout, "     environment: no LIVECHAT_AUTH_*, RUNTIME_DIRECTORY or TMPDIR variable (a chat server's may set some: compare)")
+	} else {
+		fmt.Fprintf(stdout, "     environment: %s (values not shown; a chat server's may differ)\n", strings.Join(vars, ", "))
+	}
 	cfg, ok := d.checkConfig(*cfgPath, getenv, me)
 	if !ok {
 		return int(d.worst)
@@ -131,33 +143,21 @@ func (d *doctor) checkConfig(path string, getenv func(string) string, me string)
 	return cfg, true
 }
 
-// checkSecretFiles warns about secret and key files others may read.
+// checkSecretFiles warns about secret and key files (and a config file
+// holding a secret) every user may read, as serve and extauth do at
+// start, and about ones others than their owner may write.
 func (d *doctor) checkSecretFiles(cfg config.Config, cfgPath string) {
-	files := []struct{ key, path string }{
-		{"wiki.dsn_file", cfg.Wiki.DSNFile}, {"token.signing_key_file", cfg.Token.SigningKeyFile},
-		{"token.secret_file", cfg.Token.SecretFile}, {"session.key_file", cfg.Session.KeyFile},
-		{"httpauth.secret_file", cfg.HTTPAuth.SecretFile}, {"rooms.password_file", cfg.Rooms.PasswordFile},
-		{"state.redis_url_file", cfg.State.RedisURLFile}, {"state.redis_password_file", cfg.State.RedisPasswordFile},
+	for _, w := range cfg.ExposedFiles(cfgPath) {
+		what, todo, _ := strings.Cut(w, ": chmod")
+		d.say(verdictWarn, what, "chmod"+todo+" (owner and the chat server's group may read it)")
 	}
-	inline := cfg.Wiki.DSNFile == "" || (cfg.Token.Secret != "" && cfg.Token.SecretFile == "") ||
-		(cfg.Session.Key != "" && cfg.Session.KeyFile == "") || (cfg.HTTPAuth.Secret != "" && cfg.HTTPAuth.SecretFile == "") ||
-		(cfg.Rooms.Password != "" && cfg.Rooms.PasswordFile == "") || (cfg.State.RedisURL != "" && cfg.State.RedisURLFile == "")
-	if cfgPath != "" && inline {
-		files = append(files, struct{ key, path string }{"the config file (it holds a secret)", cfgPath})
+	files := cfg.SecretFiles()
+	if cfgPath != "" {
+		files = append(files, config.SecretFile{Key: "the config file", Path: cfgPath})
 	}
 	for _, f := range files {
-		if f.path == "" {
-			continue
-		}
-		fi, err := os.Stat(f.path)
-		if err != nil {
-			continue // the settings loaded: only an unreadable file's mode is unknown
-		}
-		switch mode := fi.Mode().Perm(); {
-		case mode&0o004 != 0:
-			d.say(verdictWarn, fmt.Sprintf("%s %s is readable by every user (mode %04o)", f.key, f.path, mode), "chmod 640 "+f.path+" (owner and the chat server's group)")
-		case mode&0o002 != 0 || mode&0o020 != 0:
-			d.say(verdictWarn, fmt.Sprintf("%s %s is writable by others than its owner (mode %04o)", f.key, f.path, mode), "chmod 640 "+f.path)
+		if fi, err := os.Stat(f.Path); err == nil && fi.Mode().Perm()&0o022 != 0 {
+			d.say(verdictWarn, fmt.Sprintf("%s %s is writable by others than its owner (mode %04o)", f.Key, f.Path, fi.Mode().Perm()), "chmod go-w "+f.Path)
 		}
 	}
 }
@@ -374,8 +374,9 @@ func (d *doctor) checkExtauth(ctx context.Context, cfgPath string, cfg config.Co
 	}
 }
 
-// doctorAs runs the doctor as another user: root only.
-func doctorAs(ctx context.Context, name, cfgPath, probe string, stdout, stderr io.Writer) int {
+// doctorAs runs the doctor as another user (root only), in a clean
+// environment unless keepEnv.
+func doctorAs(ctx context.Context, name, cfgPath, probe string, keepEnv bool, stdout, stderr io.Writer) int {
 	u, err := user.Lookup(name)
 	if err != nil {
 		return fail(stderr, "doctor", fmt.Errorf("--as %s: %w", name, err))
@@ -408,7 +409,12 @@ func doctorAs(ctx context.Context, name, cfgPath, probe string, stdout, stderr i
 		args = append(args, "--user", probe)
 	}
 	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Env = os.Environ()
+	// A clean environment, as a chat server's service starts with: this
+	// shell's variables are exactly what "works by hand" may lean on.
+	cmd.Env = []string{"HOME=" + u.HomeDir, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "USER=" + name, "LOGNAME=" + name}
+	if keepEnv {
+		cmd.Env = os.Environ()
+	}
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: groups}}

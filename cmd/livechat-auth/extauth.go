@@ -35,7 +35,7 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	defer closeLog()
 	log = log.Named("extauth")
-	warnSettings(log, cfg)
+	warnSettings(log, cfg, fs.Lookup("config").Value.String())
 
 	auth, store, tokens, err := openAuthenticator(ctx, cfg, log)
 	if err != nil {

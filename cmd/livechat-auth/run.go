@@ -34,7 +34,7 @@ commands:
   sync-rooms  make chat-room affiliations follow wiki groups once: sync-rooms [--config FILE] [--dry-run]
   end-sessions  end the chat sessions of online accounts the wiki now refuses, once: end-sessions [--config FILE] [--dry-run]
   ids       migration tools: ids suggest LOGIN | ids report | ids plan (see "livechat-auth ids")
-  doctor    check what the chat server needs, as its user: doctor [--config FILE] [--as USER] [--user NAME]
+  doctor    check what the chat server needs, as its user: doctor [--config FILE] [--as USER [--keep-env]] [--user NAME]
   health    ask the running serve of the same settings whether it is alive (exit 0 or 1)
   version   print the version
 
@@ -142,7 +142,8 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (co
 	if err != nil {
 		return cfg, err
 	}
-	if err := cfg.Validate(); err != nil {
+	err = errors.Join(cfg.Validate(), cfg.StrictConfigFile(*path))
+	if err != nil {
 		return cfg, fmt.Errorf("invalid settings: %w", err)
 	}
 	return cfg, nil
@@ -233,11 +234,11 @@ func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger)
 // warnSettings logs, once at start, what the settings accept but an
 // operator should fix: LIVECHAT_AUTH_* variables that name no setting,
 // and secret files every user may read.
-func warnSettings(log hclog.Logger, cfg config.Config) {
+func warnSettings(log hclog.Logger, cfg config.Config, cfgPath string) {
 	for _, w := range config.UnknownEnv(os.Environ()) {
 		log.Warn(w)
 	}
-	for _, w := range cfg.ExposedFiles() {
+	for _, w := range cfg.ExposedFiles(cfgPath) {
 		log.Warn(w)
 	}
 }

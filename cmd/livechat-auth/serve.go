@@ -52,7 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	defer closeLog()
 	log = log.Named("serve")
-	warnSettings(log, cfg)
+	warnSettings(log, cfg, fs.Lookup("config").Value.String())
 	cannotStart := func(err error) int {
 		if cfg.Log.File != "" { // stderr gets the line below; the log file gets it too
 			log.Error("cannot start", "error", oneLine(err))

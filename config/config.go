@@ -201,6 +201,16 @@ func readSecretFile(key, fileKey string, value *Secret, file string) error {
 	return nil
 }
 
+// loadError is every problem Load found, on one line; errors.Is sees the
+// file errors among them (a missing secret file is fs.ErrNotExist).
+type loadError struct {
+	text   string
+	causes []error
+}
+
+func (e loadError) Error() string   { return e.text }
+func (e loadError) Unwrap() []error { return e.causes }
+
 // otherProblems returns the problems of a Validate error whose key is not
 // already among reported.
 func otherProblems(err error, reported []string) []string {
@@ -224,35 +234,36 @@ func otherProblems(err error, reported []string) []string {
 // It does not validate: call Validate.
 func Load(path string, getenv func(string) string) (Config, error) {
 	c := Default()
+	var problems []string // every problem at once, each naming its key
+	var causes []error    // the errors among them, for errors.Is
+	where := ""           // no file: the problems name the variables' keys
 	if path != "" {
+		where = "config " + path + ": "
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return c, fmt.Errorf("read config: %w", err)
 		}
 		var root yaml.Node
 		if err := yaml.Unmarshal(data, &root); err != nil {
-			return c, fmt.Errorf("config %s: %w", path, err)
+			return c, fmt.Errorf("config %s: %w", path, err) // not YAML: nothing more can be said
 		}
-		if bad := unknownKeys(&root); len(bad) > 0 {
-			return c, fmt.Errorf("config %s: %s", path, strings.Join(bad, "; "))
-		}
-		if bad := typeProblems(&root); len(bad) > 0 {
-			// Every problem at once: the values of the right shape are
-			// decoded, and what validation says of them follows.
-			_ = yaml.Unmarshal(data, &c) // its errors are the ones above, in Go's words
-			if err := c.Validate(); err != nil {
-				bad = append(bad, otherProblems(err, bad)...)
+		problems = append(problems, unknownKeys(&root)...)
+		problems = append(problems, typeProblems(&root)...)
+		if len(problems) == 0 {
+			dec := yaml.NewDecoder(bytes.NewReader(data))
+			dec.KnownFields(true)
+			if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // an empty file sets nothing
+				return c, fmt.Errorf("config %s: %w", path, err)
 			}
-			return c, fmt.Errorf("config %s: %s", path, strings.Join(bad, "; "))
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // an empty file sets nothing
-			return c, fmt.Errorf("config %s: %w", path, err)
+		} else {
+			// The values of the right shape are decoded, so that what
+			// validation says of them comes too; the decoder's own errors
+			// are the ones above, in Go's words.
+			_ = yaml.Unmarshal(data, &c)
 		}
 	}
 	if err := applyEnv(&c, getenv); err != nil {
-		return c, err
+		problems = append(problems, strings.Split(err.Error(), "\n")...)
 	}
 	for _, f := range []struct {
 		key, fileKey string
@@ -269,8 +280,15 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		{"status.secret", "status.secret_file", &c.Status.Secret, c.Status.SecretFile},
 	} {
 		if err := readSecretFile(f.key, f.fileKey, f.value, f.file); err != nil {
-			return c, err
+			problems = append(problems, err.Error())
+			causes = append(causes, err)
 		}
 	}
-	return c, nil
+	if len(problems) == 0 {
+		return c, nil
+	}
+	if err := c.Validate(); err != nil {
+		problems = append(problems, otherProblems(err, problems)...)
+	}
+	return c, loadError{text: where + strings.Join(problems, "; "), causes: causes}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -139,6 +140,7 @@ func Getenv(lookup func(string) (string, bool)) func(string) string {
 // one set but empty (Cleared) puts the key back to its default. Values
 // are never echoed in errors: some are secrets.
 func applyEnv(c *Config, getenv func(string) string) error {
+	var errs []error
 	for _, e := range envVars {
 		v := getenv(e.Name())
 		if v == Cleared {
@@ -149,10 +151,10 @@ func applyEnv(c *Config, getenv func(string) string) error {
 			continue
 		}
 		if err := e.set(c, v); err != nil {
-			return fmt.Errorf("%s (%s): %w", e.key, e.Name(), err)
+			errs = append(errs, fmt.Errorf("%s (%s): %w", e.key, e.Name(), err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func durationVar(field func(*Config) *time.Duration) func(*Config, string) error {

@@ -103,13 +103,8 @@ var durationType = reflect.TypeOf(time.Duration(0))
 
 func checkTypes(n *yaml.Node, t reflect.Type, key string, problems *[]string) {
 	bad := func(need string) {
-		// Only numbers, durations and switches are shown: a misplaced
-		// value elsewhere might be a secret.
-		shown := ""
-		plain := t == durationType || t.Kind() == reflect.Int || t.Kind() == reflect.Bool
-		if plain && n.Kind == yaml.ScalarNode && len(n.Value) <= 40 && !strings.ContainsAny(n.Value, "\n") {
-			shown = fmt.Sprintf(" (%q)", n.Value)
-		}
+		// The value is never shown: a misplaced one may be a secret.
+		shown := fmt.Sprintf(" (line %d)", n.Line)
 		name := key
 		if name == "" {
 			name = "the config file"

@@ -35,7 +35,7 @@ func (c *Config) validateStatus() []error {
 		bad("status.listen", "\""+s.Listen+"\" is not host:port, e.g. 127.0.0.1:8485")
 		return errs
 	}
-	if s.Listen == c.Serve.Listen {
+	if sameListener(s.Listen, c.Serve.Listen) {
 		bad("status.listen", "must differ from serve.listen: the status page never shares the listener the wiki's web server reaches")
 	}
 	ip := net.ParseIP(host)
@@ -47,4 +47,20 @@ func (c *Config) validateStatus() []error {
 		bad(fromFile("status.secret", "status.secret_file", s.SecretFile), "shorter than 16 bytes")
 	}
 	return errs
+}
+
+// sameListener reports whether two listen addresses would take one port:
+// the same port, on the same host, a wildcard, or two loopback names.
+func sameListener(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb {
+		return a == b
+	}
+	loop := func(h string) bool {
+		ip := net.ParseIP(h)
+		return h == "localhost" || (ip != nil && ip.IsLoopback())
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || wild(ha) || wild(hb) || (loop(ha) && loop(hb))
 }

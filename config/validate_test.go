@@ -56,6 +56,7 @@ func TestValidateInvalid(t *testing.T) {
 		{"outage grace over a day", func(c *Config) { c.Auth.OutageGrace = 25 * time.Hour }, "auth.outage_grace"},
 		{"status page on a public address without secret", func(c *Config) { c.Status.Listen = "0.0.0.0:8485" }, "status.listen"},
 		{"status page on serve's listener", func(c *Config) { c.Status.Listen = c.Serve.Listen }, "status.listen"},
+		{"status page on serve's port under another name", func(c *Config) { c.Serve.Listen, c.Status.Listen = "127.0.0.1:8484", "localhost:8484" }, "status.listen"},
 		{"status secret too short", func(c *Config) { c.Status.Listen, c.Status.Secret = "127.0.0.1:8485", "short" }, "status.secret"},
 		{"status secret without page", func(c *Config) { c.Status.Secret = "long enough secret here" }, "status.secret"},
 		{"end sessions bound too short", func(c *Config) { c.EndSessions.Bound = time.Second }, "end_sessions.bound"},

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"livechat-auth/provider"
 	"livechat-auth/provider/token"
@@ -94,7 +95,7 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitError
 	}
-	if *alg == "secret" {
+	if strings.EqualFold(*alg, "secret") {
 		return writeSecret(*out, stderr)
 	}
 	pemKey, err := token.GenerateKey(*alg)
@@ -138,6 +139,6 @@ func writeSecret(path string, stderr io.Writer) int {
 	if err := errors.Join(werr, f.Close()); err != nil {
 		return fail(stderr, "keygen", err)
 	}
-	fmt.Fprintf(stderr, "wrote %s (a 32-byte secret, mode 0600): name it in token.secret_file, session.key_file, httpauth.secret_file or status.secret_file, and give the same file to the other side\n", path)
+	fmt.Fprintf(stderr, "wrote %s (64 hex characters, mode 0600; use them as they are, not decoded): name it in token.secret_file, session.key_file, httpauth.secret_file or status.secret_file, and give the same text to the other side\n", path)
 	return exitOK
 }

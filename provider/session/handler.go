@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -210,20 +211,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// wantsJWT reports whether an Accept header asks for application/jwt
-// rather than JSON: it names application/jwt, and no JSON type ahead of
-// it.
+// wantsJWT reports whether an Accept header prefers application/jwt to
+// JSON: its quality is higher than that of application/json (or of a
+// wildcard that covers JSON), or equal and listed first.
 func wantsJWT(accept string) bool {
-	for _, part := range strings.Split(accept, ",") {
-		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		switch strings.ToLower(strings.TrimSpace(mt)) {
+	jwtQ, jsonQ := -1.0, -1.0
+	jwtAt, jsonAt := 0, 0
+	for i, part := range strings.Split(accept, ",") {
+		fields := strings.Split(part, ";")
+		mt := strings.ToLower(strings.TrimSpace(fields[0]))
+		q := 1.0
+		for _, p := range fields[1:] {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "q="); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					q = f
+				}
+			}
+		}
+		switch mt {
 		case "application/jwt":
-			return true
-		case "application/json", "*/*", "application/*":
-			return false
+			if q > jwtQ {
+				jwtQ, jwtAt = q, i
+			}
+		case "application/json", "application/*", "*/*":
+			if q > jsonQ {
+				jsonQ, jsonAt = q, i
+			}
 		}
 	}
-	return false
+	return jwtQ > 0 && (jwtQ > jsonQ || (jwtQ == jsonQ && jwtAt < jsonAt))
 }
 
 // requestFields are the keys a request body may hold, spelled exactly.

@@ -388,7 +388,10 @@ func TestSessionBareToken(t *testing.T) {
 	if c, err := v.Verify(context.Background(), w.Body.String()); err != nil || c.Subject != "alice" {
 		t.Errorf("the bare token: %+v, %v", c, err)
 	}
-	for _, accept := range []string{"", "application/json", "application/json, application/jwt", "*/*"} {
+	if w := ask(`{"login":"alice","nonce":"3"}`, "application/json;q=0.5, application/jwt"); w.Header().Get("Content-Type") != "application/jwt" {
+		t.Errorf("jwt preferred by quality: %s", w.Header().Get("Content-Type"))
+	}
+	for _, accept := range []string{"", "application/json", "application/json, application/jwt", "*/*", "application/jwt;q=0.5, application/json", "application/jwt;q=0"} {
 		if w := ask(`{"login":"alice","nonce":"`+accept+`"}`, accept); !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
 			t.Errorf("Accept %q: %s", accept, w.Header().Get("Content-Type"))
 		}

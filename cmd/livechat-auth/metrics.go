@@ -42,6 +42,7 @@ type metrics struct {
 	recent       status.Recorder
 	lastRoomSync atomic.Pointer[roomSyncRun]
 	lastGuard    atomic.Pointer[time.Time]
+	migration    atomic.Pointer[migrationAt]
 	endedMu      sync.Mutex
 	ended        map[string]int
 }

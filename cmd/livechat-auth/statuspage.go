@@ -127,13 +127,7 @@ func statusSnapshot(ctx context.Context, d *daemon, started time.Time) status.Sn
 		}
 		s.RoomSync = rs
 	}
-	m := &status.Migration{}
-	if in, err := d.store.Inspect(ctx, nil); err != nil {
-		m.Err = oneLine(err)
-	} else {
-		m.Accounts, m.WithoutLivechatID = in.Accounts, in.WithoutLivechatID
-	}
-	s.Migration = m
+	s.Migration = migrationCounts(ctx, d)
 	if cfg.EndSessions.Enabled {
 		es := &status.EndSessions{Bound: cfg.EndSessions.Bound, Ended: d.m.endedByReason()}
 		if t := d.m.lastGuard.Load(); t != nil {
@@ -237,4 +231,27 @@ func redisHost(cfg config.Config) string {
 		return ""
 	}
 	return u.Host
+}
+
+// migrationCounts counts the accounts with and without livechat_id, at
+// most once a minute: a count reads the whole table, on the pool the
+// sign-ins use.
+func migrationCounts(ctx context.Context, d *daemon) *status.Migration {
+	if c := d.m.migration.Load(); c != nil && time.Since(c.at) < time.Minute {
+		return &c.counts
+	}
+	m := status.Migration{}
+	if in, err := d.store.Inspect(ctx, nil); err != nil {
+		m.Err = oneLine(err)
+	} else {
+		m.Accounts, m.WithoutLivechatID = in.Accounts, in.WithoutLivechatID
+		d.m.migration.Store(&migrationAt{at: time.Now(), counts: m})
+	}
+	return &m
+}
+
+// migrationAt is a migration count and when it was made.
+type migrationAt struct {
+	at     time.Time
+	counts status.Migration
 }

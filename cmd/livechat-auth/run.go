@@ -55,6 +55,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return exitError
 	}
+	if asksHelp(args[1:]) {
+		stderr = stdout // the usage asked for is output, not an error: "doctor --help | less"
+	}
 	switch args[0] {
 	case "extauth":
 		return runExtauth(ctx, args[1:], stdin, stdout, stderr, getenv)
@@ -89,6 +92,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintf(stderr, "livechat-auth: unknown command %q\n\n%s", args[0], usage)
 	return exitError
+}
+
+// asksHelp reports whether a subcommand's arguments ask for its usage
+// (-h, -help or --help before any "--").
+func asksHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 // fail reports a subcommand's error on stderr, on one line, and returns

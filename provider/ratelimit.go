@@ -91,6 +91,9 @@ func (l *failureLimiter) reserve(ctx context.Context, key string, now time.Time)
 		return reservation{}
 	}
 	id, b, s := l.counts.Reserve(ctx, key, l.lim, now)
+	if b {
+		id = "" // a blocked attempt counted nothing
+	}
 	if id != "" {
 		l.mu.Lock()
 		p := l.pending[key]
@@ -136,6 +139,7 @@ func (l *failureLimiter) waitPending(ctx context.Context, key string) bool {
 	select {
 	case <-p.done:
 	case <-ctx.Done():
+	case <-time.After(2 * time.Second): // never hold a sign-in for long on another's attempt
 	}
 	return true
 }
@@ -237,7 +241,23 @@ func (r *failureRecord) Reserve(_ context.Context, name string, lim Limit, now t
 			r.prune(other, lim, now)
 		}
 		if len(r.failures) >= r.maxAccounts {
-			return "", false, false // under a flood of names, stop tracking new ones rather than grow
+			// A flood of names: make room by forgetting one that is not
+			// blocked, rather than stop counting (which would lift the
+			// limit for every name not yet tracked) or grow.
+			evicted := false
+			for other, list := range r.failures {
+				if len(list) <= lim.Max {
+					delete(r.failures, other)
+					evicted = true
+					break
+				}
+			}
+			if !evicted {
+				for other := range r.failures {
+					delete(r.failures, other)
+					break
+				}
+			}
 		}
 	}
 	r.next++

@@ -69,6 +69,9 @@ func (f Failures) Reserve(ctx context.Context, name string, lim provider.Limit, 
 			return m + "|" + localID, false, false
 		}
 	}
+	if localID == "" {
+		return "", localBlocked, localSealed // nothing counted: nothing to take back
+	}
 	return "|" + localID, localBlocked, localSealed
 }
 

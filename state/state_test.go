@@ -159,7 +159,7 @@ func TestUnreachableRedis(t *testing.T) {
 	f := r.Failures(provider.NewMemory().Failures())
 	f.Reserve(ctx, "alice", lim, now)
 	f.Reserve(ctx, "alice", lim, now)
-	if _, blocked, _ := f.Reserve(ctx, "alice", lim, now); !blocked {
+	if id, blocked, _ := f.Reserve(ctx, "alice", lim, now); !blocked || id != "" {
 		t.Error("the per-process limit does not hold while Redis is down")
 	}
 	if n := strings.Count(logs.String(), "unreachable"); n != 1 {

@@ -215,7 +215,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/":
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "use GET", http.StatusMethodNotAllowed)
-	case r.URL.Path == "/locks/clear" || r.URL.Path == "/rooms/dry-run":
+	case r.URL.Path == "/locks/clear" || (r.URL.Path == "/rooms/dry-run" && h.cfg.DryRunRooms != nil):
 		w.Header().Set("Allow", "POST")
 		http.Error(w, "use POST", http.StatusMethodNotAllowed)
 	default:

@@ -97,16 +97,28 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // asksHelp reports whether a subcommand's arguments ask for its usage
 // (-h, -help or --help before any "--").
 func asksHelp(args []string) bool {
-	for _, a := range args {
+	for i, a := range args {
 		switch a {
 		case "--":
 			return false
 		case "-h", "-help", "--help":
+			// Not when it is the value of the flag before it (--config -h):
+			// then it is no request for help, and errors stay errors.
+			prev := ""
+			if i > 0 {
+				prev = args[i-1]
+			}
+			if strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && !boolFlags[strings.TrimLeft(prev, "-")] {
+				return false
+			}
 			return true
 		}
 	}
 	return false
 }
+
+// boolFlags are the subcommands' flags that take no value.
+var boolFlags = map[string]bool{"dry-run": true, "merge-by-name": true, "keep-env": true, "h": true, "help": true}
 
 // fail reports a subcommand's error on stderr, on one line, and returns
 // exitError.

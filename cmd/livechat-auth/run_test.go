@@ -380,3 +380,15 @@ func TestKeygenSecret(t *testing.T) {
 		t.Errorf("the secret as token.secret_file and session.key_file: %v", err)
 	}
 }
+
+// TestHelpAsAFlagValue: -h given as a flag's value is no request for
+// help, so the error it leads to stays on stderr.
+func TestHelpAsAFlagValue(t *testing.T) {
+	r := runWith(t, []string{"check", "--config", "-h", "alice@chat.test"}, nil, nil)
+	if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, "-h") {
+		t.Errorf("check --config -h: %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runWith(t, []string{"sync-rooms", "--dry-run", "--help"}, nil, nil); r.code != exitOK || r.stdout == "" {
+		t.Errorf("sync-rooms --dry-run --help: %d %q", r.code, r.stdout)
+	}
+}

@@ -164,7 +164,11 @@ func openUsedTokens(cfg config.Config, socket string, serve bool) (*token.UsedTo
 	}
 	used, err := token.OpenUsedTokens(path, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("token.used_file: %w", err)
+		key := "token.used_file"
+		if cfg.Token.UsedFile == "" {
+			key = "the record of used tokens (" + path + ", set token.used_file to move it)"
+		}
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return used, nil
 }

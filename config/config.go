@@ -236,6 +236,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	c := Default()
 	var problems []string // every problem at once, each naming its key
 	var causes []error    // the errors among them, for errors.Is
+	var reported []string // keys a problem above covers, beyond those it names
 	where := ""           // no file: the problems name the variables' keys
 	if path != "" {
 		where = "config " + path + ": "
@@ -246,6 +247,14 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		var root yaml.Node
 		if err := yaml.Unmarshal(data, &root); err != nil {
 			return c, fmt.Errorf("config %s: %w", path, err) // not YAML: nothing more can be said
+		}
+		docs := yaml.NewDecoder(bytes.NewReader(data))
+		var doc yaml.Node
+		for n := 0; docs.Decode(&doc) == nil; n++ {
+			if n == 1 {
+				problems = append(problems, "the file holds more than one YAML document (a line \"---\"): only one is read, so write one")
+				break
+			}
 		}
 		problems = append(problems, unknownKeys(&root)...)
 		problems = append(problems, typeProblems(&root)...)
@@ -282,13 +291,14 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if err := readSecretFile(f.key, f.fileKey, f.value, f.file); err != nil {
 			problems = append(problems, err.Error())
 			causes = append(causes, err)
+			reported = append(reported, f.key+":") // so validation does not call it missing too
 		}
 	}
 	if len(problems) == 0 {
 		return c, nil
 	}
 	if err := c.Validate(); err != nil {
-		problems = append(problems, otherProblems(err, problems)...)
+		problems = append(problems, otherProblems(err, append(reported, problems...))...)
 	}
 	return c, loadError{text: where + strings.Join(problems, "; "), causes: causes}
 }

@@ -593,8 +593,8 @@ func TestLoadTypeProblems(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{
-		`domains: must be a list`, `wiki.query_timeout: must be a duration such as 5s or 1m (line 4)`,
-		`auth.max_failures: must be a whole number (line 6)`, `httpauth: must be a section`, `log.level: "loud" is not one of`,
+		`domains: must be a list`, `wiki.query_timeout: must be a duration with its unit, such as 0s, 5s or 1m (line 4)`,
+		`auth.max_failures: must be a whole number, unquoted (line 6)`, `httpauth: must be a section`, `log.level: "loud" is not one of`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
@@ -626,5 +626,49 @@ func TestEmptyVariableClears(t *testing.T) {
 	}
 	if g := Getenv(lookup)("LIVECHAT_AUTH_CONFIG"); g != "" {
 		t.Errorf("a variable that is no setting answered %q", g)
+	}
+}
+
+// TestLoadYAMLForms: YAML's merge keys, its boolean and number spellings
+// load; a second document, quoted numbers, a unitless duration and
+// unknown keys inside rooms' entries are named problems.
+func TestLoadYAMLForms(t *testing.T) {
+	write := func(body string) string {
+		path := filepath.Join(t.TempDir(), "config.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	noEnv := func(string) string { return "" }
+	base := "domains: [chat.test]\nbase: &b {dsn: \"r:p@tcp(127.0.0.1:3306)/x\"}\n"
+	_ = base
+	ok := "domains: [chat.test]\nwiki: &w\n  dsn: \"r:p@tcp(127.0.0.1:3306)/x\"\nstrict: True\nauth:\n  max_failures: 0x10\n"
+	c, err := Load(write(ok), noEnv)
+	if err != nil || !c.Strict || c.Auth.MaxFailures != 16 {
+		t.Errorf("True and 0x10: %+v %v", c.Auth, err)
+	}
+	for body, want := range map[string]string{
+		ok + "---\nstrict: false\n":                                                                     "more than one YAML document",
+		ok + "rooms:\n  rules:\n    - {group: G, rooms: [r], bogus: 1}\n":                               "rooms.rules[0].bogus: unknown setting",
+		ok + "rooms:\n  settings:\n    support: {nam: x}\n":                                             "rooms.settings.support.nam: unknown setting",
+		"domains: [chat.test]\nwiki: {dsn: \"r:p@tcp(127.0.0.1:3306)/x\", max_open_conns: \"7\"}\n":     "wiki.max_open_conns: must be a whole number, unquoted",
+		"domains: [chat.test]\nwiki: {dsn: \"r:p@tcp(127.0.0.1:3306)/x\"}\nauth: {failure_window: 0}\n": "auth.failure_window: must be a duration with its unit",
+		"domains: [chat.test]\nwiki: {dsn_file: /nonexistent/dsn}\n":                                    "wiki.dsn_file: open /nonexistent/dsn",
+	} {
+		_, err := Load(write(body), noEnv)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v; want %q", body, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "wiki.dsn: required") {
+			t.Errorf("%q: a false wiki.dsn: required: %v", body, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "!!") || strings.Contains(err.Error(), "unmarshal") || strings.Contains(err.Error(), "config.Room")) {
+			t.Errorf("%q: Go's words: %v", body, err)
+		}
+	}
+	env := map[string]string{"LIVECHAT_AUTH_WIKI_DSN": "r:p@tcp(h:1)/x", "LIVECHAT_AUTH_WIKI_DSN_FILE": "/x"}
+	if _, err := Load("", func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "set only one of LIVECHAT_AUTH_WIKI_DSN and LIVECHAT_AUTH_WIKI_DSN_FILE") {
+		t.Errorf("both variables: %v", err)
 	}
 }

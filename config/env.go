@@ -142,6 +142,13 @@ func Getenv(lookup func(string) (string, bool)) func(string) string {
 func applyEnv(c *Config, getenv func(string) string) error {
 	var errs []error
 	for _, e := range envVars {
+		if file, ok := strings.CutSuffix(e.key, "_file"); ok {
+			if pair := (envVar{key: file}); getenv(pair.Name()) != "" && getenv(pair.Name()) != Cleared && getenv(e.Name()) != "" && getenv(e.Name()) != Cleared {
+				errs = append(errs, fmt.Errorf("%s, %s: set only one of %s and %s", file, e.key, pair.Name(), e.Name()))
+			}
+		}
+	}
+	for _, e := range envVars {
 		v := getenv(e.Name())
 		if v == Cleared {
 			resetKey(c, e.key)

@@ -35,6 +35,9 @@ func walkKeys(n *yaml.Node, t reflect.Type, prefix string, problems *[]string) {
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key := n.Content[i].Value
+		if key == "<<" {
+			continue // a YAML merge key: its mapping's keys are checked where they are written
+		}
 		ft, ok := fields[key]
 		if !ok {
 			msg := prefix + key + ": unknown setting"
@@ -45,6 +48,22 @@ func walkKeys(n *yaml.Node, t reflect.Type, prefix string, problems *[]string) {
 			continue
 		}
 		walkKeys(n.Content[i+1], ft, prefix+key+".", problems)
+		walkInside(n.Content[i+1], ft, prefix+key, problems)
+	}
+}
+
+// walkInside checks the keys of the structs inside a map or a list
+// (rooms.settings.support, rooms.rules[0]).
+func walkInside(n *yaml.Node, t reflect.Type, key string, problems *[]string) {
+	switch {
+	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			walkKeys(n.Content[i+1], t.Elem(), key+"."+n.Content[i].Value+".", problems)
+		}
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct && n.Kind == yaml.SequenceNode:
+		for i, item := range n.Content {
+			walkKeys(item, t.Elem(), fmt.Sprintf("%s[%d].", key, i), problems)
+		}
 	}
 }
 
@@ -119,10 +138,10 @@ func checkTypes(n *yaml.Node, t reflect.Type, key string, problems *[]string) {
 	}
 	switch {
 	case t == durationType:
-		if n.Kind != yaml.ScalarNode {
-			bad("a duration such as 5s or 1m")
+		if n.Kind != yaml.ScalarNode || n.Tag == "!!int" || n.Tag == "!!float" {
+			bad("a duration with its unit, such as 0s, 5s or 1m")
 		} else if _, err := time.ParseDuration(n.Value); err != nil {
-			bad("a duration such as 5s or 1m")
+			bad("a duration with its unit, such as 0s, 5s or 1m")
 		}
 	case t.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {
@@ -136,6 +155,10 @@ func checkTypes(n *yaml.Node, t reflect.Type, key string, problems *[]string) {
 			}
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "<<" {
+				checkTypes(n.Content[i+1], t, key, problems) // a merged mapping holds this section's keys
+				continue
+			}
 			if ft, ok := fields[n.Content[i].Value]; ok {
 				name := n.Content[i].Value
 				if key != "" {
@@ -161,14 +184,14 @@ func checkTypes(n *yaml.Node, t reflect.Type, key string, problems *[]string) {
 			checkTypes(n.Content[i+1], t.Elem(), key+"."+n.Content[i].Value, problems)
 		}
 	case t.Kind() == reflect.Int:
-		if n.Kind != yaml.ScalarNode {
-			bad("a whole number")
-		} else if _, err := strconv.Atoi(n.Value); err != nil {
-			bad("a whole number")
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			bad("a whole number, unquoted")
+		} else if _, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err != nil {
+			bad("a whole number, unquoted")
 		}
 	case t.Kind() == reflect.Bool:
-		if n.Kind != yaml.ScalarNode || (n.Value != "true" && n.Value != "false") {
-			bad("true or false")
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			bad("true or false, unquoted")
 		}
 	case t.Kind() == reflect.Ptr:
 		checkTypes(n, t.Elem(), key, problems)

@@ -23,16 +23,22 @@ func unknownKeys(root *yaml.Node) []string {
 	return problems
 }
 
-func walkKeys(n *yaml.Node, t reflect.Type, prefix string, problems *[]string) {
-	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
-		return
-	}
+// yamlFields maps a struct's YAML keys to their fields' types.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
 	fields := map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
 		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" && name != "-" {
 			fields[name] = t.Field(i).Type
 		}
 	}
+	return fields
+}
+
+func walkKeys(n *yaml.Node, t reflect.Type, prefix string, problems *[]string) {
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+		return
+	}
+	fields := yamlFields(t)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key := n.Content[i].Value
 		if key == "<<" {
@@ -148,12 +154,7 @@ func checkTypes(n *yaml.Node, t reflect.Type, key string, problems *[]string) {
 			bad("a section of settings (key: value lines indented under it)")
 			return
 		}
-		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" && name != "-" {
-				fields[name] = t.Field(i).Type
-			}
-		}
+		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == "<<" {
 				checkTypes(n.Content[i+1], t, key, problems) // a merged mapping holds this section's keys

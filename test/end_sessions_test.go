@@ -5,45 +5,23 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"mellium.im/sasl"
-	"mellium.im/xmpp"
-	"mellium.im/xmpp/jid"
-	"mellium.im/xmpp/mux"
 )
 
 // onlineClient is a chat client that stays signed in; closed is closed
 // when the server ends its stream.
 type onlineClient struct {
-	closed chan struct{}
+	closed <-chan struct{}
 }
 
 func stayOnline(t *testing.T, addr, address, password string) *onlineClient {
 	t.Helper()
-	j := jid.MustParse(address)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := xmpp.NewSession(ctx, j.Domain(), j, conn, xmpp.Secure, xmpp.NewNegotiator(
-		func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
-			return xmpp.StreamConfig{Features: []xmpp.StreamFeature{xmpp.SASL("", password, sasl.Plain), xmpp.BindResource()}}
-		}))
-	if err != nil {
-		conn.Close()
-		t.Fatalf("sign in as %s: %v", address, err)
-	}
-	c := &onlineClient{closed: make(chan struct{})}
-	go func() { _ = s.Serve(mux.New("jabber:client")); close(c.closed) }() // ends when the stream does
-	t.Cleanup(func() { s.Close(); conn.Close() })
-	return c
+	_, served := signedInSession(t, addr, address, password)
+	return &onlineClient{closed: served}
 }
 
 func (c *onlineClient) isClosed() bool {
@@ -141,7 +119,12 @@ func testEndSessions(t *testing.T, w *wiki, srv *serveProcess, addr, cfgPath, lo
 		}
 	}
 	t.Logf("ended within %s", time.Since(changed).Round(100*time.Millisecond))
-	time.Sleep(4 * time.Second) // two more passes
+	// Two more checks, so that an unchanged account had its chance to be
+	// wrongly ended.
+	after := checks()
+	if !eventually(t, 15*time.Second, func() bool { return checks() >= after+2 }) {
+		t.Fatal("the session checks stopped")
+	}
 	if carol.isClosed() {
 		t.Error("an unchanged account's session was ended")
 	}

@@ -28,6 +28,16 @@ type xmppSession struct {
 
 func dialSession(t testing.TB, addr, address, password string) *xmppSession {
 	t.Helper()
+	c := &xmppSession{muc: &muc.Client{}}
+	c.Session, _ = signedInSession(t, addr, address, password, muc.HandleClient(c.muc))
+	return c
+}
+
+// signedInSession signs address in over plain TCP (SASL PLAIN on
+// loopback) and serves the session with handlers until the test ends;
+// served is closed when the server ends the stream.
+func signedInSession(t testing.TB, addr, address, password string, handlers ...mux.Option) (s *xmpp.Session, served <-chan struct{}) {
+	t.Helper()
 	j := jid.MustParse(address)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -35,17 +45,18 @@ func dialSession(t testing.TB, addr, address, password string) *xmppSession {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := xmpp.NewSession(ctx, j.Domain(), j, conn, xmpp.Secure, xmpp.NewNegotiator(
+	s, err = xmpp.NewSession(ctx, j.Domain(), j, conn, xmpp.Secure, xmpp.NewNegotiator(
 		func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
 			return xmpp.StreamConfig{Features: []xmpp.StreamFeature{xmpp.SASL("", password, sasl.Plain), xmpp.BindResource()}}
 		}))
 	if err != nil {
+		conn.Close()
 		t.Fatalf("sign in as %s: %v", address, err)
 	}
-	c := &xmppSession{Session: s, muc: &muc.Client{}}
-	go func() { _ = s.Serve(mux.New("jabber:client", muc.HandleClient(c.muc))) }() // ends with Close
+	done := make(chan struct{})
+	go func() { _ = s.Serve(mux.New("jabber:client", handlers...)); close(done) }() // ends with the stream
 	t.Cleanup(func() { s.Close(); conn.Close() })
-	return c
+	return s, done
 }
 
 // affiliations reads a room's four lists with hand-written muc#admin

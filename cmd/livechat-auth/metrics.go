@@ -35,7 +35,6 @@ type metrics struct {
 	// The shared state (state.redis_url).
 	stateGauge   prometheus.Gauge
 	stateOutages prometheus.Counter
-	stateUpNow   atomic.Bool
 
 	// For the status page: the decisions of the last hour, the last room
 	// sync, the last session check and the sessions ended by reason.
@@ -95,7 +94,6 @@ func newMetrics() *metrics {
 		Help: "1 while the shared state (Redis, state.redis_url) answers or none is configured, 0 while it does not (tokens are refused then).",
 	})
 	m.stateGauge.Set(1)
-	m.stateUpNow.Store(true)
 	m.ended = map[string]int{}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "livechat_auth_build_info",
@@ -159,17 +157,8 @@ func (m *metrics) observer(edge string, cmds ...string) provider.Observer {
 
 // stateUp records whether the shared state answers.
 func (m *metrics) stateUp(up bool) {
-	m.stateUpNow.Store(up)
 	if up {
 		m.stateGauge.Set(1)
-		m.stateUpNow.Store(true)
-		m.ended = map[string]int{}
-		buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "livechat_auth_build_info",
-			Help: "Always 1: the version, VCS revision and Go version of the running program.",
-		}, []string{"version", "revision", "goversion"})
-		b := readBuild()
-		buildInfo.WithLabelValues(b.version, b.revision, b.goVersion).Set(1)
 		return
 	}
 	m.stateGauge.Set(0)

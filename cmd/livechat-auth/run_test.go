@@ -392,3 +392,15 @@ func TestHelpAsAFlagValue(t *testing.T) {
 		t.Errorf("sync-rooms --dry-run --help: %d %q", r.code, r.stdout)
 	}
 }
+
+// TestStateRecoveryKeepsCounts: the shared state coming back touches only
+// its own gauge; the sessions ended so far stay counted.
+func TestStateRecoveryKeepsCounts(t *testing.T) {
+	m := newMetrics()
+	m.sessionEnded("suspended")
+	m.stateUp(false)
+	m.stateUp(true)
+	if got := m.endedByReason()["suspended"]; got != 1 {
+		t.Errorf("sessions ended after a recovery: %d; want 1", got)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // onlineClient is a chat client that stays signed in; closed is closed

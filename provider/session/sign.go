@@ -1,9 +1,11 @@
 package session
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"strconv"
 	"time"
 )
@@ -90,4 +92,23 @@ func canonicalHex(header string) ([]byte, bool) {
 	}
 	b, err := hex.DecodeString(digits)
 	return b, err == nil
+}
+
+// VerifyOnce checks a signed request as ServeHTTP does, for the other
+// signed APIs (the migration API): the signature headers of body, then
+// its first use in seen. It returns "" when the request is good, else the
+// error code and HTTP status of the refusal.
+func VerifyOnce(ctx context.Context, key []byte, seen SeenRecord, h http.Header, body []byte, now time.Time, maxSkew time.Duration) (code string, status int) {
+	verified, ts, code := checkSignature(key, h.Values(HeaderTimestamp), h.Values(HeaderSignature), body, now, maxSkew)
+	if code != "" {
+		return code, http.StatusUnauthorized
+	}
+	first, err := seen.FirstUse(ctx, verified, ts, now, maxSkew)
+	switch {
+	case err != nil:
+		return "state-unavailable", http.StatusServiceUnavailable
+	case !first:
+		return "replayed", http.StatusUnauthorized
+	}
+	return "", 0
 }

@@ -22,6 +22,7 @@ import (
 const (
 	nodeOnlineUsers = "http://jabber.org/protocol/admin#get-online-users-list"
 	nodeEndSession  = "http://jabber.org/protocol/admin#end-user-session"
+	nodeUserStats   = "http://jabber.org/protocol/admin#user-stats"
 	formType        = "http://jabber.org/protocol/admin"
 )
 
@@ -172,4 +173,24 @@ func (c *Client) EndSessions(ctx context.Context, user jid.JID) error {
 		}
 	}
 	return nil
+}
+
+// UserExists reports whether user is an account on its domain, by the
+// user-stats command: Prosody's mod_admin_adhoc answers "User does not
+// exist" for a name that is none. ejabberd's mod_configure answers for
+// every name, so it cannot tell; use its HTTP API instead.
+func (c *Client) UserExists(ctx context.Context, user jid.JID) (bool, error) {
+	_, err := c.run(ctx, user.Domain(), nodeUserStats, func(f *form) (map[string][]string, error) {
+		if _, ok := f.field("accountjid"); !ok {
+			return nil, errors.New("the form asks for no account")
+		}
+		return map[string][]string{"accountjid": {user.Bare().String()}}, nil
+	})
+	switch {
+	case err != nil && strings.Contains(err.Error(), "does not exist"):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
 }

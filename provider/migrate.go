@@ -1,0 +1,96 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"livechat-auth/wikidb"
+)
+
+// The migration API's reasons.
+const (
+	ReasonMigrated  Reason = "already-migrated" // the account has a livechat_id: nothing to migrate
+	ReasonNotStored Reason = "not-stored"       // the account's livechat_id is not the one migrated to
+)
+
+// Migratable returns the wiki account with this login when it may be
+// given a livechat_id: it exists, has none yet, and the account rules
+// (suspension, validation, must-change-password) would let it chat once
+// it has one. Otherwise the error is ReasonUnknownUser, ReasonMigrated,
+// the rule's Reason, or a technical fault.
+func (a *Authenticator) Migratable(ctx context.Context, login string) (wikidb.User, error) {
+	_, err := a.Resolve(ctx, Lookup{Login: login})
+	switch {
+	case err == nil, errors.Is(err, ReasonBadLivechatID):
+		return wikidb.User{}, ReasonMigrated
+	case !errors.Is(err, ReasonUnmigrated):
+		return wikidb.User{}, err
+	}
+	u, found, err := a.dir.UserByLogin(ctx, login)
+	switch {
+	case err != nil:
+		return wikidb.User{}, err
+	case !found || u.Login != login:
+		return wikidb.User{}, ReasonUnknownUser
+	case u.LivechatID != nil:
+		return wikidb.User{}, ReasonMigrated // stored since the first read
+	}
+	u.Hash = ""
+	return u, nil
+}
+
+// Migrated returns the account with this login when its livechat_id is
+// name (as the chat server compares localparts): the wiki stored the id
+// a migration gave it. ReasonUnmigrated means it has no livechat_id,
+// ReasonUnknownUser that there is no such account or its id is another.
+func (a *Authenticator) Migrated(ctx context.Context, login, name string) (Account, error) {
+	want, err := NormalizeLocalpart(name)
+	if err != nil {
+		return Account{}, ReasonBadUsername
+	}
+	acct, err := a.resolve(ctx, Lookup{Login: login}, nil, func(wikidb.User, wikidb.Prefs, time.Time) error { return nil })
+	if err != nil {
+		return Account{}, err
+	}
+	if !IsAccountName(want, acct.JID.Localpart()) {
+		return Account{}, ReasonNotStored
+	}
+	return acct, nil
+}
+
+// LivechatIDOwner returns the migrated account whose livechat_id the
+// wiki's collation holds equal to name, if there is one.
+func (a *Authenticator) LivechatIDOwner(ctx context.Context, name string) (wikidb.User, bool, error) {
+	n, err := NormalizeLocalpart(name)
+	if err != nil {
+		return wikidb.User{}, false, ReasonBadUsername
+	}
+	u, found, err := a.dir.UserByLivechatID(ctx, n)
+	if err != nil || !found || u.LivechatID == nil {
+		return wikidb.User{}, false, err
+	}
+	u.Hash = ""
+	return u, true, nil
+}
+
+// ChatAttempt counts a password checked outside the wiki (the migration
+// API signing in as an old chat account) under the failure limit of
+// name: the count the chat server's sign-ins of that name share. A locked
+// name is refused with ReasonRateLimited; otherwise settle must be told
+// whether the password proved right.
+func (a *Authenticator) ChatAttempt(ctx context.Context, name string) (settle func(right bool), err error) {
+	key := lockKey(name)
+	r := a.limiter.reserve(ctx, key, a.now())
+	if r.blocked {
+		a.limiter.guessed(ctx, key, a.now())
+		return nil, ReasonRateLimited
+	}
+	return func(right bool) {
+		if right {
+			a.limiter.release(ctx, key, r)
+			return
+		}
+		a.limiter.keep(key, r)
+	}, nil
+}

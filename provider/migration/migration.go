@@ -1,0 +1,420 @@
+// Package migration serves the migration API the wiki's migration page
+// calls (POST /v1/migration/claim, /suggest and /complete), signed with
+// the session key like the session API. It tells the page which
+// livechat_id an unmigrated wiki account should get: the name of an old
+// chat account whose password the user proved to the chat server itself,
+// or a fresh one no wiki account and no chat account holds. Once the wiki
+// has stored the id, it removes the old chat account so its password
+// stops working. It never writes the wiki database: the page does.
+package migration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/provider"
+	"livechat-auth/provider/session"
+	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/oldaccount"
+)
+
+// Accounts decides about wiki accounts; *provider.Authenticator
+// implements it.
+type Accounts interface {
+	Migratable(ctx context.Context, login string) (wikidb.User, error)
+	Migrated(ctx context.Context, login, name string) (provider.Account, error)
+	LivechatIDOwner(ctx context.Context, name string) (wikidb.User, bool, error)
+	ChatAttempt(ctx context.Context, name string) (settle func(right bool), err error)
+}
+
+// ChatServer is where the old chat accounts live; *oldaccount.Server
+// implements it. Its errors are oldaccount.ErrNotAuthorized for a refused
+// password and oldaccount.ErrUnavailable for faults.
+type ChatServer interface {
+	CheckPassword(ctx context.Context, name, password string) error
+	RemoveAccount(ctx context.Context, name, password string, retire bool) error
+	Exists(ctx context.Context, name string) (bool, error)
+}
+
+// Suggester returns the livechat_id Suggest would give login, unique
+// among the wiki's livechat_ids and the names in reserved, under the
+// wiki's collation.
+type Suggester func(ctx context.Context, login string, reserved []string) (string, error)
+
+// Config configures a Handler.
+type Config struct {
+	Key     []byte        // the session key; at least 32 bytes
+	MaxSkew time.Duration // default 5m
+	Domain  string        // XMPP domain of the accounts; required
+	// Retire keeps the old account and replaces its password with a
+	// random one instead of removing it (servers delete an account's
+	// roster and archive with it).
+	Retire  bool
+	Seen    session.SeenRecord // shared with the session API: a signed request is good once anywhere
+	Now     func() time.Time
+	Observe provider.Observer
+}
+
+// Handler serves the migration API. It is safe for concurrent use.
+type Handler struct {
+	accounts Accounts
+	chat     ChatServer
+	suggest  Suggester
+	log      hclog.Logger
+	cfg      Config
+}
+
+// New returns a Handler.
+func New(accounts Accounts, chat ChatServer, suggest Suggester, log hclog.Logger, cfg Config) (*Handler, error) {
+	switch {
+	case accounts == nil || chat == nil || suggest == nil || log == nil || cfg.Seen == nil:
+		return nil, errors.New("migration: nil dependency")
+	case len(cfg.Key) < 32:
+		return nil, errors.New("migration: key shorter than 32 bytes")
+	case cfg.Domain == "":
+		return nil, errors.New("migration: no XMPP domain")
+	}
+	if cfg.MaxSkew <= 0 {
+		cfg.MaxSkew = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Handler{accounts: accounts, chat: chat, suggest: suggest, log: log, cfg: cfg}, nil
+}
+
+// Request is the JSON body of every call. Action names the call and must
+// match the path, so a body signed for one call is no good at another.
+type Request struct {
+	Action       string `json:"action"`
+	Login        string `json:"login"`
+	ChatName     string `json:"chat_name,omitempty"`
+	ChatPassword string `json:"chat_password,omitempty"`
+	Nonce        string `json:"nonce,omitempty"`
+}
+
+// fields are the keys each action's body holds (nonce is optional).
+var fields = map[string][]string{
+	"claim":    {"action", "login", "chat_name", "chat_password", "nonce"},
+	"suggest":  {"action", "login", "nonce"},
+	"complete": {"action", "login", "chat_name", "chat_password", "nonce"},
+}
+
+// Response is the answer to a call that succeeded.
+type Response struct {
+	LivechatID string `json:"livechat_id"`
+	JID        string `json:"jid"`
+	// OldAccount, from complete: "removed", "retired", or "gone" when
+	// the password given no longer signs in (removed earlier).
+	OldAccount string `json:"old_account,omitempty"`
+}
+
+// Error is the answer to a refused call.
+type Error struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// maxBody bounds a request body.
+const maxBody = 16 << 10
+
+// Prefix is where the API is mounted.
+const Prefix = "/v1/migration/"
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.cfg.Now()
+	action := strings.TrimPrefix(r.URL.Path, Prefix)
+	if _, ok := fields[action]; !ok || !strings.HasPrefix(r.URL.Path, Prefix) {
+		h.fail(w, http.StatusNotFound, "not-found", "the calls are claim, suggest and complete", start, "", "")
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.fail(w, http.StatusMethodNotAllowed, "method-not-allowed", "use POST", start, action, "")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		h.fail(w, http.StatusRequestEntityTooLarge, "bad-request", "body too large or unreadable", start, action, "")
+		return
+	}
+	if code, status := session.VerifyOnce(r.Context(), h.cfg.Key, h.cfg.Seen, r.Header, body, start, h.cfg.MaxSkew); code != "" {
+		msg := "the request is not signed with the session key, or not recently"
+		switch code {
+		case "replayed":
+			msg = "this signed request was already used"
+		case "state-unavailable":
+			msg = "the shared record of used requests did not answer"
+		}
+		h.fail(w, status, code, msg, start, action, "")
+		return
+	}
+	req, err := decode(body, action)
+	if err != nil {
+		h.fail(w, http.StatusBadRequest, "bad-request", err.Error(), start, action, "")
+		return
+	}
+	var resp Response
+	var refusal *refusal
+	switch action {
+	case "claim":
+		resp, refusal = h.claim(r.Context(), req)
+	case "suggest":
+		resp, refusal = h.suggestID(r.Context(), req)
+	case "complete":
+		resp, refusal = h.complete(r.Context(), req)
+	}
+	if refusal != nil {
+		h.fail(w, refusal.status, refusal.code, refusal.message, start, action, req.Login)
+		return
+	}
+	h.log.Info("migration "+action, "login", req.Login, "livechat_id", resp.LivechatID, "old_account", resp.OldAccount, "duration", time.Since(start))
+	h.observe("accepted", start)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// refusal is a call's refusal: status, code and a message for the page.
+type refusal struct {
+	status        int
+	code, message string
+}
+
+func refuse(status int, code, message string) *refusal {
+	return &refusal{status: status, code: code, message: message}
+}
+
+// claim proves the old chat account's password and answers its name as
+// the livechat_id to store.
+func (h *Handler) claim(ctx context.Context, req Request) (Response, *refusal) {
+	if _, err := h.accounts.Migratable(ctx, req.Login); err != nil {
+		return Response{}, h.accountRefusal(err)
+	}
+	name, bad := h.chatName(req.ChatName)
+	if bad != nil {
+		return Response{}, bad
+	}
+	if bad := h.free(ctx, name, req.Login); bad != nil {
+		return Response{}, bad
+	}
+	settle, err := h.accounts.ChatAttempt(ctx, name)
+	if err != nil {
+		return Response{}, refuse(http.StatusTooManyRequests, string(provider.ReasonRateLimited), "too many wrong passwords for this chat account: try again later")
+	}
+	err = h.chat.CheckPassword(ctx, name, req.ChatPassword)
+	settle(!errors.Is(err, oldaccount.ErrNotAuthorized))
+	if err != nil {
+		return Response{}, h.chatRefusal(err, name)
+	}
+	return h.answer(name, "")
+}
+
+// suggestID answers a fresh livechat_id for a user with no chat account.
+func (h *Handler) suggestID(ctx context.Context, req Request) (Response, *refusal) {
+	if _, err := h.accounts.Migratable(ctx, req.Login); err != nil {
+		return Response{}, h.accountRefusal(err)
+	}
+	var reserved []string
+	for range maxSuggestRounds {
+		id, err := h.suggest(ctx, req.Login, reserved)
+		if err != nil {
+			return Response{}, h.fault(err)
+		}
+		exists, err := h.chat.Exists(ctx, id)
+		if err != nil {
+			return Response{}, h.chatRefusal(err, id)
+		}
+		if !exists {
+			return h.answer(id, "")
+		}
+		reserved = append(reserved, id)
+	}
+	h.log.Error("no free livechat_id found: the chat server says every name tried exists (ejabberd answers user-stats for any name: set migration.ejabberd_api_url)", "login", req.Login, "tried", len(reserved))
+	return Response{}, refuse(http.StatusServiceUnavailable, "chat-unavailable", "no free chat name was found")
+}
+
+// maxSuggestRounds bounds how many suggestions the chat server may turn
+// down.
+const maxSuggestRounds = 10
+
+// complete removes the old chat account once the wiki carries its name.
+func (h *Handler) complete(ctx context.Context, req Request) (Response, *refusal) {
+	name, bad := h.chatName(req.ChatName)
+	if bad != nil {
+		return Response{}, bad
+	}
+	if _, err := h.accounts.Migrated(ctx, req.Login, name); err != nil {
+		switch {
+		case errors.Is(err, provider.ReasonUnknownUser):
+			return Response{}, refuse(http.StatusNotFound, string(provider.ReasonUnknownUser), "no such wiki account")
+		case errors.Is(err, provider.ReasonUnmigrated), errors.Is(err, provider.ReasonNotStored), errors.Is(err, provider.ReasonBadLivechatID):
+			return Response{}, refuse(http.StatusConflict, string(provider.ReasonNotStored),
+				"the wiki account does not carry this livechat_id yet: store it first, then complete")
+		}
+		return Response{}, h.accountRefusal(err)
+	}
+	settle, err := h.accounts.ChatAttempt(ctx, name)
+	if err != nil {
+		return Response{}, refuse(http.StatusTooManyRequests, string(provider.ReasonRateLimited), "too many wrong passwords for this chat account: try again later")
+	}
+	err = h.chat.RemoveAccount(ctx, name, req.ChatPassword, h.cfg.Retire)
+	settle(!errors.Is(err, oldaccount.ErrNotAuthorized))
+	switch {
+	case errors.Is(err, oldaccount.ErrNotAuthorized):
+		// Removed by an earlier call, or the password is not the old
+		// one: either way it no longer signs in.
+		return h.answer(name, "gone")
+	case err != nil:
+		return Response{}, h.chatRefusal(err, name)
+	case h.cfg.Retire:
+		h.log.Info("old chat account's password retired", "livechat_id", name, "login", req.Login)
+		return h.answer(name, "retired")
+	}
+	h.log.Info("old chat account removed", "livechat_id", name, "login", req.Login)
+	return h.answer(name, "removed")
+}
+
+// chatName checks a chat name given as "name" or "name@domain".
+func (h *Handler) chatName(given string) (string, *refusal) {
+	local, domain, qualified := strings.Cut(given, "@")
+	if qualified && !strings.EqualFold(domain, h.cfg.Domain) {
+		return "", refuse(http.StatusBadRequest, "bad-chat-name", fmt.Sprintf("the chat account must be on %s", h.cfg.Domain))
+	}
+	name, err := provider.NormalizeLocalpart(local)
+	if err != nil || strings.TrimSpace(local) == "" {
+		return "", refuse(http.StatusBadRequest, "bad-chat-name", "that is not a chat account name")
+	}
+	return name, nil
+}
+
+// free refuses a name another wiki account already holds.
+func (h *Handler) free(ctx context.Context, name, login string) *refusal {
+	owner, taken, err := h.accounts.LivechatIDOwner(ctx, name)
+	switch {
+	case err != nil:
+		return h.fault(err)
+	case taken && owner.Login != login:
+		return refuse(http.StatusConflict, "chat-name-taken", "another wiki account already uses this chat name")
+	}
+	return nil
+}
+
+func (h *Handler) answer(name, old string) (Response, *refusal) {
+	return Response{LivechatID: name, JID: name + "@" + h.cfg.Domain, OldAccount: old}, nil
+}
+
+// accountRefusal answers why a wiki account may not migrate.
+func (h *Handler) accountRefusal(err error) *refusal {
+	var reason provider.Reason
+	switch {
+	case errors.Is(err, provider.ReasonUnknownUser):
+		return refuse(http.StatusNotFound, string(provider.ReasonUnknownUser), "no such wiki account")
+	case errors.Is(err, provider.ReasonMigrated):
+		return refuse(http.StatusConflict, string(provider.ReasonMigrated), "the wiki account already has a chat name")
+	case errors.As(err, &reason):
+		return refuse(http.StatusForbidden, string(reason), "the wiki account may not chat")
+	}
+	return h.fault(err)
+}
+
+// chatRefusal answers a chat server's refusal or fault.
+func (h *Handler) chatRefusal(err error, name string) *refusal {
+	if errors.Is(err, oldaccount.ErrNotAuthorized) {
+		return refuse(http.StatusForbidden, "bad-chat-password", "the chat server did not accept this chat name and password")
+	}
+	h.log.Warn("chat server unavailable for a migration", "livechat_id", name, "error", err)
+	return refuse(http.StatusServiceUnavailable, "chat-unavailable", "the chat server did not answer")
+}
+
+// fault answers a technical fault.
+func (h *Handler) fault(err error) *refusal {
+	if errors.Is(err, wikidb.ErrUnavailable) {
+		h.log.Warn("wiki database unavailable", "error", err)
+		return refuse(http.StatusServiceUnavailable, provider.ResultDBUnavailable, "the wiki database did not answer")
+	}
+	h.log.Error("migration failed", "error", err)
+	return refuse(http.StatusInternalServerError, provider.ResultError, "the migration could not be done")
+}
+
+func (h *Handler) fail(w http.ResponseWriter, status int, code, message string, start time.Time, action, login string) {
+	level := hclog.Info
+	if status >= 500 {
+		level = hclog.Warn
+	}
+	h.log.Log(level, "migration refused", "action", action, "login", login, "reason", code, "status", status, "duration", time.Since(start))
+	h.observe(code, start)
+	writeJSON(w, status, Error{Error: code, Message: message})
+}
+
+func (h *Handler) observe(result string, start time.Time) {
+	if h.cfg.Observe != nil {
+		h.cfg.Observe("migration", result, h.cfg.Now().Sub(start), false)
+	}
+}
+
+// decode reads a body strictly: one JSON object of string values, the
+// action's keys spelled exactly, each at most once, action matching the
+// path, and login (and, but for suggest, chat_name and chat_password)
+// present.
+func decode(body []byte, action string) (Request, error) {
+	allowed := map[string]bool{}
+	for _, f := range fields[action] {
+		allowed[f] = true
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return Request{}, errors.New("the body is not one JSON object")
+	}
+	values := map[string]string{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return Request{}, errors.New("the body is not one JSON object")
+		}
+		key, _ := t.(string) // an object's keys are strings
+		switch _, dup := values[key]; {
+		case !allowed[key]:
+			return Request{}, fmt.Errorf("unknown field %q: %s takes %s", key, action, strings.Join(fields[action], ", "))
+		case dup:
+			return Request{}, fmt.Errorf("field %q given twice", key)
+		}
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return Request{}, fmt.Errorf("field %q must be a string", key)
+		}
+		values[key] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return Request{}, errors.New("the body is not one JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Request{}, errors.New("the body holds more than one JSON object")
+	}
+	req := Request{Action: values["action"], Login: values["login"], ChatName: values["chat_name"], ChatPassword: values["chat_password"], Nonce: values["nonce"]}
+	switch {
+	case req.Action != action:
+		return Request{}, fmt.Errorf("action must be %q at this path", action)
+	case req.Login == "":
+		return Request{}, errors.New("login is required")
+	case action != "suggest" && (req.ChatName == "" || req.ChatPassword == ""):
+		return Request{}, errors.New("chat_name and chat_password are required")
+	case len(req.ChatPassword) > 1024 || strings.ContainsRune(req.ChatPassword, 0):
+		return Request{}, errors.New("chat_password is not a password")
+	}
+	return req, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing to do
+}

@@ -1,0 +1,214 @@
+// Package oldaccount works on the chat server's own accounts, the ones
+// made before the wiki took over sign-ins: it proves a password by signing
+// in as the account, removes the account (or retires its password) over
+// in-band registration (XEP-0077), and tells whether a name is an account
+// on the server. It decides nothing about wiki accounts.
+package oldaccount
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+
+	"livechat-auth/xmpp/account"
+	"livechat-auth/xmpp/admin"
+)
+
+// ErrNotAuthorized is SignIn's answer when the server refused the
+// password (or knows no such account: servers do not say which).
+var ErrNotAuthorized = errors.New("the chat server refused the name and password")
+
+// ErrUnavailable wraps faults of the chat server: it could not be
+// reached, or answered something unexpected.
+var ErrUnavailable = errors.New("chat server unavailable")
+
+// Server is the chat server the old accounts live on.
+type Server struct {
+	Addr      string // host:port of the client listener
+	Domain    string // the XMPP domain of the accounts
+	TLS       string // as account.Config.TLS
+	TLSConfig *tls.Config
+	// Admin, when set, is a server administrator that can run the
+	// service administration command user-stats (XEP-0133), which
+	// Prosody's mod_admin_adhoc answers "User does not exist" to.
+	Admin *account.Config
+	// EjabberdAPI, when set, is the URL of ejabberd's mod_http_api
+	// (e.g. http://127.0.0.1:5281/api); its check_account command tells
+	// whether an account exists. ejabberd's XEP-0133 commands do not.
+	EjabberdAPI string
+	// EjabberdAPIToken is sent as a bearer token to EjabberdAPI when set.
+	EjabberdAPIToken string
+	HTTP             *http.Client // nil: a client with a 5 s timeout
+}
+
+// Session is a sign-in as an old account.
+type Session struct{ s *account.Session }
+
+// SignIn signs in as name@Domain with password. A refused password is
+// ErrNotAuthorized; any other failure wraps ErrUnavailable.
+func (srv *Server) SignIn(ctx context.Context, name, password string) (*Session, error) {
+	j, err := jid.New(name, srv.Domain, "")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotAuthorized, err)
+	}
+	s, err := account.Dial(ctx, account.Config{Addr: srv.Addr, JID: j, Password: password, TLS: srv.TLS, TLSConfig: srv.TLSConfig})
+	if err != nil {
+		// mellium keeps its SASL failure type internal; the condition
+		// is in the text.
+		if strings.Contains(err.Error(), "not-authorized") {
+			return nil, ErrNotAuthorized
+		}
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return &Session{s: s}, nil
+}
+
+// Close ends the session.
+func (s *Session) Close() error { return s.s.Close() }
+
+// Remove deletes the signed-in account (XEP-0077 <remove/>). Servers
+// delete its roster, offline messages and vCard with it.
+func (s *Session) Remove(ctx context.Context) error {
+	err := s.s.IQ(ctx, jid.JID{}, stanza.SetIQ, `<query xmlns='jabber:iq:register'><remove/></query>`, nil)
+	// ejabberd and Prosody may close the stream right after the answer
+	// (or instead of it, once the account is gone).
+	if err != nil && !isClosed(err) {
+		var se stanza.Error
+		if errors.As(err, &se) {
+			return fmt.Errorf("the chat server refused to remove the account: %s", se.Condition)
+		}
+		return fmt.Errorf("%w: remove the account: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Retire replaces the signed-in account's password with a random one
+// nobody is told (XEP-0077 password change): the old password stops
+// working, and the account's roster and archive stay.
+func (s *Session) Retire(ctx context.Context) error {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand does not fail
+	payload := fmt.Sprintf(`<query xmlns='jabber:iq:register'><username>%s</username><password>%s</password></query>`,
+		account.Escape(s.s.Self().Localpart()), hex.EncodeToString(b))
+	if err := s.s.IQ(ctx, jid.JID{}, stanza.SetIQ, payload, nil); err != nil {
+		var se stanza.Error
+		if errors.As(err, &se) {
+			return fmt.Errorf("the chat server refused to change the password: %s", se.Condition)
+		}
+		return fmt.Errorf("%w: change the password: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// isClosed reports whether err is the stream ending under the request.
+func isClosed(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "closed") || strings.Contains(msg, "EOF")
+}
+
+// CheckPassword signs in as name with password and out again.
+func (srv *Server) CheckPassword(ctx context.Context, name, password string) error {
+	s, err := srv.SignIn(ctx, name, password)
+	if err != nil {
+		return err
+	}
+	_ = s.Close() // the password is proved; how the stream ends does not matter
+	return nil
+}
+
+// RemoveAccount signs in as name with password and removes the account,
+// or with retire replaces its password with a random one.
+func (srv *Server) RemoveAccount(ctx context.Context, name, password string, retire bool) error {
+	s, err := srv.SignIn(ctx, name, password)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if retire {
+		return s.Retire(ctx)
+	}
+	return s.Remove(ctx)
+}
+
+// CanCheck reports whether Exists can ask the server.
+func (srv *Server) CanCheck() bool { return srv.EjabberdAPI != "" || srv.Admin != nil }
+
+// Exists reports whether name is an account on the server, asking
+// ejabberd's API when configured, else the administrator's user-stats
+// command. Servers count the wiki's accounts as theirs too.
+func (srv *Server) Exists(ctx context.Context, name string) (bool, error) {
+	switch {
+	case srv.EjabberdAPI != "":
+		return srv.ejabberdExists(ctx, name)
+	case srv.Admin != nil:
+		return srv.adminExists(ctx, name)
+	}
+	return false, errors.New("no way to ask the chat server about its accounts is configured")
+}
+
+func (srv *Server) adminExists(ctx context.Context, name string) (bool, error) {
+	j, err := jid.New(name, srv.Domain, "")
+	if err != nil {
+		return false, err
+	}
+	s, err := account.Dial(ctx, *srv.Admin)
+	if err != nil {
+		return false, fmt.Errorf("%w: sign in as %s: %v", ErrUnavailable, srv.Admin.JID, err)
+	}
+	defer s.Close()
+	exists, err := admin.New(s).UserExists(ctx, j)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return exists, nil
+}
+
+func (srv *Server) ejabberdExists(ctx context.Context, name string) (bool, error) {
+	body, _ := json.Marshal(map[string]string{"user": name, "host": srv.Domain}) // strings always marshal
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(srv.EjabberdAPI, "/")+"/check_account", bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if srv.EjabberdAPIToken != "" {
+		req.Header.Set("Authorization", "Bearer "+srv.EjabberdAPIToken)
+	}
+	client := srv.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 5 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("%w: ejabberd API: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096)) // a short read fails the parse below
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("%w: ejabberd API check_account answered %s", ErrUnavailable, resp.Status)
+	}
+	// check_account answers 0 when the account exists, 1 when it does not.
+	switch strings.TrimSpace(string(raw)) {
+	case "0":
+		return true, nil
+	case "1":
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: ejabberd API check_account answered %q", ErrUnavailable, raw)
+}

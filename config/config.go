@@ -45,18 +45,20 @@ type Config struct {
 	// file is readable by every user (otherwise a warning). Default false.
 	Strict bool `yaml:"strict"`
 	// Path is the file the settings were read from ("": none); Load sets it.
-	Path     string   `yaml:"-"`
-	Wiki     Wiki     `yaml:"wiki"`
-	Auth     Auth     `yaml:"auth"`
-	Extauth  Extauth  `yaml:"extauth"`
-	Serve    Serve    `yaml:"serve"`
-	Token    Token    `yaml:"token"`
-	Session  Session  `yaml:"session"`
-	Proxy    Proxy    `yaml:"proxy"`
-	HTTPAuth HTTPAuth `yaml:"httpauth"`
-	Rooms    Rooms    `yaml:"rooms"`
-	State    State    `yaml:"state"`
-	Status   Status   `yaml:"status"`
+	Path    string  `yaml:"-"`
+	Wiki    Wiki    `yaml:"wiki"`
+	Auth    Auth    `yaml:"auth"`
+	Extauth Extauth `yaml:"extauth"`
+	Serve   Serve   `yaml:"serve"`
+	Token   Token   `yaml:"token"`
+	Session Session `yaml:"session"`
+	// migration: the migration page's API.
+	Migration Migration `yaml:"migration"`
+	Proxy     Proxy     `yaml:"proxy"`
+	HTTPAuth  HTTPAuth  `yaml:"httpauth"`
+	Rooms     Rooms     `yaml:"rooms"`
+	State     State     `yaml:"state"`
+	Status    Status    `yaml:"status"`
 	// end_sessions: ending the chat sessions of refused accounts.
 	EndSessions EndSessions `yaml:"end_sessions"`
 	Log         Log         `yaml:"log"`
@@ -172,6 +174,7 @@ func Default() Config {
 		Token: Token{JWKSRefresh: 15 * time.Minute, Issuer: "livechat-auth", Audience: "xmpp",
 			Lifetime: 5 * time.Minute, SubjectClaim: "sub", Subject: "livechat_id", ReplayProtection: true},
 		Session:     Session{MaxSkew: 5 * time.Minute},
+		Migration:   Migration{OldAccount: "remove"},
 		Proxy:       Proxy{WebSocketPath: "/xmpp-websocket", BOSHPath: "/http-bind"},
 		HTTPAuth:    HTTPAuth{Path: "/auth", Timeout: 1500 * time.Millisecond},
 		Rooms:       Rooms{TLS: "starttls", RoomTimeout: 30 * time.Second},

@@ -90,6 +90,24 @@ func (c *Config) Validate() error {
 	case e.Enabled && c.Rooms.Password == "" && c.Token.SigningKeyFile == "" && c.Token.Secret == "":
 		bad("end_sessions.enabled", "needs a way to sign rooms.jid in: rooms.password (or rooms.password_file), or a token key that can mint for it (token.signing_key_file or token.secret)")
 	}
+	if m := c.Migration; m.Enabled {
+		switch {
+		case c.Session.Key == "":
+			bad("migration.enabled", "needs session.key: the migration API is signed with it")
+		case c.Rooms.Server == "" && c.Rooms.JID == "":
+			bad("migration.enabled", "needs rooms.server (or rooms.jid): where the chat server's client listener is")
+		case m.EjabberdAPIURL == "" && (c.Rooms.JID == "" || c.Rooms.Password == "" && c.Token.SigningKeyFile == "" && c.Token.Secret == ""):
+			bad("migration.enabled", "needs a way to ask the chat server which names are accounts: migration.ejabberd_api_url (ejabberd), or rooms.jid as a server administrator with its credential (Prosody)")
+		}
+	}
+	switch c.Migration.OldAccount {
+	case "remove", "retire":
+	default:
+		bad("migration.old_account", "must be remove or retire")
+	}
+	if u := c.Migration.EjabberdAPIURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		bad("migration.ejabberd_api_url", "must be an http:// or https:// URL")
+	}
 	switch c.Log.Level {
 	case "trace", "debug", "info", "warn", "error", "off":
 	default:

@@ -105,6 +105,27 @@ type Session struct {
 	AvatarURL string `yaml:"avatar_url"`
 }
 
+// Migration is the migration API the wiki's migration page calls
+// (POST /v1/migration/claim, suggest, complete), signed with session.key.
+// It signs in to the chat server at rooms.server (rooms.tls) as the old
+// accounts users name.
+type Migration struct {
+	// migration.enabled, LIVECHAT_AUTH_MIGRATION_ENABLED. Default false.
+	Enabled bool `yaml:"enabled"`
+	// migration.old_account, LIVECHAT_AUTH_MIGRATION_OLD_ACCOUNT: what
+	// becomes of a proven old chat account once the wiki stores its name:
+	// remove (default; in-band unregistration, XEP-0077: the server
+	// deletes its roster, offline messages and vCard with it) or retire
+	// (its password is replaced by a random one; roster and archive stay).
+	OldAccount string `yaml:"old_account"`
+	// migration.ejabberd_api_url, LIVECHAT_AUTH_MIGRATION_EJABBERD_API_URL:
+	// ejabberd's mod_http_api (e.g. http://127.0.0.1:5281/api), whose
+	// check_account tells whether a suggested name is a chat account.
+	// Empty: the room-sync account asks as a server administrator
+	// (XEP-0133 user-stats), which Prosody answers and ejabberd cannot.
+	EjabberdAPIURL string `yaml:"ejabberd_api_url"`
+}
+
 // Proxy forwards the chat server's WebSocket and BOSH endpoints under
 // the serve listener, so the widget can live in wiki pages on one origin.
 type Proxy struct {

@@ -94,3 +94,11 @@ func (a *Authenticator) ChatAttempt(ctx context.Context, name string) (settle fu
 		a.limiter.keep(key, r)
 	}, nil
 }
+
+// ClearFailures forgets the failures counted for name: a migration that
+// proved the old chat password and removed the account leaves behind the
+// refusals the chat server's own sign-ins of the name earned while it was
+// not yet a wiki account's.
+func (a *Authenticator) ClearFailures(ctx context.Context, name string) {
+	a.limiter.clear(ctx, lockKey(name), a.now())
+}

@@ -46,7 +46,9 @@ listen:
     module: ejabberd_http
     request_handlers:
       /ws: ejabberd_http_ws
+%[10]s
 %[5]s
+%[11]s
 extauth_program: "%[3]s"
 %[8]s
 auth_use_cache: false
@@ -99,6 +101,13 @@ type ejabberdOptions struct {
 	Admin      string // when set, service administration (mod_adhoc, mod_configure; XEP-0133) for this JID
 	PoolSize   int    // extauth_pool_size (default 1; -1: ejabberd's default, one per core)
 	Dir        string // reuse a data folder (its mnesia database) from an earlier start
+	// API serves ejabberd's HTTP API (mod_http_api) at
+	// http://127.0.0.1:HTTPPort/api, its check_account command open to
+	// loopback clients.
+	API bool
+	// Unregister lets accounts remove themselves (XEP-0077) while
+	// registration stays closed.
+	Unregister bool
 }
 
 // startEjabberdWith starts ejabberd with the given options.
@@ -126,15 +135,24 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 		admin = o.Admin
 		extraModules += "  mod_adhoc: {}\n  mod_configure: {}\n"
 	}
-	if o.Register {
+	switch {
+	case o.Register:
 		extraModules += "  mod_register:\n    access: register\n    ip_access: all\nregistration_timeout: infinity\n"
+	case o.Unregister:
+		extraModules += "  mod_register:\n    access: none\n"
+	}
+	handlers, topLevel := "", ""
+	if o.API {
+		handlers = "      /api: mod_http_api"
+		extraModules += "  mod_admin_extra: {}\n"
+		topLevel = "api_permissions:\n  \"loopback check_account\":\n    from:\n      - mod_http_api\n    who:\n      ip: 127.0.0.1/8\n    what:\n      - check_account\n"
 	}
 	e := &ejabberd{Dir: o.Dir, C2SPort: freePort(t), HTTPPort: freePort(t), Host: host, extauth: extauthProgram}
 	if strings.ContainsAny(extauthProgram, "\"\n") {
 		t.Fatalf("extauth program %q cannot go in the config", extauthProgram)
 	}
 	cfg := filepath.Join(e.Dir, "ejabberd.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, extraModules, mucAdmin, poolSetting(o.PoolSize), admin), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, ejabberdConfig, host, e.C2SPort, extauthProgram, e.HTTPPort, "auth_method: "+o.AuthMethod, extraModules, mucAdmin, poolSetting(o.PoolSize), admin, handlers, topLevel), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.LogPath = filepath.Join(e.Dir, "log", "ejabberd.log")

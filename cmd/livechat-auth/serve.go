@@ -19,6 +19,7 @@ import (
 
 	"livechat-auth/config"
 	"livechat-auth/provider"
+	"livechat-auth/provider/migration"
 	"livechat-auth/provider/session"
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/extauth"
@@ -297,6 +298,13 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 			return nil, err
 		}
 		mux.Handle("/v1/sessions", api(h))
+	}
+	if cfg.Migration.Enabled {
+		h, err := newMigration(cfg, auth, store, st, m, log)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(migration.Prefix, api(h))
 	}
 	if cfg.HTTPAuth.Enabled() {
 		h, err := httpauth.New(endingAware{auth, g}, log.Named("httpauth"), httpauth.Config{

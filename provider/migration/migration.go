@@ -34,6 +34,7 @@ type Accounts interface {
 	Migrated(ctx context.Context, login, name string) (provider.Account, error)
 	LivechatIDOwner(ctx context.Context, name string) (wikidb.User, bool, error)
 	ChatAttempt(ctx context.Context, name string) (settle func(right bool), err error)
+	ClearFailures(ctx context.Context, name string)
 }
 
 // ChatServer is where the old chat accounts live; *oldaccount.Server
@@ -178,7 +179,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("migration "+action, "login", req.Login, "livechat_id", resp.LivechatID, "old_account", resp.OldAccount, "duration", time.Since(start))
-	h.observe("accepted", start)
+	h.observe(action, "accepted", start)
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -274,6 +275,9 @@ func (h *Handler) complete(ctx context.Context, req Request) (Response, *refusal
 		return h.answer(name, "gone")
 	case err != nil:
 		return Response{}, h.chatRefusal(err, name)
+	}
+	h.accounts.ClearFailures(ctx, name)
+	switch {
 	case h.cfg.Retire:
 		h.log.Info("old chat account's password retired", "livechat_id", name, "login", req.Login)
 		return h.answer(name, "retired")
@@ -350,13 +354,13 @@ func (h *Handler) fail(w http.ResponseWriter, status int, code, message string, 
 		level = hclog.Warn
 	}
 	h.log.Log(level, "migration refused", "action", action, "login", login, "reason", code, "status", status, "duration", time.Since(start))
-	h.observe(code, start)
+	h.observe(action, code, start)
 	writeJSON(w, status, Error{Error: code, Message: message})
 }
 
-func (h *Handler) observe(result string, start time.Time) {
-	if h.cfg.Observe != nil {
-		h.cfg.Observe("migration", result, h.cfg.Now().Sub(start), false)
+func (h *Handler) observe(action, result string, start time.Time) {
+	if h.cfg.Observe != nil && action != "" {
+		h.cfg.Observe(action, result, h.cfg.Now().Sub(start), false)
 	}
 }
 

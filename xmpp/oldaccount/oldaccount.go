@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -40,10 +41,10 @@ type Server struct {
 	Domain    string // the XMPP domain of the accounts
 	TLS       string // as account.Config.TLS
 	TLSConfig *tls.Config
-	// Admin, when set, is a server administrator that can run the
-	// service administration command user-stats (XEP-0133), which
-	// Prosody's mod_admin_adhoc answers "User does not exist" to.
-	Admin *account.Config
+	// Admin, when set, says how to sign in a server administrator that
+	// can run the service administration command user-stats (XEP-0133),
+	// which Prosody's mod_admin_adhoc answers "User does not exist" to.
+	Admin func(context.Context) (account.Config, error)
 	// EjabberdAPI, when set, is the URL of ejabberd's mod_http_api
 	// (e.g. http://127.0.0.1:5281/api); its check_account command tells
 	// whether an account exists. ejabberd's XEP-0133 commands do not.
@@ -65,14 +66,27 @@ func (srv *Server) SignIn(ctx context.Context, name, password string) (*Session,
 	}
 	s, err := account.Dial(ctx, account.Config{Addr: srv.Addr, JID: j, Password: password, TLS: srv.TLS, TLSConfig: srv.TLSConfig})
 	if err != nil {
-		// mellium keeps its SASL failure type internal; the condition
-		// is in the text.
-		if strings.Contains(err.Error(), "not-authorized") {
+		if refused(err) {
 			return nil, ErrNotAuthorized
 		}
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return &Session{s: s}, nil
+}
+
+// refused reports whether err holds the server's SASL failure
+// not-authorized. mellium keeps its failure type internal, and its text
+// is the server's own words, so the failure is read back as XML.
+func refused(err error) bool {
+	var failure interface {
+		error
+		MarshalXML(*xml.Encoder, xml.StartElement) error
+	}
+	if !errors.As(err, &failure) {
+		return false
+	}
+	raw, err := xml.Marshal(failure)
+	return err == nil && bytes.Contains(raw, []byte("<not-authorized"))
 }
 
 // Close ends the session.
@@ -166,9 +180,13 @@ func (srv *Server) adminExists(ctx context.Context, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	s, err := account.Dial(ctx, *srv.Admin)
+	cfg, err := srv.Admin(ctx)
 	if err != nil {
-		return false, fmt.Errorf("%w: sign in as %s: %v", ErrUnavailable, srv.Admin.JID, err)
+		return false, err
+	}
+	s, err := account.Dial(ctx, cfg)
+	if err != nil {
+		return false, fmt.Errorf("%w: sign in as %s: %v", ErrUnavailable, cfg.JID, err)
 	}
 	defer s.Close()
 	exists, err := admin.New(s).UserExists(ctx, j)
@@ -201,7 +219,7 @@ func (srv *Server) ejabberdExists(ctx context.Context, name string) (bool, error
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096)) // a short read fails the parse below
 	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Errorf("%w: ejabberd API check_account answered %s", ErrUnavailable, resp.Status)
+		return false, fmt.Errorf("%w: ejabberd API check_account answered %s: %.200q", ErrUnavailable, resp.Status, raw)
 	}
 	// check_account answers 0 when the account exists, 1 when it does not.
 	switch strings.TrimSpace(string(raw)) {

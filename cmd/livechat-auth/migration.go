@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"net"
+
+	"github.com/hashicorp/go-hclog"
+	"mellium.im/xmpp/jid"
+
+	"livechat-auth/config"
+	"livechat-auth/provider"
+	"livechat-auth/provider/ids"
+	"livechat-auth/provider/migration"
+	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/account"
+	"livechat-auth/xmpp/oldaccount"
+)
+
+var (
+	_ migration.Accounts   = (*provider.Authenticator)(nil)
+	_ migration.ChatServer = (*oldaccount.Server)(nil)
+)
+
+// newMigration builds the migration API's handler from cfg.Migration.
+func newMigration(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, st *sharedState, m *metrics, log hclog.Logger) (*migration.Handler, error) {
+	domain := cfg.Session.Domain
+	if domain == "" {
+		domain = cfg.Domains[0]
+	}
+	addr := cfg.Rooms.Server
+	if addr == "" {
+		if j, err := jid.Parse(cfg.Rooms.JID); err == nil {
+			addr = net.JoinHostPort(j.Domainpart(), "5222")
+		}
+	}
+	chat := &oldaccount.Server{Addr: addr, Domain: domain, TLS: cfg.Rooms.TLS, EjabberdAPI: cfg.Migration.EjabberdAPIURL}
+	if chat.EjabberdAPI == "" {
+		chat.Admin = func(ctx context.Context) (account.Config, error) {
+			_, dial, err := newSyncer(cfg, store, log)
+			if err != nil {
+				return account.Config{}, err
+			}
+			credential, err := syncCredential(ctx, cfg, store, log)
+			if err != nil {
+				return account.Config{}, err
+			}
+			dial.Password, err = credential(ctx)
+			return dial, err
+		}
+	}
+	suggest := func(ctx context.Context, login string, reserved []string) (string, error) {
+		accounts, err := store.Accounts(ctx)
+		if err != nil {
+			return "", err
+		}
+		return ids.SuggestFor(ctx, store, login, accounts, ids.NewChatNames(reserved))
+	}
+	return migration.New(auth, chat, suggest, log.Named("migration"), migration.Config{
+		Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain,
+		Retire: cfg.Migration.OldAccount == "retire", Seen: st.seen,
+		Observe: m.observer("migration", "claim", "suggest", "complete"),
+	})
+}

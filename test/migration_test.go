@@ -1,0 +1,186 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"livechat-auth/provider/session"
+)
+
+// migrationKey is the session key of the migration tests.
+var migrationKey = []byte("the wiki signs its migration calls with this")
+
+// postMigration sends a signed call to serve's migration API and returns
+// the status and the decoded answer.
+func postMigration(t testing.TB, serveURL, action string, fields map[string]string) (int, map[string]string) {
+	t.Helper()
+	fields["action"] = action
+	if _, ok := fields["nonce"]; !ok {
+		fields["nonce"] = randomName("n")
+	}
+	body, _ := json.Marshal(fields) // strings always marshal
+	return postSigned(t, serveURL+"/v1/migration/"+action, body)
+}
+
+func postSigned(t testing.TB, url string, body []byte) (int, map[string]string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	req.Header.Set(session.HeaderTimestamp, fmt.Sprint(now.Unix()))
+	req.Header.Set(session.HeaderSignature, session.Sign(migrationKey, now, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var answer map[string]string
+	if err := json.Unmarshal(raw, &answer); err != nil {
+		t.Fatalf("%s: answer %q is not a JSON object of strings", url, raw)
+	}
+	return resp.StatusCode, answer
+}
+
+// migrationSetup is a chat server in the middle of a migration: the old
+// chat accounts rupe (rupert's, who also has an unmigrated wiki account),
+// alice (a stranger of the wiki's alice) and newbie, the wiki with an
+// unmigrated newbie too, and serve with the migration API on.
+type migrationSetup struct {
+	w        *wiki
+	srv      *serveProcess
+	addr     string // the chat server's client listener
+	cfgPath  string
+	logPath  string
+	ejabberd *ejabberd
+}
+
+func setUpEjabberdMigration(t *testing.T) *migrationSetup {
+	t.Helper()
+	w := newWiki(t)
+	const host = "chat.test"
+	dir := t.TempDir()
+	old := startEjabberdWith(t, ejabberdOptions{Host: host, AuthMethod: "internal", Register: true, Dir: dir})
+	register(t, "rupe", host, "rupes-chat-pw", old.C2SPort)
+	register(t, "alice", host, "a-strangers-chat-pw", old.C2SPort)
+	register(t, "newbie", host, "newbies-chat-pw", old.C2SPort)
+	old.stop()
+	mustExec(t, w.Root, "INSERT INTO users_users (login, email, hash, livechat_id, pass_confirm, registrationDate, created, password) SELECT 'newbie', 'newbie@example.org', hash, NULL, pass_confirm, registrationDate, created, '' FROM users_users WHERE login = 'rupert'")
+
+	cfgDir := t.TempDir()
+	cfgPath, logPath := writeConfig(t, cfgDir, w.ReaderDSN, []string{host}, "")
+	ej := startEjabberdWith(t, ejabberdOptions{Host: host, AuthMethod: "[external, internal]",
+		Extauth: binPath + " extauth --config " + cfgPath, Dir: dir, API: true, Unregister: true})
+	addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
+	writeConfig(t, cfgDir, w.ReaderDSN, []string{host}, fmt.Sprintf(
+		"extauth:\n  daemon_socket: %q\ntoken:\n  signing_key_file: %q\nsession:\n  key: %q\nrooms:\n  server: %q\n  tls: none\nmigration:\n  enabled: true\n  ejabberd_api_url: \"http://127.0.0.1:%d/api\"\n",
+		filepath.Join(cfgDir, "relay.sock"), keygen(t, "ES256"), migrationKey, addr, ej.HTTPPort))
+	port := freePort(t)
+	srv := startServeOn(t, cfgPath, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_WIKI_ACCOUNT_CACHE=0")
+	return &migrationSetup{w: w, srv: srv, addr: addr, cfgPath: cfgPath, logPath: logPath, ejabberd: ej}
+}
+
+// TestMigrationAPIEjabberd: rupert proves the old chat account rupe's
+// password to ejabberd itself, the wiki stores rupe, and the old account
+// is removed: rupert's wiki password signs in as rupe@chat.test, the old
+// chat password does not. Wrong passwords, another wiki user's name and
+// early or repeated calls get their refusals.
+func TestMigrationAPIEjabberd(t *testing.T) {
+	m := setUpEjabberdMigration(t)
+	ctx := context.Background()
+	url := m.srv.URL
+	steps := []struct {
+		name, action string
+		fields       map[string]string
+		status       int
+		code         string // the answer's error, or livechat_id / old_account for a 200
+	}{
+		{"wrong chat password", "claim", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "not-it"}, 403, "bad-chat-password"},
+		{"another wiki user's id", "claim", map[string]string{"login": "rupert", "chat_name": "alice", "chat_password": "a-strangers-chat-pw"}, 409, "chat-name-taken"},
+		{"another wiki user's id, other case", "claim", map[string]string{"login": "rupert", "chat_name": "ALICE", "chat_password": "a-strangers-chat-pw"}, 409, "chat-name-taken"},
+		{"not a chat name", "claim", map[string]string{"login": "rupert", "chat_name": "ru pe", "chat_password": "x"}, 400, "bad-chat-name"},
+		{"another domain", "claim", map[string]string{"login": "rupert", "chat_name": "rupe@elsewhere.example", "chat_password": "rupes-chat-pw"}, 400, "bad-chat-name"},
+		{"no such wiki account", "claim", map[string]string{"login": "nobody", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 404, "unknown-user"},
+		{"a migrated wiki account", "claim", map[string]string{"login": "bob", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 409, "already-migrated"},
+		{"a suspended wiki account", "claim", map[string]string{"login": "nina", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 403, "suspended"},
+		{"complete before the wiki stored the id", "complete", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 409, "not-stored"},
+		{"claim", "claim", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 200, "rupe"},
+	}
+	for _, s := range steps {
+		status, answer := postMigration(t, url, s.action, s.fields)
+		got := answer["error"]
+		if status == 200 {
+			got = answer["livechat_id"]
+		}
+		if status != s.status || got != s.code {
+			t.Errorf("%s: %d %v, want %d %s", s.name, status, answer, s.status, s.code)
+		}
+	}
+	// The old account still signs in: nothing is removed before the wiki
+	// stores the id.
+	if err := goSignIn(ctx, m.addr, "rupe@chat.test", "rupes-chat-pw"); err != nil {
+		t.Fatalf("the old account stopped signing in before the wiki stored its name: %v", err)
+	}
+	mustExec(t, m.w.Root, "UPDATE users_users SET livechat_id = 'rupe' WHERE login = 'rupert'")
+	if status, answer := postMigration(t, url, "complete", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}); status != 200 || answer["old_account"] != "removed" {
+		t.Fatalf("complete: %d %v", status, answer)
+	}
+	// ejabberd's extauth reuses an account row for wiki.account_cache (2s).
+	var err error
+	if !eventually(t, 5*time.Second, func() bool { err = goSignIn(ctx, m.addr, "rupe@chat.test", "rupert-pw"); return err == nil }) {
+		t.Errorf("the wiki password does not sign in as the old JID: %v", err)
+	}
+	if err := goSignIn(ctx, m.addr, "rupe@chat.test", "rupes-chat-pw"); err == nil {
+		t.Error("the old chat password still signs in after complete")
+	}
+	// Idempotent: the page may call again (a reload, a retry).
+	if status, answer := postMigration(t, url, "complete", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}); status != 200 || answer["old_account"] != "gone" {
+		t.Errorf("complete again: %d %v", status, answer)
+	}
+	if status, answer := postMigration(t, url, "claim", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}); status != 409 || answer["error"] != "already-migrated" {
+		t.Errorf("claim after the migration: %d %v", status, answer)
+	}
+	// Another wiki user cannot complete on rupert's id.
+	if status, answer := postMigration(t, url, "complete", map[string]string{"login": "newbie", "chat_name": "rupe", "chat_password": "rupert-pw"}); status != 409 || answer["error"] != "not-stored" {
+		t.Errorf("complete for another account: %d %v", status, answer)
+	}
+
+	// newbie has no chat account of its own, but ejabberd has one named
+	// newbie: the suggestion is another name, free on both sides.
+	status, answer := postMigration(t, url, "suggest", map[string]string{"login": "newbie"})
+	if status != 200 || answer["livechat_id"] == "" || strings.EqualFold(answer["livechat_id"], "newbie") || answer["jid"] != answer["livechat_id"]+"@chat.test" {
+		t.Fatalf("suggest: %d %v\n%s", status, answer, strings.Join(logLines(t, m.logPath, "migration"), "\n"))
+	}
+	t.Logf("suggested %s", answer["livechat_id"])
+
+	// A signed call is good once.
+	body := []byte(`{"action":"suggest","login":"newbie","nonce":"once"}`)
+	if status, _ := postSigned(t, url+"/v1/migration/suggest", body); status != 200 {
+		t.Fatalf("first use: %d", status)
+	}
+	if status, answer := postSigned(t, url+"/v1/migration/suggest", body); status != 401 || answer["error"] != "replayed" {
+		t.Errorf("replayed: %d %v", status, answer)
+	}
+	// A body signed for one call is no good at another.
+	if status, answer := postSigned(t, url+"/v1/migration/claim", []byte(`{"action":"suggest","login":"newbie","nonce":"other"}`)); status != 400 {
+		t.Errorf("suggest body at claim: %d %v", status, answer)
+	}
+	// No chat password in the logs, which hold the calls.
+	if len(logLines(t, m.logPath, "migration claim", "livechat_id=rupe")) == 0 || len(logLines(t, m.logPath, "reason=bad-chat-password")) == 0 {
+		t.Error("the log does not show the migration calls")
+	}
+	for _, secret := range []string{"rupes-chat-pw", "a-strangers-chat-pw"} {
+		if lines := logLines(t, m.logPath, secret); len(lines) > 0 {
+			t.Errorf("a chat password is in the log: %s", lines[0])
+		}
+	}
+}

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs and starts what livechat-auth's demo and tests need on a Debian
 # machine, and does nothing that is already done (safe to run twice):
-# Debian's ejabberd, prosody, php-cli, python3-slixmpp and python3-pymysql
+# Debian's ejabberd, prosody, php-cli with php-mysql (the migration page's tests), python3-slixmpp and python3-pymysql
 # (the benchmarks' hand-written extauth peer), a running
 # MariaDB, a running Redis on 127.0.0.1:6379 (the shared state of a
 # cluster of sidecars), and staticcheck. Run as root.
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
-PACKAGES=(ejabberd prosody php-cli python3-slixmpp python3-pymysql chromium redis-server redis-tools)
+PACKAGES=(ejabberd prosody php-cli php-mysql python3-slixmpp python3-pymysql chromium redis-server redis-tools)
 
 log() { echo "setup: $*" >&2; }
 

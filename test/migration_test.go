@@ -1,15 +1,23 @@
 package test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	neturl "net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"livechat-auth/provider/session"
 )
@@ -182,5 +190,112 @@ func TestMigrationAPIEjabberd(t *testing.T) {
 		if lines := logLines(t, m.logPath, secret); len(lines) > 0 {
 			t.Errorf("a chat password is in the log: %s", lines[0])
 		}
+	}
+}
+
+// startMigrationPage runs examples/tiki/tiki-livechat_migration.php under
+// php -S as the wiki would, logged in as login ("": nobody), writing with
+// the wiki's own database rights, and returns its URL.
+func startMigrationPage(t *testing.T, w *wiki, serveURL, login string) string {
+	t.Helper()
+	need(t, "php", have("php"), "apt-get install php-cli php-mysql")
+	if out, _ := exec.Command("php", "-m").Output(); !strings.Contains(string(out), "pdo_mysql") {
+		need(t, "php-mysql", false, "apt-get install php-mysql")
+	}
+	cfg, err := mysql.ParseDSN(rootDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(cfg.Addr)
+	p := freePort(t)
+	php := exec.Command("php", "-S", fmt.Sprintf("127.0.0.1:%d", p), "-t", mustAbs(t, "../examples/tiki"))
+	php.Env = append(os.Environ(), "LIVECHAT_AUTH_URL="+serveURL, "LIVECHAT_AUTH_SESSION_KEY="+string(migrationKey),
+		"LIVECHAT_DEMO_USER="+login, fmt.Sprintf("LIVECHAT_DEMO_DSN=mysql:host=%s;port=%s;dbname=%s;charset=utf8mb4", host, port, w.Name),
+		"LIVECHAT_DEMO_DB_USER="+cfg.User, "LIVECHAT_DEMO_DB_PASSWORD="+cfg.Passwd)
+	startProcess(t, php, p, "php -S")
+	return fmt.Sprintf("http://127.0.0.1:%d/tiki-livechat_migration.php", p)
+}
+
+// TestMigrationPageEjabberd: the migration page in headless Chromium, on
+// ejabberd in [external, internal] mode. rupert, with an unmigrated wiki
+// account, keeps his old chat account rupe by proving its password: the
+// page stores rupe, ejabberd removes the old account, and afterwards the
+// wiki password signs in as rupe@chat.test while the old chat password
+// does not. A wrong chat password and another wiki user's id are refused
+// with a clear message; newbie gets a fresh name; a logged-out visitor is
+// told to register first; a form without its token changes nothing.
+func TestMigrationPageEjabberd(t *testing.T) {
+	need(t, "chromium", have("/usr/bin/chromium"), "apt-get install chromium")
+	need(t, "node", have("node"), "install Node.js")
+	if _, err := os.Stat("browser/node_modules/playwright-core"); err != nil {
+		need(t, "playwright-core", false, "cd test/browser && npm ci")
+	}
+	m := setUpEjabberdMigration(t)
+	testMigrationPage(t, m.w, m.srv.URL, m.addr, "rupe", "rupes-chat-pw", "newbie2")
+}
+
+func testMigrationPage(t *testing.T, w *wiki, serveURL, chatAddr, chatName, chatPassword, wantSuggested string) {
+	ctx := context.Background()
+	out := startMigrationPage(t, w, serveURL, "")
+	owner := startMigrationPage(t, w, serveURL, "rupert")
+	newbie := startMigrationPage(t, w, serveURL, "newbie")
+
+	// A cross-site form (no token, another origin) changes nothing.
+	resp, err := http.PostForm(owner, neturl.Values{"action": {"suggest"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a form without the token: %d, want 403", resp.StatusCode)
+	}
+
+	shot := mustAbs(t, "artifacts/migration.png")
+	_ = os.MkdirAll(filepath.Dir(shot), 0o755)
+	raw, err := exec.Command("node", "browser/migration.mjs", out, owner, newbie, shot, chatName, chatPassword, "alice", "a-strangers-chat-pw").CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, raw)
+	}
+	var got struct {
+		LoggedOut, RegisterLink string
+		WrongPassword, Taken    struct{ Error, Notice string }
+		Claimed                 struct{ Error, Notice string }
+		AfterReload             string
+		Suggested               struct{ Error, Notice, ID string }
+	}
+	if err := json.Unmarshal(raw[bytes.LastIndexByte(bytes.TrimSpace(raw), '\n')+1:], &got); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	t.Logf("page: %+v", got)
+	checks := []struct {
+		what, got, want string
+	}{
+		{"logged out", got.LoggedOut, "register a wiki account"},
+		{"register link", got.RegisterLink, "tiki-register.php"},
+		{"wrong chat password", got.WrongPassword.Error, "did not accept that chat name and password"},
+		{"another wiki user's id", got.Taken.Error, "Another wiki account already uses that chat name"},
+		{"claimed", got.Claimed.Notice, "Your chat name is now " + chatName + ". Your old chat account is closed"},
+		{"after reload", got.AfterReload, chatName},
+		{"suggested", got.Suggested.Notice, "Your chat name is now " + wantSuggested},
+		{"suggested, stored", got.Suggested.ID, wantSuggested},
+	}
+	for _, c := range checks {
+		if !strings.Contains(c.got, c.want) {
+			t.Errorf("%s: the page said %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	if got.Claimed.Error != "" || got.Suggested.Error != "" {
+		t.Errorf("errors on the way: %q %q", got.Claimed.Error, got.Suggested.Error)
+	}
+	var stored sql.NullString
+	if err := w.Root.QueryRow("SELECT livechat_id FROM users_users WHERE login = 'rupert'").Scan(&stored); err != nil || stored.String != chatName {
+		t.Fatalf("rupert's livechat_id: %v %v", stored, err)
+	}
+	jid := chatName + "@chat.test"
+	if !eventually(t, 5*time.Second, func() bool { err = goSignIn(ctx, chatAddr, jid, "rupert-pw"); return err == nil }) {
+		t.Errorf("the wiki password does not sign in as %s: %v", jid, err)
+	}
+	if err := goSignIn(ctx, chatAddr, jid, chatPassword); err == nil {
+		t.Errorf("the old chat password still signs in as %s", jid)
 	}
 }

@@ -5,10 +5,9 @@
 // that livechat-auth minted for the user logged in to the wiki. The browser
 // never sees a chat password, and fetches again on every reconnect.
 //
-// Install: copy this file into the wiki's root folder and set, in the web
-// server's environment (or in the two define() lines below):
-//   LIVECHAT_AUTH_URL          where "livechat-auth serve" listens, e.g. http://127.0.0.1:8484
-//   LIVECHAT_AUTH_SESSION_KEY  the same value as livechat-auth's session.key
+// Install: copy this file and livechat-client.php into the wiki's root
+// folder and set LIVECHAT_AUTH_URL and LIVECHAT_AUTH_SESSION_KEY (see
+// livechat-client.php).
 //
 // Outside a wiki, it runs only as a demo: under PHP's built-in server
 // (php -S) with LIVECHAT_DEMO_USER naming the user everyone is.
@@ -26,8 +25,7 @@ if (is_file(__DIR__ . '/tiki-setup.php')) {
     exit;
 }
 
-define('LIVECHAT_AUTH_URL', getenv('LIVECHAT_AUTH_URL') ?: 'http://127.0.0.1:8484');
-define('LIVECHAT_AUTH_SESSION_KEY', getenv('LIVECHAT_AUTH_SESSION_KEY') ?: '');
+require_once __DIR__ . '/livechat-client.php';
 
 header('Content-Type: application/json');
 header('Cache-Control: no-store');
@@ -42,34 +40,16 @@ $login = $livechat_login;
 if ($login === null) {
     livechat_reply(401, ['error' => 'not-logged-in']);
 }
-if (strlen(LIVECHAT_AUTH_SESSION_KEY) < 32) {
+if (!livechat_configured()) {
     error_log('livechat-credentials: LIVECHAT_AUTH_SESSION_KEY is not set');
     livechat_reply(500, ['error' => 'not-configured']);
 }
 
 // The signed server-to-server request: HMAC-SHA256 over timestamp "." body.
-$body = json_encode([
+[$status, $answer] = livechat_call('/v1/sessions', [
     'login' => $login,
     'locale' => $GLOBALS['prefs']['language'] ?? 'en',
-    'nonce' => bin2hex(random_bytes(12)), // a signed request is good once
 ]);
-$timestamp = (string) time();
-$signature = 'sha256=' . hash_hmac('sha256', $timestamp . '.' . $body, LIVECHAT_AUTH_SESSION_KEY);
-$context = stream_context_create(['http' => [
-    'method' => 'POST',
-    'header' => "Content-Type: application/json\r\n"
-        . "X-Livechat-Timestamp: $timestamp\r\n"
-        . "X-Livechat-Signature: $signature\r\n",
-    'content' => $body,
-    'timeout' => 5,
-    'ignore_errors' => true, // read the JSON error bodies too
-]]);
-$raw = @file_get_contents(rtrim(LIVECHAT_AUTH_URL, '/') . '/v1/sessions', false, $context);
-$status = 0;
-if (isset($http_response_header[0]) && preg_match('#^HTTP/\S+ (\d{3})#', $http_response_header[0], $m)) {
-    $status = (int) $m[1];
-}
-$answer = is_string($raw) ? json_decode($raw, true) : null;
 if ($status !== 200 || !is_array($answer) || !isset($answer['jid'], $answer['token'])) {
     $error = is_array($answer) && isset($answer['error']) ? $answer['error'] : 'chat-unavailable';
     error_log("livechat-credentials: no chat session for $login: $error");

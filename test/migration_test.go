@@ -69,7 +69,6 @@ type migrationSetup struct {
 	addr     string // the chat server's client listener
 	cfgPath  string
 	logPath  string
-	ejabberd *ejabberd
 }
 
 func setUpEjabberdMigration(t *testing.T) *migrationSetup {
@@ -82,7 +81,7 @@ func setUpEjabberdMigration(t *testing.T) *migrationSetup {
 	register(t, "alice", host, "a-strangers-chat-pw", old.C2SPort)
 	register(t, "newbie", host, "newbies-chat-pw", old.C2SPort)
 	old.stop()
-	mustExec(t, w.Root, "INSERT INTO users_users (login, email, hash, livechat_id, pass_confirm, registrationDate, created, password) SELECT 'newbie', 'newbie@example.org', hash, NULL, pass_confirm, registrationDate, created, '' FROM users_users WHERE login = 'rupert'")
+	addNewbie(t, w)
 
 	cfgDir := t.TempDir()
 	cfgPath, logPath := writeConfig(t, cfgDir, w.ReaderDSN, []string{host}, "")
@@ -94,7 +93,36 @@ func setUpEjabberdMigration(t *testing.T) *migrationSetup {
 		filepath.Join(cfgDir, "relay.sock"), keygen(t, "ES256"), migrationKey, addr, ej.HTTPPort))
 	port := freePort(t)
 	srv := startServeOn(t, cfgPath, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_WIKI_ACCOUNT_CACHE=0")
-	return &migrationSetup{w: w, srv: srv, addr: addr, cfgPath: cfgPath, logPath: logPath, ejabberd: ej}
+	return &migrationSetup{w: w, srv: srv, addr: addr, cfgPath: cfgPath, logPath: logPath}
+}
+
+// addNewbie adds an unmigrated wiki account newbie, with rupert's password.
+func addNewbie(t *testing.T, w *wiki) {
+	t.Helper()
+	mustExec(t, w.Root, "INSERT INTO users_users (login, email, hash, livechat_id, pass_confirm, registrationDate, created, password) SELECT 'newbie', 'newbie@example.org', hash, NULL, pass_confirm, registrationDate, created, '' FROM users_users WHERE login = 'rupert'")
+}
+
+// setUpProsodyMigration is setUpEjabberdMigration's chat server on
+// Prosody: mod_auth_livechat with the old accounts in internal_hashed,
+// account removal (mod_register, registration closed), and syncbot as the
+// administrator that tells which names are accounts (user-stats).
+func setUpProsodyMigration(t *testing.T) *migrationSetup {
+	t.Helper()
+	w := newWiki(t)
+	addNewbie(t, w)
+	const host = "chat.test"
+	const secret = "prosody shares this with livechat-auth"
+	port := freePort(t)
+	settings := livechatModuleSettings(fmt.Sprintf("http://127.0.0.1:%d", port), secret) + "livechat_auth_fallback = \"internal_hashed\"\n" +
+		"admins = { \"syncbot@chat.test\" }\nallow_registration = false\n" +
+		"modules_enabled = { \"disco\", \"roster\", \"saslauth\", \"ping\", \"posix\", \"private\", \"adhoc\", \"admin_adhoc\", \"register\" }\n"
+	p := startProsody(t, host, settings, [2]string{"rupe", "rupes-chat-pw"}, [2]string{"alice", "a-strangers-chat-pw"}, [2]string{"newbie", "newbies-chat-pw"})
+	addr := fmt.Sprintf("127.0.0.1:%d", p.C2SPort)
+	cfgPath, logPath := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{host}, fmt.Sprintf(
+		"httpauth:\n  secret: %q\ntoken:\n  signing_key_file: %q\nsession:\n  key: %q\nrooms:\n  jid: syncbot@chat.test\n  password: syncbot-pw\n  server: %q\n  tls: none\nmigration:\n  enabled: true\n",
+		secret, keygen(t, "ES256"), migrationKey, addr))
+	srv := startServeOn(t, cfgPath, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_WIKI_ACCOUNT_CACHE=0")
+	return &migrationSetup{w: w, srv: srv, addr: addr, cfgPath: cfgPath, logPath: logPath}
 }
 
 // TestMigrationAPIEjabberd: rupert proves the old chat account rupe's
@@ -102,8 +130,13 @@ func setUpEjabberdMigration(t *testing.T) *migrationSetup {
 // is removed: rupert's wiki password signs in as rupe@chat.test, the old
 // chat password does not. Wrong passwords, another wiki user's name and
 // early or repeated calls get their refusals.
-func TestMigrationAPIEjabberd(t *testing.T) {
-	m := setUpEjabberdMigration(t)
+func TestMigrationAPIEjabberd(t *testing.T) { testMigrationAPI(t, setUpEjabberdMigration(t)) }
+
+// TestMigrationAPIProsody: the same on Prosody, whose old accounts
+// mod_auth_livechat tries in internal_hashed (livechat_auth_fallback).
+func TestMigrationAPIProsody(t *testing.T) { testMigrationAPI(t, setUpProsodyMigration(t)) }
+
+func testMigrationAPI(t *testing.T, m *migrationSetup) {
 	ctx := context.Background()
 	url := m.srv.URL
 	steps := []struct {
@@ -231,6 +264,14 @@ func TestMigrationPageEjabberd(t *testing.T) {
 		need(t, "playwright-core", false, "cd test/browser && npm ci")
 	}
 	m := setUpEjabberdMigration(t)
+	testMigrationPage(t, m.w, m.srv.URL, m.addr, "rupe", "rupes-chat-pw", "newbie2")
+}
+
+// TestMigrationPageProsody: the same page on Prosody.
+func TestMigrationPageProsody(t *testing.T) {
+	need(t, "chromium", have("/usr/bin/chromium"), "apt-get install chromium")
+	need(t, "node", have("node"), "install Node.js")
+	m := setUpProsodyMigration(t)
 	testMigrationPage(t, m.w, m.srv.URL, m.addr, "rupe", "rupes-chat-pw", "newbie2")
 }
 

@@ -74,8 +74,14 @@ func startProsodyWith(t testing.TB, host, authSettings, components string, regis
 	if err := os.WriteFile(p.Config, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Accounts are made as Prosody's own (internal_hashed), as they were
+	// before the wiki took over.
+	registerConfig := filepath.Join(p.Dir, "register.cfg.lua")
+	if err := os.WriteFile(registerConfig, []byte(fmt.Sprintf(prosodyConfig, data, p.LogPath, modules, p.C2SPort, host, `authentication = "internal_hashed"`, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range register {
-		if out, err := exec.Command("prosodyctl", "--config", p.Config, "register", r[0], host, r[1]).CombinedOutput(); err != nil {
+		if out, err := exec.Command("prosodyctl", "--config", registerConfig, "register", r[0], host, r[1]).CombinedOutput(); err != nil {
 			t.Fatalf("prosodyctl register %s: %v\n%s", r[0], err, out)
 		}
 	}

@@ -64,11 +64,11 @@ func postSigned(t testing.TB, url string, body []byte) (int, map[string]string) 
 // alice (a stranger of the wiki's alice) and newbie, the wiki with an
 // unmigrated newbie too, and serve with the migration API on.
 type migrationSetup struct {
-	w        *wiki
-	srv      *serveProcess
-	addr     string // the chat server's client listener
-	cfgPath  string
-	logPath  string
+	w       *wiki
+	srv     *serveProcess
+	addr    string // the chat server's client listener
+	cfgPath string
+	logPath string
 }
 
 func setUpEjabberdMigration(t *testing.T) *migrationSetup {

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"livechat-auth/wikidb"
@@ -20,21 +19,22 @@ const (
 // it has one. Otherwise the error is ReasonUnknownUser, ReasonMigrated,
 // the rule's Reason, or a technical fault.
 func (a *Authenticator) Migratable(ctx context.Context, login string) (wikidb.User, error) {
-	_, err := a.Resolve(ctx, Lookup{Login: login})
-	switch {
-	case err == nil, errors.Is(err, ReasonBadLivechatID):
-		return wikidb.User{}, ReasonMigrated
-	case !errors.Is(err, ReasonUnmigrated):
+	u, _, err := a.find(ctx, Lookup{Login: login})
+	if err != nil {
 		return wikidb.User{}, err
 	}
-	u, found, err := a.dir.UserByLogin(ctx, login)
-	switch {
-	case err != nil:
+	if u.LivechatID != nil {
+		return wikidb.User{}, ReasonMigrated
+	}
+	prefs, err := a.dir.Prefs(ctx)
+	if err != nil {
 		return wikidb.User{}, err
-	case !found || u.Login != login:
-		return wikidb.User{}, ReasonUnknownUser
-	case u.LivechatID != nil:
-		return wikidb.User{}, ReasonMigrated // stored since the first read
+	}
+	// The rules as they will apply once it has an id.
+	withID := u
+	withID.LivechatID = &login
+	if err := accountRules(withID, prefs, a.now()); err != nil {
+		return wikidb.User{}, err
 	}
 	u.Hash = ""
 	return u, nil

@@ -152,7 +152,7 @@ func testMigrationAPI(t *testing.T, m *migrationSetup) {
 		{"another domain", "claim", map[string]string{"login": "rupert", "chat_name": "rupe@elsewhere.example", "chat_password": "rupes-chat-pw"}, 400, "bad-chat-name"},
 		{"no such wiki account", "claim", map[string]string{"login": "nobody", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 404, "unknown-user"},
 		{"a migrated wiki account", "claim", map[string]string{"login": "bob", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 409, "already-migrated"},
-		{"a suspended wiki account", "claim", map[string]string{"login": "nina", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 403, "suspended"},
+		{"a suspended wiki account", "claim", map[string]string{"login": "nina", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 409, "already-migrated"},
 		{"complete before the wiki stored the id", "complete", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 409, "not-stored"},
 		{"claim", "claim", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 200, "rupe"},
 	}

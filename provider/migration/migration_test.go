@@ -1,0 +1,269 @@
+package migration
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/provider"
+	"livechat-auth/provider/providertest"
+	"livechat-auth/provider/session"
+	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/oldaccount"
+)
+
+var (
+	testKey = []byte("a session key of at least 32 bytes!!")
+	testNow = time.Unix(1_800_000_000, 0)
+)
+
+func ptr(s string) *string { return &s }
+
+// fakeChat is a chat server holding old accounts (name → password).
+type fakeChat struct {
+	mu       sync.Mutex
+	accounts map[string]string
+	down     bool
+	signIns  int
+}
+
+func (c *fakeChat) signIn(name, password string) error {
+	c.signIns++
+	if c.down {
+		return oldaccount.ErrUnavailable
+	}
+	if pw, ok := c.accounts[name]; !ok || pw != password {
+		return oldaccount.ErrNotAuthorized
+	}
+	return nil
+}
+
+func (c *fakeChat) CheckPassword(_ context.Context, name, password string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.signIn(name, password)
+}
+
+func (c *fakeChat) RemoveAccount(_ context.Context, name, password string, retire bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.signIn(name, password); err != nil {
+		return err
+	}
+	if retire {
+		c.accounts[name] = "random"
+	} else {
+		delete(c.accounts, name)
+	}
+	return nil
+}
+
+func (c *fakeChat) Exists(_ context.Context, name string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return false, oldaccount.ErrUnavailable
+	}
+	_, ok := c.accounts[name]
+	return ok, nil
+}
+
+type setup struct {
+	h    *Handler
+	dir  *providertest.Directory
+	chat *fakeChat
+	auth *provider.Authenticator
+}
+
+func newSetup(t *testing.T) *setup {
+	t.Helper()
+	dir := providertest.NewDirectory(wikidb.DefaultPrefs(),
+		wikidb.User{ID: 2, Login: "alice", LivechatID: ptr("alice"), PassConfirm: 1},
+		wikidb.User{ID: 3, Login: "nina", PassConfirm: 1, Waiting: "a"},
+		wikidb.User{ID: 4, Login: "rupert", PassConfirm: 1},
+		wikidb.User{ID: 5, Login: "newbie", PassConfirm: 1},
+	)
+	auth, err := provider.New(dir, provider.Config{Domains: []string{"chat.test"}, Now: func() time.Time { return testNow },
+		MaxFailures: 3, FailureWindow: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat := &fakeChat{accounts: map[string]string{"rupe": "rupes-pw", "alice": "strangers-pw", "newbie": "x"}}
+	suggest := func(_ context.Context, login string, reserved []string) (string, error) {
+		id := login
+		for n := 2; contains(reserved, id); n++ {
+			id = login + strconv.Itoa(n)
+		}
+		return id, nil
+	}
+	h, err := New(auth, chat, suggest, hclog.NewNullLogger(), Config{Key: testKey, Domain: "chat.test", Seen: session.NewSeen(),
+		Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &setup{h: h, dir: dir, chat: chat, auth: auth}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var nonce int
+
+func (s *setup) call(action, body string) (int, map[string]string) {
+	nonce++
+	if body == "" {
+		body = `{"action":"` + action + `","login":"rupert","nonce":"` + strconv.Itoa(nonce) + `"}`
+	}
+	r := httptest.NewRequest(http.MethodPost, Prefix+action, strings.NewReader(body))
+	r.Header.Set(session.HeaderTimestamp, strconv.FormatInt(testNow.Unix(), 10))
+	r.Header.Set(session.HeaderSignature, session.Sign(testKey, testNow, []byte(body)))
+	w := httptest.NewRecorder()
+	s.h.ServeHTTP(w, r)
+	var answer map[string]string
+	_ = json.Unmarshal(w.Body.Bytes(), &answer) // a bad answer fails the checks below
+	return w.Code, answer
+}
+
+func body(action, login, name, password string) string {
+	nonce++
+	b, _ := json.Marshal(map[string]string{"action": action, "login": login, "chat_name": name, "chat_password": password, "nonce": strconv.Itoa(nonce)})
+	return string(b)
+}
+
+func TestMigrationCalls(t *testing.T) {
+	s := newSetup(t)
+	for _, c := range []struct {
+		name, action, body string
+		status             int
+		want               string // error code, or livechat_id/old_account
+	}{
+		{"wrong password", "claim", body("claim", "rupert", "rupe", "nope"), 403, "bad-chat-password"},
+		{"taken by a wiki account", "claim", body("claim", "rupert", "Alice", "strangers-pw"), 409, "chat-name-taken"},
+		{"bad name", "claim", body("claim", "rupert", "a b", "x"), 400, "bad-chat-name"},
+		{"empty name", "claim", body("claim", "rupert", "@chat.test", "x"), 400, "bad-chat-name"},
+		{"other domain", "claim", body("claim", "rupert", "rupe@other.test", "rupes-pw"), 400, "bad-chat-name"},
+		{"suspended", "claim", body("claim", "nina", "rupe", "rupes-pw"), 403, "suspended"},
+		{"migrated", "claim", body("claim", "alice", "rupe", "rupes-pw"), 409, "already-migrated"},
+		{"unknown login", "claim", body("claim", "Rupert", "rupe", "rupes-pw"), 404, "unknown-user"},
+		{"complete too early", "complete", body("complete", "rupert", "rupe", "rupes-pw"), 409, "not-stored"},
+		{"claim", "claim", body("claim", "rupert", "rupe@chat.test", "rupes-pw"), 200, "rupe"},
+		{"action not the path", "claim", `{"action":"suggest","login":"rupert"}`, 400, "bad-request"},
+		{"unknown field", "suggest", `{"action":"suggest","login":"rupert","chat_name":"x"}`, 400, "bad-request"},
+		{"repeated field", "suggest", `{"action":"suggest","login":"rupert","login":"alice"}`, 400, "bad-request"},
+		{"two objects", "suggest", `{"action":"suggest","login":"rupert"}{}`, 400, "bad-request"},
+		{"not a string", "suggest", `{"action":"suggest","login":7}`, 400, "bad-request"},
+		{"no password", "claim", `{"action":"claim","login":"rupert","chat_name":"rupe"}`, 400, "bad-request"},
+		{"unknown call", "remove", `{"action":"remove","login":"rupert"}`, 404, "not-found"},
+		{"suggest", "suggest", "", 200, "rupert"},
+		{"suggest, the chat server has the name", "suggest", `{"action":"suggest","login":"newbie"}`, 200, "newbie2"},
+	} {
+		status, answer := s.call(c.action, c.body)
+		got := answer["error"]
+		if status == 200 {
+			got = answer["livechat_id"]
+		}
+		if status != c.status || got != c.want {
+			t.Errorf("%s: %d %v, want %d %s", c.name, status, answer, c.status, c.want)
+		}
+	}
+
+	// The wiki stores the id; complete removes the old account, once.
+	s.dir.Update(4, func(u *wikidb.User) { u.LivechatID = ptr("rupe") })
+	if status, answer := s.call("complete", body("complete", "newbie", "rupe", "rupes-pw")); status != 409 || answer["error"] != "not-stored" {
+		t.Errorf("complete for another account: %d %v", status, answer)
+	}
+	if status, answer := s.call("complete", body("complete", "rupert", "rupe", "rupes-pw")); status != 200 || answer["old_account"] != "removed" {
+		t.Errorf("complete: %d %v", status, answer)
+	}
+	if _, ok := s.chat.accounts["rupe"]; ok {
+		t.Error("the old account is still there")
+	}
+	if status, answer := s.call("complete", body("complete", "rupert", "rupe", "rupes-pw")); status != 200 || answer["old_account"] != "gone" {
+		t.Errorf("complete again: %d %v", status, answer)
+	}
+}
+
+func TestMigrationFailureLimit(t *testing.T) {
+	s := newSetup(t)
+	for i := 0; i < 4; i++ { // 3 tolerated, the 4th locks
+		if status, _ := s.call("claim", body("claim", "rupert", "rupe", "guess"+strconv.Itoa(i))); status != 403 {
+			t.Fatalf("guess %d: %d", i, status)
+		}
+	}
+	before := s.chat.signIns
+	if status, answer := s.call("claim", body("claim", "rupert", "rupe", "rupes-pw")); status != 429 || answer["error"] != "rate-limited" {
+		t.Errorf("after 4 wrong passwords: %d %v", status, answer)
+	}
+	if s.chat.signIns != before {
+		t.Error("a locked name was still tried on the chat server")
+	}
+	// The chat server's own sign-ins of the name share the count.
+	if _, err := s.auth.Authenticate(context.Background(), "rupe", "chat.test", "rupes-pw"); !errors.Is(err, provider.ReasonRateLimited) && !errors.Is(err, provider.ReasonUnknownUser) {
+		t.Errorf("sign-in of the locked name: %v", err)
+	}
+}
+
+func TestMigrationChatDown(t *testing.T) {
+	s := newSetup(t)
+	s.chat.down = true
+	if status, answer := s.call("claim", body("claim", "rupert", "rupe", "rupes-pw")); status != 503 || answer["error"] != "chat-unavailable" {
+		t.Errorf("claim: %d %v", status, answer)
+	}
+	if status, answer := s.call("suggest", ""); status != 503 || answer["error"] != "chat-unavailable" {
+		t.Errorf("suggest: %d %v", status, answer)
+	}
+	// A fault is nobody's failure: the name is not locked by it.
+	s.chat.down = false
+	for i := 0; i < 4; i++ {
+		s.chat.down = true
+		s.call("claim", body("claim", "rupert", "rupe", "rupes-pw"))
+	}
+	s.chat.down = false
+	if status, answer := s.call("claim", body("claim", "rupert", "rupe", "rupes-pw")); status != 200 {
+		t.Errorf("after faults: %d %v", status, answer)
+	}
+	s.dir.SetErr(errors.New("down"))
+	if status, answer := s.call("claim", body("claim", "rupert", "rupe", "rupes-pw")); status != 500 && status != 503 {
+		t.Errorf("wiki down: %d %v", status, answer)
+	}
+}
+
+func TestMigrationSignature(t *testing.T) {
+	s := newSetup(t)
+	b := `{"action":"suggest","login":"rupert","nonce":"once"}`
+	if status, _ := s.call("suggest", b); status != 200 {
+		t.Fatalf("first: %d", status)
+	}
+	if status, answer := s.call("suggest", b); status != 401 || answer["error"] != "replayed" {
+		t.Errorf("replay: %d %v", status, answer)
+	}
+	r := httptest.NewRequest(http.MethodPost, Prefix+"suggest", strings.NewReader(`{"action":"suggest","login":"rupert"}`))
+	r.Header.Set(session.HeaderTimestamp, strconv.FormatInt(testNow.Unix(), 10))
+	r.Header.Set(session.HeaderSignature, session.Sign([]byte("another key of at least 32 bytes....."), testNow, []byte(`{"action":"suggest","login":"rupert"}`)))
+	w := httptest.NewRecorder()
+	s.h.ServeHTTP(w, r)
+	if w.Code != 401 {
+		t.Errorf("wrong key: %d", w.Code)
+	}
+	r = httptest.NewRequest(http.MethodGet, Prefix+"suggest", nil)
+	w = httptest.NewRecorder()
+	s.h.ServeHTTP(w, r)
+	if w.Code != 405 || w.Header().Get("Allow") != "POST" {
+		t.Errorf("GET: %d %v", w.Code, w.Header())
+	}
+}

@@ -147,6 +147,7 @@ func features(cfg config.Config) []status.Feature {
 	on("ejabberd extauth socket", cfg.Extauth.DaemonSocket != "" && cfg.Extauth.DaemonSocket != config.DaemonOff, cfg.Extauth.DaemonSocket)
 	on("HTTP auth contract (Prosody, MongooseIM)", cfg.HTTPAuth.Enabled(), cfg.HTTPAuth.Path)
 	on("session API (the widget)", cfg.Session.Key != "", "/v1/sessions")
+	on("migration API (the migration page)", cfg.Migration.Enabled, "/v1/migration/, old accounts: "+cfg.Migration.OldAccount)
 	algs := "no key"
 	if cfg.Token.Enabled() {
 		algs = strings.Join(tokenAlgorithms(cfg.Token), ", ")

@@ -98,6 +98,10 @@ proxy:
 	if err != nil {
 		t.Fatalf("widget: %v\nphp:\n%s", err, phpLog.String())
 	}
+	// The widget shows the wiki's display name (alice's realName).
+	if !strings.Contains(grepLines(string(out), "PROFILE:"), "Alice Liddell") {
+		t.Errorf("the widget does not show the wiki display name: %s", grepLines(string(out), "PROFILE:"))
+	}
 	got := make(chan string, 1)
 	go func() {
 		for lines.Scan() {

@@ -53,6 +53,23 @@ func TestCredentialsEndpoint(t *testing.T) {
 			if resp.StatusCode != c.status || (c.error != "" && answer["error"] != c.error) || (c.error == "" && answer["jid"] != "alice@chat.test") {
 				t.Errorf("%s: %d %s; want %d %s", c.user, resp.StatusCode, body, c.status, c.error)
 			}
+			if c.status != 200 {
+				return
+			}
+			if answer["nickname"] != "Alice Liddell" || answer["password"] == nil {
+				t.Errorf("credentials: %s", body)
+			}
+			// ?profile: the display name for the widget, and no password.
+			resp, err = http.Get(fmt.Sprintf("http://127.0.0.1:%d/livechat-credentials.php?profile", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ = io.ReadAll(resp.Body)
+			var profile map[string]any
+			if err := json.Unmarshal(body, &profile); err != nil || profile["nickname"] != "Alice Liddell" || profile["jid"] != "alice@chat.test" || profile["password"] != nil {
+				t.Errorf("profile: %s", body)
+			}
 		})
 	}
 }

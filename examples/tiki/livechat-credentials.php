@@ -3,7 +3,10 @@
 // widget. Converse.js fetches it (credentials_url) and gets
 // {"jid": ..., "password": ...}, where the password is a short-lived token
 // that livechat-auth minted for the user logged in to the wiki. The browser
-// never sees a chat password, and fetches again on every reconnect.
+// never sees a chat password, and fetches again on every reconnect. With
+// ?profile it answers only {"jid", "nickname", "locale"}: the wiki's display
+// name, which the widget sets as Converse's nickname (and so the default
+// room nickname).
 //
 // Install: copy this file and livechat-client.php into the wiki's root
 // folder and set LIVECHAT_AUTH_URL and LIVECHAT_AUTH_SESSION_KEY (see
@@ -63,4 +66,12 @@ if ($status !== 200 || !is_array($answer) || !isset($answer['jid'], $answer['tok
     $passed = [403, 404, 409, 503];
     livechat_reply(in_array($status, $passed, true) ? $status : 502, $reply);
 }
-livechat_reply(200, ['jid' => $answer['jid'], 'password' => $answer['token']]);
+$profile = [
+    'jid' => $answer['jid'],
+    'nickname' => $answer['profile']['display_name'] ?? '', // the wiki's display name (realName, else the login)
+    'locale' => $answer['profile']['locale'] ?? '',
+];
+if (isset($_GET['profile'])) {
+    livechat_reply(200, $profile); // what the widget shows, without a password
+}
+livechat_reply(200, $profile + ['password' => $answer['token']]);

@@ -44,6 +44,7 @@ try {
     throw new Error('sign-in failed');
   }
   log('signed in:', JSON.stringify(await page.innerText(SIGNED_IN)));
+  log('PROFILE:', JSON.stringify((await page.innerText('converse-user-profile')).replace(/\s+/g, ' ').trim()));
   const textarea = page.locator(`${CHAT} textarea.chat-textarea`);
   await textarea.waitFor({ state: 'visible', timeout: 15000 });
   await textarea.fill(text);

@@ -67,6 +67,7 @@ var envVars = []envVar{
 	{"session.bosh_url", func(c *Config, v string) error { c.Session.BOSHURL = v; return nil }},
 	{"session.migration_url", func(c *Config, v string) error { c.Session.MigrationURL = v; return nil }},
 	{"session.avatar_url", func(c *Config, v string) error { c.Session.AvatarURL = v; return nil }},
+	{"session.vcard_api_url", func(c *Config, v string) error { c.Session.VCardAPIURL = v; return nil }},
 	{"migration.enabled", boolVar(func(c *Config) *bool { return &c.Migration.Enabled })},
 	{"migration.old_account", func(c *Config, v string) error { c.Migration.OldAccount = v; return nil }},
 	{"migration.ejabberd_api_url", func(c *Config, v string) error { c.Migration.EjabberdAPIURL = v; return nil }},

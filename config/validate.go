@@ -105,8 +105,10 @@ func (c *Config) Validate() error {
 	default:
 		bad("migration.old_account", "must be remove or retire")
 	}
-	if u := c.Migration.EjabberdAPIURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		bad("migration.ejabberd_api_url", "must be an http:// or https:// URL")
+	for _, u := range [][2]string{{"session.vcard_api_url", c.Session.VCardAPIURL}, {"migration.ejabberd_api_url", c.Migration.EjabberdAPIURL}} {
+		if u[1] != "" && !strings.HasPrefix(u[1], "http://") && !strings.HasPrefix(u[1], "https://") {
+			bad(u[0], "must be an http:// or https:// URL")
+		}
 	}
 	switch c.Log.Level {
 	case "trace", "debug", "info", "warn", "error", "off":

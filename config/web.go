@@ -103,6 +103,11 @@ type Session struct {
 	// session.avatar_url, LIVECHAT_AUTH_SESSION_AVATAR_URL: avatar URL
 	// template; {login} is replaced by the URL-escaped login.
 	AvatarURL string `yaml:"avatar_url"`
+	// session.vcard_api_url, LIVECHAT_AUTH_SESSION_VCARD_API_URL:
+	// ejabberd's mod_http_api (e.g. http://127.0.0.1:5281/api); when set,
+	// each granted session sets the user's vCard FN and NICKNAME to the
+	// wiki display name (set_vcard, mod_admin_extra) when it changed.
+	VCardAPIURL string `yaml:"vcard_api_url"`
 }
 
 // Migration is the migration API the wiki's migration page calls

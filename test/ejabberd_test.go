@@ -102,8 +102,8 @@ type ejabberdOptions struct {
 	PoolSize   int    // extauth_pool_size (default 1; -1: ejabberd's default, one per core)
 	Dir        string // reuse a data folder (its mnesia database) from an earlier start
 	// API serves ejabberd's HTTP API (mod_http_api) at
-	// http://127.0.0.1:HTTPPort/api, its check_account command open to
-	// loopback clients.
+	// http://127.0.0.1:HTTPPort/api, its check_account, set_vcard and
+	// get_vcard commands open to loopback clients (with mod_vcard).
 	API bool
 	// Unregister lets accounts remove themselves (XEP-0077) while
 	// registration stays closed.
@@ -144,8 +144,8 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 	handlers, topLevel := "", ""
 	if o.API {
 		handlers = "      /api: mod_http_api"
-		extraModules += "  mod_admin_extra: {}\n"
-		topLevel = "api_permissions:\n  \"loopback check_account\":\n    from:\n      - mod_http_api\n    who:\n      ip: 127.0.0.1/8\n    what:\n      - check_account\n"
+		extraModules += "  mod_admin_extra: {}\n  mod_vcard: {}\n"
+		topLevel = "api_permissions:\n  \"loopback check_account\":\n    from:\n      - mod_http_api\n    who:\n      ip: 127.0.0.1/8\n    what:\n      - check_account\n      - set_vcard\n      - get_vcard\n"
 	}
 	e := &ejabberd{Dir: o.Dir, C2SPort: freePort(t), HTTPPort: freePort(t), Host: host, extauth: extauthProgram}
 	if strings.ContainsAny(extauthProgram, "\"\n") {

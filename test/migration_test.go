@@ -52,9 +52,15 @@ func postSigned(t testing.TB, url string, body []byte) (int, map[string]string) 
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var answer map[string]string
-	if err := json.Unmarshal(raw, &answer); err != nil {
-		t.Fatalf("%s: answer %q is not a JSON object of strings", url, raw)
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		t.Fatalf("%s: answer %q is not a JSON object", url, raw)
+	}
+	answer := map[string]string{} // the answer's strings
+	for k, v := range fields {
+		if s, ok := v.(string); ok {
+			answer[k] = s
+		}
 	}
 	return resp.StatusCode, answer
 }

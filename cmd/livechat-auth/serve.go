@@ -287,12 +287,17 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 		if domain == "" {
 			domain = cfg.Domains[0]
 		}
+		var granted func(string, session.Profile)
+		if cfg.Session.VCardAPIURL != "" {
+			granted = newVCards(cfg.Session.VCardAPIURL, log.Named("vcard")).granted
+		}
 		h, err := session.New(auth, store, tokens.minter, log.Named("session"), session.Config{
 			Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain, Seen: st.seen,
 			SubjectClaim: cfg.Token.SubjectClaim,
 			WebSocketURL: cfg.Session.WebSocketURL, BOSHURL: cfg.Session.BOSHURL,
 			MigrationURL: cfg.Session.MigrationURL, AvatarURL: cfg.Session.AvatarURL,
 			Observe: m.observer("session", "session"),
+			Granted: granted,
 		})
 		if err != nil {
 			return nil, err

@@ -52,6 +52,10 @@ type Config struct {
 	Now          func() time.Time
 	Observe      provider.Observer // told of every decision, for metrics; optional
 	Seen         SeenRecord        // the once-only record to use; nil: a new Seen
+	// Granted, when set, is told of every granted session's JID and
+	// profile (to make the chat server's vCard follow the wiki); it must
+	// not block.
+	Granted func(jid string, p Profile)
 }
 
 // maxBody bounds a request body.
@@ -198,6 +202,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("session granted", "login", resp.Profile.Login, "jid", resp.JID, "duration", time.Since(start))
+	if h.cfg.Granted != nil {
+		h.cfg.Granted(resp.JID, resp.Profile)
+	}
 	h.observe("accepted", start)
 	if wantsJWT(r.Header.Get("Accept")) {
 		// The bare token, as widgets that fetch one expect (Dynamics

@@ -11,20 +11,19 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
 	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/admin"
+	"livechat-auth/xmpp/ejabberdapi"
 )
 
 // ErrNotAuthorized is SignIn's answer when the server refused the
@@ -197,36 +196,10 @@ func (srv *Server) adminExists(ctx context.Context, name string) (bool, error) {
 }
 
 func (srv *Server) ejabberdExists(ctx context.Context, name string) (bool, error) {
-	body, _ := json.Marshal(map[string]string{"user": name, "host": srv.Domain}) // strings always marshal
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(srv.EjabberdAPI, "/")+"/check_account", bytes.NewReader(body))
+	api := ejabberdapi.Client{URL: srv.EjabberdAPI, Token: srv.EjabberdAPIToken, HTTP: srv.HTTP}
+	exists, err := api.AccountExists(ctx, name, srv.Domain)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if srv.EjabberdAPIToken != "" {
-		req.Header.Set("Authorization", "Bearer "+srv.EjabberdAPIToken)
-	}
-	client := srv.HTTP
-	if client == nil {
-		client = &http.Client{Timeout: 5 * time.Second}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return false, fmt.Errorf("%w: ejabberd API: %v", ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096)) // a short read fails the parse below
-	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Errorf("%w: ejabberd API check_account answered %s: %.200q", ErrUnavailable, resp.Status, raw)
-	}
-	// check_account answers 0 when the account exists, 1 when it does not.
-	switch strings.TrimSpace(string(raw)) {
-	case "0":
-		return true, nil
-	case "1":
-		return false, nil
-	}
-	return false, fmt.Errorf("%w: ejabberd API check_account answered %q", ErrUnavailable, raw)
+	return exists, nil
 }

@@ -221,6 +221,10 @@ func testMigrationAPI(t *testing.T, m *migrationSetup) {
 	if status, answer := postSigned(t, url+"/v1/migration/claim", []byte(`{"action":"suggest","login":"newbie","nonce":"other"}`)); status != 400 {
 		t.Errorf("suggest body at claim: %d %v", status, answer)
 	}
+	// doctor asks the chat server as the API does.
+	if out, _ := runDoctor(t, binPath, "--config", m.cfgPath); !strings.Contains(out, "migration: the chat server tells which names are accounts") {
+		t.Errorf("doctor:\n%s", out)
+	}
 	// No chat password in the logs, which hold the calls.
 	if len(logLines(t, m.logPath, "migration claim", "livechat_id=rupe")) == 0 || len(logLines(t, m.logPath, "reason=bad-chat-password")) == 0 {
 		t.Error("the log does not show the migration calls")
@@ -253,6 +257,25 @@ func startMigrationPage(t *testing.T, w *wiki, serveURL, login string) string {
 		"LIVECHAT_DEMO_DB_USER="+cfg.User, "LIVECHAT_DEMO_DB_PASSWORD="+cfg.Passwd)
 	startProcess(t, php, p, "php -S")
 	return fmt.Sprintf("http://127.0.0.1:%d/tiki-livechat_migration.php", p)
+}
+
+// TestMigrationDoctorCatchesEjabberdWithoutAPI: on ejabberd, asking as
+// an administrator cannot tell which names are accounts (mod_configure's
+// user-stats answers for any name); doctor says to set
+// migration.ejabberd_api_url.
+func TestMigrationDoctorCatchesEjabberdWithoutAPI(t *testing.T) {
+	w := newWiki(t)
+	const host = "chat.test"
+	dir := t.TempDir()
+	cfgPath, _ := writeConfig(t, dir, w.ReaderDSN, []string{host}, "")
+	ej := startEjabberdWith(t, ejabberdOptions{Host: host, Extauth: binPath + " extauth --config " + cfgPath, Admin: "syncbot@" + host})
+	writeConfig(t, dir, w.ReaderDSN, []string{host}, fmt.Sprintf(
+		"token:\n  signing_key_file: %q\nsession:\n  key: %q\nrooms:\n  jid: syncbot@chat.test\n  password: syncbot-pw\n  server: \"127.0.0.1:%d\"\n  tls: none\nmigration:\n  enabled: true\n",
+		keygen(t, "ES256"), migrationKey, ej.C2SPort))
+	out, code := runDoctor(t, binPath, "--config", cfgPath)
+	if code != 2 || !strings.Contains(out, "set migration.ejabberd_api_url") {
+		t.Errorf("doctor (exit %d):\n%s", code, out)
+	}
 }
 
 // TestMigrationPageEjabberd: the migration page in headless Chromium, on

@@ -112,6 +112,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	d.checkSocket(cfg, *cfgPath, getenv)
 	d.checkTokens(ctx, cfg, log)
 	d.checkRedis(ctx, cfg)
+	d.checkMigration(ctx, cfg, store)
 	d.checkExtauth(ctx, *cfgPath, cfg, sample, getenv)
 	return int(d.worst)
 }
@@ -329,6 +330,32 @@ func (d *doctor) checkRedis(ctx context.Context, cfg config.Config) {
 		return
 	}
 	d.say(verdictOK, "the shared Redis answers", "")
+}
+
+// checkMigration asks the chat server, as the migration API would,
+// whether a name nobody has is an account: the answer must be no.
+func (d *doctor) checkMigration(ctx context.Context, cfg config.Config, store *wikidb.Store) {
+	if !cfg.Migration.Enabled {
+		return
+	}
+	chat := migrationChat(cfg, store, hclog.NewNullLogger())
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	how := "migration.ejabberd_api_url"
+	if chat.EjabberdAPI == "" {
+		how = "rooms.jid as a server administrator (user-stats)"
+	}
+	exists, err := chat.Exists(ctx, "livechat-auth-doctor-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	switch {
+	case err != nil:
+		d.say(verdictFail, "migration: the chat server cannot tell which names are accounts through "+how+": "+oneLine(err),
+			"ejabberd: mod_http_api with mod_admin_extra and api_permissions for check_account; Prosody: rooms.jid in admins, mod_admin_adhoc")
+	case exists:
+		d.say(verdictFail, "migration: the chat server says a name nobody has is an account, through "+how,
+			"ejabberd answers user-stats for any name: set migration.ejabberd_api_url")
+	default:
+		d.say(verdictOK, "migration: the chat server tells which names are accounts ("+how+")", "")
+	}
 }
 
 // checkExtauth asks isuser through the real extauth framing, as ejabberd

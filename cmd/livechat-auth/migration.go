@@ -23,6 +23,27 @@ var (
 
 // newMigration builds the migration API's handler from cfg.Migration.
 func newMigration(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, st *sharedState, m *metrics, log hclog.Logger) (*migration.Handler, error) {
+	chat := migrationChat(cfg, store, log)
+	domain := chat.Domain
+	suggest := func(ctx context.Context, login string, reserved []string) (string, error) {
+		accounts, err := store.Accounts(ctx)
+		if err != nil {
+			return "", err
+		}
+		return ids.SuggestFor(ctx, store, login, accounts, ids.NewChatNames(reserved))
+	}
+	return migration.New(auth, chat, suggest, log.Named("migration"), migration.Config{
+		Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain,
+		Retire: cfg.Migration.OldAccount == "retire", Seen: st.seen,
+		Observe: m.observer("migration", "claim", "suggest", "complete"),
+	})
+}
+
+// migrationChat is the chat server the migration API signs in to:
+// rooms.server (or the rooms.jid domain's port 5222), rooms.tls, and
+// migration.ejabberd_api_url or the room-sync account as administrator to
+// tell which names are accounts.
+func migrationChat(cfg config.Config, store *wikidb.Store, log hclog.Logger) *oldaccount.Server {
 	domain := cfg.Session.Domain
 	if domain == "" {
 		domain = cfg.Domains[0]
@@ -48,16 +69,5 @@ func newMigration(cfg config.Config, auth *provider.Authenticator, store *wikidb
 			return dial, err
 		}
 	}
-	suggest := func(ctx context.Context, login string, reserved []string) (string, error) {
-		accounts, err := store.Accounts(ctx)
-		if err != nil {
-			return "", err
-		}
-		return ids.SuggestFor(ctx, store, login, accounts, ids.NewChatNames(reserved))
-	}
-	return migration.New(auth, chat, suggest, log.Named("migration"), migration.Config{
-		Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain,
-		Retire: cfg.Migration.OldAccount == "retire", Seen: st.seen,
-		Observe: m.observer("migration", "claim", "suggest", "complete"),
-	})
+	return chat
 }

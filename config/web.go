@@ -121,7 +121,9 @@ type Migration struct {
 	// becomes of a proven old chat account once the wiki stores its name:
 	// remove (default; in-band unregistration, XEP-0077: the server
 	// deletes its roster, offline messages and vCard with it) or retire
-	// (its password is replaced by a random one; roster and archive stay).
+	// (its password is replaced by a random one; roster and archive stay;
+	// Prosody only: ejabberd 23.01 in [external, internal] mode does not
+	// change it, which complete detects and reports as chat-refused).
 	OldAccount string `yaml:"old_account"`
 	// migration.ejabberd_api_url, LIVECHAT_AUTH_MIGRATION_EJABBERD_API_URL:
 	// ejabberd's mod_http_api (e.g. http://127.0.0.1:5281/api), whose

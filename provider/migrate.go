@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"livechat-auth/wikidb"
@@ -76,11 +77,12 @@ func (a *Authenticator) LivechatIDOwner(ctx context.Context, name string) (wikid
 
 // ChatAttempt counts a password checked outside the wiki (the migration
 // API signing in as an old chat account) under the failure limit of
-// name: the count the chat server's sign-ins of that name share. A locked
-// name is refused with ReasonRateLimited; otherwise settle must be told
-// whether the password proved right.
+// name's migration proofs: a count of its own, so that wrong sign-ins
+// anyone sends the chat server under that name cannot keep its owner from
+// migrating. A locked name is refused with ReasonRateLimited; otherwise
+// settle must be told whether the password proved right.
 func (a *Authenticator) ChatAttempt(ctx context.Context, name string) (settle func(right bool), err error) {
-	key := lockKey(name)
+	key := migrationKey(name)
 	r := a.limiter.reserve(ctx, key, a.now())
 	if r.blocked {
 		a.limiter.guessed(ctx, key, a.now())
@@ -95,10 +97,30 @@ func (a *Authenticator) ChatAttempt(ctx context.Context, name string) (settle fu
 	}, nil
 }
 
-// ClearFailures forgets the failures counted for name: a migration that
-// proved the old chat password and removed the account leaves behind the
-// refusals the chat server's own sign-ins of the name earned while it was
-// not yet a wiki account's.
+// migrationKey is what ChatAttempt counts a name's proofs under; locks
+// lists it as such.
+func migrationKey(name string) string { return "migration:" + lockKey(name) }
+
+// ClearFailures forgets the failures counted for name, its sign-ins and
+// its migration proofs: a migration that proved the old chat password and
+// removed the account leaves behind the refusals the chat server's own
+// sign-ins of the name earned while it was not yet a wiki account's.
 func (a *Authenticator) ClearFailures(ctx context.Context, name string) {
 	a.limiter.clear(ctx, lockKey(name), a.now())
+	a.limiter.clear(ctx, migrationKey(name), a.now())
+}
+
+// IsWikiPassword reports whether password signs in as name@domain through
+// the wiki (what the chat server's wiki edge would answer). It counts as
+// a sign-in: a wrong password is a failure of name.
+func (a *Authenticator) IsWikiPassword(ctx context.Context, name, domain, password string) (bool, error) {
+	_, err := a.Authenticate(ctx, name, domain, password)
+	var reason Reason
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &reason):
+		return false, nil
+	}
+	return false, err
 }

@@ -178,6 +178,14 @@ func testMigrationAPI(t *testing.T, m *migrationSetup) {
 		t.Fatalf("the old account stopped signing in before the wiki stored its name: %v", err)
 	}
 	mustExec(t, m.w.Root, "UPDATE users_users SET livechat_id = 'rupe' WHERE login = 'rupert'")
+	// The wiki password signs in through the wiki: "removing" with it
+	// would only have the server delete the migrated user's roster.
+	if !eventually(t, 5*time.Second, func() bool {
+		status, answer := postMigration(t, url, "complete", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupert-pw"})
+		return status == 409 && answer["error"] == "wiki-password"
+	}) {
+		t.Error("complete with the wiki password was not refused as wiki-password")
+	}
 	if status, answer := postMigration(t, url, "complete", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}); status != 200 || answer["old_account"] != "removed" {
 		t.Fatalf("complete: %d %v", status, answer)
 	}

@@ -23,6 +23,9 @@ function livechat_configured(): bool {
 function livechat_call(string $path, array $fields): array {
     $fields['nonce'] = bin2hex(random_bytes(12));
     $body = json_encode($fields);
+    if ($body === false) { // not UTF-8: nothing is sent
+        return [0, ['error' => 'bad-input']];
+    }
     $timestamp = (string) time();
     $signature = 'sha256=' . hash_hmac('sha256', $timestamp . '.' . $body, LIVECHAT_AUTH_SESSION_KEY);
     $context = stream_context_create(['http' => [

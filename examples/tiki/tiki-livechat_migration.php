@@ -99,6 +99,9 @@ function livechat_message(?array $answer, int $status): string {
         'unvalidated' => 'Validate your e-mail address first.',
         'must-change-password' => 'Change your wiki password first, then come back.',
         'chat-unavailable' => 'The chat server did not answer. Try again in a few minutes.',
+        'chat-refused' => 'The chat server refused to close the old account. Tell the site administrators.',
+        'wiki-password' => 'That is your wiki password. Give the old chat account\'s own password (if it had the same one, there is nothing to close).',
+        'bad-input' => 'The password holds characters that cannot be sent.',
         'db-unavailable' => 'The wiki database did not answer. Try again in a few minutes.',
         'unreachable' => 'The chat service did not answer. Try again in a few minutes.',
     ];
@@ -152,8 +155,8 @@ if ($_SERVER['REQUEST_METHOD'] === 'POST') {
                 [$status, $answer] = livechat_call('/v1/migration/complete', ['action' => 'complete', 'login' => $livechat_login,
                     'chat_name' => $id, 'chat_password' => $chat_password]);
                 if ($status === 200 && ($answer['old_account'] ?? '') === 'gone') {
-                    $notice = 'Your chat name is ' . $id . '. That password no longer signs in to the old chat account: '
-                        . 'it is closed already, or the password is not its old one. Sign in to chat with your wiki password.';
+                    $error = 'Your chat name is ' . $id . '. That password does not sign in to an old chat account of that name: '
+                        . 'it is closed already, or that is not its old password. Sign in to chat with your wiki password.';
                 } elseif ($status === 200) {
                     $notice = 'Your chat name is now ' . $id . '. Your old chat account is closed: sign in to chat as '
                         . ($answer['jid'] ?? $id) . ' with your wiki password.';
@@ -208,13 +211,13 @@ button { margin-top: .8em; padding: .4em 1em; }
   <p>Live Chat now signs you in with your wiki account.</p>
   <p><strong>You have a wiki account:</strong> log in to the wiki, then come back to this page.</p>
   <p><strong>You have only a Live Chat account:</strong> <a href="tiki-register.php">register a wiki account</a>
-    first, log in, then come back here: you can keep your chat name and contacts by giving your old chat password.</p>
+    first, log in, then come back here: you can keep your chat name by giving your old chat password.</p>
 </div>
 <?php elseif ($stored !== null): ?>
 <div class="box" id="migrated">
   <p>Your chat name is <strong id="livechat-id"><?= h($stored) ?></strong>. Sign in to Live Chat with it and your wiki password.</p>
   <form method="post" id="finish-form">
-    <p>If you had an old Live Chat account of that name and it was not closed yet, give its old password to close it.</p>
+    <p>If you had an old Live Chat account of that name, with a password of its own, and it was not closed yet, give that old password to close it.</p>
     <input type="hidden" name="token" value="<?= h($token) ?>">
     <input type="hidden" name="action" value="finish">
     <label for="finish-password">Old chat password</label>
@@ -226,8 +229,8 @@ button { margin-top: .8em; padding: .4em 1em; }
 <p>Live Chat now signs you in with your wiki account, <strong><?= h($livechat_login) ?></strong>. Choose one:</p>
 <form method="post" class="box" id="claim-form">
   <h2>I also have a Live Chat account</h2>
-  <p>Keep its chat name: give its name and password. The old chat account is closed afterwards, and you sign in
-    to chat with your wiki password.</p>
+  <p>Keep its chat name: give its name and password. The old chat account is closed afterwards (with its own
+    contact list), and you sign in to chat under the same name with your wiki password.</p>
   <input type="hidden" name="token" value="<?= h($token) ?>">
   <input type="hidden" name="action" value="claim">
   <label for="chat-name">Chat name</label>

@@ -35,6 +35,7 @@ type Accounts interface {
 	LivechatIDOwner(ctx context.Context, name string) (wikidb.User, bool, error)
 	ChatAttempt(ctx context.Context, name string) (settle func(right bool), err error)
 	ClearFailures(ctx context.Context, name string)
+	IsWikiPassword(ctx context.Context, name, domain, password string) (bool, error)
 }
 
 // ChatServer is where the old chat accounts live; *oldaccount.Server
@@ -262,6 +263,17 @@ func (h *Handler) complete(ctx context.Context, req Request) (Response, *refusal
 		}
 		return Response{}, h.accountRefusal(err)
 	}
+	// The wiki's own password signs in through the wiki whether or not
+	// an old account is left: removing "it" would only make the server
+	// delete the migrated user's roster and archive.
+	wiki, err := h.accounts.IsWikiPassword(ctx, name, h.cfg.Domain, req.ChatPassword)
+	if err != nil {
+		return Response{}, h.fault(err)
+	}
+	if wiki {
+		return Response{}, refuse(http.StatusConflict, "wiki-password",
+			"this is the wiki password, which signs in through the wiki: give the old chat account's own password")
+	}
 	settle, err := h.accounts.ChatAttempt(ctx, name)
 	if err != nil {
 		return Response{}, refuse(http.StatusTooManyRequests, string(provider.ReasonRateLimited), "too many wrong passwords for this chat account: try again later")
@@ -274,6 +286,15 @@ func (h *Handler) complete(ctx context.Context, req Request) (Response, *refusal
 		// one: either way it no longer signs in.
 		return h.answer(name, "gone")
 	case err != nil:
+		return Response{}, h.chatRefusal(err, name)
+	}
+	// The old password must no longer sign in (ejabberd 23.01 reports a
+	// password change in [external, internal] mode done without doing it).
+	switch err := h.chat.CheckPassword(ctx, name, req.ChatPassword); {
+	case err == nil:
+		h.log.Error("the old chat account still signs in with its old password after the chat server accepted its removal", "livechat_id", name, "retire", h.cfg.Retire)
+		return Response{}, refuse(http.StatusBadGateway, "chat-refused", "the chat server did not close the old account")
+	case !errors.Is(err, oldaccount.ErrNotAuthorized):
 		return Response{}, h.chatRefusal(err, name)
 	}
 	h.accounts.ClearFailures(ctx, name)
@@ -331,8 +352,12 @@ func (h *Handler) accountRefusal(err error) *refusal {
 
 // chatRefusal answers a chat server's refusal or fault.
 func (h *Handler) chatRefusal(err error, name string) *refusal {
-	if errors.Is(err, oldaccount.ErrNotAuthorized) {
+	switch {
+	case errors.Is(err, oldaccount.ErrNotAuthorized):
 		return refuse(http.StatusForbidden, "bad-chat-password", "the chat server did not accept this chat name and password")
+	case errors.Is(err, oldaccount.ErrRefused):
+		h.log.Error("the chat server refused to close an old account", "livechat_id", name, "error", err)
+		return refuse(http.StatusBadGateway, "chat-refused", "the chat server refused to close the old account")
 	}
 	h.log.Warn("chat server unavailable for a migration", "livechat_id", name, "error", err)
 	return refuse(http.StatusServiceUnavailable, "chat-unavailable", "the chat server did not answer")

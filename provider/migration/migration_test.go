@@ -34,6 +34,7 @@ type fakeChat struct {
 	accounts map[string]string
 	down     bool
 	signIns  int
+	noop     bool // reports a removal or change it did not do (ejabberd 23.01's retire)
 }
 
 func (c *fakeChat) signIn(name, password string) error {
@@ -58,6 +59,9 @@ func (c *fakeChat) RemoveAccount(_ context.Context, name, password string, retir
 	defer c.mu.Unlock()
 	if err := c.signIn(name, password); err != nil {
 		return err
+	}
+	if c.noop {
+		return nil
 	}
 	if retire {
 		c.accounts[name] = "random"
@@ -212,9 +216,14 @@ func TestMigrationFailureLimit(t *testing.T) {
 	if s.chat.signIns != before {
 		t.Error("a locked name was still tried on the chat server")
 	}
-	// The chat server's own sign-ins of the name share the count.
-	if _, err := s.auth.Authenticate(context.Background(), "rupe", "chat.test", "rupes-pw"); !errors.Is(err, provider.ReasonRateLimited) && !errors.Is(err, provider.ReasonUnknownUser) {
-		t.Errorf("sign-in of the locked name: %v", err)
+	// Wrong sign-ins anyone sends the chat server under the name are
+	// counted apart: they cannot keep the owner from migrating.
+	s2 := newSetup(t)
+	for i := 0; i < 6; i++ {
+		_, _ = s2.auth.Authenticate(context.Background(), "rupe", "chat.test", "junk")
+	}
+	if status, answer := s2.call("claim", body("claim", "rupert", "rupe", "rupes-pw")); status != 200 {
+		t.Errorf("claim after others' wrong sign-ins: %d %v", status, answer)
 	}
 }
 
@@ -265,5 +274,14 @@ func TestMigrationSignature(t *testing.T) {
 	s.h.ServeHTTP(w, r)
 	if w.Code != 405 || w.Header().Get("Allow") != "POST" {
 		t.Errorf("GET: %d %v", w.Code, w.Header())
+	}
+}
+
+func TestMigrationCompleteChecksTheOldPasswordStopped(t *testing.T) {
+	s := newSetup(t)
+	s.chat.noop = true
+	s.dir.Update(4, func(u *wikidb.User) { u.LivechatID = ptr("rupe") })
+	if status, answer := s.call("complete", body("complete", "rupert", "rupe", "rupes-pw")); status != 502 || answer["error"] != "chat-refused" {
+		t.Errorf("a removal the server did not do: %d %v", status, answer)
 	}
 }

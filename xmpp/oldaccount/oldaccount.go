@@ -30,6 +30,10 @@ import (
 // password (or knows no such account: servers do not say which).
 var ErrNotAuthorized = errors.New("the chat server refused the name and password")
 
+// ErrRefused wraps the server's refusal of a removal or password change
+// (an error stanza: in-band registration not enabled, not allowed).
+var ErrRefused = errors.New("the chat server refused")
+
 // ErrUnavailable wraps faults of the chat server: it could not be
 // reached, or answered something unexpected.
 var ErrUnavailable = errors.New("chat server unavailable")
@@ -100,7 +104,7 @@ func (s *Session) Remove(ctx context.Context) error {
 	if err != nil && !isClosed(err) {
 		var se stanza.Error
 		if errors.As(err, &se) {
-			return fmt.Errorf("the chat server refused to remove the account: %s", se.Condition)
+			return fmt.Errorf("%w to remove the account: %s (is in-band registration, XEP-0077, enabled for removal?)", ErrRefused, se.Condition)
 		}
 		return fmt.Errorf("%w: remove the account: %v", ErrUnavailable, err)
 	}
@@ -118,7 +122,7 @@ func (s *Session) Retire(ctx context.Context) error {
 	if err := s.s.IQ(ctx, jid.JID{}, stanza.SetIQ, payload, nil); err != nil {
 		var se stanza.Error
 		if errors.As(err, &se) {
-			return fmt.Errorf("the chat server refused to change the password: %s", se.Condition)
+			return fmt.Errorf("%w to change the password: %s", ErrRefused, se.Condition)
 		}
 		return fmt.Errorf("%w: change the password: %v", ErrUnavailable, err)
 	}

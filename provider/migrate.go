@@ -110,11 +110,18 @@ func (a *Authenticator) ClearFailures(ctx context.Context, name string) {
 	a.limiter.clear(ctx, migrationKey(name), a.now())
 }
 
-// IsWikiPassword reports whether password signs in as name@domain through
-// the wiki (what the chat server's wiki edge would answer). It counts as
-// a sign-in: a wrong password is a failure of name.
+// IsWikiPassword reports whether password is name's wiki password. It
+// is not a sign-in: it neither counts a failure nor looks at locks (the
+// caller limits it, as the migration API does with ChatAttempt), so a
+// user checking an old password cannot lock themselves out of chat.
 func (a *Authenticator) IsWikiPassword(ctx context.Context, name, domain, password string) (bool, error) {
-	_, err := a.Authenticate(ctx, name, domain, password)
+	if _, err := a.checkName(name, domain); err != nil {
+		return false, nil
+	}
+	_, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) error {
+		_, err := a.verify(u, password)
+		return err
+	}, func(wikidb.User, wikidb.Prefs, time.Time) error { return nil })
 	var reason Reason
 	switch {
 	case err == nil:

@@ -263,20 +263,22 @@ func (h *Handler) complete(ctx context.Context, req Request) (Response, *refusal
 		}
 		return Response{}, h.accountRefusal(err)
 	}
+	settle, err := h.accounts.ChatAttempt(ctx, name)
+	if err != nil {
+		return Response{}, refuse(http.StatusTooManyRequests, string(provider.ReasonRateLimited), "too many wrong passwords for this chat account: try again later")
+	}
 	// The wiki's own password signs in through the wiki whether or not
 	// an old account is left: removing "it" would only make the server
 	// delete the migrated user's roster and archive.
 	wiki, err := h.accounts.IsWikiPassword(ctx, name, h.cfg.Domain, req.ChatPassword)
 	if err != nil {
+		settle(true)
 		return Response{}, h.fault(err)
 	}
 	if wiki {
+		settle(true)
 		return Response{}, refuse(http.StatusConflict, "wiki-password",
 			"this is the wiki password, which signs in through the wiki: give the old chat account's own password")
-	}
-	settle, err := h.accounts.ChatAttempt(ctx, name)
-	if err != nil {
-		return Response{}, refuse(http.StatusTooManyRequests, string(provider.ReasonRateLimited), "too many wrong passwords for this chat account: try again later")
 	}
 	err = h.chat.RemoveAccount(ctx, name, req.ChatPassword, h.cfg.Retire)
 	settle(!errors.Is(err, oldaccount.ErrNotAuthorized))

@@ -44,6 +44,7 @@ type Config struct {
 	TokenSubject  Subject          // what a token's subject names (default livechat_id)
 	Memory        *Memory          // failure counts and verified passwords to keep using; nil: a new one
 	Failures      FailureCounts    // where failure counts are kept; nil: in Memory
+	OldPasswords  OldPasswords     // old chat passwords proved by migrations; nil: in Memory
 	// OutageGrace: while the wiki database does not answer, a password
 	// verified within this long for the same account and stored hash
 	// still signs in, under the account state last read. 0: off.
@@ -60,12 +61,16 @@ type Memory struct {
 	failures *failureRecord
 	verified *verifiedRecord
 	grace    *graceRecord // kept only while an Authenticator has OutageGrace on
+	old      *oldPasswordRecord
 }
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
-	return &Memory{failures: newFailureRecord(), verified: newVerifiedRecord(), grace: newGraceRecord()}
+	return &Memory{failures: newFailureRecord(), verified: newVerifiedRecord(), grace: newGraceRecord(), old: newOldPasswordRecord()}
 }
+
+// OldPasswords returns the old chat passwords kept in this Memory.
+func (m *Memory) OldPasswords() OldPasswords { return m.old }
 
 // Failures returns the failure counts kept in this Memory.
 func (m *Memory) Failures() FailureCounts { return m.failures }
@@ -98,11 +103,13 @@ type Authenticator struct {
 	domains map[string]bool // every one, lower-cased
 	cache   *verifiedCache
 	limiter *failureLimiter
+	claims  *failureLimiter // a chat name's migration proofs: NameCapFactor times the limit
 	flight  singleflight.Group
 	now     func() time.Time
 	tokens  TokenVerifier
 	subject Subject
 	costs   costCounts // of the bcrypt hashes verified: what a dummy verification costs
+	old     OldPasswords
 
 	graceFor time.Duration // Config.OutageGrace
 	grace    *graceRecord  // nil when graceFor is 0
@@ -145,6 +152,10 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 	if failures == nil {
 		failures = mem.failures
 	}
+	old := cfg.OldPasswords
+	if old == nil {
+		old = mem.old
+	}
 	switch cfg.TokenSubject {
 	case "":
 		cfg.TokenSubject = SubjectLivechatID
@@ -157,6 +168,7 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 		grace = mem.grace
 	}
 	return &Authenticator{
+		old:      old,
 		graceFor: cfg.OutageGrace,
 		grace:    grace,
 		tokens:   cfg.Tokens,
@@ -166,6 +178,7 @@ func New(dir Directory, cfg Config) (*Authenticator, error) {
 		domains:  domains,
 		cache:    newVerifiedCache(cfg.CacheTTL, cfg.CacheSize, mem.verified),
 		limiter:  newFailureLimiter(Limit{Max: cfg.MaxFailures, Window: cfg.FailureWindow}, failures),
+		claims:   newFailureLimiter(Limit{Max: cfg.MaxFailures * NameCapFactor, Window: cfg.FailureWindow}, failures),
 		now:      now,
 	}, nil
 }
@@ -208,17 +221,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 	var reason Reason
 	switch {
 	case errors.As(err, &reason):
-		// The name named no account: pay what a wrong password pays. An
-		// unknown name is a failure (kept); any other refusal is not.
+		// The name named no account: pay what a wrong password pays. It
+		// is nobody's failure: no wiki password was tried, and counting
+		// it would let the chat server's own accounts ([external,
+		// internal]) lock the name for whoever takes it in the wiki.
 		spendDummyVerify(password, a.costs.usual())
-		switch {
-		case r.blocked:
+		if r.blocked {
 			return Account{}, ReasonRateLimited
-		case reason == ReasonUnknownUser:
-			a.limiter.keep(key, r)
-		default:
-			a.limiter.release(ctx, key, r)
 		}
+		a.limiter.release(ctx, key, r)
 	case a.grace != nil && isOutage(err):
 		return a.graceSignIn(ctx, name, domain, password, key, r, err)
 	default:
@@ -251,6 +262,10 @@ func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, p
 		if !r.sealed && a.cache.has(a.cache.key(u, password), a.now()) {
 			return true, nil
 		}
+		if a.old.Proven(ctx, key, password, a.now()) {
+			spendDummyVerify(password, a.costs.usual())
+			return false, ReasonOldAccount // the old account's own sign-in: no guess
+		}
 		a.limiter.guessed(ctx, key, a.now())
 		cost := bcryptCost(u.Hash)
 		if cost == 0 {
@@ -271,10 +286,17 @@ func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, p
 		}
 	}
 	if err != nil {
-		a.limiter.keep(key, r)
 		if cost == 0 {
 			spendDummyVerify(password, a.costs.usual())
 		}
+		if errors.Is(err, ReasonBadPassword) && a.old.Proven(ctx, key, password, a.now()) {
+			// The old chat account's own password, proved by a migration
+			// that has not completed: refused here (the chat server tries
+			// its own account next), but no guess.
+			a.limiter.release(ctx, key, r)
+			return hit, ReasonOldAccount
+		}
+		a.limiter.keep(key, r)
 	}
 	return hit, err
 }

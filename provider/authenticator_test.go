@@ -265,10 +265,15 @@ func TestRateLimit(t *testing.T) {
 	signIn("alice", "alice-pw", provider.ReasonRateLimited)
 	signIn("alice", "another guess", provider.ReasonRateLimited)
 	signIn("trent.support", "Trent-pw", nil) // other accounts are not affected
-	for i := 0; i < 6; i++ {
+	// An unknown name is nobody's failure: no wiki password was tried,
+	// and the chat server's own accounts ([external, internal]) reach us
+	// under names the wiki does not know at every sign-in.
+	for i := 0; i < 8; i++ {
 		signIn("nobody", "guess", provider.ReasonUnknownUser)
 	}
-	signIn("nobody", "guess", provider.ReasonRateLimited) // unknown names lock alike
+	if _, ok := a.LockOf("nobody"); ok {
+		t.Error("an unknown name is locked")
+	}
 	now = now.Add(61 * time.Second)
 	signIn("alice", "alice-pw", nil)
 }

@@ -23,7 +23,8 @@ func TestLocks(t *testing.T) {
 	first := *now
 	fail("alice", 6)
 	fail("Trent.Support", 5) // at the limit, not over it
-	fail("nobody", 6)        // unknown names count too
+	fail("zoe", 6)           // a second account (zoë: typed as ASCII, an unknown name)
+	fail("zoë", 6)
 
 	if _, ok := a.LockOf("trent.support"); ok {
 		t.Error("five failures locked trent.support")
@@ -33,8 +34,8 @@ func TestLocks(t *testing.T) {
 		t.Errorf("LockOf(ALICE) = %+v, %v; want %+v", lk, ok, want)
 	}
 	locks := a.Locks()
-	if len(locks) != 2 || locks[0].Name != "alice" || locks[1].Name != "nobody" {
-		t.Fatalf("Locks() = %+v, want alice and nobody, in order", locks)
+	if len(locks) != 2 || locks[0].Name != "alice" || locks[1].Name != "zoë" {
+		t.Fatalf("Locks() = %+v, want alice and zoë, in order (an unknown name is nobody's failure)", locks)
 	}
 	if _, ok := a.LockOf("a b"); ok {
 		t.Error("a name that is no localpart is locked")
@@ -54,13 +55,13 @@ func TestLocks(t *testing.T) {
 	}
 
 	// The lock lifts by itself when the failures leave the window.
-	lk, _ = a.LockOf("nobody")
+	lk, _ = a.LockOf("zoë")
 	*now = lk.Until.Add(-time.Nanosecond)
-	if _, ok := a.LockOf("nobody"); !ok {
+	if _, ok := a.LockOf("zoë"); !ok {
 		t.Error("lifted before Until")
 	}
 	*now = lk.Until
-	if _, ok := a.LockOf("nobody"); ok {
+	if _, ok := a.LockOf("zoë"); ok {
 		t.Error("still locked at Until")
 	}
 	if got := a.Locks(); len(got) != 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"livechat-auth/provider/token"
 	"livechat-auth/wikidb"
 )
 
@@ -75,48 +76,112 @@ func (a *Authenticator) LivechatIDOwner(ctx context.Context, name string) (wikid
 	return u, true, nil
 }
 
-// ChatAttempt counts a password checked outside the wiki (the migration
-// API signing in as an old chat account) under the failure limit of
-// name's migration proofs: a count of its own, so that wrong sign-ins
-// anyone sends the chat server under that name cannot keep its owner from
-// migrating. A locked name is refused with ReasonRateLimited; otherwise
-// settle must be told whether the password proved right.
-func (a *Authenticator) ChatAttempt(ctx context.Context, name string) (settle func(right bool), err error) {
-	key := migrationKey(name)
-	r := a.limiter.reserve(ctx, key, a.now())
-	if r.blocked {
-		a.limiter.guessed(ctx, key, a.now())
-		return nil, ReasonRateLimited
+// ChatAttempt counts a claim or completion by the wiki account login of
+// the chat name name, before anything about the name is answered (even
+// that another wiki account holds it): under login's own budget (the
+// failure limit, under "migration-by:<login>") and a higher cap for the
+// name across every claimer (NameCapFactor times it, under
+// "migration:<name>"), so one wiki account learns no more names than it
+// could guess passwords, guesses at one name stay bounded however many
+// accounts make them, and another user's wrong claims cannot block the
+// owner's proof. A blocked attempt is refused with a *ClaimLock (which
+// is ReasonRateLimited) naming the key that blocked it; otherwise settle
+// must be told whether the attempt proved right (true also for an
+// attempt that was nobody's failure, such as a chat-server fault).
+func (a *Authenticator) ChatAttempt(ctx context.Context, login, name string) (settle func(right bool), err error) {
+	byKey, nameKey := claimerKey(login), migrationKey(name)
+	now := a.now()
+	by := a.limiter.reserve(ctx, byKey, now)
+	if by.blocked {
+		a.limiter.guessed(ctx, byKey, now)
+		return nil, &ClaimLock{Key: byKey}
+	}
+	n := a.claims.reserve(ctx, nameKey, now)
+	if n.blocked {
+		a.limiter.release(ctx, byKey, by) // a name others locked costs its owner nothing
+		a.claims.guessed(ctx, nameKey, now)
+		return nil, &ClaimLock{Key: nameKey}
 	}
 	return func(right bool) {
 		if right {
-			a.limiter.release(ctx, key, r)
+			a.limiter.release(ctx, byKey, by)
+			a.claims.release(ctx, nameKey, n)
 			return
 		}
-		a.limiter.keep(key, r)
+		a.limiter.keep(byKey, by)
+		a.claims.keep(nameKey, n)
 	}, nil
 }
 
-// migrationKey is what ChatAttempt counts a name's proofs under; locks
-// lists it as such.
-func migrationKey(name string) string { return "migration:" + lockKey(name) }
+// NameCapFactor is how many times the failure limit a chat name's
+// migration proofs may fail within the window, over every claimer.
+const NameCapFactor = 4
 
-// ClearFailures forgets the failures counted for name, its sign-ins and
-// its migration proofs: a migration that proved the old chat password and
-// removed the account leaves behind the refusals the chat server's own
-// sign-ins of the name earned while it was not yet a wiki account's.
-func (a *Authenticator) ClearFailures(ctx context.Context, name string) {
-	a.limiter.clear(ctx, lockKey(name), a.now())
-	a.limiter.clear(ctx, migrationKey(name), a.now())
+// ClaimLock refuses a migration attempt: Key ("migration-by:<login>" or
+// "migration:<name>") spent its failures. It is ReasonRateLimited.
+type ClaimLock struct{ Key string }
+
+func (l *ClaimLock) Error() string { return "refused: rate-limited: " + l.Key }
+
+// Is makes a ClaimLock match ReasonRateLimited.
+func (l *ClaimLock) Is(target error) bool { return target == ReasonRateLimited }
+
+// migrationKey is what ChatAttempt counts a name's proofs under, and
+// claimerKey a wiki account's; locks lists them as such.
+func migrationKey(name string) string { return "migration:" + lockKey(name) }
+func claimerKey(login string) string  { return "migration-by:" + lockKey(login) }
+
+// OldPasswordTTL is how long a proved old chat password is told apart
+// from a guess when the migration does not complete.
+const OldPasswordTTL = 30 * 24 * time.Hour
+
+// ProveOldPassword remembers password as the old chat account name's,
+// proved to the chat server by a claim: until the migration completes
+// (or OldPasswordTTL passes) its sign-ins are refused as ReasonOldAccount
+// without counting as failures (see OldPasswords). Failures counted for
+// the name so far were not against a wiki account (none held it) and
+// are forgotten.
+func (a *Authenticator) ProveOldPassword(ctx context.Context, name, password string) {
+	key := lockKey(name)
+	a.old.Prove(ctx, key, password, a.now().Add(OldPasswordTTL))
+	a.limiter.clear(ctx, key, a.now())
 }
 
-// IsWikiPassword reports whether password is name's wiki password. It
-// is not a sign-in: it neither counts a failure nor looks at locks (the
-// caller limits it, as the migration API does with ChatAttempt), so a
-// user checking an old password cannot lock themselves out of chat.
-func (a *Authenticator) IsWikiPassword(ctx context.Context, name, domain, password string) (bool, error) {
+// ClearFailures ends a completed migration of name by login: it forgets
+// the old passwords proved for name, the failures counted for its
+// sign-ins and migration proofs, and login's claims. The chat server's
+// own sign-ins of the name, while it was not yet a wiki account's, may
+// have left refusals behind.
+func (a *Authenticator) ClearFailures(ctx context.Context, login, name string) {
+	key := lockKey(name)
+	a.old.Forget(ctx, key)
+	a.limiter.clear(ctx, key, a.now())
+	a.claims.clear(ctx, migrationKey(name), a.now())
+	a.limiter.clear(ctx, claimerKey(login), a.now())
+}
+
+// The credentials livechat-auth itself accepts, refused where a chat
+// account's own password is wanted (the migration API).
+const (
+	ReasonWikiPassword Reason = "wiki-password" // name's wiki password
+	ReasonWikiToken    Reason = "wiki-token"    // a sign-in token
+)
+
+// WikiCredential reports whether password is a credential livechat-auth
+// itself accepts for name@domain, so that the chat server would sign it
+// in through the wiki rather than as an old account of its own: a
+// sign-in token (anything shaped as one: it is not verified, so none is
+// used up) is ReasonWikiToken, name's wiki password ReasonWikiPassword;
+// nil means neither. It is not a sign-in: it neither counts a failure
+// nor looks at locks (the caller limits it, as the migration API does
+// with ChatAttempt), so a user checking an old password cannot lock
+// themselves out of chat. Other errors are technical faults.
+func (a *Authenticator) WikiCredential(ctx context.Context, name, domain, password string) error {
+	if token.LooksLikeToken(password) {
+		return ReasonWikiToken
+	}
 	if _, err := a.checkName(name, domain); err != nil {
-		return false, nil
+		return nil
 	}
 	_, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) error {
 		_, err := a.verify(u, password)
@@ -125,9 +190,9 @@ func (a *Authenticator) IsWikiPassword(ctx context.Context, name, domain, passwo
 	var reason Reason
 	switch {
 	case err == nil:
-		return true, nil
+		return ReasonWikiPassword
 	case errors.As(err, &reason):
-		return false, nil
+		return nil
 	}
-	return false, err
+	return err
 }

@@ -33,9 +33,10 @@ type Accounts interface {
 	Migratable(ctx context.Context, login string) (wikidb.User, error)
 	Migrated(ctx context.Context, login, name string) (provider.Account, error)
 	LivechatIDOwner(ctx context.Context, name string) (wikidb.User, bool, error)
-	ChatAttempt(ctx context.Context, name string) (settle func(right bool), err error)
-	ClearFailures(ctx context.Context, name string)
-	IsWikiPassword(ctx context.Context, name, domain, password string) (bool, error)
+	ChatAttempt(ctx context.Context, login, name string) (settle func(right bool), err error)
+	ProveOldPassword(ctx context.Context, name, password string)
+	ClearFailures(ctx context.Context, login, name string)
+	WikiCredential(ctx context.Context, name, domain, password string) error
 }
 
 // ChatServer is where the old chat accounts live; *oldaccount.Server
@@ -176,7 +177,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, refusal = h.complete(r.Context(), req)
 	}
 	if refusal != nil {
-		h.fail(w, refusal.status, refusal.code, refusal.message, start, action, req.Login)
+		h.fail(w, refusal.status, refusal.code, refusal.message, start, action, req.Login, req.ChatName)
 		return
 	}
 	h.log.Info("migration "+action, "login", req.Login, "livechat_id", resp.LivechatID, "old_account", resp.OldAccount, "duration", time.Since(start))
@@ -195,7 +196,9 @@ func refuse(status int, code, message string) *refusal {
 }
 
 // claim proves the old chat account's password and answers its name as
-// the livechat_id to store.
+// the livechat_id to store. The attempt is counted before anything about
+// the name is answered, so "another wiki account holds it" costs what a
+// wrong password costs.
 func (h *Handler) claim(ctx context.Context, req Request) (Response, *refusal) {
 	if _, err := h.accounts.Migratable(ctx, req.Login); err != nil {
 		return Response{}, h.accountRefusal(err)
@@ -204,19 +207,59 @@ func (h *Handler) claim(ctx context.Context, req Request) (Response, *refusal) {
 	if bad != nil {
 		return Response{}, bad
 	}
-	if bad := h.free(ctx, name, req.Login); bad != nil {
+	settle, bad := h.attempt(ctx, req.Login, name)
+	if bad != nil {
 		return Response{}, bad
 	}
-	settle, err := h.accounts.ChatAttempt(ctx, name)
-	if err != nil {
-		return Response{}, refuse(http.StatusTooManyRequests, string(provider.ReasonRateLimited), "too many wrong passwords for this chat account: try again later")
+	if bad := h.free(ctx, name, req.Login); bad != nil {
+		settle(bad.code != "chat-name-taken")
+		return Response{}, bad
 	}
-	err = h.chat.CheckPassword(ctx, name, req.ChatPassword)
+	if bad := h.notWikiCredential(ctx, name, req.ChatPassword); bad != nil {
+		settle(true)
+		return Response{}, bad
+	}
+	err := h.chat.CheckPassword(ctx, name, req.ChatPassword)
 	settle(!errors.Is(err, oldaccount.ErrNotAuthorized))
 	if err != nil {
 		return Response{}, h.chatRefusal(err, name)
 	}
+	h.accounts.ProveOldPassword(ctx, name, req.ChatPassword)
 	return h.answer(name, "")
+}
+
+// attempt counts a claim or completion (see provider's ChatAttempt).
+func (h *Handler) attempt(ctx context.Context, login, name string) (settle func(right bool), bad *refusal) {
+	settle, err := h.accounts.ChatAttempt(ctx, login, name)
+	var lock *provider.ClaimLock
+	switch {
+	case errors.As(err, &lock):
+		h.log.Info("migration attempt refused: too many wrong claims", "login", login, "livechat_id", name, "lock", lock.Key)
+		return nil, refuse(http.StatusTooManyRequests, string(provider.ReasonRateLimited), "too many wrong claims: try again later")
+	case err != nil:
+		return nil, h.fault(err)
+	}
+	return settle, nil
+}
+
+// notWikiCredential refuses a "chat password" that livechat-auth itself
+// accepts for name: the chat server would sign it in through the wiki,
+// and removing "the old account" with it would remove whatever the
+// server keeps under the name (the migrated user's roster and archive,
+// or on Prosody with a fallback, a stranger's internal account).
+func (h *Handler) notWikiCredential(ctx context.Context, name, password string) *refusal {
+	switch err := h.accounts.WikiCredential(ctx, name, h.cfg.Domain, password); {
+	case err == nil:
+		return nil
+	case errors.Is(err, provider.ReasonWikiToken):
+		return refuse(http.StatusConflict, string(provider.ReasonWikiToken),
+			"this is a sign-in token, which signs in through the wiki: give the old chat account's own password")
+	case errors.Is(err, provider.ReasonWikiPassword):
+		return refuse(http.StatusConflict, string(provider.ReasonWikiPassword),
+			"this is the wiki password, which signs in through the wiki: give the old chat account's own password")
+	default:
+		return h.fault(err)
+	}
 }
 
 // suggestID answers a fresh livechat_id for a user with no chat account.
@@ -263,24 +306,18 @@ func (h *Handler) complete(ctx context.Context, req Request) (Response, *refusal
 		}
 		return Response{}, h.accountRefusal(err)
 	}
-	settle, err := h.accounts.ChatAttempt(ctx, name)
-	if err != nil {
-		return Response{}, refuse(http.StatusTooManyRequests, string(provider.ReasonRateLimited), "too many wrong passwords for this chat account: try again later")
+	settle, bad := h.attempt(ctx, req.Login, name)
+	if bad != nil {
+		return Response{}, bad
 	}
-	// The wiki's own password signs in through the wiki whether or not
-	// an old account is left: removing "it" would only make the server
-	// delete the migrated user's roster and archive.
-	wiki, err := h.accounts.IsWikiPassword(ctx, name, h.cfg.Domain, req.ChatPassword)
-	if err != nil {
+	// What signs in through the wiki does whether or not an old account
+	// is left: removing "it" would remove what the server keeps under the
+	// name.
+	if bad := h.notWikiCredential(ctx, name, req.ChatPassword); bad != nil {
 		settle(true)
-		return Response{}, h.fault(err)
+		return Response{}, bad
 	}
-	if wiki {
-		settle(true)
-		return Response{}, refuse(http.StatusConflict, "wiki-password",
-			"this is the wiki password, which signs in through the wiki: give the old chat account's own password")
-	}
-	err = h.chat.RemoveAccount(ctx, name, req.ChatPassword, h.cfg.Retire)
+	err := h.chat.RemoveAccount(ctx, name, req.ChatPassword, h.cfg.Retire)
 	settle(!errors.Is(err, oldaccount.ErrNotAuthorized))
 	switch {
 	case errors.Is(err, oldaccount.ErrNotAuthorized):
@@ -299,7 +336,7 @@ func (h *Handler) complete(ctx context.Context, req Request) (Response, *refusal
 	case !errors.Is(err, oldaccount.ErrNotAuthorized):
 		return Response{}, h.chatRefusal(err, name)
 	}
-	h.accounts.ClearFailures(ctx, name)
+	h.accounts.ClearFailures(ctx, req.Login, name)
 	switch {
 	case h.cfg.Retire:
 		h.log.Info("old chat account's password retired", "livechat_id", name, "login", req.Login)
@@ -375,12 +412,16 @@ func (h *Handler) fault(err error) *refusal {
 	return refuse(http.StatusInternalServerError, provider.ResultError, "the migration could not be done")
 }
 
-func (h *Handler) fail(w http.ResponseWriter, status int, code, message string, start time.Time, action, login string) {
+func (h *Handler) fail(w http.ResponseWriter, status int, code, message string, start time.Time, action, login string, chatName ...string) {
 	level := hclog.Info
 	if status >= 500 {
 		level = hclog.Warn
 	}
-	h.log.Log(level, "migration refused", "action", action, "login", login, "reason", code, "status", status, "duration", time.Since(start))
+	args := []any{"action", action, "login", login, "reason", code, "status", status, "duration", time.Since(start)}
+	if len(chatName) > 0 && chatName[0] != "" {
+		args = append(args, "chat_name", chatName[0])
+	}
+	h.log.Log(level, "migration refused", args...)
 	h.observe(action, code, start)
 	writeJSON(w, status, Error{Error: code, Message: message})
 }

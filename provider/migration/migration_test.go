@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/crypto/bcrypt"
 
 	"livechat-auth/provider"
 	"livechat-auth/provider/providertest"
@@ -283,5 +284,155 @@ func TestMigrationCompleteChecksTheOldPasswordStopped(t *testing.T) {
 	s.dir.Update(4, func(u *wikidb.User) { u.LivechatID = ptr("rupe") })
 	if status, answer := s.call("complete", body("complete", "rupert", "rupe", "rupes-pw")); status != 502 || answer["error"] != "chat-refused" {
 		t.Errorf("a removal the server did not do: %d %v", status, answer)
+	}
+}
+
+// aToken is shaped as a sign-in token; none is verified, so none is used.
+const aToken = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJydXBlIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+
+// TestMigrationRefusesWikiCredentials: what livechat-auth itself accepts
+// for the name (a token, the wiki password) signs in through the wiki:
+// claim and complete refuse it before the chat server is asked, so
+// nothing is removed with it and no token is used up.
+func TestMigrationRefusesWikiCredentials(t *testing.T) {
+	s := newSetup(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte("rupert-wiki-pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.dir.Update(4, func(u *wikidb.User) { u.Hash = string(hash) })
+	before := s.chat.signIns
+	if status, answer := s.call("claim", body("claim", "rupert", "rupe", aToken)); status != 409 || answer["error"] != "wiki-token" {
+		t.Errorf("claim with a token: %d %v", status, answer)
+	}
+	s.dir.Update(4, func(u *wikidb.User) { u.LivechatID = ptr("rupe") })
+	for _, c := range []struct{ password, want string }{{aToken, "wiki-token"}, {"rupert-wiki-pw", "wiki-password"}} {
+		if status, answer := s.call("complete", body("complete", "rupert", "rupe", c.password)); status != 409 || answer["error"] != c.want {
+			t.Errorf("complete with %s: %d %v", c.want, status, answer)
+		}
+	}
+	if s.chat.signIns != before {
+		t.Errorf("the chat server was asked %d times with a credential of the wiki's", s.chat.signIns-before)
+	}
+	if _, ok := s.chat.accounts["rupe"]; !ok {
+		t.Error("the old account was removed")
+	}
+	// Refusing them is no failure: the right password still completes.
+	if status, answer := s.call("complete", body("complete", "rupert", "rupe", "rupes-pw")); status != 200 || answer["old_account"] != "removed" {
+		t.Errorf("complete: %d %v", status, answer)
+	}
+}
+
+// TestMigrationClaimsCounted: a claim is counted before "taken" is
+// answered, per wiki account, so one account cannot list the wiki's chat
+// names; and another account's wrong claims of a name cannot block its
+// owner, while guesses at one name stay bounded over every claimer.
+func TestMigrationClaimsCounted(t *testing.T) {
+	s := newSetup(t)
+	for i, login := range []string{"peggy", "p2", "p3", "p4"} {
+		s.dir.Add(wikidb.User{ID: int64(10 + i), Login: login, PassConfirm: 1})
+	}
+	for i, name := range []string{"alice", "ALICE", "Alice", "alice"} { // 3 tolerated, the 4th locks
+		if status, answer := s.call("claim", body("claim", "peggy", name, "x")); status != 409 || answer["error"] != "chat-name-taken" {
+			t.Fatalf("taken name %d: %d %v", i, status, answer)
+		}
+	}
+	before := s.chat.signIns
+	if status, answer := s.call("claim", body("claim", "peggy", "alice", "x")); status != 429 || answer["error"] != "rate-limited" {
+		t.Errorf("a fifth claim of a taken name: %d %v, want 429 before the answer", status, answer)
+	}
+	if status, answer := s.call("claim", body("claim", "peggy", "rupe", "guess")); status != 429 {
+		t.Errorf("peggy's claim of another name after her budget: %d %v", status, answer)
+	}
+	if s.chat.signIns != before {
+		t.Error("a claim over the budget was tried on the chat server")
+	}
+	// p2 and p3 guess rupe's password: each is stopped by its own budget,
+	// and rupert's right password still proves the name.
+	for _, login := range []string{"p2", "p3"} {
+		for i := 0; i < 5; i++ {
+			s.call("claim", body("claim", login, "rupe", "guess"+strconv.Itoa(i)))
+		}
+	}
+	if status, answer := s.call("claim", body("claim", "rupert", "rupe", "rupes-pw")); status != 200 {
+		t.Errorf("the owner's claim after others' wrong claims: %d %v", status, answer)
+	}
+	// Every claimer's guesses at one name are bounded: 4 × 3 = 12 at most.
+	guessed := 0
+	for _, login := range []string{"p4", "newbie"} {
+		for i := 0; i < 5; i++ {
+			if status, _ := s.call("claim", body("claim", login, "newbie", "guess")); status == 403 {
+				guessed++
+			}
+		}
+	}
+	for _, login := range []string{"p2", "p3"} { // their budget is spent
+		if status, _ := s.call("claim", body("claim", login, "newbie", "guess")); status == 403 {
+			t.Errorf("%s guessed again after its budget", login)
+		}
+	}
+	if guessed != 8 {
+		t.Errorf("%d guesses at newbie from two fresh claimers, want 8", guessed)
+	}
+	locks := map[string]bool{}
+	for _, l := range s.auth.Locks() {
+		locks[l.Name] = true
+	}
+	for _, want := range []string{"migration-by:peggy", "migration-by:p2", "migration-by:p3", "migration-by:p4"} {
+		if !locks[want] {
+			t.Errorf("Locks() = %v, want %s", locks, want)
+		}
+	}
+	if locks["migration:rupe"] {
+		t.Error("rupe's proofs are locked under the name's cap")
+	}
+}
+
+// TestOldAccountSignInsDoNotLock: between the wiki storing the name and
+// complete, the old account's own sign-ins reach us first ([external,
+// internal]): a password the claim proved is refused as old-account
+// without counting, so the wiki password keeps working; wrong passwords
+// still lock; complete forgets the proof.
+func TestOldAccountSignInsDoNotLock(t *testing.T) {
+	s := newSetup(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte("rupert-wiki-pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.dir.Update(4, func(u *wikidb.User) { u.Hash = string(hash) })
+	if status, answer := s.call("claim", body("claim", "rupert", "rupe", "rupes-pw")); status != 200 {
+		t.Fatalf("claim: %d %v", status, answer)
+	}
+	s.dir.Update(4, func(u *wikidb.User) { u.LivechatID = ptr("rupe") })
+	ctx := context.Background()
+	for i := 0; i < 10; i++ {
+		if _, err := s.auth.Authenticate(ctx, "rupe", "chat.test", "rupes-pw"); !errors.Is(err, provider.ReasonOldAccount) {
+			t.Fatalf("old account's sign-in %d: %v, want old-account", i, err)
+		}
+	}
+	if _, err := s.auth.Authenticate(ctx, "rupe", "chat.test", "rupert-wiki-pw"); err != nil {
+		t.Fatalf("the wiki password after the old account's sign-ins: %v", err)
+	}
+	for i := 0; i < 4; i++ {
+		_, _ = s.auth.Authenticate(ctx, "rupe", "chat.test", "guess") // refused; only the lock matters
+	}
+	if _, ok := s.auth.LockOf("rupe"); !ok {
+		t.Error("wrong passwords no longer lock")
+	}
+	// While locked, the old account's own sign-ins are no guesses either.
+	for i := 0; i < 5; i++ {
+		if _, err := s.auth.Authenticate(ctx, "rupe", "chat.test", "rupes-pw"); !errors.Is(err, provider.ReasonOldAccount) {
+			t.Fatalf("old account's sign-in while locked: %v", err)
+		}
+	}
+	if lk, _ := s.auth.LockOf("rupe"); lk.Guesses != 0 {
+		t.Errorf("the old account's sign-ins were counted as %d guesses", lk.Guesses)
+	}
+	s.auth.Unlock("rupe")
+	if status, answer := s.call("complete", body("complete", "rupert", "rupe", "rupes-pw")); status != 200 {
+		t.Fatalf("complete: %d %v", status, answer)
+	}
+	if _, err := s.auth.Authenticate(ctx, "rupe", "chat.test", "rupes-pw"); !errors.Is(err, provider.ReasonBadPassword) {
+		t.Errorf("the old password after complete: %v, want bad-password", err)
 	}
 }

@@ -12,3 +12,9 @@ import (
 func TestMemoryFailureCounts(t *testing.T) {
 	providertest.FailureCounts(t, func(*testing.T) provider.FailureCounts { return provider.NewMemory().Failures() })
 }
+
+// TestMemoryOldPasswords runs the old-password table against the proofs
+// kept in one process; package state runs it against Redis.
+func TestMemoryOldPasswords(t *testing.T) {
+	providertest.OldPasswords(t, func(*testing.T) provider.OldPasswords { return provider.NewMemory().OldPasswords() }, nil)
+}

@@ -287,6 +287,7 @@ func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Stor
 		TokenSubject:  provider.Subject(cfg.Token.Subject),
 		Memory:        opts.memory,
 		Failures:      opts.failures,
+		OldPasswords:  opts.oldPasswords,
 		OutageGrace:   cfg.Auth.OutageGrace,
 	}
 	if tokens.verifier != nil {

@@ -23,6 +23,7 @@ type sharedState struct {
 	used     token.UsedRecord
 	memory   *provider.Memory
 	failures provider.FailureCounts // nil: those of memory
+	old      provider.OldPasswords  // nil: those of memory
 	seen     session.SeenRecord
 	redis    *state.Redis // nil: not shared
 	closeAll func() error
@@ -53,13 +54,14 @@ func openSharedState(cfg config.Config, socket string, serve bool, log hclog.Log
 	}
 	s.redis = r
 	s.used, s.seen, s.failures, s.closeAll = r.UsedTokens(), r.Seen(), r.Failures(s.memory.Failures()), r.Close
-	log.Info("sharing used tokens, failure counts and session requests in Redis", "key_prefix", cfg.State.KeyPrefix)
+	s.old = r.OldPasswords(s.memory.OldPasswords())
+	log.Info("sharing used tokens, failure counts, migration proofs and session requests in Redis", "key_prefix", cfg.State.KeyPrefix)
 	return s, nil
 }
 
 // options are the build options that carry this state.
 func (s *sharedState) options() buildOptions {
-	return buildOptions{used: s.used, memory: s.memory, failures: s.failures}
+	return buildOptions{used: s.used, memory: s.memory, failures: s.failures, oldPasswords: s.old}
 }
 
 // degraded says why the state is not fully shared now; nil when it is

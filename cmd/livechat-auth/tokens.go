@@ -42,6 +42,9 @@ type buildOptions struct {
 	// failures is where failure counts are kept when not in memory (a
 	// shared Redis); nil: in memory.
 	failures provider.FailureCounts
+	// oldPasswords is where the migration API's proofs are kept when not
+	// in memory (a shared Redis); nil: in memory.
+	oldPasswords provider.OldPasswords
 	// requireJWKS makes a token.jwks_url that cannot be fetched now an
 	// error (serve: at start and on reload). Otherwise it is logged and
 	// fetched again in the background (extauth must start regardless).

@@ -193,13 +193,19 @@ func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts)
 }
 
 // UsedRecords runs the conformance table of token.UsedRecord against a
-// fresh record from open.
+// fresh record from open. Tokens are issued once the record is open: a
+// record refuses what was issued before it became whole (in whole
+// seconds, as tokens carry them).
 func UsedRecords(t *testing.T, open func(t *testing.T) token.UsedRecord) {
 	ctx := context.Background()
-	now := time.Now().Truncate(time.Second)
-	exp := now.Add(5 * time.Minute)
+	// issued is the time of a token issued now, in whole seconds.
+	issued := func() (now, exp time.Time) {
+		now = time.Now().Truncate(time.Second)
+		return now, now.Add(5 * time.Minute)
+	}
 	t.Run("once each", func(t *testing.T) {
 		u := open(t)
+		now, exp := issued()
 		if err := u.Use(ctx, "jti-1", now, exp, now); err != nil {
 			t.Fatalf("first use: %v", err)
 		}
@@ -212,6 +218,7 @@ func UsedRecords(t *testing.T, open func(t *testing.T) token.UsedRecord) {
 	})
 	t.Run("odd jtis", func(t *testing.T) {
 		u := open(t)
+		now, exp := issued()
 		for _, id := range []string{"", " ", "a\nb", "日本", "x*", string(make([]byte, 4096))} {
 			if err := u.Use(ctx, id, now, exp, now); err != nil {
 				t.Errorf("first use of %q: %v", id, err)
@@ -223,6 +230,7 @@ func UsedRecords(t *testing.T, open func(t *testing.T) token.UsedRecord) {
 	})
 	t.Run("an expired token is never accepted", func(t *testing.T) {
 		u := open(t)
+		now, _ := issued()
 		if err := u.Use(ctx, "late", now.Add(-time.Minute), now, now); err == nil {
 			t.Error("a use at expiry was accepted")
 		}
@@ -236,11 +244,11 @@ type SeenRecord interface {
 }
 
 // SeenRecords runs the conformance table of session.SeenRecord against a
-// fresh record from open.
+// fresh record from open; requests are signed once it is open.
 func SeenRecords(t *testing.T, open func(t *testing.T) SeenRecord) {
 	ctx := context.Background()
-	now := time.Now().Truncate(time.Second)
 	s := open(t)
+	now := time.Now().Truncate(time.Second)
 	mac := []byte("a verified mac\x00\xff")
 	if first, err := s.FirstUse(ctx, mac, now.Unix(), now, time.Minute); err != nil || !first {
 		t.Fatalf("first use: %v, %v", first, err)

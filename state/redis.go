@@ -14,8 +14,11 @@
 // and which Redis process (its run_id) it was written in. When Redis
 // loses its data (a restart without persistence, a flush), or comes back
 // from an older snapshot or as a promoted replica (a run_id the note does
-// not name), the note is written afresh, and tokens and requests issued
-// before it are refused: no token used before the loss can be used again.
+// not name), the note is written afresh, at Redis's own time, and tokens
+// and requests issued in its second or before are refused: no token used
+// before the loss can be used again. Tokens and requests carry whole
+// seconds, so one issued in the same second just after the loss is
+// refused too; the widget then simply asks for another.
 package state
 
 import (
@@ -25,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,8 +70,10 @@ type Redis struct {
 
 // Open connects to Redis as cfg says. It does not wait for Redis to
 // answer: an unreachable Redis at start is logged and then treated as
-// any outage. Errors are settings that cannot work (a bad URL, an
-// unreadable CA file).
+// any outage. When the record became whole less than a second ago (a new
+// key prefix, or a Redis that just lost its data), Open waits out that
+// second, so that what is issued once it returns is accepted. Errors are
+// settings that cannot work (a bad URL, an unreadable CA file).
 func Open(cfg Config, log hclog.Logger) (*Redis, error) {
 	if cfg.Prefix == "" || cfg.Timeout <= 0 {
 		return nil, errors.New("state: a key prefix and a positive timeout are required")
@@ -113,7 +119,7 @@ func Open(cfg Config, log hclog.Logger) (*Redis, error) {
 			id = runID(info)
 		}
 		r.runID.Store(id)
-		return epochScript.Run(ctx, cn, []string{r.sinceKey()}, id, time.Now().UnixMilli()).Err()
+		return epochScript.Run(ctx, cn, []string{r.sinceKey()}, id).Err()
 	}
 	quietClientLog.Do(func() { redis.SetLogger(discardLog{}) }) // its reconnection noise; outages are logged here, once
 	r.client = redis.NewClient(opts)
@@ -128,6 +134,7 @@ func Open(cfg Config, log hclog.Logger) (*Redis, error) {
 		r.fault(err)
 	} else {
 		r.checkEviction(ctx)
+		r.settle(ctx)
 	}
 	return r, nil
 }
@@ -241,15 +248,59 @@ func (discardLog) Printf(context.Context, string, ...any) {}
 
 func (r *Redis) sinceKey() string { return r.prefix + "since" }
 
-// epochScript writes the note "run_id:unix-ms" unless it names this run_id.
-var epochScript = redis.NewScript(`
+// epochScript writes the note "run_id:unix-ms" (ARGV[1], Redis's own
+// clock) unless it names this run_id.
+var epochScript = redis.NewScript(redisNow + `
 local v = redis.call('GET', KEYS[1])
 if v and string.match(v, '^([^:]*):') == ARGV[1] then
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. now_ms)
 return 1
 `)
+
+// redisNow starts a script that writes the note: it sets now_ms to Redis's
+// own clock in unix milliseconds (a string). The note's time is Redis's,
+// not the writing sidecar's: the sidecars' clocks differ, and one running
+// behind would date the loss too early and let through what was used
+// before it. TIME before a write needs effects replication, the default
+// since Redis 5 (replicate_commands turns it on in Redis 3.2 and 4).
+const redisNow = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now_ms = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
+`
+
+// settle waits, at most a second, until the second of the note is over
+// by Redis's clock: what is issued in that second is refused, and a
+// sidecar that starts as the record becomes whole would otherwise refuse
+// the tokens it mints itself in its first moments.
+func (r *Redis) settle(ctx context.Context) {
+	var now *redis.TimeCmd
+	var note *redis.StringCmd
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		now, note = p.Time(ctx), p.Get(ctx, r.sinceKey())
+		return nil
+	})
+	if err != nil {
+		return // no note (a later use writes it), or no answer: nothing to wait for
+	}
+	since, ok := noteMillis(note.Val())
+	if !ok {
+		return
+	}
+	over := time.UnixMilli(since).Truncate(time.Second).Add(time.Second)
+	if wait := over.Sub(now.Val()); wait > 0 && wait <= time.Second {
+		time.Sleep(wait)
+	}
+}
+
+// noteMillis reads the time of the note "run_id:unix-ms".
+func noteMillis(note string) (int64, bool) {
+	i := strings.LastIndexByte(note, ':')
+	ms, err := strconv.ParseInt(note[i+1:], 10, 64)
+	return ms, err == nil
+}
 
 // runID reads run_id from the text of INFO server.
 func runID(info string) string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/redis/go-redis/v9"
 
 	"livechat-auth/provider"
 	"livechat-auth/provider/providertest"
@@ -23,9 +24,17 @@ import (
 const redisURL = "redis://127.0.0.1:6379/0"
 
 // openTest connects to this machine's Redis under a prefix of its own,
-// whose keys are deleted at the end. Without Redis the test is skipped,
-// or fails under CI.
+// whose keys are deleted at the end, with a record whole for an hour (as
+// in a running cluster: Open need not wait out a fresh note). Without
+// Redis the test is skipped, or fails under CI.
 func openTest(t *testing.T, log hclog.Logger) *Redis {
+	t.Helper()
+	return openPrefix(t, log, true)
+}
+
+// openPrefix is openTest; with old false the record is new, as under a
+// new prefix or after a flush.
+func openPrefix(t *testing.T, log hclog.Logger, old bool) *Redis {
 	t.Helper()
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second); err != nil {
 		if os.Getenv("CI") != "" {
@@ -40,6 +49,20 @@ func openTest(t *testing.T, log hclog.Logger) *Redis {
 	prefix := "livechat-auth-test:" + hex.EncodeToString(b) + ":"
 	if log == nil {
 		log = hclog.NewNullLogger()
+	}
+	if old {
+		opts, _ := redis.ParseURL(redisURL) // a constant that parses
+		c := redis.NewClient(opts)
+		ctx := context.Background()
+		info, err := c.Info(ctx, "server").Result()
+		if err == nil {
+			note := fmt.Sprintf("%s:%d", runID(info), time.Now().Add(-time.Hour).UnixMilli())
+			err = c.Set(ctx, prefix+"since", note, 0).Err()
+		}
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	r, err := Open(Config{URL: redisURL, Prefix: prefix, Timeout: time.Second}, log)
 	if err != nil {
@@ -119,8 +142,109 @@ func TestLostDataRefusesOlderTokens(t *testing.T) {
 	if err == nil || errors.Is(err, token.ErrUsed) {
 		t.Errorf("a token issued before the loss: %v; want refused as unknowable", err)
 	}
+	now = nextSecond()
 	if err := r.UsedTokens().Use(ctx, "new", now, now.Add(time.Minute), now); err != nil {
 		t.Errorf("a token issued after the loss: %v", err)
+	}
+}
+
+// TestLostDataInTheSameSecond: a token and a signed request issued and
+// used in the second in which Redis then loses its data are refused after
+// the loss, as is what is issued in that second after it (tokens and
+// requests carry whole seconds); what is issued in the next second is
+// accepted.
+func TestLostDataInTheSameSecond(t *testing.T) {
+	r := openTest(t, nil)
+	ctx := context.Background()
+	mac := []byte("a verified mac")
+	now := nextSecond() // a whole second for the steps below
+	issued := now.Truncate(time.Second)
+	if err := r.UsedTokens().Use(ctx, "used", issued, issued.Add(time.Minute), now); err != nil {
+		t.Fatalf("first use of the token: %v", err)
+	}
+	if first, err := r.Seen().FirstUse(ctx, mac, issued.Unix(), now, time.Minute); err != nil || !first {
+		t.Fatalf("first use of the request: %v, %v", first, err)
+	}
+	flushPrefix(t, r)
+	now = time.Now()
+	err := r.UsedTokens().Use(ctx, "used", issued, issued.Add(time.Minute), now)
+	if err == nil || errors.Is(err, token.ErrUsed) {
+		t.Errorf("the token used before the loss, replayed: %v; want refused as unknowable", err)
+	}
+	if first, err := r.Seen().FirstUse(ctx, mac, issued.Unix(), now, time.Minute); err == nil || first {
+		t.Errorf("the request used before the loss, replayed: %v, %v; want refused as unknowable", first, err)
+	}
+	if err := r.UsedTokens().Use(ctx, "minted after the loss", issued, issued.Add(time.Minute), now); err == nil {
+		t.Error("a token issued in the second of the loss was accepted")
+	}
+	if !now.Truncate(time.Second).Equal(issued) {
+		t.Fatalf("the steps took over a second (%v to %v): the same second was not tried", issued, now)
+	}
+	now = nextSecond()
+	if err := r.UsedTokens().Use(ctx, "next second", now.Truncate(time.Second), now.Add(time.Minute), now); err != nil {
+		t.Errorf("a token issued in the second after the loss: %v", err)
+	}
+}
+
+// TestLostDataNoteTakesRedisClock: the note of when the record became
+// whole is dated by Redis, not by the sidecar that writes it: a sidecar
+// whose clock runs an hour behind does not date the loss an hour early
+// and accept a token used before it.
+func TestLostDataNoteTakesRedisClock(t *testing.T) {
+	r := openTest(t, nil)
+	ctx := context.Background()
+	issued := time.Now().Add(-10 * time.Second).Truncate(time.Second)
+	flushPrefix(t, r)
+	behind := time.Now().Add(-time.Hour)
+	err := r.UsedTokens().Use(ctx, "used before the loss", issued, issued.Add(5*time.Minute), behind)
+	if err == nil || errors.Is(err, token.ErrUsed) {
+		t.Errorf("a token issued before the loss, at a sidecar an hour behind: %v; want refused as unknowable", err)
+	}
+	redisNow, err := r.client.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, _ := r.client.Get(ctx, r.sinceKey()).Result()
+	ms, ok := noteMillis(note)
+	if d := redisNow.Sub(time.UnixMilli(ms)); !ok || d < 0 || d > 5*time.Second {
+		t.Errorf("the note %q is not dated by Redis's clock (now %v)", note, redisNow)
+	}
+}
+
+// TestOpenWaitsOutAFreshNote: under a new prefix the record becomes whole
+// as Open connects; Open returns once that second is over, so a token
+// issued right after is accepted.
+func TestOpenWaitsOutAFreshNote(t *testing.T) {
+	start := time.Now()
+	r := openPrefix(t, nil, false)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Open took %v; it waits at most a second", d)
+	}
+	now := time.Now()
+	if err := r.UsedTokens().Use(context.Background(), "right after", now.Truncate(time.Second), now.Add(time.Minute), now); err != nil {
+		t.Errorf("a token issued right after Open: %v", err)
+	}
+}
+
+// nextSecond waits until just after the next whole second and returns the
+// time then.
+func nextSecond() time.Time {
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 5*time.Millisecond)))
+	return time.Now()
+}
+
+// flushPrefix deletes every key of r's prefix, as FLUSHALL would.
+func flushPrefix(t *testing.T, r *Redis) {
+	t.Helper()
+	ctx := context.Background()
+	iter := r.client.Scan(ctx, 0, globEscape(r.prefix)+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if err := r.client.Del(ctx, iter.Val()).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -216,7 +340,6 @@ func TestRestoredSnapshotRefusesOlderTokens(t *testing.T) {
 	if err := r.client.Set(ctx, r.sinceKey(), old, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond) // tokens carry whole seconds
 	other, err := Open(Config{URL: redisURL, Prefix: r.prefix, Timeout: time.Second}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)

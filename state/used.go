@@ -24,17 +24,17 @@ func (r *Redis) UsedTokens() UsedTokens { return UsedTokens{r} }
 
 // onceScript sets KEYS[1] unless it exists, expiring at ARGV[2] (unix
 // ms), and answers 1 when it was new, 0 when it existed, and -1 when the
-// thing was issued (ARGV[1], unix ms) before the record was last whole
-// (the note KEYS[2], "run_id:unix-ms"; written as ARGV[4]:ARGV[3] when
-// missing).
-var onceScript = redis.NewScript(`
+// thing was issued (ARGV[1], unix seconds) in or before the second the
+// record was last whole (the note KEYS[2], "run_id:unix-ms"; written as
+// ARGV[3] and Redis's time now when missing, as after a flush).
+var onceScript = redis.NewScript(redisNow + `
 local note = redis.call('GET', KEYS[2])
 if not note then
-  note = ARGV[4] .. ':' .. ARGV[3]
+  note = ARGV[3] .. ':' .. now_ms
   redis.call('SET', KEYS[2], note)
 end
 local since = tonumber(string.match(note, ':(%d+)$') or note) or 0
-if tonumber(ARGV[1]) < since then
+if tonumber(ARGV[1]) <= math.floor(since / 1000) then
   return -1
 end
 if redis.call('SET', KEYS[1], '1', 'NX', 'PXAT', ARGV[2]) then
@@ -55,10 +55,11 @@ func (r *Redis) once(ctx context.Context, key string, issued, exp, now time.Time
 	if !exp.After(now) {
 		return false, nil // expired: nothing to keep, and nothing to accept
 	}
-	// Tokens and requests carry whole seconds: one issued in the second
-	// the record became whole may carry a time just before it.
+	// Tokens and requests carry whole seconds, so the second of the loss
+	// is refused whole: a token issued in it, before the loss, may have
+	// been used (and its use lost) in the same second.
 	n, err := onceScript.Run(ctx, r.client, []string{key, r.sinceKey()},
-		issued.UnixMilli()+999, exp.UnixMilli(), now.UnixMilli(), r.currentRunID()).Int()
+		issued.Unix(), exp.UnixMilli(), r.currentRunID()).Int()
 	if err := r.result(ctx, err); err != nil {
 		return false, fmt.Errorf("shared state (Redis): %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -78,14 +79,17 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	return exitOK
 }
 
-// runKeygen writes a new private signing key and prints its public half.
+// runKeygen writes a new private signing key, readable by its owner only,
+// and its public half: to --public-out FILE (mode 0644, the file a chat
+// server's config names in token.public_key_files), or else on stdout.
 func runKeygen(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	alg := fs.String("alg", token.RS256, "RS256, ES256 or EdDSA; or secret: a random secret for token.secret_file, session.key_file, httpauth.secret_file or status.secret_file")
-	out := fs.String("out", "", "file to write the private key (or secret) to (must not exist)")
+	out := fs.String("out", "", "file to write the private key (or secret) to, mode 0600 (must not exist)")
+	publicOut := fs.String("public-out", "", "file to write the public half to, mode 0644 (must not exist); default: stdout")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE    a token signing key (its public half on stdout)\n       livechat-auth keygen --alg secret --out FILE              a secret: 32 random bytes as 64 hex digits")
+		fmt.Fprintln(stderr, "usage: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE [--public-out FILE]    a token signing key (its public half on stdout, or in --public-out)\n       livechat-auth keygen --alg secret --out FILE                                a secret: 32 random bytes as 64 hex digits")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
@@ -96,33 +100,82 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	if strings.EqualFold(*alg, "secret") {
+		if *publicOut != "" {
+			return fail(stderr, "keygen", errors.New("--public-out: a secret has no public half (give the same secret to both sides)"))
+		}
 		return writeSecret(*out, stderr)
 	}
 	pemKey, err := token.GenerateKey(*alg)
 	if err != nil {
 		return fail(stderr, "keygen", err)
 	}
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	pub, err := writeKeyFiles(*out, pemKey, *publicOut)
 	if err != nil {
 		return fail(stderr, "keygen", err)
 	}
-	_, werr := f.Write(pemKey)
-	if err := errors.Join(werr, f.Close()); err != nil {
-		fmt.Fprintln(stderr, "livechat-auth keygen:", err)
-		return exitError
+	kid, _ := token.Thumbprint(pub) // a key GenerateKey made always has one
+	if *publicOut != "" {
+		fmt.Fprintf(stderr, "wrote %s (%s, kid %s, mode 0600) and its public key to %s (mode 0644)\n", *out, *alg, kid, *publicOut)
+		return exitOK
 	}
-	key, err := token.LoadPrivateKey(*out)
+	pubPEM, err := token.PublicPEM(pub)
 	if err != nil {
 		return fail(stderr, "keygen", err)
 	}
-	pub, err := token.PublicPEM(key.Public())
-	if err != nil {
-		return fail(stderr, "keygen", err)
-	}
-	kid, _ := token.Thumbprint(key.Public()) // a key GenerateKey made always has one
 	fmt.Fprintf(stderr, "wrote %s (%s, kid %s); its public key:\n", *out, *alg, kid)
-	_, _ = stdout.Write(pub) // nothing to do if stdout is gone
+	_, _ = stdout.Write(pubPEM) // nothing to do if stdout is gone
 	return exitOK
+}
+
+// writeKeyFiles writes a private key (PEM) to a new file at path, mode
+// 0600, and, when pubPath is set, its public half to a new file there,
+// mode 0644 whatever the umask; it returns the public key. Both files are
+// made before either is written, so that an existing one stops it with
+// nothing written; on any error neither is left behind.
+func writeKeyFiles(path string, private []byte, pubPath string) (pub crypto.PublicKey, err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	var p *os.File
+	if pubPath != "" {
+		if p, err = os.OpenFile(pubPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
+			f.Close()
+			os.Remove(path) // made empty just above
+			return nil, fmt.Errorf("--public-out: %w", err)
+		}
+		defer p.Close() // a second Close after the one below does nothing
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(path)
+			if p != nil {
+				os.Remove(pubPath)
+			}
+		}
+	}()
+	_, werr := f.Write(private)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return nil, err
+	}
+	key, err := token.LoadPrivateKey(path) // read back: what serve will load
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return key.Public(), nil
+	}
+	pubPEM, err := token.PublicPEM(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	// The umask may have taken bits off 0644: the chat server's user, in
+	// no group of the key's, must read it.
+	_, werr = p.Write(pubPEM)
+	if err := errors.Join(werr, p.Chmod(0o644), p.Close()); err != nil {
+		return nil, fmt.Errorf("--public-out: %w", err)
+	}
+	return key.Public(), nil
 }
 
 // writeSecret writes 32 random bytes as hex to a new file, readable by its

@@ -160,6 +160,19 @@ func testMigrationAPI(t *testing.T, m *migrationSetup) {
 		{"a migrated wiki account", "claim", map[string]string{"login": "bob", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 409, "already-migrated"},
 		{"a suspended wiki account", "claim", map[string]string{"login": "nina", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 409, "already-migrated"},
 		{"complete before the wiki stored the id", "complete", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 409, "not-stored"},
+		{"a token for the chat password", "claim", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJydXBlIn0.c2lnbmF0dXJl"}, 409, "wiki-token"},
+		// Another wiki user guessing rupe's password is stopped by its own
+		// budget (auth.max_failures 5: the 7th is refused untried), and
+		// cannot list the wiki's chat names past it either; rupe's owner
+		// still proves the name.
+		{"newbie guesses 1", "claim", map[string]string{"login": "newbie", "chat_name": "rupe", "chat_password": "guess1"}, 403, "bad-chat-password"},
+		{"newbie guesses 2", "claim", map[string]string{"login": "newbie", "chat_name": "rupe", "chat_password": "guess2"}, 403, "bad-chat-password"},
+		{"newbie guesses 3", "claim", map[string]string{"login": "newbie", "chat_name": "rupe", "chat_password": "guess3"}, 403, "bad-chat-password"},
+		{"newbie guesses 4", "claim", map[string]string{"login": "newbie", "chat_name": "rupe", "chat_password": "guess4"}, 403, "bad-chat-password"},
+		{"newbie guesses 5", "claim", map[string]string{"login": "newbie", "chat_name": "rupe", "chat_password": "guess5"}, 403, "bad-chat-password"},
+		{"newbie guesses 6", "claim", map[string]string{"login": "newbie", "chat_name": "rupe", "chat_password": "guess6"}, 403, "bad-chat-password"},
+		{"newbie guesses 7", "claim", map[string]string{"login": "newbie", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 429, "rate-limited"},
+		{"newbie asks for a taken name past its budget", "claim", map[string]string{"login": "newbie", "chat_name": "alice", "chat_password": "x"}, 429, "rate-limited"},
 		{"claim", "claim", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 200, "rupe"},
 	}
 	for _, s := range steps {
@@ -178,6 +191,38 @@ func testMigrationAPI(t *testing.T, m *migrationSetup) {
 		t.Fatalf("the old account stopped signing in before the wiki stored its name: %v", err)
 	}
 	mustExec(t, m.w.Root, "UPDATE users_users SET livechat_id = 'rupe' WHERE login = 'rupert'")
+	// Until complete, the name answers to both passwords: the old
+	// account's own sign-ins (each asked of us first, and refused as the
+	// password the claim proved) do not lock the wiki password out.
+	for i := 0; i < 8; i++ {
+		if err := goSignIn(ctx, m.addr, "rupe@chat.test", "rupes-chat-pw"); err != nil {
+			t.Fatalf("the old account's sign-in %d after the wiki stored its name: %v", i, err)
+		}
+	}
+	var err error
+	if !eventually(t, 5*time.Second, func() bool { err = goSignIn(ctx, m.addr, "rupe@chat.test", "rupert-pw"); return err == nil }) {
+		t.Fatalf("the wiki password after the old account's own sign-ins: %v\n%s", err, strings.Join(logLines(t, m.logPath, "rupe"), "\n"))
+	}
+	if len(logLines(t, m.logPath, "reason=old-account")) == 0 {
+		t.Error("the old account's sign-ins are not logged as old-account")
+	}
+	// A token the wiki's alice mints is no password of the chat server's
+	// own alice (a stranger's account): complete refuses it untried, the
+	// stranger's account stays, and the token is not used up.
+	status, session := requestSession(t, url, migrationKey, `{"login":"alice"}`)
+	tok, _ := session["token"].(string)
+	if status != 200 || tok == "" {
+		t.Fatalf("session for alice: %d %v", status, session)
+	}
+	if status, answer := postMigration(t, url, "complete", map[string]string{"login": "alice", "chat_name": "alice", "chat_password": tok}); status != 409 || answer["error"] != "wiki-token" {
+		t.Errorf("complete with a token: %d %v", status, answer)
+	}
+	if err := goSignIn(ctx, m.addr, "alice@chat.test", "a-strangers-chat-pw"); err != nil {
+		t.Errorf("the stranger's own alice no longer signs in after a complete with a token: %v", err)
+	}
+	if err := goSignIn(ctx, m.addr, "alice@chat.test", tok); err != nil {
+		t.Errorf("the token no longer signs in after complete refused it: %v", err)
+	}
 	// The wiki password signs in through the wiki: "removing" with it
 	// would only have the server delete the migrated user's roster.
 	if !eventually(t, 5*time.Second, func() bool {
@@ -190,7 +235,6 @@ func testMigrationAPI(t *testing.T, m *migrationSetup) {
 		t.Fatalf("complete: %d %v", status, answer)
 	}
 	// ejabberd's extauth reuses an account row for wiki.account_cache (2s).
-	var err error
 	if !eventually(t, 5*time.Second, func() bool { err = goSignIn(ctx, m.addr, "rupe@chat.test", "rupert-pw"); return err == nil }) {
 		t.Errorf("the wiki password does not sign in as the old JID: %v", err)
 	}

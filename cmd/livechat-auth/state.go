@@ -34,6 +34,9 @@ type sharedState struct {
 // set, is told whether Redis answers.
 func openSharedState(cfg config.Config, socket string, serve bool, log hclog.Logger, onHealth func(up bool)) (*sharedState, error) {
 	s := &sharedState{memory: provider.NewMemory()}
+	if !serve && !cfg.State.Enabled() && cfg.Migration.Enabled {
+		log.Warn("the old chat passwords that serve's migration API proves are not seen by this daemon, so an old account's own sign-ins count as failures of its name until the migration completes: relay to serve (extauth.daemon_socket) or share the state in Redis (state.redis_url)")
+	}
 	if !cfg.State.Enabled() {
 		used, err := openUsedTokens(cfg, socket, serve)
 		if err != nil {

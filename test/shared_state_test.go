@@ -2,12 +2,15 @@ package test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"livechat-auth/provider/session"
 	"livechat-auth/xmpp/extauth"
 )
 
@@ -489,4 +495,119 @@ func testUpgrade(t *testing.T, how string) {
 		t.Error("a token used before the upgrade signed in again after it")
 	}
 	p.finish(t)
+}
+
+// TestSharedStateFlushRefusesReplays: two serve nodes share a Redis of
+// their own. Five signed session requests, and the five tokens they
+// mint, are each used once; Redis then loses its data (FLUSHALL), and
+// every replay, at either node, is refused, even within the second in
+// which they were issued, used and lost. Rounds are tried until one fits
+// in one second (the case a clock-rounded note would miss); every round
+// must refuse all ten, whatever the second. A token issued once that
+// second is over is accepted again.
+func TestSharedStateFlushRefusesReplays(t *testing.T) {
+	port := freePort(t)
+	startRedis(t, port, t.TempDir())
+	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	a, b, _, _, _ := startCluster(t, url)
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx := context.Background()
+	nodes := []*serveProcess{a, b}
+
+	sameSecond := false
+	for round := 0; round < 3 && !sameSecond; round++ {
+		// Start just after a whole second: this machine's clock is Redis's.
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 5*time.Millisecond)))
+		first := time.Now().Unix()
+		type request struct{ ts, sig, body string }
+		var requests []request
+		var tokens []string
+		for i := range 5 {
+			body := fmt.Sprintf(`{"login":"alice","nonce":"flush-%d-%d"}`, round, i)
+			now := time.Now()
+			req := request{fmt.Sprint(now.Unix()), session.Sign(clusterSessionKey, now, []byte(body)), body}
+			status, tok := signedSession(t, nodes[i%2].URL, req.ts, req.sig, req.body)
+			if status != http.StatusOK || tok == "" {
+				t.Fatalf("round %d: session request %d: %d", round, i, status)
+			}
+			requests, tokens = append(requests, req), append(tokens, tok)
+		}
+		for i, tok := range tokens {
+			if _, body, _ := checkPassword(t, nodes[(i+1)%2].URL, clusterHTTPSecret, "alice", tok); body != "true" {
+				t.Fatalf("round %d: token %d, first use: %q", round, i, body)
+			}
+		}
+		if err := rdb.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		for i, tok := range tokens {
+			for _, p := range nodes {
+				if _, body, _ := checkPassword(t, p.URL, clusterHTTPSecret, "alice", tok); body != "false" {
+					t.Errorf("round %d: token %d, used before the flush, replayed at %s: %q", round, i, p.URL, body)
+				}
+			}
+		}
+		for i, req := range requests {
+			for _, p := range nodes {
+				if code := postSession(t, p.URL, req.ts, req.sig, req.body); code == http.StatusOK {
+					t.Errorf("round %d: session request %d, used before the flush, replayed at %s: accepted", round, i, p.URL)
+				}
+			}
+		}
+		// The first replay wrote the note of when the record became whole.
+		keys, err := rdb.Keys(ctx, "*since").Result()
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("round %d: the note after the flush: %v %v", round, keys, err)
+		}
+		note, err := rdb.Get(ctx, keys[0]).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ms, _ := strings.Cut(note, ":")
+		noteMS, err := strconv.ParseInt(ms, 10, 64)
+		if err != nil {
+			t.Fatalf("round %d: the note %q", round, note)
+		}
+		sameSecond = noteMS/1000 == first
+		t.Logf("round %d: issued from second %d, the record whole again at %d ms", round, first, noteMS)
+		if t.Failed() {
+			return
+		}
+	}
+	if !sameSecond {
+		t.Error("no round fitted in one second: replays within the second of the loss were not tried")
+	}
+
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 5*time.Millisecond)))
+	tok := sessionToken(t, a, "alice")
+	if _, body, _ := checkPassword(t, b.URL, clusterHTTPSecret, "alice", tok); body != "true" {
+		t.Errorf("a token issued after the second of the loss: %q", body)
+	}
+}
+
+// signedSession sends a signed session request with the given header
+// values and returns the status and the token granted, if any.
+func signedSession(t testing.TB, serveURL, ts, sig, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, serveURL+"/v1/sessions", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(session.HeaderTimestamp, ts)
+	req.Header.Set(session.HeaderSignature, sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out) // a refusal has no token
+	return resp.StatusCode, out.Token
 }

@@ -24,7 +24,6 @@ import (
 	"livechat-auth/provider"
 	"livechat-auth/provider/session"
 	"livechat-auth/wikidb"
-	"livechat-auth/xmpp/oldaccount"
 )
 
 // Accounts decides about wiki accounts; *provider.Authenticator
@@ -39,14 +38,22 @@ type Accounts interface {
 	WikiCredential(ctx context.Context, name, domain, password string) error
 }
 
-// ChatServer is where the old chat accounts live; *oldaccount.Server
-// implements it. Its errors are oldaccount.ErrNotAuthorized for a refused
-// password and oldaccount.ErrUnavailable for faults.
+// ChatServer is where the old chat accounts live; package
+// xmpp/oldaccount implements it. Its errors are ErrNotAuthorized for a
+// refused password, ErrRefused for a refused removal and ErrUnavailable
+// for faults.
 type ChatServer interface {
 	CheckPassword(ctx context.Context, name, password string) error
 	RemoveAccount(ctx context.Context, name, password string, retire bool) error
 	Exists(ctx context.Context, name string) (bool, error)
 }
+
+// The errors a ChatServer answers with.
+var (
+	ErrNotAuthorized = errors.New("the chat server refused the name and password")
+	ErrRefused       = errors.New("the chat server refused")
+	ErrUnavailable   = errors.New("chat server unavailable")
+)
 
 // Suggester returns the livechat_id Suggest would give login, unique
 // among the wiki's livechat_ids and the names in reserved, under the
@@ -220,7 +227,7 @@ func (h *Handler) claim(ctx context.Context, req Request) (Response, *refusal) {
 		return Response{}, bad
 	}
 	err := h.chat.CheckPassword(ctx, name, req.ChatPassword)
-	settle(!errors.Is(err, oldaccount.ErrNotAuthorized))
+	settle(!errors.Is(err, ErrNotAuthorized))
 	if err != nil {
 		return Response{}, h.chatRefusal(err, name)
 	}
@@ -318,9 +325,9 @@ func (h *Handler) complete(ctx context.Context, req Request) (Response, *refusal
 		return Response{}, bad
 	}
 	err := h.chat.RemoveAccount(ctx, name, req.ChatPassword, h.cfg.Retire)
-	settle(!errors.Is(err, oldaccount.ErrNotAuthorized))
+	settle(!errors.Is(err, ErrNotAuthorized))
 	switch {
-	case errors.Is(err, oldaccount.ErrNotAuthorized):
+	case errors.Is(err, ErrNotAuthorized):
 		// Removed by an earlier call, or the password is not the old
 		// one: either way it no longer signs in.
 		return h.answer(name, "gone")
@@ -333,7 +340,7 @@ func (h *Handler) complete(ctx context.Context, req Request) (Response, *refusal
 	case err == nil:
 		h.log.Error("the old chat account still signs in with its old password after the chat server accepted its removal", "livechat_id", name, "retire", h.cfg.Retire)
 		return Response{}, refuse(http.StatusBadGateway, "chat-refused", "the chat server did not close the old account")
-	case !errors.Is(err, oldaccount.ErrNotAuthorized):
+	case !errors.Is(err, ErrNotAuthorized):
 		return Response{}, h.chatRefusal(err, name)
 	}
 	h.accounts.ClearFailures(ctx, req.Login, name)
@@ -392,9 +399,9 @@ func (h *Handler) accountRefusal(err error) *refusal {
 // chatRefusal answers a chat server's refusal or fault.
 func (h *Handler) chatRefusal(err error, name string) *refusal {
 	switch {
-	case errors.Is(err, oldaccount.ErrNotAuthorized):
+	case errors.Is(err, ErrNotAuthorized):
 		return refuse(http.StatusForbidden, "bad-chat-password", "the chat server did not accept this chat name and password")
-	case errors.Is(err, oldaccount.ErrRefused):
+	case errors.Is(err, ErrRefused):
 		h.log.Error("the chat server refused to close an old account", "livechat_id", name, "error", err)
 		return refuse(http.StatusBadGateway, "chat-refused", "the chat server refused to close the old account")
 	}

@@ -19,7 +19,6 @@ import (
 	"livechat-auth/provider/providertest"
 	"livechat-auth/provider/session"
 	"livechat-auth/wikidb"
-	"livechat-auth/xmpp/oldaccount"
 )
 
 var (
@@ -41,10 +40,10 @@ type fakeChat struct {
 func (c *fakeChat) signIn(name, password string) error {
 	c.signIns++
 	if c.down {
-		return oldaccount.ErrUnavailable
+		return ErrUnavailable
 	}
 	if pw, ok := c.accounts[name]; !ok || pw != password {
-		return oldaccount.ErrNotAuthorized
+		return ErrNotAuthorized
 	}
 	return nil
 }
@@ -76,7 +75,7 @@ func (c *fakeChat) Exists(_ context.Context, name string) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.down {
-		return false, oldaccount.ErrUnavailable
+		return false, ErrUnavailable
 	}
 	_, ok := c.accounts[name]
 	return ok, nil

@@ -21,22 +21,26 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"livechat-auth/provider/migration"
 	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/admin"
 	"livechat-auth/xmpp/ejabberdapi"
 )
 
-// ErrNotAuthorized is SignIn's answer when the server refused the
-// password (or knows no such account: servers do not say which).
-var ErrNotAuthorized = errors.New("the chat server refused the name and password")
-
-// ErrRefused wraps the server's refusal of a removal or password change
-// (an error stanza: in-band registration not enabled, not allowed).
-var ErrRefused = errors.New("the chat server refused")
-
-// ErrUnavailable wraps faults of the chat server: it could not be
-// reached, or answered something unexpected.
-var ErrUnavailable = errors.New("chat server unavailable")
+// The errors of Server's methods are the ones the migration API tells
+// apart, defined where they are used.
+var (
+	// ErrNotAuthorized: the server refused the password (or knows no
+	// such account: servers do not say which).
+	ErrNotAuthorized = migration.ErrNotAuthorized
+	// ErrRefused wraps the server's refusal of a removal or password
+	// change (an error stanza: in-band registration not enabled, not
+	// allowed).
+	ErrRefused = migration.ErrRefused
+	// ErrUnavailable wraps faults of the chat server: it could not be
+	// reached, or answered something unexpected.
+	ErrUnavailable = migration.ErrUnavailable
+)
 
 // Server is the chat server the old accounts live on.
 type Server struct {

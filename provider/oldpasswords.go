@@ -83,10 +83,10 @@ func (r *oldPasswordRecord) Prove(_ context.Context, key, password string, until
 }
 
 func (r *oldPasswordRecord) Proven(_ context.Context, key, password string, now time.Time) bool {
-	mac := string(OldPasswordMAC(r.secret, key, password))
+	mac := OldPasswordMAC(r.secret, key, password)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	until, ok := r.proofs[key][mac]
+	until, ok := r.proofs[key][string(mac)]
 	return ok && now.Before(until)
 }
 

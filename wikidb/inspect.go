@@ -26,19 +26,47 @@ type Inspection struct {
 }
 
 // Inspect reads the Inspection, and hands each account's stored hash to
-// hash (nil: none), so that the caller may count the formats.
+// hash (nil: none), so that the caller may count the formats. On an
+// error it returns what it had read so far.
 func (s *Store) Inspect(ctx context.Context, hash func(string)) (Inspection, error) {
 	var in Inspection
-	rows, err := s.db.QueryContext(ctx, "SHOW GRANTS FOR CURRENT_USER()")
+	if err := s.readGrants(ctx, &in); err != nil {
+		return in, err
+	}
+	have, err := s.readColumns(ctx)
 	if err != nil {
-		return in, fmt.Errorf("read the grant: %w", err)
+		return in, err
+	}
+	for _, c := range NeededColumns {
+		if !have[strings.ToLower(c)] {
+			in.Missing = append(in.Missing, c)
+		}
+	}
+	if len(have) == 0 {
+		return in, nil // no users_users table: nothing more to read
+	}
+	if err := s.readCensus(ctx, &in, have["livechat_id"]); err != nil {
+		return in, err
+	}
+	if hash == nil || !have["hash"] {
+		return in, nil
+	}
+	return in, s.readHashes(ctx, hash)
+}
+
+// readGrants adds the grant of the user connected to in.Grants and what
+// it gives beyond reading to in.Beyond, following each role it grants.
+func (s *Store) readGrants(ctx context.Context, in *Inspection) error {
+	rows, err := s.db.QueryContext(ctx, queryGrants)
+	if err != nil {
+		return fmt.Errorf("read the grant: %w", err)
 	}
 	var roles []string
 	for rows.Next() {
 		var g string
 		if err := rows.Scan(&g); err != nil {
 			rows.Close()
-			return in, fmt.Errorf("read the grant: %w", err)
+			return fmt.Errorf("read the grant: %w", err)
 		}
 		in.Grants = append(in.Grants, g)
 		in.addPrivileges(g)
@@ -48,13 +76,20 @@ func (s *Store) Inspect(ctx context.Context, hash func(string)) (Inspection, err
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return in, fmt.Errorf("read the grant: %w", err)
+		return fmt.Errorf("read the grant: %w", err)
 	}
-	// A role's privileges are the user's: follow each role granted, once.
+	s.readRoleGrants(ctx, in, roles)
+	return nil
+}
+
+// readRoleGrants adds each role's grant, as readGrants does the user's:
+// a role's privileges are the user's. A role whose grant cannot be read
+// is skipped; its grant line is listed already.
+func (s *Store) readRoleGrants(ctx context.Context, in *Inspection, roles []string) {
 	for _, role := range roles {
-		rows, err := s.db.QueryContext(ctx, "SHOW GRANTS FOR "+quoteIdent(role))
+		rows, err := s.db.QueryContext(ctx, queryGrantsFor+quoteIdent(role))
 		if err != nil {
-			continue // a role this user may not inspect: its grant line is listed already
+			continue // a role this user may not inspect
 		}
 		for rows.Next() {
 			var g string
@@ -65,66 +100,68 @@ func (s *Store) Inspect(ctx context.Context, hash func(string)) (Inspection, err
 		}
 		rows.Close()
 	}
+}
 
+// readColumns returns the columns of users_users, lower-cased; none when
+// the table does not exist.
+func (s *Store) readColumns(ctx context.Context) (map[string]bool, error) {
 	have := map[string]bool{}
-	rows, err = s.db.QueryContext(ctx, `SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users_users'`)
+	rows, err := s.db.QueryContext(ctx, queryColumns)
 	if err != nil {
-		return in, fmt.Errorf("read the columns of users_users: %w", err)
+		return have, fmt.Errorf("read the columns of users_users: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var c string
 		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return in, fmt.Errorf("read the columns of users_users: %w", err)
+			return have, fmt.Errorf("read the columns of users_users: %w", err)
 		}
 		have[strings.ToLower(c)] = true
 	}
-	rows.Close()
-	for _, c := range NeededColumns {
-		if !have[strings.ToLower(c)] {
-			in.Missing = append(in.Missing, c)
-		}
-	}
-	if len(have) == 0 {
-		return in, nil // no users_users table: nothing more to read
-	}
+	return have, nil
+}
+
+// readCensus fills in whether livechat_id has a unique key, the count of
+// accounts and, when the table has the livechat_id column, the count
+// without one and a sample.
+func (s *Store) readCensus(ctx context.Context, in *Inspection, livechatID bool) error {
 	var unique int
-	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.STATISTICS
-WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users_users' AND COLUMN_NAME = 'livechat_id' AND NON_UNIQUE = 0`).Scan(&unique)
-	if err != nil {
-		return in, fmt.Errorf("read the keys of users_users: %w", err)
+	if err := s.db.QueryRowContext(ctx, queryLivechatIDUnique).Scan(&unique); err != nil {
+		return fmt.Errorf("read the keys of users_users: %w", err)
 	}
 	in.LivechatIDUnique = unique > 0
-
-	census := "SELECT COUNT(*), 0 FROM users_users"
-	if have["livechat_id"] {
-		census = "SELECT COUNT(*), COALESCE(SUM(livechat_id IS NULL), 0) FROM users_users"
+	census := queryCensusNoLivechatID
+	if livechatID {
+		census = queryCensus
 	}
 	if err := s.db.QueryRowContext(ctx, census).Scan(&in.Accounts, &in.WithoutLivechatID); err != nil {
-		return in, fmt.Errorf("count the accounts: %w", err)
+		return fmt.Errorf("count the accounts: %w", err)
 	}
-	if have["livechat_id"] {
-		err := s.db.QueryRowContext(ctx, "SELECT livechat_id FROM users_users WHERE livechat_id IS NOT NULL ORDER BY userId LIMIT 1").Scan(&in.SampleLivechatID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return in, fmt.Errorf("read a livechat_id: %w", err)
-		}
+	if !livechatID {
+		return nil
 	}
-	if hash == nil || !have["hash"] {
-		return in, nil
+	err := s.db.QueryRowContext(ctx, querySampleLivechatID).Scan(&in.SampleLivechatID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read a livechat_id: %w", err)
 	}
-	rows, err = s.db.QueryContext(ctx, "SELECT COALESCE(hash, '') FROM users_users")
+	return nil
+}
+
+// readHashes hands each account's stored hash to hash.
+func (s *Store) readHashes(ctx context.Context, hash func(string)) error {
+	rows, err := s.db.QueryContext(ctx, queryHashes)
 	if err != nil {
-		return in, fmt.Errorf("read the stored hashes: %w", err)
+		return fmt.Errorf("read the stored hashes: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var h sql.RawBytes
 		if err := rows.Scan(&h); err != nil {
-			return in, fmt.Errorf("read the stored hashes: %w", err)
+			return fmt.Errorf("read the stored hashes: %w", err)
 		}
 		hash(string(h))
 	}
-	return in, rows.Err()
+	return rows.Err()
 }
 
 // addPrivileges adds what a grant line gives beyond reading to in.Beyond.

@@ -100,3 +100,27 @@ SELECT groupName FROM effective`
 // queryPing is the cheapest statement that proves the database answers and
 // the user may read the accounts table.
 const queryPing = `SELECT 1 FROM users_users LIMIT 1`
+
+// The queries of Inspect, for livechat-auth doctor and the status page.
+const (
+	// queryGrants reads the grant of the user connected.
+	queryGrants = `SHOW GRANTS FOR CURRENT_USER()`
+	// queryGrantsFor reads a role's grant: the role, quoted with
+	// quoteIdent, follows (SHOW GRANTS takes no parameter).
+	queryGrantsFor = `SHOW GRANTS FOR `
+	// queryColumns lists the columns of users_users.
+	queryColumns = `SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users_users'`
+	// queryLivechatIDUnique counts the unique keys that hold livechat_id.
+	queryLivechatIDUnique = `SELECT COUNT(*) FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users_users' AND COLUMN_NAME = 'livechat_id' AND NON_UNIQUE = 0`
+	// queryCensus counts the accounts, and those with no livechat_id.
+	queryCensus = `SELECT COUNT(*), COALESCE(SUM(livechat_id IS NULL), 0) FROM users_users`
+	// queryCensusNoLivechatID is queryCensus for a users_users with no
+	// livechat_id column; the second count is then 0.
+	queryCensusNoLivechatID = `SELECT COUNT(*), 0 FROM users_users`
+	// querySampleLivechatID reads the livechat_id of the first migrated
+	// account.
+	querySampleLivechatID = `SELECT livechat_id FROM users_users WHERE livechat_id IS NOT NULL ORDER BY userId LIMIT 1`
+	// queryHashes reads every account's stored hash.
+	queryHashes = `SELECT COALESCE(hash, '') FROM users_users`
+)

@@ -9,12 +9,9 @@
 package migration
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -147,25 +144,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusNotFound, "not-found", "the calls are claim, suggest and complete", start, "", "")
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		h.fail(w, http.StatusMethodNotAllowed, "method-not-allowed", "use POST", start, action, "")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		h.fail(w, http.StatusRequestEntityTooLarge, "bad-request", "body too large or unreadable", start, action, "")
-		return
-	}
-	if code, status := session.VerifyOnce(r.Context(), h.cfg.Key, h.cfg.Seen, r.Header, body, start, h.cfg.MaxSkew); code != "" {
-		msg := "the request is not signed with the session key, or not recently"
-		switch code {
-		case "replayed":
-			msg = "this signed request was already used"
-		case "state-unavailable":
-			msg = "the shared record of used requests did not answer"
-		}
-		h.fail(w, status, code, msg, start, action, "")
+	endpoint := session.Endpoint{Key: h.cfg.Key, Seen: h.cfg.Seen, MaxSkew: h.cfg.MaxSkew, MaxBody: maxBody}
+	body, refused := endpoint.Read(w, r, start)
+	if refused != nil {
+		h.fail(w, refused.Status, refused.Code, refused.Message, start, action, "")
 		return
 	}
 	req, err := decode(body, action)
@@ -189,7 +171,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("migration "+action, "login", req.Login, "livechat_id", resp.LivechatID, "old_account", resp.OldAccount, "duration", time.Since(start))
 	h.observe(action, "accepted", start)
-	writeJSON(w, http.StatusOK, resp)
+	session.WriteJSON(w, http.StatusOK, resp)
 }
 
 // refusal is a call's refusal: status, code and a message for the page.
@@ -430,7 +412,7 @@ func (h *Handler) fail(w http.ResponseWriter, status int, code, message string, 
 	}
 	h.log.Log(level, "migration refused", args...)
 	h.observe(action, code, start)
-	writeJSON(w, status, Error{Error: code, Message: message})
+	session.WriteJSON(w, status, Error{Error: code, Message: message})
 }
 
 func (h *Handler) observe(action, result string, start time.Time) {
@@ -439,43 +421,13 @@ func (h *Handler) observe(action, result string, start time.Time) {
 	}
 }
 
-// decode reads a body strictly: one JSON object of string values, the
-// action's keys spelled exactly, each at most once, action matching the
-// path, and login (and, but for suggest, chat_name and chat_password)
-// present.
+// decode reads a body strictly (see session.DecodeObject): JSON strings
+// only, the action's keys, action matching the path, and login (and, but
+// for suggest, chat_name and chat_password) present.
 func decode(body []byte, action string) (Request, error) {
-	allowed := map[string]bool{}
-	for _, f := range fields[action] {
-		allowed[f] = true
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return Request{}, errors.New("the body is not one JSON object")
-	}
-	values := map[string]string{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return Request{}, errors.New("the body is not one JSON object")
-		}
-		key, _ := t.(string) // an object's keys are strings
-		switch _, dup := values[key]; {
-		case !allowed[key]:
-			return Request{}, fmt.Errorf("unknown field %q: %s takes %s", key, action, strings.Join(fields[action], ", "))
-		case dup:
-			return Request{}, fmt.Errorf("field %q given twice", key)
-		}
-		var v string
-		if err := dec.Decode(&v); err != nil {
-			return Request{}, fmt.Errorf("field %q must be a string", key)
-		}
-		values[key] = v
-	}
-	if _, err := dec.Token(); err != nil {
-		return Request{}, errors.New("the body is not one JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Request{}, errors.New("the body holds more than one JSON object")
+	values, err := session.DecodeStrings(body, fields[action]...)
+	if err != nil {
+		return Request{}, err
 	}
 	req := Request{Action: values["action"], Login: values["login"], ChatName: values["chat_name"], ChatPassword: values["chat_password"], Nonce: values["nonce"]}
 	switch {
@@ -489,11 +441,4 @@ func decode(body []byte, action string) (Request, error) {
 		return Request{}, errors.New("chat_password is not a password")
 	}
 	return req, nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing to do
 }

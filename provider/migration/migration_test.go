@@ -435,3 +435,23 @@ func TestOldAccountSignInsDoNotLock(t *testing.T) {
 		t.Errorf("the old password after complete: %v, want bad-password", err)
 	}
 }
+
+// FuzzDecode: a body is refused or decodes to a request of the path's
+// action with the fields the action needs.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"action":"claim","login":"rupert","chat_name":"rupe","chat_password":"pw"}`), "claim")
+	f.Add([]byte(`{"action":"suggest","login":"rupert","nonce":"1"}`), "suggest")
+	f.Add([]byte(`{"action":"complete","login":"r","chat_name":"x","chat_password":"a\u0000b"}`), "complete")
+	f.Fuzz(func(t *testing.T, body []byte, action string) {
+		if _, ok := fields[action]; !ok {
+			return
+		}
+		req, err := decode(body, action)
+		if err != nil {
+			return
+		}
+		if req.Action != action || req.Login == "" || (action != "suggest" && (req.ChatName == "" || req.ChatPassword == "")) {
+			t.Fatalf("accepted %q at %s as %+v", body, action, req)
+		}
+	})
+}

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -166,29 +165,12 @@ type Error struct {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.cfg.Now()
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		h.fail(w, http.StatusMethodNotAllowed, Error{Error: "method-not-allowed", Message: "use POST"}, start, "")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		h.fail(w, http.StatusRequestEntityTooLarge, Error{Error: "bad-request", Message: "body too large or unreadable"}, start, "")
-		return
-	}
-	verified, ts, code := checkSignature(h.cfg.Key, r.Header.Values(HeaderTimestamp), r.Header.Values(HeaderSignature), body, start, h.cfg.MaxSkew)
-	if code != "" {
-		h.fail(w, http.StatusUnauthorized, Error{Error: code, Message: "the request is not signed with the session key, or not recently"}, start, "")
-		return
-	}
-	first, err := h.seen.FirstUse(r.Context(), verified, ts, start, h.cfg.MaxSkew)
-	if err != nil {
-		h.log.Warn("session refused: the record of used requests did not answer", "error", err)
-		h.fail(w, http.StatusServiceUnavailable, Error{Error: "state-unavailable", Message: "the shared record of used requests did not answer"}, start, "")
-		return
-	}
-	if !first {
-		h.fail(w, http.StatusUnauthorized, Error{Error: "replayed", Message: "this signed request was already used"}, start, "")
+	body, refused := h.endpoint().Read(w, r, start)
+	if refused != nil {
+		if refused.Code == "state-unavailable" {
+			h.log.Warn("session refused: the record of used requests did not answer")
+		}
+		h.fail(w, refused.Status, Error{Error: refused.Code, Message: refused.Message}, start, "")
 		return
 	}
 	req, err := decodeRequest(body)
@@ -215,7 +197,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, resp.Token) // the caller went away: nothing to do
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	WriteJSON(w, http.StatusOK, resp)
 }
 
 // wantsJWT reports whether an Accept header prefers application/jwt to
@@ -250,40 +232,13 @@ func wantsJWT(accept string) bool {
 }
 
 // requestFields are the keys a request body may hold, spelled exactly.
-var requestFields = map[string]bool{"login": true, "user_id": true, "locale": true, "metadata": true, "nonce": true}
+var requestFields = []string{"login", "user_id", "locale", "metadata", "nonce"}
 
-// decodeRequest reads a request body strictly: one JSON object, its keys
-// spelled exactly as documented and each at most once, nothing after it,
-// and exactly one of login and user_id. A body the wiki's own JSON reader
-// could take in another way (a second object, a repeated or re-cased
-// key) is refused rather than guessed at.
+// decodeRequest reads a request body strictly (see DecodeObject), with
+// exactly one of login and user_id.
 func decodeRequest(body []byte) (Request, error) {
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(body, &keys); err != nil {
-		return Request{}, errors.New("the body is not one JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if _, err := dec.Token(); err != nil { // {
-		return Request{}, errors.New("the body is not one JSON object")
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return Request{}, errors.New("the body is not one JSON object")
-		}
-		key, _ := t.(string) // an object's keys are strings
-		switch {
-		case !requestFields[key]:
-			return Request{}, fmt.Errorf("unknown field %q: the fields are login, user_id, locale, metadata and nonce", key)
-		case seen[key]:
-			return Request{}, fmt.Errorf("field %q given twice", key)
-		}
-		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return Request{}, errors.New("the body is not one JSON object")
-		}
+	if _, err := DecodeObject(body, requestFields...); err != nil {
+		return Request{}, err
 	}
 	var req Request
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -385,7 +340,7 @@ func (h *Handler) fail(w http.ResponseWriter, status int, e Error, start time.Ti
 	}
 	h.log.Log(level, "session refused", "login", login, "reason", e.Error, "status", status, "duration", time.Since(start))
 	h.observe(e.Error, start)
-	writeJSON(w, status, e)
+	WriteJSON(w, status, e)
 }
 
 func (h *Handler) observe(result string, start time.Time) {
@@ -394,9 +349,7 @@ func (h *Handler) observe(result string, start time.Time) {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing to do
+// endpoint reads the session API's signed calls.
+func (h *Handler) endpoint() Endpoint {
+	return Endpoint{Key: h.cfg.Key, Seen: h.seen, MaxSkew: h.cfg.MaxSkew, MaxBody: maxBody}
 }

@@ -59,22 +59,28 @@ func (d *doctor) say(v verdict, what, todo string) {
 // schema, the stored hashes, the daemon's socket, the token keys, the
 // shared Redis, and an isuser through the real extauth framing. With --as
 // USER (as root) it runs every check as that user, as the chat server
-// would. Exit 0: all OK; 1: a warning; 2: a failure.
+// would, and then checks, as root, that USER can read none of serve's
+// secrets named in --config and --serve-config (see checkServeSecrets).
+// Exit 0: all OK; 1: a warning; 2: a failure.
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fset := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	cfgPath := fset.String("config", getenv("LIVECHAT_AUTH_CONFIG"), "config file (YAML); env LIVECHAT_AUTH_CONFIG")
-	as := fset.String("as", "", "run the checks as this user (the chat server's, e.g. ejabberd or prosody); needs root")
+	as := fset.String("as", "", "run the checks as this user (the chat server's, e.g. ejabberd or prosody; needs root); then, unless it is serve's user "+serveUser+", FAIL or WARN for each secret of serve's it can read (private signing key, session key, HS256 token secret, status, Redis and room account passwords)")
+	serveCfg := fset.String("serve-config", "", "with --as: serve's config file, whose secrets are checked too (default: only those --config names)")
 	probe := fset.String("user", "", "the livechat_id the isuser check asks about (default: the first migrated account)")
 	keepEnv := fset.Bool("keep-env", false, "with --as: keep this shell's environment (LIVECHAT_AUTH_*, TMPDIR, …) instead of a clean one as a chat server starts with")
 	if err := parseInterspersed(fset, args); err != nil {
 		return fail(stderr, "doctor", err)
 	}
 	if fset.NArg() > 0 {
-		return fail(stderr, "doctor", fmt.Errorf("unexpected argument %q (flags: --config FILE, --as USER, --user NAME)", fset.Arg(0)))
+		return fail(stderr, "doctor", fmt.Errorf("unexpected argument %q (flags: --config FILE, --as USER, --serve-config FILE, --user NAME)", fset.Arg(0)))
 	}
 	if *as != "" {
-		return doctorAs(ctx, *as, *cfgPath, *probe, *keepEnv, stdout, stderr)
+		return doctorAs(ctx, *as, *cfgPath, *serveCfg, *probe, *keepEnv, stdout, stderr, getenv)
+	}
+	if *serveCfg != "" {
+		return fail(stderr, "doctor", errors.New("--serve-config needs --as USER: the chat server's user, whose reach of serve's secrets is checked"))
 	}
 	d := &doctor{out: stdout}
 	me := "uid " + strconv.Itoa(os.Getuid())
@@ -402,8 +408,9 @@ func (d *doctor) checkExtauth(ctx context.Context, cfgPath string, cfg config.Co
 }
 
 // doctorAs runs the doctor as another user (root only), in a clean
-// environment unless keepEnv.
-func doctorAs(ctx context.Context, name, cfgPath, probe string, keepEnv bool, stdout, stderr io.Writer) int {
+// environment unless keepEnv, and then checks, as root, which of serve's
+// secrets that user can read (unless it is serve's own user).
+func doctorAs(ctx context.Context, name, cfgPath, serveCfg, probe string, keepEnv bool, stdout, stderr io.Writer, getenv func(string) string) int {
 	u, err := user.Lookup(name)
 	if err != nil {
 		return fail(stderr, "doctor", fmt.Errorf("--as %s: %w", name, err))
@@ -411,6 +418,30 @@ func doctorAs(ctx context.Context, name, cfgPath, probe string, keepEnv bool, st
 	if os.Geteuid() != 0 {
 		return fail(stderr, "doctor", fmt.Errorf("--as %s: run as root (sudo livechat-auth doctor --as %s …) to check as another user", name, name))
 	}
+	if cfgPath != "" {
+		if abs, err := filepath.Abs(cfgPath); err == nil {
+			cfgPath = abs
+		}
+	}
+	code := runAs(ctx, u, cfgPath, probe, keepEnv, stdout, stderr)
+	if name == serveUser {
+		return code
+	}
+	// The settings as the checks above read them: a chat server's service
+	// starts with no LIVECHAT_AUTH_* variable, unless keepEnv.
+	env := func(string) string { return "" }
+	if keepEnv {
+		env = getenv
+	}
+	d := &doctor{out: stdout}
+	d.checkServeSecrets(u, cfgPath, serveCfg, env)
+	return max(code, int(d.worst))
+}
+
+// runAs runs the doctor's checks in a process of user u and returns its
+// exit code.
+func runAs(ctx context.Context, u *user.User, cfgPath, probe string, keepEnv bool, stdout, stderr io.Writer) int {
+	name := u.Username
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	var groups []uint32
@@ -427,9 +458,6 @@ func doctorAs(ctx context.Context, name, cfgPath, probe string, keepEnv bool, st
 	}
 	args := []string{"doctor"}
 	if cfgPath != "" {
-		if abs, err := filepath.Abs(cfgPath); err == nil {
-			cfgPath = abs
-		}
 		args = append(args, "--config", cfgPath)
 	}
 	if probe != "" {

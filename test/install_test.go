@@ -1,0 +1,153 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// readmeBlock returns the lines of the first code block of README.md in
+// the language lang that holds marker, without the indent of its fence.
+func readmeBlock(t *testing.T, lang, marker string) []string {
+	t.Helper()
+	var block []string
+	in, indent := false, ""
+	for _, line := range strings.Split(readFile(t, "../README.md"), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case !in && trimmed == "```"+lang:
+			in, block = true, nil
+			indent = line[:strings.Index(line, "```")]
+		case in && trimmed == "```":
+			if strings.Contains(strings.Join(block, "\n"), marker) {
+				return block
+			}
+			in = false
+		case in:
+			block = append(block, strings.TrimPrefix(line, indent))
+		}
+	}
+	t.Fatalf("README.md has no %s block holding %q", lang, marker)
+	return nil
+}
+
+// TestReadmeInstallBlock runs the install block of README's "Running
+// serve in production" in a folder of its own, read from README so that
+// the two cannot drift apart, with README's extauth.yaml: user daemon
+// stands for livechat-auth, nobody for ejabberd, and nobody's group for
+// the group livechat-auth that ejabberd joins. The doctor line of the
+// block then finds every step sound and serve's secrets out of the chat
+// server's reach.
+func TestReadmeInstallBlock(t *testing.T) {
+	need(t, "root", os.Geteuid() == 0, "run as root to install files for other users")
+	_, err := user.Lookup("daemon")
+	need(t, "user daemon", err == nil, "a system without a user daemon: adduser --system daemon")
+	nobody, err := user.Lookup("nobody")
+	need(t, "user nobody", err == nil, "a system without a user nobody: adduser --system nobody")
+	group, err := user.LookupGroupId(nobody.Gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWiki(t)
+	root, err := os.MkdirTemp("", "livechat-auth-install-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(root, "livechat-auth")
+	data, err := os.ReadFile(binPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	etc := filepath.Join(root, "etc")
+	local := strings.NewReplacer("/etc/livechat-auth", etc, "/usr/local/bin/livechat-auth", bin,
+		"livechat-auth keygen", bin+" keygen", "livechat-auth doctor", bin+" doctor",
+		"chown livechat-auth", "chown daemon", "-o livechat-auth", "-o daemon", "-g livechat-auth", "-g "+group.Name,
+		"--as ejabberd", "--as nobody")
+
+	// The files the block installs from the current folder.
+	src := t.TempDir()
+	extauth := strings.NewReplacer("chat.example.org", "chat.test", "reader:pw@tcp(127.0.0.1:3306)/tiki", w.ReaderDSN,
+		"/run/livechat-auth/extauth.sock", "off", // no serve runs here: decide in each process
+	).Replace(local.Replace(strings.Join(readmeBlock(t, "yaml", "# extauth.yaml:"), "\n")))
+	if !strings.Contains(extauth, w.ReaderDSN) || !strings.Contains(extauth, etc+"/signing.pub.pem") {
+		t.Fatalf("README's extauth.yaml changed shape; this test fills in its DSN and key path:\n%s", extauth)
+	}
+	serve := fmt.Sprintf("domains: [chat.test]\nwiki:\n  dsn: %q\ntoken:\n  signing_key_file: %s/signing.pem\nsession:\n  key_file: %s/session.key\n",
+		w.ReaderDSN, etc, etc)
+	for name, body := range map[string]string{"extauth.yaml": extauth, "config.yaml": serve} {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var script, doctor []string
+	for _, line := range readmeBlock(t, "sh", "--serve-config") {
+		switch {
+		case strings.HasPrefix(line, "adduser "), strings.HasPrefix(line, "systemctl "),
+			strings.HasPrefix(line, "install -m 0755 livechat-auth /usr/local/bin/"),
+			strings.HasPrefix(line, "install -m 0644 deploy/systemd/"):
+			// users, the program's place and systemd are the machine's
+		case strings.HasPrefix(line, "livechat-auth doctor "):
+			doctor = strings.Fields(strings.TrimPrefix(local.Replace(line), bin+" doctor "))
+		default:
+			script = append(script, local.Replace(line))
+		}
+	}
+	if len(doctor) == 0 {
+		t.Fatal("README's install block has no livechat-auth doctor line")
+	}
+	cmd := exec.Command("/bin/sh", "-ex", "-c", strings.Join(script, "\n"))
+	cmd.Dir = src
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("README's install block: %v\n%s", err, out)
+	}
+	out, code := runDoctor(t, bin, doctor...)
+	wantLines(t, out,
+		"as nobody",
+		"OK   config "+etc+"/extauth.yaml readable and valid",
+		"OK   token keys load\n",
+		"OK   extauth framing: isuser alice@chat.test answered yes",
+		"OK   serve's secrets are out of nobody's reach: token.signing_key_file, session.key_file",
+	)
+	if strings.Contains(out, "FAIL") || code > 1 {
+		t.Errorf("exit %d after README's install block:\n%s", code, out)
+	}
+}
+
+// TestSystemdUnitInstallSteps: the install steps in the unit's comment
+// are README's, in README's order.
+func TestSystemdUnitInstallSteps(t *testing.T) {
+	var readme []string
+	for _, line := range readmeBlock(t, "sh", "--serve-config") {
+		cmd, _, _ := strings.Cut(line, " #")
+		readme = append(readme, strings.TrimSpace(cmd))
+	}
+	at := 0
+	for _, line := range strings.Split(readFile(t, "../deploy/systemd/livechat-auth.service"), "\n") {
+		step, ok := strings.CutPrefix(line, "#   ")
+		if !ok {
+			continue
+		}
+		for at < len(readme) && readme[at] != step {
+			at++
+		}
+		if at == len(readme) {
+			t.Errorf("the unit's install step %q is not in README's block, or not in its order", step)
+			return
+		}
+	}
+	if at == 0 {
+		t.Error("the unit's comment has no install steps (lines \"#   …\")")
+	}
+}

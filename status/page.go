@@ -2,7 +2,9 @@
 // serve: server-rendered HTML (no script, no front-end build) showing the
 // build, the features on, the health of what the product depends on, the
 // sign-in decisions of the last 5 and 60 minutes with a small chart, the
-// failure locks (each with a button that clears it), the last room sync
+// failure locks (each with a button that clears it: the locks of wiki
+// accounts first, the others counted in a list that opens on a click, see
+// SplitLocks), the last room sync
 // and a dry run of the next, the migration's progress and the sessions
 // ended for refused accounts. It learns everything through its Config;
 // it decides nothing itself.
@@ -89,6 +91,9 @@ type Config struct {
 	Secret    []byte // required password of basic authentication; nil: none (loopback only)
 	Snapshot  func(ctx context.Context) Snapshot
 	ClearLock func(name string) bool
+	// IsAccount tells the locks of wiki accounts from the others, for at
+	// most LookupMax names a view; nil: no name is checked.
+	IsAccount IsAccount
 	// DryRunRooms runs the room sync without changing anything and
 	// returns what it would change; nil: no button.
 	DryRunRooms func(ctx context.Context) ([]string, error)
@@ -254,19 +259,28 @@ func (h *Handler) formOK(w http.ResponseWriter, r *http.Request) bool {
 // view is the template's data.
 type view struct {
 	Snapshot
-	Now    time.Time
-	Totals []Count
-	Chart  []Minute
-	CSRF   string
-	Done   string
-	DryRun []string
+	Split       Locks
+	OthersTotal int // every other lock, listed or not
+	OthersMore  int // other locks past OtherRowsMax, not listed
+	LookupMax   int
+	Now         time.Time
+	Totals      []Count
+	Chart       []Minute
+	CSRF        string
+	Done        string
+	DryRun      []string
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, _ string, dryRun []string) {
 	now := h.cfg.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	v := view{Snapshot: h.cfg.Snapshot(ctx), Now: now, CSRF: h.csrf, DryRun: dryRun}
+	v := view{Snapshot: h.cfg.Snapshot(ctx), Now: now, CSRF: h.csrf, DryRun: dryRun, LookupMax: LookupMax}
+	v.Split = SplitLocks(ctx, v.Locks, h.cfg.IsAccount, LookupMax)
+	v.OthersTotal = len(v.Split.Others)
+	if v.OthersTotal > OtherRowsMax {
+		v.Split.Others, v.OthersMore = v.Split.Others[:OtherRowsMax], v.OthersTotal-OtherRowsMax
+	}
 	if msg, ok := doneMessages[r.URL.Query().Get("done")]; ok {
 		v.Done = fmt.Sprintf(msg, r.URL.Query().Get("name"))
 	}

@@ -30,6 +30,7 @@ func TestPage(t *testing.T) {
 			return s
 		},
 		ClearLock: func(name string) bool { had := locks[name]; delete(locks, name); return had },
+		IsAccount: func(context.Context, string) (bool, error) { return true, nil },
 		Recorder:  rec,
 		Now:       func() time.Time { return now },
 	})
@@ -65,6 +66,9 @@ func TestPage(t *testing.T) {
 	if w.Code != 200 || !strings.Contains(page, `data-edge="extauth" data-result="bad-password"><td>extauth</td><td>bad-password</td><td class="num">0</td><td class="num">1</td>`) ||
 		!strings.Contains(page, `data-result="accepted"><td>extauth</td><td>accepted</td><td class="num">1</td><td class="num">1</td>`) {
 		t.Fatalf("page %d:\n%s", w.Code, page)
+	}
+	if !strings.Contains(page, `<tr data-name="alice"><td>alice</td>`) || strings.Contains(page, "other-locks") {
+		t.Errorf("alice's lock is not in the accounts' table alone:\n%s", page)
 	}
 	if strings.Contains(page, "<script>") {
 		t.Error("a detail was not escaped")

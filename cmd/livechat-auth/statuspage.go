@@ -32,6 +32,9 @@ func serveStatus(ctx context.Context, cfg config.Config, d *daemon, started time
 		Secret:    secret,
 		Snapshot:  func(ctx context.Context) status.Snapshot { return statusSnapshot(ctx, d, started) },
 		ClearLock: d.unlock,
+		IsAccount: func(ctx context.Context, name string) (bool, error) {
+			return d.running.Load().auth.UserExists(ctx, name, "")
+		},
 		DryRunRooms: func(ctx context.Context) ([]string, error) {
 			cfg := d.running.Load().cfg
 			if len(cfg.Rooms.Rules) == 0 {

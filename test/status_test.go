@@ -9,15 +9,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
 // TestStatusPage: ejabberd's sign-ins relay to serve; the status page,
 // opened in headless Chromium with its secret, shows the accepted and
 // refused sign-ins and the lock they made, and its button clears the
-// lock, after which the locked user signs in again. Without the secret
-// the page and the button are refused. The screenshot lands in
+// lock, after which the locked user signs in again. The locks of names
+// that are no wiki account (here 30 accounts locked by wrong passwords,
+// then deleted from the wiki) are kept out of the accounts' table:
+// counted, in a collapsed list that opens without script. Without the
+// secret the page and the button are refused. The screenshot lands in
 // test/artifacts/status.png.
 func TestStatusPage(t *testing.T) {
 	need(t, "chromium", have("/usr/bin/chromium"), "apt-get install chromium")
@@ -31,10 +37,12 @@ func TestStatusPage(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), "extauth.sock")
 	statusPort := freePort(t)
 	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{host}, fmt.Sprintf(
-		"extauth:\n  daemon_socket: %q\nauth:\n  max_failures: 2\nstatus:\n  listen: 127.0.0.1:%d\n  secret: %q\n", socket, statusPort, secret))
-	startServe(t, cfgPath)
+		"extauth:\n  daemon_socket: %q\nauth:\n  max_failures: 2\n  failure_window: 10m\nstatus:\n  listen: 127.0.0.1:%d\n  secret: %q\n", socket, statusPort, secret))
+	// No account cache: the page sees a deleted account at once.
+	servePort := freePort(t)
+	startServeOn(t, cfgPath, servePort, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", servePort), "LIVECHAT_AUTH_WIKI_ACCOUNT_CACHE=0s")
 	waitSocket(t, socket)
-	ej := startEjabberd(t, host, binPath+" extauth --config "+cfgPath)
+	ej := startEjabberdWith(t, ejabberdOptions{Host: host, Extauth: binPath + " extauth --config " + cfgPath, PoolSize: 4})
 	addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
 	page := fmt.Sprintf("http://127.0.0.1:%d/", statusPort)
 
@@ -50,6 +58,36 @@ func TestStatusPage(t *testing.T) {
 	if err := goSignIn(ctx, addr, "bob@"+host, "bob-pw-12"); err == nil {
 		t.Fatal("bob is not locked after 3 failures with a limit of 2")
 	}
+	// 30 accounts, each locked by 3 wrong passwords on the chat port,
+	// then deleted from the wiki: their locks stay, of names nobody has.
+	const gone = 30
+	var nobody []string
+	for i := range gone {
+		name := fmt.Sprintf("gone%02d", i)
+		nobody = append(nobody, name)
+		mustExec(t, w.Root, `INSERT INTO users_users (userId, login, email, hash, livechat_id, pass_confirm, registrationDate, created, password)
+			SELECT ?, ?, ?, hash, ?, pass_confirm, registrationDate, created, password FROM users_users WHERE login = 'alice'`,
+			1000+i, name, name+"@example.org", name)
+	}
+	var wg sync.WaitGroup
+	var signedIn atomic.Int32
+	sem := make(chan struct{}, 6)
+	for _, name := range nobody {
+		for range 3 {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				if goSignIn(ctx, addr, name+"@"+host, "not the password") == nil {
+					signedIn.Add(1)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if n := signedIn.Load(); n != 0 {
+		t.Fatalf("%d sign-ins with a wrong password were accepted", n)
+	}
+	mustExec(t, w.Root, "DELETE FROM users_users WHERE userId >= 1000")
 
 	// Without the secret: refused, the page and the button.
 	if code, _ := get(t, page); code != http.StatusUnauthorized {
@@ -78,6 +116,10 @@ func TestStatusPage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser: %v\n%s", err, out)
 	}
+	type other struct {
+		Name, Kind string
+		Visible    bool
+	}
 	var seen struct {
 		Status        int
 		Before, After struct {
@@ -86,9 +128,14 @@ func TestStatusPage(t *testing.T) {
 				Last5, Last60 int
 			}
 			Locks, Health, Features []string
+			Others                  []other
+			OthersOpen              []bool
+			OthersSummary           []string
+			OthersMore              []string
 			ChartBars               int
 		}
-		Done string
+		Done     string
+		Expanded []string
 	}
 	if err := json.Unmarshal(out[strings.LastIndex(string(out[:len(out)-1]), "\n")+1:], &seen); err != nil {
 		t.Fatalf("browser output: %v\n%s", err, out)
@@ -101,7 +148,7 @@ func TestStatusPage(t *testing.T) {
 		}
 		return 0
 	}
-	if seen.Status != 200 || count("accepted") < 1 || count("bad-password") != 3 || count("rate-limited") != 1 {
+	if seen.Status != 200 || count("accepted") < 1 || count("bad-password") != 3+3*gone || count("rate-limited") != 1 {
 		t.Errorf("decisions on the page: %+v", seen.Before.Decisions)
 	}
 	if seen.Before.ChartBars == 0 {
@@ -109,6 +156,41 @@ func TestStatusPage(t *testing.T) {
 	}
 	if len(seen.Before.Locks) != 1 || seen.Before.Locks[0] != "bob" || len(seen.After.Locks) != 0 || seen.Done != "cleared the lock on bob" {
 		t.Errorf("locks before %v, after %v, %q", seen.Before.Locks, seen.After.Locks, seen.Done)
+	}
+	// The names nobody has now: apart, collapsed, counted, every one
+	// listed (30 is under the page's cap of rows), none open before asked.
+	for when, v := range map[string]struct {
+		others  []other
+		open    []bool
+		summary []string
+		more    []string
+	}{"before": {seen.Before.Others, seen.Before.OthersOpen, seen.Before.OthersSummary, seen.Before.OthersMore},
+		"after": {seen.After.Others, seen.After.OthersOpen, seen.After.OthersSummary, seen.After.OthersMore}} {
+		var names []string
+		for _, o := range v.others {
+			if o.Kind != "unknown-user" || o.Visible {
+				t.Errorf("%s: the lock of %s shows as %q, visible %v; want unknown-user, hidden", when, o.Name, o.Kind, o.Visible)
+			}
+			names = append(names, o.Name)
+		}
+		slices.Sort(names)
+		if !slices.Equal(names, nobody) {
+			t.Errorf("%s: other locks %v; want %v", when, names, nobody)
+		}
+		if len(v.open) != 1 || v.open[0] {
+			t.Errorf("%s: the other locks' list is open (or missing): %v", when, v.open)
+		}
+		if len(v.summary) != 1 || !strings.HasPrefix(v.summary[0], fmt.Sprintf("%d locks of names that are no wiki account", gone)) ||
+			!strings.Contains(v.summary[0], fmt.Sprintf("unknown-user: %d", gone)) {
+			t.Errorf("%s: summary %q", when, v.summary)
+		}
+		if len(v.more) != 0 {
+			t.Errorf("%s: %q under 100 rows", when, v.more)
+		}
+	}
+	slices.Sort(seen.Expanded)
+	if !slices.Equal(seen.Expanded, nobody) {
+		t.Errorf("opened, the list shows %v; want %v", seen.Expanded, nobody)
 	}
 	health := strings.Join(seen.Before.Health, "\n")
 	if !strings.Contains(health, "wiki database OK") {

@@ -1,6 +1,7 @@
 // Opens livechat-auth's status page in headless Chromium (Debian's
 // /usr/bin/chromium) with its secret, reads the decisions, locks and
-// health it shows, clears the lock of CLEAR with its button, and saves a
+// health it shows (the locks of accounts, and apart the collapsed list of
+// the others), clears the lock of CLEAR with its button, and saves a
 // screenshot. Prints one JSON line: what the page showed before and after.
 // Usage: node status.mjs PAGE_URL SECRET SCREENSHOT CLEAR
 import { chromium } from 'playwright-core';
@@ -21,6 +22,12 @@ try {
       edge: tr.dataset.edge, result: tr.dataset.result, last5: Number(tr.cells[2].innerText), last60: Number(tr.cells[3].innerText),
     }))),
     locks: await page.$$eval('#locks tr[data-name]', (trs) => trs.map((tr) => tr.dataset.name)),
+    others: await page.$$eval('#other-locks tr[data-name]', (trs) => trs.map((tr) => ({
+      name: tr.dataset.name, kind: tr.dataset.kind, visible: tr.checkVisibility(),
+    }))),
+    othersOpen: await page.$$eval('details#other-locks', (ds) => ds.map((d) => d.open)),
+    othersSummary: await page.$$eval('details#other-locks > summary', (ss) => ss.map((s) => s.innerText)),
+    othersMore: await page.$$eval('#other-locks-more', (ps) => ps.map((p) => p.innerText)),
     health: await page.$$eval('#health tr', (trs) => trs.map((tr) => tr.innerText.replace(/\s+/g, ' '))),
     features: await page.$$eval('#features tr', (trs) => trs.map((tr) => tr.innerText.replace(/\s+/g, ' '))),
     chartBars: await page.$$eval('svg rect', (r) => r.length),
@@ -34,8 +41,14 @@ try {
     done = await page.innerText('#done');
   }
   const after = await read();
+  // Opened without script, the list of the other locks shows its rows.
+  let expanded = [];
+  if (after.othersOpen.length > 0) {
+    await page.click('details#other-locks > summary');
+    expanded = await page.$$eval('#other-locks tr[data-name]', (trs) => trs.filter((tr) => tr.checkVisibility()).map((tr) => tr.dataset.name));
+  }
   await page.screenshot({ path: shot, fullPage: true });
-  console.log(JSON.stringify({ status, before, done, after }));
+  console.log(JSON.stringify({ status, before, done, after, expanded }));
   rc = 0;
 } catch (e) {
   console.error('status page:', e.message);

@@ -79,88 +79,140 @@ var writeMethods = map[string]bool{
 // refusals before asking the Authenticator (bad-secret, bad-request,
 // read-only) included. Other paths are 404 and not decisions.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	c := call{w: w, start: time.Now()}
 	method, ok := strings.CutPrefix(r.URL.Path, h.cfg.Base+"/")
 	if !ok || strings.Contains(method, "/") {
 		http.NotFound(w, r)
 		return
 	}
-	known := method == "check_password" || method == "user_exists" || writeMethods[method]
-	refuse := func(status int, reason string) {
-		if known { // an unknown name would make a metric label of anything
-			h.observe(method, reason, start, false)
-		}
-		answer(w, status, "false")
+	c.method = method
+	c.known = method == "check_password" || method == "user_exists" || writeMethods[method]
+	if !h.admit(c, r) {
+		return
 	}
+	q, err := parseRequest(w, r, method)
+	if err != nil {
+		h.log.Warn("refused", "cmd", method, "reason", "bad-request", "error", "unreadable form")
+		h.refuse(c, http.StatusBadRequest, "bad-request")
+		return
+	}
+	log := h.log.With("cmd", method, "user", q.user, "server", q.server)
+	if !q.complete() {
+		log.Info("refused", "reason", "bad-request")
+		h.refuse(c, http.StatusBadRequest, "bad-request")
+		return
+	}
+	h.decide(r.Context(), c, q, log)
+}
+
+// call is one request being answered: where to, for which method of the
+// contract (the last element of the path), since when.
+type call struct {
+	w      http.ResponseWriter
+	method string
+	known  bool // the contract names method
+	start  time.Time
+}
+
+// refuse answers "false" with status, and tells Config.Observe of the
+// refusal when the contract names the method.
+func (h *Handler) refuse(c call, status int, reason string) {
+	if c.known { // an unknown name would make a metric label of anything
+		h.observe(c.method, reason, c.start, false)
+	}
+	answer(c.w, status, "false")
+}
+
+// admit checks what a request needs before its parameters are read: the
+// shared secret, a method the contract names and that is ours to answer,
+// and GET or POST. When it returns false, the request is answered.
+func (h *Handler) admit(c call, r *http.Request) bool {
 	if !h.authorized(r) {
-		h.log.Warn("refused", "cmd", method, "reason", "bad-secret", "remote", r.RemoteAddr)
-		w.Header().Set("WWW-Authenticate", `Basic realm="livechat-auth"`)
-		refuse(http.StatusUnauthorized, "bad-secret")
-		return
+		h.log.Warn("refused", "cmd", c.method, "reason", "bad-secret", "remote", r.RemoteAddr)
+		c.w.Header().Set("WWW-Authenticate", `Basic realm="livechat-auth"`)
+		h.refuse(c, http.StatusUnauthorized, "bad-secret")
+		return false
 	}
-	if !known {
-		http.NotFound(w, r)
-		return
+	if !c.known {
+		http.NotFound(c.w, r)
+		return false
 	}
-	if writeMethods[method] {
-		h.log.Info("refused", "cmd", method, "reason", string(provider.ReasonReadOnly))
-		h.observe(method, string(provider.ReasonReadOnly), start, false)
-		answer(w, http.StatusNotImplemented, "not implemented: the wiki owns the accounts")
-		return
+	if writeMethods[c.method] {
+		h.log.Info("refused", "cmd", c.method, "reason", string(provider.ReasonReadOnly))
+		h.observe(c.method, string(provider.ReasonReadOnly), c.start, false)
+		answer(c.w, http.StatusNotImplemented, "not implemented: the wiki owns the accounts")
+		return false
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		h.log.Info("refused", "cmd", method, "reason", "bad-request", "error", "method "+r.Method)
-		refuse(http.StatusMethodNotAllowed, "bad-request")
-		return
+		c.w.Header().Set("Allow", "GET, POST")
+		h.log.Info("refused", "cmd", c.method, "reason", "bad-request", "error", "method "+r.Method)
+		h.refuse(c, http.StatusMethodNotAllowed, "bad-request")
+		return false
 	}
+	return true
+}
+
+// request is one call's parameters.
+type request struct {
+	method             string // check_password or user_exists
+	user, server, pass string
+}
+
+// complete reports whether q holds the parameters its method needs.
+func (q request) complete() bool {
+	return q.user != "" && q.server != "" && (q.method != "check_password" || q.pass != "")
+}
+
+// parseRequest reads the parameters of a call of method from r: its
+// query string and, for a POST form, its body, of which it reads at most
+// maxForm bytes (w is told when there are more). A parameter given twice
+// counts with its first value, the body's before the query's. An error
+// means the query or the form could not be read.
+func parseRequest(w http.ResponseWriter, r *http.Request, method string) (request, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		h.log.Warn("refused", "cmd", method, "reason", "bad-request", "error", "unreadable form")
-		refuse(http.StatusBadRequest, "bad-request")
-		return
+		return request{}, err
 	}
-	user, server, pass := r.Form.Get("user"), r.Form.Get("server"), r.Form.Get("pass")
-	log := h.log.With("cmd", method, "user", user, "server", server)
-	if user == "" || server == "" || (method == "check_password" && pass == "") {
-		log.Info("refused", "reason", "bad-request")
-		refuse(http.StatusBadRequest, "bad-request")
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
+	return request{method: method, user: r.Form.Get("user"), server: r.Form.Get("server"), pass: r.Form.Get("pass")}, nil
+}
+
+// decide asks the Authenticator, within Config.Timeout, logs and
+// observes the decision and answers it.
+func (h *Handler) decide(ctx context.Context, c call, q request, log hclog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
 	var yes bool
 	var err error
 	var acct provider.Account
 	kv := []any{}
-	if method == "check_password" {
-		acct, err = h.auth.Authenticate(ctx, user, server, pass)
+	if q.method == "check_password" {
+		acct, err = h.auth.Authenticate(ctx, q.user, q.server, q.pass)
 		yes = err == nil
 		kv = append(kv, "cache_hit", acct.CacheHit)
 		if acct.Token != nil {
 			kv = append(kv, "credential", "token", "kid", acct.Token.KeyID, "jti", acct.Token.ID)
 		}
 	} else {
-		yes, err = h.auth.UserExists(ctx, user, server)
+		yes, err = h.auth.UserExists(ctx, q.user, q.server)
 		yes = yes && err == nil
 	}
-	provider.LogSignIn(log, acct, err, append(kv, "duration", time.Since(start))...)
-	h.observe(method, provider.ResultOf(acct, err), start, acct.CacheHit)
+	provider.LogSignIn(log, acct, err, append(kv, "duration", time.Since(c.start))...)
+	h.observe(q.method, provider.ResultOf(acct, err), c.start, acct.CacheHit)
 	var reason provider.Reason
 	if err != nil && !errors.As(err, &reason) {
 		// The wiki could not be asked, or another fault: a server fault,
 		// not "wrong password" or "no such user" (which would bounce a
 		// real user's messages). The reason goes in a header, for the
 		// chat server's log; the body stays "false" for the contract.
-		w.Header().Set(HeaderReason, provider.Result(err))
+		c.w.Header().Set(HeaderReason, provider.Result(err))
 		status := http.StatusServiceUnavailable
 		if provider.Result(err) == provider.ResultError {
 			status = http.StatusInternalServerError
 		}
-		answer(w, status, "false")
+		answer(c.w, status, "false")
 		return
 	}
-	answer(w, http.StatusOK, fmt.Sprint(yes))
+	answer(c.w, http.StatusOK, fmt.Sprint(yes))
 }
 
 // HeaderReason carries, on a server-fault answer (503, 500), why it is

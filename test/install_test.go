@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"livechat-auth/xmpp/extauth"
 )
 
 // readmeBlock returns the lines of the first code block of README.md in
@@ -150,4 +153,50 @@ func TestSystemdUnitInstallSteps(t *testing.T) {
 	if at == 0 {
 		t.Error("the unit's comment has no install steps (lines \"#   …\")")
 	}
+}
+
+// TestExtauthOwnConfig: ejabberd's extauth with a config of its own, as
+// README's extauth.yaml (the public key and serve's socket; no private
+// key, no session key), relays to serve, which alone reads the private
+// key: a token serve's key signed signs in once; with serve stopped, the
+// extauth process decides passwords alone and refuses tokens.
+func TestExtauthOwnConfig(t *testing.T) {
+	w := newWiki(t)
+	dir := t.TempDir()
+	socket := filepath.Join(dir, "extauth.sock")
+	priv, pub := filepath.Join(dir, "signing.pem"), filepath.Join(dir, "signing.pub.pem")
+	if out, err := exec.Command(binPath, "keygen", "--alg", "EdDSA", "--out", priv, "--public-out", pub).CombinedOutput(); err != nil {
+		t.Fatalf("keygen: %v\n%s", err, out)
+	}
+	serveCfg, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"},
+		fmt.Sprintf("token:\n  signing_key_file: %q\nsession:\n  key: %q\nextauth:\n  daemon_socket: %q\n", priv, strings.Repeat("k", 32), socket))
+	chatCfg, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{"chat.test"},
+		fmt.Sprintf("token:\n  public_key_files: [%q]\nextauth:\n  daemon_socket: %q\n", pub, socket))
+	port := freePort(t)
+	srv := startServeOn(t, serveCfg, port, fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port))
+	if !eventually(t, 5*time.Second, func() bool { return socketAnswers(socket) }) {
+		t.Fatal("serve's extauth socket does not answer")
+	}
+	a := startExtauthProgram(t, binPath, "LIVECHAT_AUTH_CONFIG="+chatCfg)
+
+	req := extauth.Request{Command: "auth", User: "alice", Server: "chat.test", Password: mintToken(t, serveCfg, "alice")}
+	if !a.ask(t, req) {
+		t.Fatal("the token was refused")
+	}
+	if a.ask(t, req) {
+		t.Error("the same token signed in twice")
+	}
+	srv.stop(t)
+	bob := extauth.Request{Command: "auth", User: "bob", Server: "chat.test", Password: "bob-pw-12"}
+	if !a.ask(t, bob) {
+		t.Error("no password decided by the chat server's config alone while serve is down")
+	}
+	req.Password = mintToken(t, serveCfg, "alice")
+	if a.ask(t, req) {
+		t.Error("a token signed in while serve is down")
+	}
+	if !strings.Contains(a.log(t), "reason="+extauth.ReasonTokenUnshared) {
+		t.Error("the token refusal was not logged with reason=token-unshared")
+	}
+	a.finish(t)
 }

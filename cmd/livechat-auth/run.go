@@ -29,12 +29,12 @@ commands:
   locks     accounts the failure limit locked: livechat-auth locks [--config FILE] [clear USER]
   serve     HTTP listener: session API for the wiki, public keys, chat WebSocket/BOSH proxy
   token     mint a sign-in token: livechat-auth token [--config FILE] [--lifetime D] livechat_id
-  keygen    make a token signing key: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE
+  keygen    make a token signing key: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE [--public-out FILE]
             or a secret (token, session, HTTP auth, status page): keygen --alg secret --out FILE
   sync-rooms  make chat-room affiliations follow wiki groups once: sync-rooms [--config FILE] [--dry-run]
   end-sessions  end the chat sessions of online accounts the wiki now refuses, once: end-sessions [--config FILE] [--dry-run]
   ids       migration tools: ids suggest LOGIN | ids report | ids plan (see "livechat-auth ids")
-  doctor    check what the chat server needs, as its user: doctor [--config FILE] [--as USER [--keep-env]] [--user NAME]
+  doctor    check what the chat server needs, as its user: doctor [--config FILE] [--as USER [--keep-env] [--serve-config FILE]] [--user NAME]
   health    ask the running serve of the same settings whether it is alive (exit 0 or 1)
   version   print the version
 

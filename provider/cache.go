@@ -6,9 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"sync"
 	"time"
 
+	"livechat-auth/provider/expiring"
 	"livechat-auth/wikidb"
 )
 
@@ -33,8 +33,7 @@ type verifiedCache struct {
 type verifiedRecord struct {
 	secret []byte
 
-	mu      sync.Mutex
-	entries map[cacheKey]time.Time // key → expiry
+	entries *expiring.Set[cacheKey]
 }
 
 func newVerifiedRecord() *verifiedRecord {
@@ -42,7 +41,7 @@ func newVerifiedRecord() *verifiedRecord {
 	if _, err := rand.Read(secret); err != nil {
 		panic("provider: no randomness for the cache key: " + err.Error())
 	}
-	return &verifiedRecord{secret: secret, entries: make(map[cacheKey]time.Time)}
+	return &verifiedRecord{secret: secret, entries: expiring.New[cacheKey]()}
 }
 
 func newVerifiedCache(ttl time.Duration, max int, rec *verifiedRecord) *verifiedCache {
@@ -83,17 +82,7 @@ func writeField(m interface{ Write([]byte) (int, error) }, s string) {
 
 // has reports whether k was stored and has not expired.
 func (c *verifiedCache) has(k cacheKey, now time.Time) bool {
-	if c.ttl <= 0 {
-		return false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	exp, ok := c.entries[k]
-	if ok && now.After(exp) {
-		delete(c.entries, k)
-		return false
-	}
-	return ok
+	return c.ttl > 0 && c.entries.Has(k, now)
 }
 
 // add stores k. When the cache is full, expired entries are dropped, and
@@ -102,20 +91,6 @@ func (c *verifiedCache) add(k cacheKey, now time.Time) {
 	if c.ttl <= 0 || c.max <= 0 {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {
-		for old, exp := range c.entries {
-			if now.After(exp) {
-				delete(c.entries, old)
-			}
-		}
-		for old := range c.entries {
-			if len(c.entries) < c.max {
-				break
-			}
-			delete(c.entries, old)
-		}
-	}
-	c.entries[k] = now.Add(c.ttl)
+	c.entries.Trim(c.max, now)
+	c.entries.Add(k, now.Add(c.ttl), now)
 }

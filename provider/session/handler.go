@@ -11,12 +11,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"livechat-auth/provider"
+	"livechat-auth/provider/expiring"
 	"livechat-auth/wikidb"
 )
 
@@ -89,13 +90,12 @@ type SeenRecord interface {
 // timestamp that old, whatever the skew: a reload that widens
 // session.max_skew cannot make a forgotten request good again.
 type Seen struct {
-	mu    sync.Mutex
-	seen  map[string]int64 // verified MAC bytes → the request's timestamp (unix seconds)
-	floor int64            // timestamps below this may have been forgotten: refused
+	seen  *expiring.Set[string] // verified MAC bytes, until too old for the skew in force
+	floor atomic.Int64          // timestamps below this may have been forgotten: refused
 }
 
 // NewSeen returns an empty record.
-func NewSeen() *Seen { return &Seen{seen: map[string]int64{}} }
+func NewSeen() *Seen { return &Seen{seen: expiring.New[string]()} }
 
 // New returns a Handler. accounts decides which account a request names
 // (and the token subject it gets); profiles reads its groups and name.
@@ -260,25 +260,21 @@ func (s *Seen) FirstUse(_ context.Context, verified []byte, ts int64, now time.T
 }
 
 func (s *Seen) firstUse(verified []byte, ts int64, now time.Time, maxSkew time.Duration) bool {
-	key := string(verified)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.seen[key]; ok || ts < s.floor {
+	// What the skew in force refuses as stale may be forgotten: from now
+	// on refuse whatever is that old.
+	cutoff := now.Add(-maxSkew).Unix() - 1
+	floor := s.floor.Load()
+	for cutoff > floor && !s.floor.CompareAndSwap(floor, cutoff) {
+		floor = s.floor.Load()
+	}
+	floor = max(floor, cutoff)
+	if ts < floor {
 		return false
 	}
-	if len(s.seen) >= 1024 && len(s.seen)%1024 == 0 {
-		// Forget what the skew in force would refuse as stale anyway,
-		// and from now on refuse whatever is that old.
-		cutoff := now.Add(-maxSkew).Unix() - 1
-		for sig, at := range s.seen {
-			if at < cutoff {
-				delete(s.seen, sig)
-			}
-		}
-		s.floor = max(s.floor, cutoff)
-	}
-	s.seen[key] = ts
-	return true
+	// The record's clock is the floor: a request is held while its
+	// timestamp is at or above it, so it is forgotten only once refused
+	// as that old.
+	return s.seen.AddNew(string(verified), time.Unix(ts+1, 0), time.Unix(floor, 0))
 }
 
 // grant resolves the account, reads its profile and mints a token.

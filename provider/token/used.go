@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"livechat-auth/provider/expiring"
 )
 
 // UsedRecord is where a Verifier records the jtis signed in with.
@@ -36,8 +38,8 @@ var ErrUsed = errors.New("token already used")
 // and reads it back when the next process opens it, so a restart does not
 // make a used token good again while it is still valid.
 type UsedTokens struct {
-	mu   sync.Mutex
-	used map[string]time.Time // jti → expiry
+	mu   sync.Mutex            // held over a use: its check, its journal line and its entry
+	used *expiring.Set[string] // jti → expiry
 
 	file     *os.File // the journal; nil for a record kept in memory only
 	path     string
@@ -45,7 +47,7 @@ type UsedTokens struct {
 }
 
 // NewUsedTokens returns an empty record kept in memory only.
-func NewUsedTokens() *UsedTokens { return &UsedTokens{used: make(map[string]time.Time)} }
+func NewUsedTokens() *UsedTokens { return &UsedTokens{used: expiring.New[string]()} }
 
 // OpenUsedTokens returns a record kept in memory and journaled to path
 // (created with mode 0600 when missing). Entries of tokens that expired
@@ -83,15 +85,8 @@ func (u *UsedTokens) Use(_ context.Context, id string, _, exp, now time.Time) er
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if old, ok := u.used[id]; ok && now.Before(old) {
+	if u.used.Has(id, now) {
 		return ErrUsed
-	}
-	if len(u.used) >= 1024 && len(u.used)%1024 == 0 {
-		for k, e := range u.used {
-			if !now.Before(e) {
-				delete(u.used, k)
-			}
-		}
 	}
 	if u.path != "" {
 		if u.file == nil {
@@ -101,12 +96,12 @@ func (u *UsedTokens) Use(_ context.Context, id string, _, exp, now time.Time) er
 			return fmt.Errorf("used-token record: %w", err)
 		}
 		u.appended++
-		if u.appended > 4096 && u.appended > 2*len(u.used) {
-			u.used[id] = exp
+		if u.appended > 4096 && u.appended > 2*u.used.Len() {
+			u.used.Add(id, exp, now)
 			return u.compactLocked()
 		}
 	}
-	u.used[id] = exp
+	u.used.Add(id, exp, now)
 	return nil
 }
 
@@ -142,7 +137,7 @@ func (u *UsedTokens) load(now time.Time) error {
 			return fmt.Errorf("used-token record %s: line %d is damaged", u.path, n+1)
 		}
 		if exp := time.Unix(sec, 0); now.Before(exp) {
-			u.used[string(id)] = exp
+			u.used.Add(string(id), exp, now)
 		}
 	}
 	return nil
@@ -160,9 +155,7 @@ func (u *UsedTokens) compactLocked() error {
 		return fmt.Errorf("used-token record: %w", err)
 	}
 	w := bufio.NewWriter(tmp)
-	for id, exp := range u.used {
-		w.WriteString(journalLine(id, exp))
-	}
+	u.used.Range(func(id string, exp time.Time) { w.WriteString(journalLine(id, exp)) })
 	err = errors.Join(w.Flush(), tmp.Chmod(0o600), tmp.Close())
 	if err == nil {
 		err = os.Rename(tmp.Name(), u.path)

@@ -15,181 +15,240 @@ import (
 // against fresh counts from open: the memory kept in one process and the
 // counts shared in Redis must answer alike.
 func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts) {
-	ctx := context.Background()
-	lim := provider.Limit{Max: 3, Window: time.Minute}
-	base := time.Now().Truncate(time.Second)
-	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
-	failN := func(c provider.FailureCounts, name string, n int, from int) {
-		for i := range n {
-			c.Reserve(ctx, name, lim, at(from+i))
+	f := failures{
+		ctx:  context.Background(),
+		lim:  provider.Limit{Max: 3, Window: time.Minute},
+		base: time.Now().Truncate(time.Second),
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, f failures, c provider.FailureCounts)
+	}{
+		{"nothing recorded", failuresNothingRecorded},
+		{"max failures do not block, one more does", failuresBlockPastMax},
+		{"failures leave the window", failuresLeaveTheWindow},
+		{"a blocked account counts nothing more", failuresBlockedCountsNothing},
+		{"a released reservation is no failure", failuresReleased},
+		{"at once, at most max+1 reservations", failuresAtOnce},
+		{"guesses count only while blocked and seal it", failuresGuessesSeal},
+		{"clear lifts the lock and the guesses", failuresClear},
+		{"names are kept exactly", failuresNamesExact},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, f, open(t)) })
+	}
+}
+
+// failures is what every case of FailureCounts shares: a limit, and a
+// clock in whole seconds from base.
+type failures struct {
+	ctx  context.Context
+	lim  provider.Limit
+	base time.Time
+}
+
+// at is s seconds after base.
+func (f failures) at(s int) time.Time { return f.base.Add(time.Duration(s) * time.Second) }
+
+// failN records n failures of name, one a second from second from.
+func (f failures) failN(c provider.FailureCounts, name string, n int, from int) {
+	for i := range n {
+		c.Reserve(f.ctx, name, f.lim, f.at(from+i))
+	}
+}
+
+// blocked reports whether name is blocked at now, and sealed.
+func (f failures) blocked(c provider.FailureCounts, name string, now time.Time) (b, s bool) {
+	// A Reserve that counts is taken back: asking changes nothing.
+	id, b, s := c.Reserve(f.ctx, name, f.lim, now)
+	if id != "" {
+		c.Release(f.ctx, name, id)
+	}
+	return b, s
+}
+
+// failuresNothingRecorded: nothing recorded blocks nothing, locks
+// nothing and clears nothing.
+func failuresNothingRecorded(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	if b, s := f.blocked(c, "alice", at(0)); b || s {
+		t.Errorf("Blocked = %v, %v on no failures", b, s)
+	}
+	if _, ok := c.LockOf(ctx, "alice", lim, at(0)); ok {
+		t.Error("a lock on no failures")
+	}
+	if got := c.Locks(ctx, lim, at(0)); len(got) != 0 {
+		t.Errorf("Locks = %v", got)
+	}
+	if c.Clear(ctx, "alice", lim, at(0)) {
+		t.Error("Clear reported failures that were never made")
+	}
+}
+
+// failuresBlockPastMax: max failures do not block, one more does; the
+// lock holds the failures and ends when the first leaves the window, and
+// blocks no other account.
+func failuresBlockPastMax(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	f.failN(c, "alice", lim.Max, 0)
+	if b, _ := f.blocked(c, "alice", at(5)); b {
+		t.Fatal("blocked after max failures")
+	}
+	c.Reserve(ctx, "alice", lim, at(10))
+	b, s := f.blocked(c, "alice", at(11))
+	if !b || s {
+		t.Fatalf("Blocked = %v, sealed %v after max+1 failures; want blocked, unsealed", b, s)
+	}
+	lk, ok := c.LockOf(ctx, "alice", lim, at(11))
+	want := provider.Lock{Name: "alice", Failures: lim.Max + 1, Until: at(0).Add(lim.Window)}
+	if !ok || lk != want {
+		t.Errorf("LockOf = %+v, %v; want %+v", lk, ok, want)
+	}
+	if b, _ := f.blocked(c, "bob", at(11)); b {
+		t.Error("another account is blocked too")
+	}
+}
+
+// failuresLeaveTheWindow: a block ends when its first failure leaves the
+// window.
+func failuresLeaveTheWindow(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	f.failN(c, "alice", lim.Max+1, 0)
+	if b, _ := f.blocked(c, "alice", at(59)); !b {
+		t.Fatal("not blocked within the window")
+	}
+	if b, _ := f.blocked(c, "alice", at(60)); b {
+		t.Error("still blocked once the first failure left the window")
+	}
+	if _, ok := c.LockOf(ctx, "alice", lim, at(60)); ok {
+		t.Error("a lock once the first failure left the window")
+	}
+}
+
+// failuresBlockedCountsNothing: a blocked account counts no further
+// failure: its lock keeps max+1 failures and Reserve grants nothing.
+func failuresBlockedCountsNothing(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	f.failN(c, "alice", 3*lim.Max, 0)
+	lk, ok := c.LockOf(ctx, "alice", lim, at(3*lim.Max))
+	if !ok || lk.Failures != lim.Max+1 || !lk.Until.Equal(at(0).Add(lim.Window)) {
+		t.Errorf("LockOf = %+v, %v; want %d failures until %v", lk, ok, lim.Max+1, at(0).Add(lim.Window))
+	}
+	if id, b, _ := c.Reserve(ctx, "alice", lim, at(3*lim.Max)); id != "" || !b {
+		t.Errorf("Reserve on a blocked account = %q, %v", id, b)
+	}
+}
+
+// failuresReleased: a released reservation is no failure, and releasing
+// an unknown one is harmless.
+func failuresReleased(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	for i := range 3 * lim.Max {
+		id, b, _ := c.Reserve(ctx, "alice", lim, at(i))
+		if id == "" || b {
+			t.Fatalf("reservation %d: %q, blocked %v", i, id, b)
+		}
+		c.Release(ctx, "alice", id)
+	}
+	if _, ok := c.LockOf(ctx, "alice", lim, at(3*lim.Max)); ok {
+		t.Error("released reservations made a lock")
+	}
+	c.Release(ctx, "alice", "no-such-id") // harmless
+	c.Release(ctx, "nobody", "1")
+}
+
+// failuresAtOnce: of 20 reservations at once, exactly max+1 are granted.
+func failuresAtOnce(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	granted := 0
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if id, b, _ := c.Reserve(ctx, "alice", lim, at(1)); id != "" && !b {
+				mu.Lock()
+				granted++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if granted != lim.Max+1 {
+		t.Errorf("%d of 20 concurrent reservations granted; want %d", granted, lim.Max+1)
+	}
+}
+
+// failuresGuessesSeal: guesses count only while blocked, and max of them
+// seal the lock.
+func failuresGuessesSeal(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	c.Reserve(ctx, "alice", lim, at(0))
+	c.Guessed(ctx, "alice", lim, at(1)) // not blocked: not kept
+	f.failN(c, "alice", lim.Max, 2)
+	for i := range lim.Max - 1 {
+		c.Guessed(ctx, "alice", lim, at(10+i))
+	}
+	if _, s := f.blocked(c, "alice", at(20)); s {
+		t.Fatalf("sealed after %d guesses (one made before the block)", lim.Max-1)
+	}
+	for i := range 3 {
+		c.Guessed(ctx, "alice", lim, at(21+i))
+	}
+	b, s := f.blocked(c, "alice", at(30))
+	if !b || !s {
+		t.Fatalf("Blocked = %v, sealed %v after max guesses", b, s)
+	}
+	if lk, _ := c.LockOf(ctx, "alice", lim, at(30)); lk.Guesses != lim.Max || !lk.Sealed {
+		t.Errorf("LockOf = %+v; want %d guesses, sealed", lk, lim.Max)
+	}
+}
+
+// failuresClear: Clear lifts the lock and the guesses, and reports
+// whether there were failures.
+func failuresClear(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	f.failN(c, "alice", lim.Max+1, 0)
+	c.Guessed(ctx, "alice", lim, at(5))
+	if !c.Clear(ctx, "alice", lim, at(6)) {
+		t.Fatal("Clear reported no failures")
+	}
+	if b, _ := f.blocked(c, "alice", at(6)); b {
+		t.Error("blocked after Clear")
+	}
+	if c.Clear(ctx, "alice", lim, at(6)) {
+		t.Error("a second Clear reported failures")
+	}
+	f.failN(c, "alice", lim.Max+1, 7)
+	if lk, _ := c.LockOf(ctx, "alice", lim, at(12)); lk.Guesses != 0 {
+		t.Errorf("guesses from before Clear counted: %+v", lk)
+	}
+}
+
+// failuresNamesExact: names are kept exactly: Locks lists each as given,
+// and none matches another as a pattern.
+func failuresNamesExact(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	names := []string{"strasse", "a*b?[c]", `back\slash`, "日本", "x:fail:y"}
+	for _, n := range names {
+		f.failN(c, n, lim.Max+1, 0)
+	}
+	c.Reserve(ctx, "alone", lim, at(0))
+	got := map[string]bool{}
+	for _, lk := range c.Locks(ctx, lim, at(10)) {
+		got[lk.Name] = true
+	}
+	for _, n := range names {
+		if !got[n] {
+			t.Errorf("Locks misses %q: %v", n, got)
 		}
 	}
-	blocked := func(c provider.FailureCounts, name string, now time.Time) (b, s bool) {
-		// A Reserve that counts is taken back: asking changes nothing.
-		id, b, s := c.Reserve(ctx, name, lim, now)
-		if id != "" {
-			c.Release(ctx, name, id)
-		}
-		return b, s
+	if len(got) != len(names) {
+		t.Errorf("Locks = %v; want exactly %v", got, names)
 	}
-	t.Run("nothing recorded", func(t *testing.T) {
-		c := open(t)
-		if b, s := blocked(c, "alice", at(0)); b || s {
-			t.Errorf("Blocked = %v, %v on no failures", b, s)
-		}
-		if _, ok := c.LockOf(ctx, "alice", lim, at(0)); ok {
-			t.Error("a lock on no failures")
-		}
-		if got := c.Locks(ctx, lim, at(0)); len(got) != 0 {
-			t.Errorf("Locks = %v", got)
-		}
-		if c.Clear(ctx, "alice", lim, at(0)) {
-			t.Error("Clear reported failures that were never made")
-		}
-	})
-	t.Run("max failures do not block, one more does", func(t *testing.T) {
-		c := open(t)
-		failN(c, "alice", lim.Max, 0)
-		if b, _ := blocked(c, "alice", at(5)); b {
-			t.Fatal("blocked after max failures")
-		}
-		c.Reserve(ctx, "alice", lim, at(10))
-		b, s := blocked(c, "alice", at(11))
-		if !b || s {
-			t.Fatalf("Blocked = %v, sealed %v after max+1 failures; want blocked, unsealed", b, s)
-		}
-		lk, ok := c.LockOf(ctx, "alice", lim, at(11))
-		want := provider.Lock{Name: "alice", Failures: lim.Max + 1, Until: at(0).Add(lim.Window)}
-		if !ok || lk != want {
-			t.Errorf("LockOf = %+v, %v; want %+v", lk, ok, want)
-		}
-		if b, _ := blocked(c, "bob", at(11)); b {
-			t.Error("another account is blocked too")
-		}
-	})
-	t.Run("failures leave the window", func(t *testing.T) {
-		c := open(t)
-		failN(c, "alice", lim.Max+1, 0)
-		if b, _ := blocked(c, "alice", at(59)); !b {
-			t.Fatal("not blocked within the window")
-		}
-		if b, _ := blocked(c, "alice", at(60)); b {
-			t.Error("still blocked once the first failure left the window")
-		}
-		if _, ok := c.LockOf(ctx, "alice", lim, at(60)); ok {
-			t.Error("a lock once the first failure left the window")
-		}
-	})
-	t.Run("a blocked account counts nothing more", func(t *testing.T) {
-		c := open(t)
-		failN(c, "alice", 3*lim.Max, 0)
-		lk, ok := c.LockOf(ctx, "alice", lim, at(3*lim.Max))
-		if !ok || lk.Failures != lim.Max+1 || !lk.Until.Equal(at(0).Add(lim.Window)) {
-			t.Errorf("LockOf = %+v, %v; want %d failures until %v", lk, ok, lim.Max+1, at(0).Add(lim.Window))
-		}
-		if id, b, _ := c.Reserve(ctx, "alice", lim, at(3*lim.Max)); id != "" || !b {
-			t.Errorf("Reserve on a blocked account = %q, %v", id, b)
-		}
-	})
-	t.Run("a released reservation is no failure", func(t *testing.T) {
-		c := open(t)
-		for i := range 3 * lim.Max {
-			id, b, _ := c.Reserve(ctx, "alice", lim, at(i))
-			if id == "" || b {
-				t.Fatalf("reservation %d: %q, blocked %v", i, id, b)
-			}
-			c.Release(ctx, "alice", id)
-		}
-		if _, ok := c.LockOf(ctx, "alice", lim, at(3*lim.Max)); ok {
-			t.Error("released reservations made a lock")
-		}
-		c.Release(ctx, "alice", "no-such-id") // harmless
-		c.Release(ctx, "nobody", "1")
-	})
-	t.Run("at once, at most max+1 reservations", func(t *testing.T) {
-		c := open(t)
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		granted := 0
-		for range 20 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if id, b, _ := c.Reserve(ctx, "alice", lim, at(1)); id != "" && !b {
-					mu.Lock()
-					granted++
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		if granted != lim.Max+1 {
-			t.Errorf("%d of 20 concurrent reservations granted; want %d", granted, lim.Max+1)
-		}
-	})
-	t.Run("guesses count only while blocked and seal it", func(t *testing.T) {
-		c := open(t)
-		c.Reserve(ctx, "alice", lim, at(0))
-		c.Guessed(ctx, "alice", lim, at(1)) // not blocked: not kept
-		failN(c, "alice", lim.Max, 2)
-		for i := range lim.Max - 1 {
-			c.Guessed(ctx, "alice", lim, at(10+i))
-		}
-		if _, s := blocked(c, "alice", at(20)); s {
-			t.Fatalf("sealed after %d guesses (one made before the block)", lim.Max-1)
-		}
-		for i := range 3 {
-			c.Guessed(ctx, "alice", lim, at(21+i))
-		}
-		b, s := blocked(c, "alice", at(30))
-		if !b || !s {
-			t.Fatalf("Blocked = %v, sealed %v after max guesses", b, s)
-		}
-		if lk, _ := c.LockOf(ctx, "alice", lim, at(30)); lk.Guesses != lim.Max || !lk.Sealed {
-			t.Errorf("LockOf = %+v; want %d guesses, sealed", lk, lim.Max)
-		}
-	})
-	t.Run("clear lifts the lock and the guesses", func(t *testing.T) {
-		c := open(t)
-		failN(c, "alice", lim.Max+1, 0)
-		c.Guessed(ctx, "alice", lim, at(5))
-		if !c.Clear(ctx, "alice", lim, at(6)) {
-			t.Fatal("Clear reported no failures")
-		}
-		if b, _ := blocked(c, "alice", at(6)); b {
-			t.Error("blocked after Clear")
-		}
-		if c.Clear(ctx, "alice", lim, at(6)) {
-			t.Error("a second Clear reported failures")
-		}
-		failN(c, "alice", lim.Max+1, 7)
-		if lk, _ := c.LockOf(ctx, "alice", lim, at(12)); lk.Guesses != 0 {
-			t.Errorf("guesses from before Clear counted: %+v", lk)
-		}
-	})
-	t.Run("names are kept exactly", func(t *testing.T) {
-		c := open(t)
-		names := []string{"strasse", "a*b?[c]", `back\slash`, "日本", "x:fail:y"}
-		for _, n := range names {
-			failN(c, n, lim.Max+1, 0)
-		}
-		c.Reserve(ctx, "alone", lim, at(0))
-		got := map[string]bool{}
-		for _, lk := range c.Locks(ctx, lim, at(10)) {
-			got[lk.Name] = true
-		}
-		for _, n := range names {
-			if !got[n] {
-				t.Errorf("Locks misses %q: %v", n, got)
-			}
-		}
-		if len(got) != len(names) {
-			t.Errorf("Locks = %v; want exactly %v", got, names)
-		}
-		if b, _ := blocked(c, "a", at(10)); b {
-			t.Error(`"a" is blocked by "a*b?[c]"`)
-		}
-	})
+	if b, _ := f.blocked(c, "a", at(10)); b {
+		t.Error(`"a" is blocked by "a*b?[c]"`)
+	}
 }
 
 // UsedRecords runs the conformance table of token.UsedRecord against a

@@ -118,6 +118,10 @@ func (s *Store) readColumns(ctx context.Context) (map[string]bool, error) {
 		}
 		have[strings.ToLower(c)] = true
 	}
+	if err := rows.Err(); err != nil {
+		// Cut off part way: what was read would report columns missing.
+		return have, fmt.Errorf("read the columns of users_users: %w", err)
+	}
 	return have, nil
 }
 

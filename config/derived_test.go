@@ -1,0 +1,51 @@
+package config
+
+import "testing"
+
+func TestChatDomain(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		session string
+		domains []string
+		want    string
+	}{
+		{"session.domain", "widget.test", []string{"chat.test"}, "widget.test"},
+		{"first of domains", "", []string{"chat.test", "other.test"}, "chat.test"},
+		{"neither", "", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Session.Domain, c.Domains = tc.session, tc.domains
+			if got := c.ChatDomain(); got != tc.want {
+				t.Errorf("ChatDomain() = %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRoomsAddress(t *testing.T) {
+	for _, tc := range []struct {
+		name, jid, server, want string
+	}{
+		{"rooms.server", "sync@chat.test", "127.0.0.1:5333", "127.0.0.1:5333"},
+		{"the JID's domain", "sync@chat.test", "", "chat.test:5222"},
+		{"no JID", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Rooms{JID: tc.jid, Server: tc.server}
+			if got := r.Address(); got != tc.want {
+				t.Errorf("Address() = %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRoomsAccount(t *testing.T) {
+	j, err := Rooms{JID: "sync@chat.test"}.Account()
+	if err != nil || j.String() != "sync@chat.test" {
+		t.Errorf("Account() = %v, %v", j, err)
+	}
+	if _, err := (Rooms{JID: "@"}).Account(); err == nil {
+		t.Error("Account() of \"@\": no error")
+	}
+}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"net"
 
 	"github.com/hashicorp/go-hclog"
-	"mellium.im/xmpp/jid"
 
 	"livechat-auth/config"
 	"livechat-auth/provider"
@@ -44,17 +42,7 @@ func newMigration(cfg config.Config, auth *provider.Authenticator, store *wikidb
 // migration.ejabberd_api_url or the room-sync account as administrator to
 // tell which names are accounts.
 func migrationChat(cfg config.Config, store *wikidb.Store, log hclog.Logger) *oldaccount.Server {
-	domain := cfg.Session.Domain
-	if domain == "" {
-		domain = cfg.Domains[0]
-	}
-	addr := cfg.Rooms.Server
-	if addr == "" {
-		if j, err := jid.Parse(cfg.Rooms.JID); err == nil {
-			addr = net.JoinHostPort(j.Domainpart(), "5222")
-		}
-	}
-	chat := &oldaccount.Server{Addr: addr, Domain: domain, TLS: cfg.Rooms.TLS, EjabberdAPI: cfg.Migration.EjabberdAPIURL}
+	chat := &oldaccount.Server{Addr: cfg.Rooms.Address(), Domain: cfg.ChatDomain(), TLS: cfg.Rooms.TLS, EjabberdAPI: cfg.Migration.EjabberdAPIURL}
 	if chat.EjabberdAPI == "" {
 		chat.Admin = func(ctx context.Context) (account.Config, error) {
 			_, dial, err := newSyncer(cfg, store, log)

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"mellium.im/xmpp/jid"
 
 	"livechat-auth/config"
 	"livechat-auth/provider"
@@ -23,11 +21,7 @@ var _ rooms.Members = provider.RoomMembers{}
 
 // newSyncer builds the room syncer and the sync account's dial settings.
 func newSyncer(cfg config.Config, store *wikidb.Store, log hclog.Logger) (*rooms.Syncer, rooms.DialConfig, error) {
-	rc := rooms.Config{Managed: cfg.Domains, RoomTimeout: cfg.Rooms.RoomTimeout, Settings: map[string]rooms.Settings{}}
-	rc.Domain = cfg.Session.Domain
-	if rc.Domain == "" {
-		rc.Domain = cfg.Domains[0]
-	}
+	rc := rooms.Config{Managed: cfg.Domains, Domain: cfg.ChatDomain(), RoomTimeout: cfg.Rooms.RoomTimeout, Settings: map[string]rooms.Settings{}}
 	rc.Defaults = roomSettings(cfg.Rooms.Defaults)
 	for name, s := range cfg.Rooms.Settings {
 		j, err := cfg.RoomJID(name)
@@ -51,15 +45,11 @@ func newSyncer(cfg config.Config, store *wikidb.Store, log hclog.Logger) (*rooms
 	if err != nil {
 		return nil, rooms.DialConfig{}, err
 	}
-	account, err := jid.Parse(cfg.Rooms.JID)
+	account, err := cfg.Rooms.Account()
 	if err != nil {
-		return nil, rooms.DialConfig{}, fmt.Errorf("rooms.jid: %w", err)
+		return nil, rooms.DialConfig{}, err
 	}
-	addr := cfg.Rooms.Server
-	if addr == "" {
-		addr = net.JoinHostPort(account.Domainpart(), "5222")
-	}
-	return syncer, rooms.DialConfig{Addr: addr, JID: account, TLS: cfg.Rooms.TLS}, nil
+	return syncer, rooms.DialConfig{Addr: cfg.Rooms.Address(), JID: account, TLS: cfg.Rooms.TLS}, nil
 }
 
 func roomSettings(s config.RoomSettings) rooms.Settings {
@@ -81,9 +71,9 @@ func syncCredential(ctx context.Context, cfg config.Config, store *wikidb.Store,
 	if tokens.minter == nil {
 		return nil, errors.New("rooms.password: required unless token.signing_key_file or token.secret can mint a token for the sync account")
 	}
-	account, err := jid.Parse(cfg.Rooms.JID)
+	account, err := cfg.Rooms.Account()
 	if err != nil {
-		return nil, fmt.Errorf("rooms.jid: %w", err)
+		return nil, err
 	}
 	accounts, err := provider.New(store, provider.Config{Domains: cfg.Domains, TokenSubject: provider.Subject(cfg.Token.Subject)})
 	if err != nil {

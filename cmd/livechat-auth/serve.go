@@ -283,16 +283,12 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 		if tokens.minter == nil {
 			return nil, errors.New("session.key: the session API needs a key to mint tokens with")
 		}
-		domain := cfg.Session.Domain
-		if domain == "" {
-			domain = cfg.Domains[0]
-		}
 		var granted func(string, session.Profile)
 		if cfg.Session.VCardAPIURL != "" {
 			granted = newVCards(cfg.Session.VCardAPIURL, log.Named("vcard")).granted
 		}
 		h, err := session.New(auth, store, tokens.minter, log.Named("session"), session.Config{
-			Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain, Seen: st.seen,
+			Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: cfg.ChatDomain(), Seen: st.seen,
 			SubjectClaim: cfg.Token.SubjectClaim,
 			WebSocketURL: cfg.Session.WebSocketURL, BOSHURL: cfg.Session.BOSHURL,
 			MigrationURL: cfg.Session.MigrationURL, AvatarURL: cfg.Session.AvatarURL,

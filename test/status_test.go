@@ -22,8 +22,9 @@ import (
 // lock, after which the locked user signs in again. The locks of names
 // that are no wiki account (here 30 accounts locked by wrong passwords,
 // then deleted from the wiki) are kept out of the accounts' table:
-// counted, in a collapsed list that opens without script. Without the
-// secret the page and the button are refused. The screenshot lands in
+// counted, in a collapsed list that opens without script; the locks
+// subcommand lists them after the accounts'. Without the secret the page
+// and the button are refused. The screenshot lands in
 // test/artifacts/status.png.
 func TestStatusPage(t *testing.T) {
 	need(t, "chromium", have("/usr/bin/chromium"), "apt-get install chromium")
@@ -60,10 +61,11 @@ func TestStatusPage(t *testing.T) {
 	}
 	// 30 accounts, each locked by 3 wrong passwords on the chat port,
 	// then deleted from the wiki: their locks stay, of names nobody has.
+	// Their names sort before bob's, who is listed first all the same.
 	const gone = 30
 	var nobody []string
 	for i := range gone {
-		name := fmt.Sprintf("gone%02d", i)
+		name := fmt.Sprintf("alumni%02d", i)
 		nobody = append(nobody, name)
 		mustExec(t, w.Root, `INSERT INTO users_users (userId, login, email, hash, livechat_id, pass_confirm, registrationDate, created, password)
 			SELECT ?, ?, ?, hash, ?, pass_confirm, registrationDate, created, password FROM users_users WHERE login = 'alice'`,
@@ -106,6 +108,20 @@ func TestStatusPage(t *testing.T) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("clearing with the secret but without the form's token: %v %v", resp.StatusCode, err)
+	}
+
+	// The locks subcommand splits them the same way: stdout one line a
+	// lock, bob's first, the kind of the others said on stderr.
+	locksCmd := exec.Command(binPath, "locks", "--config", cfgPath)
+	locksCmd.Env = []string{"PATH=/usr/bin:/bin"}
+	var locksErr strings.Builder
+	locksCmd.Stderr = &locksErr
+	locksOut, err := locksCmd.Output()
+	lines := strings.Split(strings.TrimSuffix(string(locksOut), "\n"), "\n")
+	if err != nil || len(lines) != 1+gone || !strings.HasPrefix(lines[0], "bob: locked after 3 failed sign-ins") ||
+		!strings.HasPrefix(lines[1], "alumni00: locked after 3 failed sign-ins") || !strings.HasPrefix(lines[gone], "alumni29: ") ||
+		locksErr.String() != fmt.Sprintf("unknown-user: %d locks of no wiki account\n", gone) {
+		t.Errorf("locks: %v\nstdout:\n%s\nstderr:\n%s", err, locksOut, locksErr.String())
 	}
 
 	if err := os.MkdirAll("artifacts", 0o755); err != nil {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"livechat-auth/config"
 	"livechat-auth/provider"
 	"livechat-auth/state"
+	"livechat-auth/status"
 	"livechat-auth/wikidb"
 )
 
@@ -60,10 +62,30 @@ func (l redisLocks) unlock(_ context.Context, user string) (bool, error) {
 	return l.auth.Unlock(user), nil
 }
 
+// openAccountCheck opens the wiki to tell the locks of accounts from the
+// others (see status.SplitLocks). The returned func closes it.
+func openAccountCheck(cfg config.Config) (status.IsAccount, func(), error) {
+	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{QueryTimeout: cfg.Wiki.QueryTimeout, MaxOpenConns: 1})
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := provider.New(store, provider.Config{Domains: cfg.Domains})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	isAccount := func(ctx context.Context, name string) (bool, error) { return auth.UserExists(ctx, name, "") }
+	return isAccount, func() { store.Close() }, nil
+}
+
 // runLocks lists the accounts the failure limit has locked, or clears
 // one lock, by asking the daemon that keeps the shared failure counts.
 // Nothing needs restarting. Exit 0 on success, 1 when "clear" finds no
 // lock, 2 when no daemon can be asked.
+//
+// The list has one line a lock on stdout: the wiki accounts' first, then
+// the others (names that are no account, keys of other limits), each
+// kind announced on stderr.
 func runLocks(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("locks", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -97,7 +119,10 @@ func runLocks(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fail(stderr, "locks", err)
 	}
 	if clear {
-		user, _, _ := strings.Cut(fs.Arg(1), "@") // alice@chat.example.org names alice
+		user := fs.Arg(1)
+		if _, isKey := status.KeyKind(user); !isKey {
+			user, _, _ = strings.Cut(user, "@") // alice@chat.example.org names alice
+		}
 		cleared, err := client.unlock(ctx, user)
 		switch {
 		case err != nil:
@@ -113,13 +138,75 @@ func runLocks(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return fail(stderr, "locks", err)
 	}
-	if len(locks) == 0 {
-		fmt.Fprintln(stdout, "no locked accounts")
-	}
-	for _, l := range locks {
-		fmt.Fprintln(stdout, describeLock(l, time.Now(), fs.Lookup("config").Value.String()))
-	}
+	printLocks(stdout, stderr, splitLocks(ctx, cfg, locks, stderr), time.Now(), fs.Lookup("config").Value.String())
 	return exitOK
+}
+
+// splitLocks asks the wiki which locked names are accounts, as the status
+// page does; a wiki it cannot open leaves every name not checked.
+func splitLocks(ctx context.Context, cfg config.Config, locks []lockInfo, stderr io.Writer) status.Locks {
+	if len(locks) == 0 {
+		return status.Locks{}
+	}
+	isAccount, closeWiki, err := openAccountCheck(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "livechat-auth locks: wiki.dsn: %s\n", oneLine(err))
+	} else {
+		defer closeWiki()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	all := make([]provider.Lock, 0, len(locks))
+	for _, l := range locks {
+		all = append(all, l.lock())
+	}
+	return status.SplitLocks(ctx, all, isAccount, status.LookupMax)
+}
+
+// printLocks prints one line a lock on stdout: the accounts' by name,
+// then the others by kind (the largest first) and name, each kind
+// announced on stderr, so that stdout stays one line a lock.
+func printLocks(stdout, stderr io.Writer, s status.Locks, now time.Time, cfgPath string) {
+	if len(s.Accounts) == 0 && len(s.Others) == 0 {
+		fmt.Fprintln(stdout, "no locked accounts")
+		return
+	}
+	for _, l := range s.Accounts {
+		fmt.Fprintln(stdout, describeLock(lockInfoOf(l), now, cfgPath))
+	}
+	if len(s.Others) == 0 {
+		return
+	}
+	if len(s.Accounts) == 0 && s.NotChecked == 0 {
+		fmt.Fprintln(stderr, "no wiki account is locked")
+	}
+	if s.Fault != "" {
+		fmt.Fprintf(stderr, "could not ask the wiki which locked names are accounts: %s\n", s.Fault)
+	}
+	for _, k := range s.Kinds {
+		if k.Kind == status.KindNotChecked {
+			fmt.Fprintf(stderr, "%s: %d %s the wiki was not asked about (some may be accounts)\n", k.Kind, k.N, plural(k.N, "lock", "locks"))
+		} else {
+			fmt.Fprintf(stderr, "%s: %d %s of no wiki account\n", k.Kind, k.N, plural(k.N, "lock", "locks"))
+		}
+		var names []status.OtherLock
+		for _, o := range s.Others {
+			if o.Kind == k.Kind {
+				names = append(names, o)
+			}
+		}
+		slices.SortFunc(names, func(a, b status.OtherLock) int { return strings.Compare(a.Name, b.Name) })
+		for _, o := range names {
+			fmt.Fprintln(stdout, describeLock(lockInfoOf(o.Lock), now, cfgPath))
+		}
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // describeLock says who is locked, why and until when, and how to clear

@@ -9,6 +9,11 @@ func lockInfoOf(l provider.Lock) lockInfo {
 	return lockInfo{Name: l.Name, Failures: l.Failures, Guesses: l.Guesses, Sealed: l.Sealed, Until: l.Until}
 }
 
+// lock is the provider's form of l.
+func (l lockInfo) lock() provider.Lock {
+	return provider.Lock{Name: l.Name, Failures: l.Failures, Guesses: l.Guesses, Sealed: l.Sealed, Until: l.Until}
+}
+
 func locksOf(a *provider.Authenticator) []lockInfo {
 	var out []lockInfo
 	for _, l := range a.Locks() {

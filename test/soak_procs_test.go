@@ -374,3 +374,30 @@ func (s *soakStack) countProcs(ej *ejabberd) (serveN, daemonN int, stray []procI
 
 // daemonSubcommand is the hidden subcommand of the automatic daemon.
 const daemonSubcommand = "extauth-daemon"
+
+// keepLogs copies the logs of a failed run to a folder that outlives the
+// test, and names it.
+func (s *soakStack) keepLogs(t *testing.T) {
+	if !t.Failed() {
+		return
+	}
+	dir, err := os.MkdirTemp("", "livechat-soak-logs-")
+	if err != nil {
+		t.Logf("keep the logs: %v", err)
+		return
+	}
+	ej := s.ej.Load()
+	for name, path := range map[string]string{
+		"livechat-auth.log": s.logPath, "serve.log": s.serveLog, "serve.stderr": s.serveErr,
+		"extauth.stderr": s.x.stderr.Name(), "ejabberd.log": ej.LogPath, "prosody.log": s.pr.LogPath,
+	} {
+		data, err := os.ReadFile(path)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name), data, 0o600)
+		}
+		if err != nil {
+			t.Logf("keep %s: %v", name, err)
+		}
+	}
+	t.Logf("the logs of this run are kept in %s", dir)
+}

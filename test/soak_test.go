@@ -57,6 +57,7 @@ func TestFaultSoak(t *testing.T) {
 	t.Logf("fault soak for %s, seed %d (LIVECHAT_SOAK_SEED=%d replays its choices)", dur, seed, seed)
 	leaks := watchLeaks(t) // first: it runs after every other cleanup
 	s := startSoakStack(t, leaks)
+	t.Cleanup(func() { s.keepLogs(t) })
 	s.warmUp(t)
 	l := newLedger()
 
@@ -131,7 +132,9 @@ func startSoakStack(t *testing.T, leaks *leakWatch) *soakStack {
 	dir := t.TempDir()
 	s.keyPath = keygen(t, "ES256")
 	s.cfgPath, s.logPath = writeConfig(t, dir, s.proxy.DSN(t, s.wiki.ReaderDSN), []string{soakHost}, fmt.Sprintf(
-		"token:\n  signing_key_file: %q\nsession:\n  key: %q\nhttpauth:\n  secret: %q\nstate:\n  redis_url: \"redis://127.0.0.1:%d/0\"\n",
+		// state.timeout: 2s, not 250ms: on a loaded test machine a slow
+		// answer would read as a Redis outage that no fault caused.
+		"token:\n  signing_key_file: %q\nsession:\n  key: %q\nhttpauth:\n  secret: %q\nstate:\n  redis_url: \"redis://127.0.0.1:%d/0\"\n  timeout: 2s\n",
 		s.keyPath, soakSessionKey, soakHTTPSecret, s.redisPort))
 	s.goodCfg = readFile(t, s.cfgPath)
 

@@ -21,7 +21,8 @@ type State struct {
 	// state.redis_password, LIVECHAT_AUTH_STATE_REDIS_PASSWORD: replaces
 	// the URL's password (Redis AUTH).
 	RedisPassword Secret `yaml:"redis_password"`
-	// state.redis_password_file, LIVECHAT_AUTH_STATE_REDIS_PASSWORD_FILE.
+	// state.redis_password_file, LIVECHAT_AUTH_STATE_REDIS_PASSWORD_FILE:
+	// read it from a file.
 	RedisPasswordFile string `yaml:"redis_password_file"`
 	// state.redis_ca_file, LIVECHAT_AUTH_STATE_REDIS_CA_FILE: PEM roots
 	// that verify a rediss:// server. Default: the system's.

@@ -5,8 +5,8 @@ import (
 	"net"
 )
 
-// Status is serve's operator page (see package status), on a listener of
-// its own, never serve.listen.
+// Status is serve's operator page, on a listener of its own, never
+// serve.listen.
 type Status struct {
 	// status.listen, LIVECHAT_AUTH_STATUS_LISTEN: address of the status
 	// page, e.g. 127.0.0.1:8485. Empty (the default): no page. An address

@@ -36,7 +36,9 @@ type Token struct {
 	// token.previous_secret, LIVECHAT_AUTH_TOKEN_PREVIOUS_SECRET: an older
 	// secret still accepted during a rotation, under its own kid.
 	PreviousSecret Secret `yaml:"previous_secret"`
-	// token.previous_secret_kid, LIVECHAT_AUTH_TOKEN_PREVIOUS_SECRET_KID.
+	// token.previous_secret_kid, LIVECHAT_AUTH_TOKEN_PREVIOUS_SECRET_KID:
+	// kid naming the previous secret; required with it, and not
+	// token.secret_kid.
 	PreviousSecretKID string `yaml:"previous_secret_kid"`
 	// token.public_key_files, LIVECHAT_AUTH_TOKEN_PUBLIC_KEY_FILES: PEM
 	// public keys of other minters (or of a previous signing key); each is
@@ -45,7 +47,8 @@ type Token struct {
 	// token.jwks_url, LIVECHAT_AUTH_TOKEN_JWKS_URL: a JWKS fetched and
 	// refreshed in the background; its keys are selected by kid.
 	JWKSURL string `yaml:"jwks_url"`
-	// token.jwks_refresh, LIVECHAT_AUTH_TOKEN_JWKS_REFRESH: default 15m.
+	// token.jwks_refresh, LIVECHAT_AUTH_TOKEN_JWKS_REFRESH: how often the
+	// JWKS of token.jwks_url is fetched again. Default 15m.
 	JWKSRefresh time.Duration `yaml:"jwks_refresh"`
 	// token.issuer, LIVECHAT_AUTH_TOKEN_ISSUER: iss of minted tokens,
 	// required of every token. Default livechat-auth.
@@ -93,9 +96,11 @@ type Session struct {
 	// handed out. Default: the first of domains.
 	Domain string `yaml:"domain"`
 	// session.websocket_url, LIVECHAT_AUTH_SESSION_WEBSOCKET_URL: the
-	// WebSocket URL the widget connects to (often the proxy's path).
+	// WebSocket URL the widget connects to (often the proxy's path), handed
+	// out in each granted session; empty: none.
 	WebSocketURL string `yaml:"websocket_url"`
-	// session.bosh_url, LIVECHAT_AUTH_SESSION_BOSH_URL: the BOSH URL.
+	// session.bosh_url, LIVECHAT_AUTH_SESSION_BOSH_URL: the BOSH URL,
+	// handed out likewise (often proxy.bosh_path); empty: none.
 	BOSHURL string `yaml:"bosh_url"`
 	// session.migration_url, LIVECHAT_AUTH_SESSION_MIGRATION_URL: where an
 	// account without livechat_id is sent to get one.
@@ -115,15 +120,16 @@ type Session struct {
 // It signs in to the chat server at rooms.server (rooms.tls) as the old
 // accounts users name.
 type Migration struct {
-	// migration.enabled, LIVECHAT_AUTH_MIGRATION_ENABLED. Default false.
+	// migration.enabled, LIVECHAT_AUTH_MIGRATION_ENABLED: serve answers
+	// the migration API. Default false.
 	Enabled bool `yaml:"enabled"`
 	// migration.old_account, LIVECHAT_AUTH_MIGRATION_OLD_ACCOUNT: what
 	// becomes of a proven old chat account once the wiki stores its name:
-	// remove (default; in-band unregistration, XEP-0077: the server
-	// deletes its roster, offline messages and vCard with it) or retire
-	// (its password is replaced by a random one; roster and archive stay;
-	// Prosody only: ejabberd 23.01 in [external, internal] mode does not
-	// change it, which complete detects and reports as chat-refused).
+	// remove (in-band unregistration, XEP-0077: the server deletes its
+	// roster, offline messages and vCard with it) or retire (its password
+	// is replaced by a random one; roster and archive stay; Prosody only:
+	// ejabberd 23.01 in [external, internal] mode does not change it,
+	// which complete detects and reports as chat-refused). Default remove.
 	OldAccount string `yaml:"old_account"`
 	// migration.ejabberd_api_url, LIVECHAT_AUTH_MIGRATION_EJABBERD_API_URL:
 	// ejabberd's mod_http_api (e.g. http://127.0.0.1:5281/api), whose
@@ -136,12 +142,15 @@ type Migration struct {
 // Proxy forwards the chat server's WebSocket and BOSH endpoints under
 // the serve listener, so the widget can live in wiki pages on one origin.
 type Proxy struct {
-	// proxy.websocket_path, LIVECHAT_AUTH_PROXY_WEBSOCKET_PATH. Default /xmpp-websocket.
+	// proxy.websocket_path, LIVECHAT_AUTH_PROXY_WEBSOCKET_PATH: the path
+	// under serve.listen that forwards to proxy.websocket_upstream.
+	// Default /xmpp-websocket.
 	WebSocketPath string `yaml:"websocket_path"`
 	// proxy.websocket_upstream, LIVECHAT_AUTH_PROXY_WEBSOCKET_UPSTREAM: the
 	// chat server's WebSocket URL (ws:// or wss://); empty: not proxied.
 	WebSocketUpstream string `yaml:"websocket_upstream"`
-	// proxy.bosh_path, LIVECHAT_AUTH_PROXY_BOSH_PATH. Default /http-bind.
+	// proxy.bosh_path, LIVECHAT_AUTH_PROXY_BOSH_PATH: the path under
+	// serve.listen that forwards to proxy.bosh_upstream. Default /http-bind.
 	BOSHPath string `yaml:"bosh_path"`
 	// proxy.bosh_upstream, LIVECHAT_AUTH_PROXY_BOSH_UPSTREAM: the chat
 	// server's BOSH URL; empty: not proxied.
@@ -184,15 +193,19 @@ type Rooms struct {
 	// rooms.jid, LIVECHAT_AUTH_ROOMS_JID: the sync account; it needs MUC
 	// admin rights on the service (ejabberd: mod_muc access_admin).
 	JID string `yaml:"jid"`
-	// rooms.password, LIVECHAT_AUTH_ROOMS_PASSWORD: its password (or a
-	// file: rooms.password_file, LIVECHAT_AUTH_ROOMS_PASSWORD_FILE).
-	Password     Secret `yaml:"password"`
+	// rooms.password, LIVECHAT_AUTH_ROOMS_PASSWORD: its password. With
+	// neither this nor rooms.password_file, a key that mints tokens
+	// (token.signing_key_file or token.secret) signs it in with a fresh
+	// one-time token each time.
+	Password Secret `yaml:"password"`
+	// rooms.password_file, LIVECHAT_AUTH_ROOMS_PASSWORD_FILE: read it from
+	// a file.
 	PasswordFile string `yaml:"password_file"`
 	// rooms.server, LIVECHAT_AUTH_ROOMS_SERVER: host:port of the chat
 	// server's client listener. Default: the JID's domain, port 5222.
 	Server string `yaml:"server"`
-	// rooms.tls, LIVECHAT_AUTH_ROOMS_TLS: starttls (default) or none (a
-	// loopback server only).
+	// rooms.tls, LIVECHAT_AUTH_ROOMS_TLS: starttls or none (a loopback
+	// server only). Default starttls.
 	TLS string `yaml:"tls"`
 	// rooms.service, LIVECHAT_AUTH_ROOMS_SERVICE: the MUC service of rooms
 	// named without a domain, e.g. conference.chat.example.org.

@@ -36,8 +36,12 @@ func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, "[redacted]
 // MarshalJSON hides the value from JSON logs.
 func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
 
-// Config is every setting. Field comments give the file key, the
-// environment variable and the default.
+// Config is every setting. Each field's doc comment opens with its file
+// key and environment variable ("wiki.dsn, LIVECHAT_AUTH_WIKI_DSN: "),
+// says what it does and states any default that is not empty, zero or
+// false ("Default 2s."). docs/configuration.md is generated from these
+// comments, EnvNames and Default (go generate ./config); TestReference
+// fails when the page is stale or a comment disagrees with the code.
 type Config struct {
 	// domains, LIVECHAT_AUTH_DOMAINS: XMPP domains users sign in to. Required.
 	Domains []string `yaml:"domains"`
@@ -104,7 +108,8 @@ type Auth struct {
 	// an account may have within auth.failure_window before further tries
 	// are refused as rate-limited; 0 turns the limit off. Default 5.
 	MaxFailures int `yaml:"max_failures"`
-	// auth.failure_window, LIVECHAT_AUTH_AUTH_FAILURE_WINDOW. Default 1m.
+	// auth.failure_window, LIVECHAT_AUTH_AUTH_FAILURE_WINDOW: how far back
+	// auth.max_failures counts an account's failed sign-ins. Default 1m.
 	FailureWindow time.Duration `yaml:"failure_window"`
 	// auth.outage_grace, LIVECHAT_AUTH_AUTH_OUTAGE_GRACE: while the wiki
 	// database does not answer, a password this process verified within
@@ -141,7 +146,9 @@ type Extauth struct {
 // server administrator (ejabberd: mod_adhoc, mod_configure and the
 // configure access; Prosody: admins and mod_admin_adhoc).
 type EndSessions struct {
-	// end_sessions.enabled, LIVECHAT_AUTH_END_SESSIONS_ENABLED. Default false.
+	// end_sessions.enabled, LIVECHAT_AUTH_END_SESSIONS_ENABLED: serve
+	// ends the sessions of accounts the wiki now refuses; needs rooms.jid
+	// and its credential. Default false.
 	Enabled bool `yaml:"enabled"`
 	// end_sessions.bound, LIVECHAT_AUTH_END_SESSIONS_BOUND: a refused
 	// account's sessions end at most this long after the wiki changed

@@ -19,8 +19,13 @@ type envVar struct {
 }
 
 // Name is the environment variable of the key.
-func (e envVar) Name() string {
-	return EnvPrefix + strings.ToUpper(strings.NewReplacer(".", "_").Replace(e.key))
+func (e envVar) Name() string { return EnvName(e.key) }
+
+// EnvName is the environment variable the naming rule gives a file key:
+// wiki.query_timeout is LIVECHAT_AUTH_WIKI_QUERY_TIMEOUT. Only the keys
+// EnvNames lists are read from the environment.
+func EnvName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
 // envVars lists every key, written out so that each one is greppable.

@@ -25,6 +25,7 @@ import (
 	"livechat-auth/provider"
 	"livechat-auth/state"
 	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/account"
 )
 
 // A doctor's verdict on one thing, worst last.
@@ -231,7 +232,7 @@ func (d *doctor) checkDatabase(ctx context.Context, store *wikidb.Store) string 
 	}
 	if in.WithoutLivechatID > 0 {
 		d.say(verdictWarn, fmt.Sprintf("%s of %d without a livechat_id cannot chat until migrated", accounts(in.WithoutLivechatID), in.Accounts),
-			"see README \"Migrating an existing wiki and chat server\" (livechat-auth ids plan)")
+			"see docs/migration.md (livechat-auth ids plan)")
 	}
 	return in.SampleLivechatID
 }
@@ -344,9 +345,13 @@ func (d *doctor) checkMigration(ctx context.Context, cfg config.Config, store *w
 	if !cfg.Migration.Enabled {
 		return
 	}
-	chat := migrationChat(cfg, store, hclog.NewNullLogger())
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	var admin account.Login // not asked with migration.ejabberd_api_url
+	if cfg.Migration.EjabberdAPIURL == "" {
+		admin = openAdminLogin(ctx, cfg, store, hclog.NewNullLogger())
+	}
+	chat := migrationChat(cfg, admin)
 	how := "migration.ejabberd_api_url"
 	if chat.EjabberdAPI == "" {
 		how = "rooms.jid as a server administrator (user-stats)"

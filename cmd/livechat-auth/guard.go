@@ -12,7 +12,6 @@ import (
 
 	"livechat-auth/config"
 	"livechat-auth/provider"
-	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/admin"
 	"livechat-auth/xmpp/guard"
@@ -27,21 +26,8 @@ type adminSession struct {
 }
 
 // dialAdmin signs the room-sync account in for session administration.
-func dialAdmin(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) (*adminSession, error) {
-	_, dial, err := newSyncer(cfg, store, log)
-	if err != nil {
-		return nil, err
-	}
-	credential, err := syncCredential(ctx, cfg, store, log)
-	if err != nil {
-		return nil, err
-	}
-	if dial.Password, err = credential(ctx); err != nil {
-		return nil, err
-	}
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	s, err := account.Dial(dctx, dial)
+func dialAdmin(ctx context.Context, login account.Login) (*adminSession, error) {
+	s, err := login.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +35,8 @@ func dialAdmin(ctx context.Context, cfg config.Config, store *wikidb.Store, log 
 }
 
 // guardPass runs one pass with the account signed in as a.
-func guardPass(ctx context.Context, g *guard.Guard, accounts guard.Accounts, a *adminSession, cfg config.Config, dryRun bool) (guard.Pass, error) {
-	self := []jid.JID{a.session.Self()}
-	if j, err := jid.Parse(cfg.Rooms.JID); err == nil {
-		self = append(self, j)
-	}
+func guardPass(ctx context.Context, g *guard.Guard, accounts guard.Accounts, a *adminSession, login account.Login, cfg config.Config, dryRun bool) (guard.Pass, error) {
+	self := []jid.JID{a.session.Self(), login.JID()}
 	ctx, cancel := context.WithTimeout(ctx, max(cfg.EndSessions.Bound/2, 10*time.Second))
 	defer cancel()
 	return g.Run(ctx, accounts, a.client, cfg.Domains, self, dryRun)
@@ -86,14 +69,14 @@ func guardLoop(ctx context.Context, d *daemon, log hclog.Logger) {
 		wait = cfg.EndSessions.Bound / 2
 		if a == nil {
 			var err error
-			if a, err = dialAdmin(ctx, cfg, d.store, log); err != nil {
+			if a, err = dialAdmin(ctx, gen.admin); err != nil {
 				d.m.guardRuns.WithLabelValues("failed").Inc()
 				log.Warn("cannot sign the session administrator in; trying again", "jid", cfg.Rooms.JID, "error", err, "in", wait)
 				a = nil
 				continue
 			}
 		}
-		p, err := guardPass(ctx, d.guard, gen.auth, a, cfg, false)
+		p, err := guardPass(ctx, d.guard, gen.auth, a, gen.admin, cfg, false)
 		if err != nil {
 			d.m.guardRuns.WithLabelValues("failed").Inc()
 			log.Warn("session check failed; signing in again at the next", "error", err, "in", wait)
@@ -132,17 +115,18 @@ func runEndSessions(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fail(stderr, "end-sessions", err)
 	}
 	defer closeLog()
-	auth, store, _, err := openAuthenticator(ctx, cfg, log)
+	auth, store, tokens, err := openAuthenticator(ctx, cfg, log)
 	if err != nil {
 		return fail(stderr, "end-sessions", err)
 	}
 	defer store.Close()
-	a, err := dialAdmin(ctx, cfg, store, log)
+	login := adminLogin(cfg, auth, tokens.minter)
+	a, err := dialAdmin(ctx, login)
 	if err != nil {
 		return fail(stderr, "end-sessions", err)
 	}
 	defer a.session.Close()
-	p, err := guardPass(ctx, guard.New(log.Named("guard"), nil), auth, a, cfg, *dryRun)
+	p, err := guardPass(ctx, guard.New(log.Named("guard"), nil), auth, a, login, cfg, *dryRun)
 	if err != nil {
 		return fail(stderr, "end-sessions", err)
 	}

@@ -20,8 +20,8 @@ var (
 )
 
 // newMigration builds the migration API's handler from cfg.Migration.
-func newMigration(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, st *sharedState, m *metrics, log hclog.Logger) (*migration.Handler, error) {
-	chat := migrationChat(cfg, store, log)
+func newMigration(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, st *sharedState, m *metrics, admin account.Login, log hclog.Logger) (*migration.Handler, error) {
+	chat := migrationChat(cfg, admin)
 	domain := chat.Domain
 	suggest := func(ctx context.Context, login string, reserved []string) (string, error) {
 		accounts, err := store.Accounts(ctx)
@@ -39,23 +39,12 @@ func newMigration(cfg config.Config, auth *provider.Authenticator, store *wikidb
 
 // migrationChat is the chat server the migration API signs in to:
 // rooms.server (or the rooms.jid domain's port 5222), rooms.tls, and
-// migration.ejabberd_api_url or the room-sync account as administrator to
-// tell which names are accounts.
-func migrationChat(cfg config.Config, store *wikidb.Store, log hclog.Logger) *oldaccount.Server {
+// migration.ejabberd_api_url or the room-sync account (admin) as
+// administrator to tell which names are accounts.
+func migrationChat(cfg config.Config, admin account.Login) *oldaccount.Server {
 	chat := &oldaccount.Server{Addr: cfg.Rooms.Address(), Domain: cfg.ChatDomain(), TLS: cfg.Rooms.TLS, EjabberdAPI: cfg.Migration.EjabberdAPIURL}
 	if chat.EjabberdAPI == "" {
-		chat.Admin = func(ctx context.Context) (account.Config, error) {
-			_, dial, err := newSyncer(cfg, store, log)
-			if err != nil {
-				return account.Config{}, err
-			}
-			credential, err := syncCredential(ctx, cfg, store, log)
-			if err != nil {
-				return account.Config{}, err
-			}
-			dial.Password, err = credential(ctx)
-			return dial, err
-		}
+		chat.Admin = admin.Config
 	}
 	return chat
 }

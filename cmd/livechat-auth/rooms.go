@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,19 +13,20 @@ import (
 	"livechat-auth/config"
 	"livechat-auth/provider"
 	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/rooms"
 )
 
 var _ rooms.Members = provider.RoomMembers{}
 
-// newSyncer builds the room syncer and the sync account's dial settings.
-func newSyncer(cfg config.Config, store *wikidb.Store, log hclog.Logger) (*rooms.Syncer, rooms.DialConfig, error) {
+// newSyncer builds the room syncer of the settings.
+func newSyncer(cfg config.Config, store *wikidb.Store, log hclog.Logger) (*rooms.Syncer, error) {
 	rc := rooms.Config{Managed: cfg.Domains, Domain: cfg.ChatDomain(), RoomTimeout: cfg.Rooms.RoomTimeout, Settings: map[string]rooms.Settings{}}
 	rc.Defaults = roomSettings(cfg.Rooms.Defaults)
 	for name, s := range cfg.Rooms.Settings {
 		j, err := cfg.RoomJID(name)
 		if err != nil {
-			return nil, rooms.DialConfig{}, err
+			return nil, err
 		}
 		rc.Settings[j.String()] = roomSettings(s)
 	}
@@ -35,71 +35,23 @@ func newSyncer(cfg config.Config, store *wikidb.Store, log hclog.Logger) (*rooms
 		for _, name := range r.Rooms {
 			j, err := cfg.RoomJID(name)
 			if err != nil {
-				return nil, rooms.DialConfig{}, err
+				return nil, err
 			}
 			rule.Rooms = append(rule.Rooms, j)
 		}
 		rc.Rules = append(rc.Rules, rule)
 	}
-	syncer, err := rooms.New(provider.RoomMembers{Groups: store}, log, rc)
-	if err != nil {
-		return nil, rooms.DialConfig{}, err
-	}
-	account, err := cfg.Rooms.Account()
-	if err != nil {
-		return nil, rooms.DialConfig{}, err
-	}
-	return syncer, rooms.DialConfig{Addr: cfg.Rooms.Address(), JID: account, TLS: cfg.Rooms.TLS}, nil
+	return rooms.New(provider.RoomMembers{Groups: store}, log, rc)
 }
 
 func roomSettings(s config.RoomSettings) rooms.Settings {
 	return rooms.Settings{Name: s.Name, Description: s.Description, Persistent: s.Persistent, MembersOnly: s.MembersOnly, Moderated: s.Moderated}
 }
 
-// syncCredential returns how the sync account signs in: rooms.password,
-// or, without one, a fresh one-time token minted with the signing key for
-// its wiki account (so no password is stored for it).
-func syncCredential(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) (func(context.Context) (string, error), error) {
-	if cfg.Rooms.Password != "" {
-		pw := string(cfg.Rooms.Password)
-		return func(context.Context) (string, error) { return pw, nil }, nil
-	}
-	tokens, err := openTokens(ctx, cfg.Token, log, buildOptions{})
-	if err != nil {
-		return nil, err
-	}
-	if tokens.minter == nil {
-		return nil, errors.New("rooms.password: required unless token.signing_key_file or token.secret can mint a token for the sync account")
-	}
-	account, err := cfg.Rooms.Account()
-	if err != nil {
-		return nil, err
-	}
-	accounts, err := provider.New(store, provider.Config{Domains: cfg.Domains, TokenSubject: provider.Subject(cfg.Token.Subject)})
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) (string, error) {
-		acct, err := accounts.Resolve(ctx, provider.Lookup{Name: account.Localpart(), Domain: account.Domainpart()})
-		if err != nil {
-			return "", fmt.Errorf("rooms.jid: %s: %w", account, err)
-		}
-		raw, _, err := tokens.minter.Mint(cfg.Token.SubjectClaim, acct.Subject)
-		return raw, err
-	}, nil
-}
-
 // syncOnce signs the sync account in, runs one sync and signs out.
-// Signing in has 30 s; each room has rooms.room_timeout.
-func syncOnce(ctx context.Context, syncer *rooms.Syncer, dial rooms.DialConfig, credential func(context.Context) (string, error), dryRun bool) (rooms.Summary, error) {
-	pw, err := credential(ctx)
-	if err != nil {
-		return rooms.Summary{}, err
-	}
-	dial.Password = pw
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	client, err := rooms.Dial(dctx, dial)
-	cancel()
+// Signing in has account.SignInTimeout; each room has rooms.room_timeout.
+func syncOnce(ctx context.Context, syncer *rooms.Syncer, login account.Login, dryRun bool) (rooms.Summary, error) {
+	client, err := rooms.SignIn(ctx, login)
 	if err != nil {
 		return rooms.Summary{}, err
 	}
@@ -133,15 +85,11 @@ func runSyncRooms(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return fail(stderr, "sync-rooms", err)
 	}
 	defer store.Close()
-	syncer, dial, err := newSyncer(cfg, store, log.Named("rooms"))
+	syncer, err := newSyncer(cfg, store, log.Named("rooms"))
 	if err != nil {
 		return fail(stderr, "sync-rooms", err)
 	}
-	credential, err := syncCredential(ctx, cfg, store, log)
-	if err != nil {
-		return fail(stderr, "sync-rooms", err)
-	}
-	sum, err := syncOnce(ctx, syncer, dial, credential, *dryRun)
+	sum, err := syncOnce(ctx, syncer, openAdminLogin(ctx, cfg, store, log), *dryRun)
 	if err != nil {
 		return fail(stderr, "sync-rooms", err)
 	}
@@ -178,11 +126,12 @@ func printSummary(w io.Writer, sum rooms.Summary) {
 }
 
 // syncLoop syncs every rooms.interval (±10% jitter) until ctx ends,
-// backing off after a failed run. It reads the settings afresh for each
+// backing off after a failed run. It asks for the running settings, their
+// syncer (nil without rules) and the sync account's sign-in before each
 // run, so a reload changes the rules; with no rules or no interval it
 // idles. Each run signs in afresh, so a lost connection is simply made
 // again.
-func syncLoop(ctx context.Context, settings func() config.Config, store *wikidb.Store, m *metrics, log hclog.Logger) {
+func syncLoop(ctx context.Context, current func() (config.Config, *rooms.Syncer, account.Login), m *metrics, log hclog.Logger) {
 	wait := time.Duration(0) // the first run starts at once
 	backoff := 5 * time.Second
 	for {
@@ -191,13 +140,13 @@ func syncLoop(ctx context.Context, settings func() config.Config, store *wikidb.
 			return
 		case <-time.After(wait):
 		}
-		cfg := settings()
+		cfg, syncer, login := current()
 		interval := cfg.Rooms.Interval
-		if len(cfg.Rooms.Rules) == 0 || interval <= 0 {
+		if syncer == nil || interval <= 0 {
 			wait = time.Minute // look again after a possible reload
 			continue
 		}
-		sum, err := syncRun(ctx, cfg, store, log, false)
+		sum, err := syncOnce(ctx, syncer, login, false)
 		m.lastRoomSync.Store(&roomSyncRun{at: time.Now(), sum: sum, err: err})
 		wait = interval + time.Duration((rand.Float64()*0.2-0.1)*float64(interval))
 		m.roomChanges.Add(float64(sum.Changed()))
@@ -219,19 +168,17 @@ func syncLoop(ctx context.Context, settings func() config.Config, store *wikidb.
 	}
 }
 
-// syncRun builds everything a run needs from the settings and runs it.
+// syncRun builds a syncer and the sync account's sign-in from cfg,
+// reading the token keys afresh, and runs once. The status page's dry
+// run calls it; the loop runs with those of the running settings.
 func syncRun(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, dryRun bool) (rooms.Summary, error) {
 	ctx, cancel := context.WithCancel(ctx) // ends anything the run's keys started
 	defer cancel()
-	syncer, dial, err := newSyncer(cfg, store, log)
+	syncer, err := newSyncer(cfg, store, log)
 	if err != nil {
 		return rooms.Summary{}, err
 	}
-	credential, err := syncCredential(ctx, cfg, store, log)
-	if err != nil {
-		return rooms.Summary{}, err
-	}
-	return syncOnce(ctx, syncer, dial, credential, dryRun)
+	return syncOnce(ctx, syncer, openAdminLogin(ctx, cfg, store, log), dryRun)
 }
 
 // roomSyncRun is the last run of serve's room sync, for the status page.

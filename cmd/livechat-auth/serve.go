@@ -22,9 +22,12 @@ import (
 	"livechat-auth/provider/migration"
 	"livechat-auth/provider/session"
 	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/extauth"
+	"livechat-auth/xmpp/extauthd"
 	"livechat-auth/xmpp/guard"
 	"livechat-auth/xmpp/httpauth"
+	"livechat-auth/xmpp/rooms"
 	"livechat-auth/xmpp/webproxy"
 )
 
@@ -107,11 +110,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	var extauthDone <-chan struct{} // closed once the extauth socket's relays are let go; nil: none
 	if path := cfg.Extauth.DaemonSocket; path != "" && path != config.DaemonOff {
 		var err error
-		if extauthDone, err = serveExtauthSocket(ctx, path, cfg, d, d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed), log.Named("extauth")); err != nil {
+		if extauthDone, err = serveExtauthSocket(ctx, path, cfg, d, d.m, log.Named("extauth")); err != nil {
 			ln.Close()
 			return cannotStart(fmt.Errorf("extauth.daemon_socket: %w", err))
 		}
-		if err := serveControl(ctx, extauth.ControlSocket(path), d, log.Named("control")); err != nil {
+		if err := serveControl(ctx, extauthd.ControlSocket(path), d, log.Named("control")); err != nil {
 			ln.Close()
 			return cannotStart(fmt.Errorf("extauth.daemon_socket: control socket: %w", err))
 		}
@@ -123,8 +126,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1, "on", strings.Join(featuresOn(cfg), ", "))
-	go syncLoop(ctx, func() config.Config { return d.running.Load().cfg }, store, d.m, log.Named("rooms")) // ends with ctx
-	go guardLoop(ctx, d, log.Named("guard"))                                                               // ends with ctx
+	go syncLoop(ctx, func() (config.Config, *rooms.Syncer, account.Login) { // ends with ctx
+		g := d.running.Load()
+		return g.cfg, g.syncer, g.admin
+	}, d.m, log.Named("rooms"))
+	go guardLoop(ctx, d, log.Named("guard")) // ends with ctx
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	for {
@@ -172,6 +178,8 @@ type generation struct {
 	cfg     config.Config
 	handler http.Handler
 	auth    *provider.Authenticator
+	admin   account.Login      // the room-sync account's sign-in
+	syncer  *rooms.Syncer      // nil: no rooms.rules
 	stop    context.CancelFunc // ends its background work (JWKS refresh)
 }
 
@@ -195,11 +203,16 @@ func (d *daemon) build(ctx context.Context, n int, cfg config.Config) (g *genera
 	if err != nil {
 		return nil, err
 	}
-	mux, err := routes(cfg, auth, d.store, tokens, d.state, d.guard, d.m, d.log)
-	if err != nil {
+	g = &generation{n: n, cfg: cfg, auth: auth, admin: adminLogin(cfg, auth, tokens.minter), stop: cancel}
+	if len(cfg.Rooms.Rules) > 0 {
+		if g.syncer, err = newSyncer(cfg, d.store, d.log.Named("rooms")); err != nil {
+			return nil, err
+		}
+	}
+	if g.handler, err = routes(cfg, auth, d.store, tokens, d.state, d.guard, d.m, g.admin, d.log); err != nil {
 		return nil, err
 	}
-	return &generation{n: n, cfg: cfg, handler: mux, auth: auth, stop: cancel}, nil
+	return g, nil
 }
 
 // reload loads the settings at path again and, when they load, validate
@@ -256,7 +269,7 @@ func (d *daemon) UserExists(ctx context.Context, user, domain string) (bool, err
 }
 
 // routes builds the HTTP handlers the settings turn on.
-func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, st *sharedState, g *guard.Guard, m *metrics, log hclog.Logger) (*http.ServeMux, error) {
+func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, st *sharedState, g *guard.Guard, m *metrics, admin account.Login, log hclog.Logger) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	api := func(h http.Handler) http.Handler {
 		return http.TimeoutHandler(h, cfg.Serve.RequestTimeout, `{"error":"timeout","message":"the request took too long"}`)
@@ -301,7 +314,7 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 		mux.Handle("/v1/sessions", api(h))
 	}
 	if cfg.Migration.Enabled {
-		h, err := newMigration(cfg, auth, store, st, m, log)
+		h, err := newMigration(cfg, auth, store, st, m, admin, log)
 		if err != nil {
 			return nil, err
 		}
@@ -341,36 +354,24 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 
 // serveExtauthSocket answers the extauth relays of ejabberd's pool on a
 // Unix socket (mode 0660: give ejabberd's user the socket's group), with
-// one decision maker shared by all of them. It returns once listening;
-// done is closed when ctx has ended and every relay has been let go.
-func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, auth extauth.Authenticator, observe provider.Observer, log hclog.Logger) (done <-chan struct{}, err error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode().Type() != os.ModeSocket {
-			return nil, fmt.Errorf("%s exists and is not a socket", path)
-		}
-		if err := os.Remove(path); err != nil { // a stale socket from an earlier run
-			return nil, err
-		}
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o660); err != nil {
-		ln.Close()
-		return nil, err
-	}
+// one decision maker shared by all of them, its decisions counted under
+// edge="extauth". It returns once listening; done is closed when ctx has
+// ended and every relay has been let go.
+func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, auth extauth.Authenticator, m *metrics, log hclog.Logger) (done <-chan struct{}, err error) {
 	srv, err := extauth.New(auth, log, cfg.Extauth.RequestTimeout)
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
-	srv.Observe(observe) // the relayed decisions of ejabberd's pool, edge="extauth"
+	srv.Observe(m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed))
+	ln, err := extauthd.Listen(path, 0o660)
+	if err != nil {
+		return nil, err
+	}
 	log.Info("answering extauth relays", "socket", path)
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		if err := srv.ServeListener(ctx, ln, nil); err != nil {
+		if err := extauthd.ServeRelays(ctx, ln, srv, nil); err != nil {
 			log.Error("extauth socket stopped", "error", err)
 		}
 	}()

@@ -34,6 +34,17 @@ func Dial(ctx context.Context, cfg DialConfig) (*Client, error) {
 	return &Client{Session: s, muc: m}, nil
 }
 
+// SignIn signs the sync account in with a fresh password (see
+// account.Login) and starts serving its session.
+func SignIn(ctx context.Context, login account.Login) (*Client, error) {
+	m := &muc.Client{}
+	s, err := login.Dial(ctx, muc.HandleClient(m))
+	if err != nil {
+		return nil, err
+	}
+	return &Client{Session: s, muc: m}, nil
+}
+
 // iq sends an IQ and counts it.
 func (c *Client) iq(ctx context.Context, to jid.JID, typ stanza.IQType, payload string, v any) error {
 	return c.IQ(ctx, to, typ, payload, v)

@@ -13,13 +13,14 @@ import (
 	"livechat-auth/xmpp/extauth"
 )
 
-// readmeBlock returns the lines of the first code block of README.md in
-// the language lang that holds marker, without the indent of its fence.
+// readmeBlock returns the lines of the first code block of the production
+// guide (docs/operations.md, which README links) in the language lang that
+// holds marker, without the indent of its fence.
 func readmeBlock(t *testing.T, lang, marker string) []string {
 	t.Helper()
 	var block []string
 	in, indent := false, ""
-	for _, line := range strings.Split(readFile(t, "../README.md"), "\n") {
+	for _, line := range strings.Split(readFile(t, "../docs/operations.md"), "\n") {
 		trimmed := strings.TrimSpace(line)
 		switch {
 		case !in && trimmed == "```"+lang:
@@ -34,7 +35,7 @@ func readmeBlock(t *testing.T, lang, marker string) []string {
 			block = append(block, strings.TrimPrefix(line, indent))
 		}
 	}
-	t.Fatalf("README.md has no %s block holding %q", lang, marker)
+	t.Fatalf("docs/operations.md has no %s block holding %q", lang, marker)
 	return nil
 }
 

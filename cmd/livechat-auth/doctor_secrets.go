@@ -147,7 +147,7 @@ func keepFromChat(s config.SecretFile) string {
 	if strings.HasSuffix(s.Key, "_file") {
 		return fix
 	}
-	return "make that config serve's alone (" + fix + ") and give the chat server a config of its own without it (README, \"Running serve in production\")"
+	return "make that config serve's alone (" + fix + ") and give the chat server a config of its own without it (docs/operations.md)"
 }
 
 // credentialsOf returns a user's uid, primary gid and every group id.

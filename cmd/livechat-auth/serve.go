@@ -24,7 +24,6 @@ import (
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/extauth"
-	"livechat-auth/xmpp/extauthd"
 	"livechat-auth/xmpp/guard"
 	"livechat-auth/xmpp/httpauth"
 	"livechat-auth/xmpp/rooms"
@@ -110,11 +109,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	var extauthDone <-chan struct{} // closed once the extauth socket's relays are let go; nil: none
 	if path := cfg.Extauth.DaemonSocket; path != "" && path != config.DaemonOff {
 		var err error
-		if extauthDone, err = serveExtauthSocket(ctx, path, cfg, d, d.m, log.Named("extauth")); err != nil {
+		if extauthDone, err = serveExtauthSocket(ctx, path, cfg, d, d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed), log.Named("extauth")); err != nil {
 			ln.Close()
 			return cannotStart(fmt.Errorf("extauth.daemon_socket: %w", err))
 		}
-		if err := serveControl(ctx, extauthd.ControlSocket(path), d, log.Named("control")); err != nil {
+		if err := serveControl(ctx, extauth.ControlSocket(path), d, log.Named("control")); err != nil {
 			ln.Close()
 			return cannotStart(fmt.Errorf("extauth.daemon_socket: control socket: %w", err))
 		}
@@ -354,24 +353,36 @@ func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store
 
 // serveExtauthSocket answers the extauth relays of ejabberd's pool on a
 // Unix socket (mode 0660: give ejabberd's user the socket's group), with
-// one decision maker shared by all of them, its decisions counted under
-// edge="extauth". It returns once listening; done is closed when ctx has
-// ended and every relay has been let go.
-func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, auth extauth.Authenticator, m *metrics, log hclog.Logger) (done <-chan struct{}, err error) {
+// one decision maker shared by all of them. It returns once listening;
+// done is closed when ctx has ended and every relay has been let go.
+func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, auth extauth.Authenticator, observe provider.Observer, log hclog.Logger) (done <-chan struct{}, err error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != os.ModeSocket {
+			return nil, fmt.Errorf("%s exists and is not a socket", path)
+		}
+		if err := os.Remove(path); err != nil { // a stale socket from an earlier run
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	srv, err := extauth.New(auth, log, cfg.Extauth.RequestTimeout)
 	if err != nil {
+		ln.Close()
 		return nil, err
 	}
-	srv.Observe(m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed))
-	ln, err := extauthd.Listen(path, 0o660)
-	if err != nil {
-		return nil, err
-	}
+	srv.Observe(observe) // the relayed decisions of ejabberd's pool, edge="extauth"
 	log.Info("answering extauth relays", "socket", path)
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		if err := extauthd.ServeRelays(ctx, ln, srv, nil); err != nil {
+		if err := srv.ServeListener(ctx, ln, nil); err != nil {
 			log.Error("extauth socket stopped", "error", err)
 		}
 	}()

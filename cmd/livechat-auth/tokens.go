@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/hashicorp/go-hclog"
 
 	"livechat-auth/config"
@@ -18,11 +15,9 @@ import (
 	"livechat-auth/provider/token"
 )
 
-// jwksTimeout bounds one fetch of a JWKS.
-const jwksTimeout = 10 * time.Second
-
-// tokenSetup is everything built from the token settings. Its fields are
-// nil when tokens are off; minter and keys are nil when nothing can mint.
+// tokenSetup is everything built from the token settings (token.Setup).
+// Its fields are nil when tokens are off; minter and keys are nil when
+// nothing can mint.
 type tokenSetup struct {
 	verifier *token.Verifier
 	minter   *token.Minter
@@ -51,98 +46,19 @@ type buildOptions struct {
 	requireJWKS bool
 }
 
-// openTokens loads the keys named in the settings. A JWKS is fetched and
-// refreshed in the background until ctx ends. Errors name the setting and
-// its file or URL.
+// openTokens loads the keys named in the settings (token.Open). A JWKS
+// is fetched and refreshed in the background until ctx ends. Errors name
+// the setting and its file or URL.
 func openTokens(ctx context.Context, cfg config.Token, log hclog.Logger, opts buildOptions) (tokenSetup, error) {
-	var ts tokenSetup
-	if !cfg.Enabled() {
-		return ts, nil
-	}
-	secrets := map[string][]byte{}
-	publics := map[string]crypto.PublicKey{}
-	var algs []string
-	addAlg := func(alg string) {
-		if !slices.Contains(algs, alg) {
-			algs = append(algs, alg)
-		}
-	}
-	mc := token.MinterConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Lifetime: cfg.Lifetime}
-	if cfg.SigningKeyFile != "" {
-		key, err := token.LoadPrivateKey(cfg.SigningKeyFile)
-		if err != nil {
-			return ts, fmt.Errorf("token.signing_key_file: %w", err)
-		}
-		mc.Key = key
-	}
-	if cfg.Secret != "" {
-		secrets[cfg.SecretKID] = []byte(cfg.Secret)
-		addAlg(token.HS256)
-		if mc.Key == nil {
-			mc.Key, mc.KeyID = []byte(cfg.Secret), cfg.SecretKID
-		}
-	}
-	if cfg.PreviousSecret != "" {
-		secrets[cfg.PreviousSecretKID] = []byte(cfg.PreviousSecret)
-		addAlg(token.HS256)
-	}
-	if mc.Key != nil {
-		m, err := token.NewMinter(mc)
-		if err != nil {
-			return ts, fmt.Errorf("token: %w", err)
-		}
-		ts.minter = m
-		if pub := m.PublicKey(); pub != nil {
-			publics[m.KeyID()] = pub
-			addAlg(m.Algorithm())
-			if ts.keys, err = token.NewKeySet(map[string]crypto.PublicKey{m.KeyID(): pub}, m.KeyID()); err != nil {
-				return ts, fmt.Errorf("token: publish keys: %w", err)
-			}
-		}
-	}
-	for _, f := range cfg.PublicKeyFiles {
-		pub, err := token.LoadPublicKey(f)
-		if err != nil {
-			return ts, fmt.Errorf("token.public_key_files: %w", err)
-		}
-		kid, err := token.Thumbprint(pub)
-		if err != nil {
-			return ts, fmt.Errorf("token.public_key_files: %s: %w", f, err)
-		}
-		publics[kid] = pub
-		alg, _ := token.AlgorithmOf(pub) // LoadPublicKey accepted it, so it has one
-		addAlg(alg)
-	}
-	vc := token.VerifierConfig{Secrets: secrets, PublicKeys: publics, Issuer: cfg.Issuer, Audience: cfg.Audience,
-		SubjectClaim: cfg.SubjectClaim, Replay: cfg.ReplayProtection, Used: opts.used}
-	if cfg.JWKSURL != "" {
-		noError := !opts.requireJWKS
-		remote, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
-			RefreshInterval:           cfg.JWKSRefresh,
-			HTTPTimeout:               jwksTimeout,
-			NoErrorReturnFirstHTTPReq: &noError,
-			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-				return func(_ context.Context, err error) { log.Warn("JWKS refresh failed", "url", u, "error", err) }
-			},
-		})
-		if err != nil {
-			return ts, fmt.Errorf("token.jwks_url: %s: %w", cfg.JWKSURL, err)
-		}
-		vc.Remote = remote
-		for _, alg := range []string{token.RS256, token.ES256, token.EdDSA} {
-			addAlg(alg)
-		}
-	}
-	vc.Algorithms = algs
-	if len(cfg.Algorithms) > 0 {
-		vc.Algorithms = cfg.Algorithms
-	}
-	v, err := token.NewVerifier(vc)
-	if err != nil {
-		return ts, fmt.Errorf("token: %w", err)
-	}
-	ts.verifier = v
-	return ts, nil
+	s, err := token.Open(ctx, token.Config{
+		Secret: string(cfg.Secret), SecretKID: cfg.SecretKID,
+		PreviousSecret: string(cfg.PreviousSecret), PreviousSecretKID: cfg.PreviousSecretKID,
+		SigningKeyFile: cfg.SigningKeyFile, PublicKeyFiles: cfg.PublicKeyFiles,
+		JWKSURL: cfg.JWKSURL, JWKSRefresh: cfg.JWKSRefresh, RequireJWKS: opts.requireJWKS,
+		Algorithms: cfg.Algorithms, Issuer: cfg.Issuer, Audience: cfg.Audience, Lifetime: cfg.Lifetime,
+		SubjectClaim: cfg.SubjectClaim, Replay: cfg.ReplayProtection, Used: opts.used,
+	}, log)
+	return tokenSetup{verifier: s.Verifier, minter: s.Minter, keys: s.Keys}, err
 }
 
 // openUsedTokens opens the record of used tokens of a daemon answering on

@@ -5,95 +5,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
-	"github.com/hashicorp/go-hclog"
-	"mellium.im/xmpp/jid"
-
-	"livechat-auth/config"
 	"livechat-auth/provider"
-	"livechat-auth/xmpp/account"
-	"livechat-auth/xmpp/admin"
 	"livechat-auth/xmpp/guard"
 	"livechat-auth/xmpp/httpauth"
 )
 
-// adminSession is the room-sync account signed in as the server
-// administrator that ends sessions; it is dialled again when lost.
-type adminSession struct {
-	session *account.Session
-	client  *admin.Client
-}
-
-// dialAdmin signs the room-sync account in for session administration.
-func dialAdmin(ctx context.Context, login account.Login) (*adminSession, error) {
-	s, err := login.Dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &adminSession{session: s, client: admin.New(s)}, nil
-}
-
-// guardPass runs one pass with the account signed in as a.
-func guardPass(ctx context.Context, g *guard.Guard, accounts guard.Accounts, a *adminSession, login account.Login, cfg config.Config, dryRun bool) (guard.Pass, error) {
-	self := []jid.JID{a.session.Self(), login.JID()}
-	ctx, cancel := context.WithTimeout(ctx, max(cfg.EndSessions.Bound/2, 10*time.Second))
-	defer cancel()
-	return g.Run(ctx, accounts, a.client, cfg.Domains, self, dryRun)
-}
-
-// guardLoop checks the online users every half of end_sessions.bound
-// while end_sessions.enabled is on, reading the settings afresh each time
-// (a reload turns it on or off), and ends the sessions of refused
-// accounts. A lost admin session is dialled again at the next pass.
-func guardLoop(ctx context.Context, d *daemon, log hclog.Logger) {
-	var a *adminSession
-	defer func() {
-		if a != nil {
-			a.session.Close()
-		}
-	}()
-	wait := time.Duration(0)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		gen := d.running.Load()
-		cfg := gen.cfg
-		if !cfg.EndSessions.Enabled {
-			wait = 10 * time.Second // look again after a possible reload
-			continue
-		}
-		wait = cfg.EndSessions.Bound / 2
-		if a == nil {
-			var err error
-			if a, err = dialAdmin(ctx, gen.admin); err != nil {
-				d.m.guardRuns.WithLabelValues("failed").Inc()
-				log.Warn("cannot sign the session administrator in; trying again", "jid", cfg.Rooms.JID, "error", err, "in", wait)
-				a = nil
-				continue
-			}
-		}
-		p, err := guardPass(ctx, d.guard, gen.auth, a, gen.admin, cfg, false)
-		if err != nil {
-			d.m.guardRuns.WithLabelValues("failed").Inc()
-			log.Warn("session check failed; signing in again at the next", "error", err, "in", wait)
-			a.session.Close()
-			a = nil
-			continue
-		}
-		d.m.guardRuns.WithLabelValues("ok").Inc()
-		now := time.Now()
-		d.m.lastGuard.Store(&now)
-		for _, e := range p.Ended {
-			if e.Err == nil {
-				d.m.sessionEnded(e.Reason)
-			}
-		}
-		log.Debug("session check done", "online", p.Online, "ended", len(p.Ended), "skipped", p.Skipped)
-	}
+// watchSessions runs serve's session checks (guard.Loop) with the
+// running settings until ctx ends, and counts them.
+func watchSessions(ctx context.Context, d *daemon) {
+	d.guard.Loop(ctx, func() guard.Watch {
+		g := d.running.Load()
+		return guard.Watch{Enabled: g.cfg.EndSessions.Enabled, Bound: g.cfg.EndSessions.Bound, Accounts: g.auth, Login: g.admin, Domains: g.cfg.Domains}
+	}, d.m.sessionCheck)
 }
 
 // runEndSessions makes one pass and prints what it ended (with --dry-run,
@@ -120,13 +44,12 @@ func runEndSessions(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fail(stderr, "end-sessions", err)
 	}
 	defer store.Close()
-	login := adminLogin(cfg, auth, tokens.minter)
-	a, err := dialAdmin(ctx, login)
+	s, err := guard.SignIn(ctx, adminLogin(cfg, auth, tokens.minter))
 	if err != nil {
 		return fail(stderr, "end-sessions", err)
 	}
-	defer a.session.Close()
-	p, err := guardPass(ctx, guard.New(log.Named("guard"), nil), auth, a, login, cfg, *dryRun)
+	defer s.Close()
+	p, err := guard.New(log.Named("guard"), nil).RunAs(ctx, s, auth, cfg.Domains, cfg.EndSessions.Bound, *dryRun)
 	if err != nil {
 		return fail(stderr, "end-sessions", err)
 	}

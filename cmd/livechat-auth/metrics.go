@@ -12,6 +12,8 @@ import (
 
 	"livechat-auth/provider"
 	"livechat-auth/status"
+	"livechat-auth/xmpp/guard"
+	"livechat-auth/xmpp/rooms"
 )
 
 // metrics are the Prometheus series of "livechat-auth serve", on their
@@ -182,6 +184,39 @@ func (m *metrics) endedByReason() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// roomSync counts one run of serve's room sync and keeps it for the
+// status page.
+func (m *metrics) roomSync(sum rooms.Summary, err error) {
+	m.lastRoomSync.Store(&roomSyncRun{at: time.Now(), sum: sum, err: err})
+	m.roomChanges.Add(float64(sum.Changed()))
+	m.roomFailures.Add(float64(len(sum.Failed())))
+	switch {
+	case err != nil:
+		m.roomRuns.WithLabelValues("failed").Inc()
+	case len(sum.Failed()) > 0:
+		m.roomRuns.WithLabelValues("partial").Inc()
+	default:
+		m.roomRuns.WithLabelValues("ok").Inc()
+	}
+}
+
+// sessionCheck counts one check of the online users (end_sessions) and
+// the sessions it ended.
+func (m *metrics) sessionCheck(p guard.Pass, err error) {
+	if err != nil {
+		m.guardRuns.WithLabelValues("failed").Inc()
+		return
+	}
+	m.guardRuns.WithLabelValues("ok").Inc()
+	now := time.Now()
+	m.lastGuard.Store(&now)
+	for _, e := range p.Ended {
+		if e.Err == nil {
+			m.sessionEnded(e.Reason)
+		}
+	}
 }
 
 // handler serves the registry in the Prometheus text format.

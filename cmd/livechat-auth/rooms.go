@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -13,7 +12,6 @@ import (
 	"livechat-auth/config"
 	"livechat-auth/provider"
 	"livechat-auth/wikidb"
-	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/rooms"
 )
 
@@ -48,19 +46,6 @@ func roomSettings(s config.RoomSettings) rooms.Settings {
 	return rooms.Settings{Name: s.Name, Description: s.Description, Persistent: s.Persistent, MembersOnly: s.MembersOnly, Moderated: s.Moderated}
 }
 
-// syncOnce signs the sync account in, runs one sync and signs out.
-// Signing in has account.SignInTimeout; each room has rooms.room_timeout.
-func syncOnce(ctx context.Context, syncer *rooms.Syncer, login account.Login, dryRun bool) (rooms.Summary, error) {
-	client, err := rooms.SignIn(ctx, login)
-	if err != nil {
-		return rooms.Summary{}, err
-	}
-	defer client.Close()
-	sum, err := syncer.Run(ctx, client, dryRun)
-	sum.Reads, sum.Writes = client.Requests()
-	return sum, err
-}
-
 // runSyncRooms runs one sync and prints what changed (or, with --dry-run,
 // what would change). Exit 0: every room in step; 1: some room failed.
 func runSyncRooms(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -89,7 +74,7 @@ func runSyncRooms(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return fail(stderr, "sync-rooms", err)
 	}
-	sum, err := syncOnce(ctx, syncer, openAdminLogin(ctx, cfg, store, log), *dryRun)
+	sum, err := syncer.Sync(ctx, openAdminLogin(ctx, cfg, store, log), *dryRun)
 	if err != nil {
 		return fail(stderr, "sync-rooms", err)
 	}
@@ -125,52 +110,10 @@ func printSummary(w io.Writer, sum rooms.Summary) {
 		len(sum.Rooms), sum.Changed(), verb, len(sum.Failed()), sum.Reads, sum.Writes, sum.Elapsed.Round(time.Millisecond))
 }
 
-// syncLoop syncs every rooms.interval (±10% jitter) until ctx ends,
-// backing off after a failed run. It asks for the running settings, their
-// syncer (nil without rules) and the sync account's sign-in before each
-// run, so a reload changes the rules; with no rules or no interval it
-// idles. Each run signs in afresh, so a lost connection is simply made
-// again.
-func syncLoop(ctx context.Context, current func() (config.Config, *rooms.Syncer, account.Login), m *metrics, log hclog.Logger) {
-	wait := time.Duration(0) // the first run starts at once
-	backoff := 5 * time.Second
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		cfg, syncer, login := current()
-		interval := cfg.Rooms.Interval
-		if syncer == nil || interval <= 0 {
-			wait = time.Minute // look again after a possible reload
-			continue
-		}
-		sum, err := syncOnce(ctx, syncer, login, false)
-		m.lastRoomSync.Store(&roomSyncRun{at: time.Now(), sum: sum, err: err})
-		wait = interval + time.Duration((rand.Float64()*0.2-0.1)*float64(interval))
-		m.roomChanges.Add(float64(sum.Changed()))
-		m.roomFailures.Add(float64(len(sum.Failed())))
-		switch {
-		case err != nil:
-			m.roomRuns.WithLabelValues("failed").Inc()
-			log.Warn("room sync failed; retrying", "error", err, "in", backoff)
-			wait, backoff = backoff, min(2*backoff, interval)
-		case len(sum.Failed()) > 0:
-			m.roomRuns.WithLabelValues("partial").Inc()
-			log.Warn("room sync done with failures", "rooms", len(sum.Rooms), "failed", len(sum.Failed()), "changed", sum.Changed())
-			wait, backoff = min(wait, backoff), min(2*backoff, interval)
-		default:
-			m.roomRuns.WithLabelValues("ok").Inc()
-			log.Info("room sync done", "rooms", len(sum.Rooms), "changed", sum.Changed(), "writes", sum.Writes, "duration", sum.Elapsed)
-			backoff = 5 * time.Second
-		}
-	}
-}
-
 // syncRun builds a syncer and the sync account's sign-in from cfg,
 // reading the token keys afresh, and runs once. The status page's dry
-// run calls it; the loop runs with those of the running settings.
+// run calls it; serve's periodic sync (rooms.Loop) runs with those of the
+// running settings.
 func syncRun(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, dryRun bool) (rooms.Summary, error) {
 	ctx, cancel := context.WithCancel(ctx) // ends anything the run's keys started
 	defer cancel()
@@ -178,7 +121,7 @@ func syncRun(ctx context.Context, cfg config.Config, store *wikidb.Store, log hc
 	if err != nil {
 		return rooms.Summary{}, err
 	}
-	return syncOnce(ctx, syncer, openAdminLogin(ctx, cfg, store, log), dryRun)
+	return syncer.Sync(ctx, openAdminLogin(ctx, cfg, store, log), dryRun)
 }
 
 // roomSyncRun is the last run of serve's room sync, for the status page.
@@ -186,4 +129,13 @@ type roomSyncRun struct {
 	at  time.Time
 	sum rooms.Summary
 	err error
+}
+
+// syncRooms runs serve's periodic room sync (rooms.Loop) with the running
+// settings until ctx ends, and counts its runs.
+func syncRooms(ctx context.Context, d *daemon, log hclog.Logger) {
+	rooms.Loop(ctx, func() rooms.Job {
+		g := d.running.Load()
+		return rooms.Job{Syncer: g.syncer, Login: g.admin, Interval: g.cfg.Rooms.Interval}
+	}, log, d.m.roomSync)
 }

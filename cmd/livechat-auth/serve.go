@@ -125,11 +125,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1, "on", strings.Join(featuresOn(cfg), ", "))
-	go syncLoop(ctx, func() (config.Config, *rooms.Syncer, account.Login) { // ends with ctx
-		g := d.running.Load()
-		return g.cfg, g.syncer, g.admin
-	}, d.m, log.Named("rooms"))
-	go guardLoop(ctx, d, log.Named("guard")) // ends with ctx
+	go syncRooms(ctx, d, log.Named("rooms")) // ends with ctx
+	go watchSessions(ctx, d)                 // ends with ctx
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	for {

@@ -4,7 +4,8 @@
 // online. It asks the chat server who is online (only those need
 // checking), decides each account through the provider, as every sign-in
 // does, and ends the sessions of the refused ones with the server's
-// administration commands (package admin).
+// administration commands (package admin). Loop does that periodically,
+// with the administrator signed in between passes.
 package guard
 
 import (

@@ -19,4 +19,10 @@
 // A change counts as made only when the lists read back show it: the
 // rest is reported as refused and fails the room. A run never stops at a
 // failing room: it reports the failure and goes on.
+//
+// # Running
+//
+// Syncer.Sync signs the sync account in (an account.Login), runs once and
+// signs out; Loop does that periodically, with jitter and a backoff after
+// failures, asking before each run for the syncer of the running settings.
 package rooms

@@ -87,7 +87,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return cannotStart(err)
 	}
 	d.running.Store(first)
-	d.m.generation.Set(1)
+	d.m.series.Generation(1)
 	defer func() { d.running.Load().stop() }()
 
 	ln, err := net.Listen("tcp", cfg.Serve.Listen)
@@ -218,7 +218,7 @@ func (d *daemon) reload(ctx context.Context, path string, getenv func(string) st
 	cur := d.running.Load()
 	next, err := d.loadGeneration(ctx, path, getenv, cur.n+1)
 	if err != nil {
-		d.m.reloads.WithLabelValues("refused").Inc()
+		d.m.series.Reload(false)
 		d.log.Error("reload refused; keeping the running settings", "generation", cur.n, "error", oneLine(err))
 		return
 	}
@@ -227,8 +227,8 @@ func (d *daemon) reload(ctx context.Context, path string, getenv func(string) st
 	}
 	d.running.Store(next)
 	cur.stop()
-	d.m.reloads.WithLabelValues("ok").Inc()
-	d.m.generation.Set(float64(next.n))
+	d.m.series.Reload(true)
+	d.m.series.Generation(next.n)
 	changed := changedSections(cur.cfg, next.cfg)
 	if len(changed) == 0 {
 		changed = []string{"nothing (keys and secret files read afresh)"}

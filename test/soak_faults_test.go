@@ -43,7 +43,11 @@ var faultBudget = map[string]time.Duration{
 //   - redis-restart-empty: tokens (token-unshared while Redis does not
 //     answer; afterwards those issued before the record became whole,
 //     which counts whole seconds) and session requests (503
-//     state-unavailable). Passwords keep signing in.
+//     state-unavailable). Passwords keep signing in. The record becomes
+//     whole when the first process uses the new Redis (it writes the
+//     note <prefix>since), which may be well after Redis is back: the
+//     window lasts until that note is written (noteWatch), plus the
+//     allowance.
 //   - daemon-kill: tokens through ejabberd's extauth processes (and the
 //     test's own), refused as token-unshared while they decide alone,
 //     until a new daemon answers and they meet it again. Passwords and
@@ -130,13 +134,17 @@ func (s *soakStack) runFaults(t *testing.T, l *ledger, rng *rand.Rand, dur time.
 			break
 		}
 		s.inject(t, l, rng, fault)
+		gap := 1500*time.Millisecond + time.Duration(rng.Intn(2500))*time.Millisecond
+		if len(queue) == 0 { // every kind has run: leave more time without faults
+			gap = 3*time.Second + time.Duration(rng.Intn(7000))*time.Millisecond
+		}
 		switch fault {
 		case faultDaemonKill:
 			lastKill = time.Now()
 		case faultEjabberd:
 			lastKill = time.Time{} // its extauth workers are new
 		}
-		sleepFor(1500*time.Millisecond + time.Duration(rng.Intn(2500))*time.Millisecond)
+		sleepFor(gap)
 	}
 	l.end = deadline
 	sleepFor(time.Until(deadline))
@@ -359,6 +367,29 @@ type ledger struct {
 	attempts   []attempt
 	windows    []window
 	problems   []string
+	notes      []time.Time // when the shared record became whole (the note's own time)
+}
+
+// noteWritten records that the shared record became whole at t.
+func (l *ledger) noteWritten(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.notes = append(l.notes, t)
+}
+
+// whole returns when the record became whole after the Redis restart w:
+// the first note written after w started, or w's end if none was.
+func (l *ledger) whole(w window) time.Time {
+	end := w.end
+	for _, t := range l.notes {
+		if !t.Before(w.start) {
+			if t.After(end) {
+				end = t
+			}
+			break
+		}
+	}
+	return end
 }
 
 func newLedger() *ledger { return &ledger{begin: time.Now()} }
@@ -389,7 +420,11 @@ func (l *ledger) excuse(a attempt) string {
 	}
 	for _, w := range l.windows {
 		rule, ok := soakWindows[w.fault]
-		if ok && rule.affects(a) && overlaps(a, w.start, w.end.Add(rule.allowance)) {
+		end := w.end
+		if w.fault == faultRedis {
+			end = l.whole(w)
+		}
+		if ok && rule.affects(a) && overlaps(a, w.start, end.Add(rule.allowance)) {
 			return w.fault
 		}
 	}
@@ -424,6 +459,7 @@ func overlaps(a attempt, from, to time.Time) bool { return !a.start.After(to) &&
 // tally counts the attempts of one kind (and path).
 type tally struct {
 	attempts, accepted, inWindow, outside, hangsAtKill, hangs int
+	exposed                                                   int // right attempts inside a window that affects them
 }
 
 func (c tally) String() string {
@@ -445,6 +481,9 @@ func (l *ledger) evaluate(t *testing.T, dur time.Duration, seed int64) {
 		k, kp := count(byKind, a.kind), count(byPath, a.kind+" "+a.path)
 		k.attempts++
 		kp.attempts++
+		if isRight(a.kind) && l.excuse(a) != "" {
+			k.exposed++
+		}
 		at := a.start.Sub(l.begin).Seconds()
 		describe := fmt.Sprintf("%7.2fs +%s %s %s %s: %s", at, a.end.Sub(a.start).Round(time.Millisecond), a.kind, a.path, a.user, a.detail)
 		switch {
@@ -495,7 +534,7 @@ func (l *ledger) evaluate(t *testing.T, dur time.Duration, seed int64) {
 	fail("wrong answers accepted", wrong)
 	fail("right credentials refused outside every fault window", outside)
 	fail("requests hung with no daemon kill near", hangs)
-	fail("problems during the run", l.problems)
+	fail("problems during the run", append(l.problems, l.strayNotes()...))
 	if twice > 0 {
 		t.Errorf("%d tokens or signed requests were accepted more than once", twice)
 	}
@@ -511,6 +550,31 @@ func (l *ledger) evaluate(t *testing.T, dur time.Duration, seed int64) {
 			t.Errorf("no %s was tried", kind)
 		}
 	}
+}
+
+// strayNotes lists the times the shared record was marked whole anew
+// with no Redis restart to explain it (each restart explains one): such
+// a note refuses every token and session request issued before it.
+func (l *ledger) strayNotes() []string {
+	var out []string
+	claimed := map[int]bool{}
+	for _, n := range l.notes {
+		if n.Before(l.begin) {
+			continue // the first note, at start
+		}
+		w := -1
+		for i, win := range l.windows {
+			if win.fault == faultRedis && !win.start.After(n) {
+				w = i
+			}
+		}
+		if w < 0 || claimed[w] {
+			out = append(out, fmt.Sprintf("the shared record was marked whole anew at %.1fs with no Redis restart since the last note", n.Sub(l.begin).Seconds()))
+			continue
+		}
+		claimed[w] = true
+	}
+	return out
 }
 
 func pathsOf(kind string) []string {
@@ -586,8 +650,8 @@ func (l *ledger) report(t *testing.T, dur time.Duration, seed int64, byKind, byP
 	var parts []string
 	for _, k := range append(append([]string{}, rightKinds...), wrongKinds...) {
 		if c := byKind[k]; c != nil {
-			parts = append(parts, fmt.Sprintf("%s %d/%d accepted (%d in window, %d outside, %d hung at kill, %d hung)",
-				k, c.accepted, c.attempts, c.inWindow, c.outside, c.hangsAtKill, c.hangs))
+			parts = append(parts, fmt.Sprintf("%s %d/%d accepted (%d in window, %d outside, %d hung at kill, %d hung; %d sent inside a window)",
+				k, c.accepted, c.attempts, c.inWindow, c.outside, c.hangsAtKill, c.hangs, c.exposed))
 		}
 	}
 	var fs, ex []string
@@ -597,6 +661,6 @@ func (l *ledger) report(t *testing.T, dur time.Duration, seed int64, byKind, byP
 	for _, f := range []string{faultDBCut, faultRedis, faultDaemonKill, lostInFlight, lostBehind, faultEjabberd} {
 		ex = append(ex, fmt.Sprintf("%s=%d", f, excused[f]))
 	}
-	t.Logf("FAULT SOAK %s seed=%d: %d attempts; %s; faults: %s; right credentials refused in a window, by fault: %s; %.0f%% of the run inside a window",
-		dur, seed, len(l.attempts), strings.Join(parts, "; "), strings.Join(fs, " "), strings.Join(ex, " "), 100*covered.Seconds()/dur.Seconds())
+	t.Logf("FAULT SOAK %s seed=%d: %d attempts; %s; faults: %s; right credentials refused in a window, by fault: %s; %.0f%% of the run inside some window; shared record marked whole %d times",
+		dur, seed, len(l.attempts), strings.Join(parts, "; "), strings.Join(fs, " "), strings.Join(ex, " "), 100*covered.Seconds()/dur.Seconds(), len(l.notes))
 }

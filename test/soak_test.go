@@ -1,11 +1,13 @@
 package test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -352,6 +354,8 @@ func (s *soakStack) startTraffic(ctx context.Context, wg *sync.WaitGroup, l *led
 		func(ctx context.Context, rng *rand.Rand) { s.isuserWorker(ctx, rng, l) },
 		func(ctx context.Context, rng *rand.Rand) { s.replayWorker(ctx, rng, l, used) },
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); s.watchNote(ctx, l) }()
 	for i, w := range workers {
 		wg.Add(1)
 		go func() {
@@ -549,4 +553,56 @@ func (u *usedRecord) request(rng *rand.Rand) (signedRequest, bool) {
 		return signedRequest{}, false
 	}
 	return pick(rng, u.requests), true
+}
+
+// watchNote records each new note of when the shared record became whole
+// (<prefix>since, "run_id:unix-ms", written by the first process to use
+// a Redis that lost its data), with the time the note itself holds. It
+// only reads, with a plain RESP GET on a connection of its own.
+func (s *soakStack) watchNote(ctx context.Context, l *ledger) {
+	const key = "livechat-auth:since" // the default state.key_prefix
+	addr := fmt.Sprintf("127.0.0.1:%d", s.redisPort)
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		v, ok := redisGet(addr, key)
+		if !ok || v == "" || v == last {
+			continue // Redis down, or no note yet: nothing new
+		}
+		last = v
+		if ms, err := strconv.ParseInt(v[strings.LastIndexByte(v, ':')+1:], 10, 64); err == nil {
+			l.noteWritten(time.UnixMilli(ms))
+		}
+	}
+}
+
+// redisGet reads one string key; ok is false when Redis did not answer.
+func redisGet(addr, key string) (value string, ok bool) {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return "", false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second)) // a failed deadline shows up as a failed read
+	if _, err := fmt.Fprintf(c, "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", len(key), key); err != nil {
+		return "", false
+	}
+	r := bufio.NewReader(c)
+	head, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(head, "$") {
+		return "", false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(head[1:]))
+	if err != nil || n < 0 {
+		return "", err == nil // $-1: no such key
+	}
+	buf := make([]byte, n+2)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return "", false
+	}
+	return string(buf[:n]), true
 }

@@ -86,9 +86,8 @@ func (a *Authenticator) LivechatIDOwner(ctx context.Context, name string) (wikid
 // accounts make them, and another user's wrong claims cannot block the
 // owner's proof. A blocked attempt is refused with a *ClaimLock (which
 // is ReasonRateLimited) naming the key that blocked it; otherwise settle
-// must be told whether the attempt proved right (true also for an
-// attempt that was nobody's failure, such as a chat-server fault).
-func (a *Authenticator) ChatAttempt(ctx context.Context, login, name string) (settle func(right bool), err error) {
+// must be told how the attempt ended.
+func (a *Authenticator) ChatAttempt(ctx context.Context, login, name string) (settle func(Outcome), err error) {
 	byKey, nameKey := claimerKey(login), migrationKey(name)
 	now := a.now()
 	by := a.limiter.reserve(ctx, byKey, now)
@@ -102,16 +101,35 @@ func (a *Authenticator) ChatAttempt(ctx context.Context, login, name string) (se
 		a.claims.guessed(ctx, nameKey, now)
 		return nil, &ClaimLock{Key: nameKey}
 	}
-	return func(right bool) {
-		if right {
+	return func(o Outcome) {
+		switch o {
+		case OutcomeWrong:
+			a.limiter.keep(byKey, by)
+			a.claims.keep(nameKey, n)
+		case OutcomeTaken:
+			a.limiter.keep(byKey, by)
+			a.claims.release(ctx, nameKey, n) // asking costs the asker, not the name's owner
+		default:
 			a.limiter.release(ctx, byKey, by)
 			a.claims.release(ctx, nameKey, n)
-			return
 		}
-		a.limiter.keep(byKey, by)
-		a.claims.keep(nameKey, n)
 	}, nil
 }
+
+// Outcome is how a migration attempt ended, for ChatAttempt's count.
+type Outcome int
+
+const (
+	// OutcomeRight: the password proved right, or nobody's failure (a
+	// chat-server fault, a refusal before the password was tried).
+	OutcomeRight Outcome = iota
+	// OutcomeWrong: the chat server refused the password: a failure of
+	// the claimer and of the name.
+	OutcomeWrong
+	// OutcomeTaken: another wiki account holds the name: a failure of
+	// the claimer only.
+	OutcomeTaken
+)
 
 // NameCapFactor is how many times the failure limit a chat name's
 // migration proofs may fail within the window, over every claimer.
@@ -143,7 +161,9 @@ const OldPasswordTTL = 30 * 24 * time.Hour
 // are forgotten.
 func (a *Authenticator) ProveOldPassword(ctx context.Context, name, password string) {
 	key := lockKey(name)
-	a.old.Prove(ctx, key, password, a.now().Add(OldPasswordTTL))
+	for _, p := range passwordForms(password) { // Prosody's sign-ins bring the prepared form
+		a.old.Prove(ctx, key, p, a.now().Add(OldPasswordTTL))
+	}
 	a.limiter.clear(ctx, key, a.now())
 }
 
@@ -176,23 +196,48 @@ const (
 // nor looks at locks (the caller limits it, as the migration API does
 // with ChatAttempt), so a user checking an old password cannot lock
 // themselves out of chat. Other errors are technical faults.
+//
+// The password is judged in every form it may reach livechat-auth in (see
+// SASLprep): Prosody hands on the prepared form, so a soft hyphen or a
+// full-width letter added to the wiki password or a token would otherwise
+// pass here and sign in through the wiki there.
 func (a *Authenticator) WikiCredential(ctx context.Context, name, domain, password string) error {
-	if token.LooksLikeToken(password) {
-		return ReasonWikiToken
+	forms := passwordForms(password)
+	for _, p := range forms {
+		if token.LooksLikeToken(p) {
+			return ReasonWikiToken
+		}
 	}
 	if _, err := a.checkName(name, domain); err != nil {
 		return nil
 	}
-	_, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) error {
-		_, err := a.verify(u, password)
-		return err
-	}, func(wikidb.User, wikidb.Prefs, time.Time) error { return nil })
-	var reason Reason
-	switch {
-	case err == nil:
-		return ReasonWikiPassword
-	case errors.As(err, &reason):
-		return nil
+	for _, p := range forms {
+		_, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) error {
+			_, err := a.verify(u, p)
+			return err
+		}, func(wikidb.User, wikidb.Prefs, time.Time) error { return nil })
+		var reason Reason
+		switch {
+		case err == nil:
+			return ReasonWikiPassword
+		case errors.As(err, &reason):
+			continue
+		default:
+			return err
+		}
 	}
-	return err
+	return nil
+}
+
+// LooksLikeWikiToken reports whether password, in any form a chat server
+// may hand it on in, is shaped as a sign-in token: such a "chat password"
+// signs in through the wiki, and is refused before anything about a name
+// is answered.
+func LooksLikeWikiToken(password string) bool {
+	for _, p := range passwordForms(password) {
+		if token.LooksLikeToken(p) {
+			return true
+		}
+	}
+	return false
 }

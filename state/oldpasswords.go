@@ -69,15 +69,18 @@ func (o OldPasswords) Prove(ctx context.Context, name, password string, until ti
 	o.r.result(ctx, err)
 }
 
-// Proven asks Redis (one round trip), or this process while Redis does
-// not answer.
+// Proven asks this process first, then Redis (one round trip): a proof
+// made here survives Redis losing its data, and one made by another
+// sidecar is found in Redis.
 func (o OldPasswords) Proven(ctx context.Context, name, password string, now time.Time) bool {
-	if o.r.up() {
-		if ok, err := o.proven(ctx, name, password, now); err == nil {
-			return ok
-		}
+	if o.local.Proven(ctx, name, password, now) {
+		return true
 	}
-	return o.local.Proven(ctx, name, password, now)
+	if o.r.up() {
+		ok, err := o.proven(ctx, name, password, now)
+		return err == nil && ok
+	}
+	return false
 }
 
 func (o OldPasswords) proven(ctx context.Context, name, password string, now time.Time) (bool, error) {

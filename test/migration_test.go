@@ -175,6 +175,20 @@ func testMigrationAPI(t *testing.T, m *migrationSetup) {
 		{"newbie asks for a taken name past its budget", "claim", map[string]string{"login": "newbie", "chat_name": "alice", "chat_password": "x"}, 429, "rate-limited"},
 		{"claim", "claim", map[string]string{"login": "rupert", "chat_name": "rupe", "chat_password": "rupes-chat-pw"}, 200, "rupe"},
 	}
+	// A password the server will not take (a control character: Prosody's
+	// SASLprep refuses it as malformed) is a wrong password: asking about
+	// free names with it is counted like any other claim.
+	mustExec(t, m.w.Root, "INSERT INTO users_users (login, email, hash, livechat_id, pass_confirm, registrationDate, created, password) SELECT 'prober', 'prober@example.org', hash, NULL, pass_confirm, registrationDate, created, '' FROM users_users WHERE login = 'rupert'")
+	for i := range 8 {
+		status, answer := postMigration(t, url, "claim", map[string]string{"login": "prober", "chat_name": fmt.Sprintf("free%d", i), "chat_password": "x\u0007"})
+		if want := 403; i >= 6 {
+			if status != 429 {
+				t.Errorf("prober's claim %d after its budget: %d %v, want 429", i, status, answer)
+			}
+		} else if status != want || answer["error"] != "bad-chat-password" {
+			t.Errorf("prober's claim %d with a control character: %d %v, want 403 bad-chat-password", i, status, answer)
+		}
+	}
 	for _, s := range steps {
 		status, answer := postMigration(t, url, s.action, s.fields)
 		got := answer["error"]
@@ -219,6 +233,20 @@ func testMigrationAPI(t *testing.T, m *migrationSetup) {
 	}
 	if err := goSignIn(ctx, m.addr, "alice@chat.test", "a-strangers-chat-pw"); err != nil {
 		t.Errorf("the stranger's own alice no longer signs in after a complete with a token: %v", err)
+	}
+	// The same in the forms Prosody's SASLprep turns back into the token
+	// or the wiki password (a soft hyphen, a full-width letter).
+	for _, c := range []struct{ password, want string }{
+		{tok[:5] + "\u00ad" + tok[5:], "wiki-token"},
+		{"alice\u00ad-pw-1", "wiki-password"},
+		{"\uff41lice-pw-1", "wiki-password"},
+	} {
+		if status, answer := postMigration(t, url, "complete", map[string]string{"login": "alice", "chat_name": "alice", "chat_password": c.password}); status != 409 || answer["error"] != c.want {
+			t.Errorf("complete with %q: %d %v, want 409 %s", c.password, status, answer, c.want)
+		}
+	}
+	if err := goSignIn(ctx, m.addr, "alice@chat.test", "a-strangers-chat-pw"); err != nil {
+		t.Errorf("the stranger's own alice no longer signs in after a complete with a token or the wiki password: %v", err)
 	}
 	if err := goSignIn(ctx, m.addr, "alice@chat.test", tok); err != nil {
 		t.Errorf("the token no longer signs in after complete refused it: %v", err)

@@ -29,7 +29,7 @@ type Accounts interface {
 	Migratable(ctx context.Context, login string) (wikidb.User, error)
 	Migrated(ctx context.Context, login, name string) (provider.Account, error)
 	LivechatIDOwner(ctx context.Context, name string) (wikidb.User, bool, error)
-	ChatAttempt(ctx context.Context, login, name string) (settle func(right bool), err error)
+	ChatAttempt(ctx context.Context, login, name string) (settle func(provider.Outcome), err error)
 	ProveOldPassword(ctx context.Context, name, password string)
 	ClearFailures(ctx context.Context, login, name string)
 	WikiCredential(ctx context.Context, name, domain, password string) error
@@ -196,20 +196,29 @@ func (h *Handler) claim(ctx context.Context, req Request) (Response, *refusal) {
 	if bad != nil {
 		return Response{}, bad
 	}
+	// A token is refused before anything about the name is answered, so
+	// it cannot ask about names uncounted.
+	if provider.LooksLikeWikiToken(req.ChatPassword) {
+		return Response{}, tokenRefusal
+	}
 	settle, bad := h.attempt(ctx, req.Login, name)
 	if bad != nil {
 		return Response{}, bad
 	}
 	if bad := h.free(ctx, name, req.Login); bad != nil {
-		settle(bad.code != "chat-name-taken")
+		if bad.code == "chat-name-taken" {
+			settle(provider.OutcomeTaken)
+		} else {
+			settle(provider.OutcomeRight)
+		}
 		return Response{}, bad
 	}
 	if bad := h.notWikiCredential(ctx, name, req.ChatPassword); bad != nil {
-		settle(true)
+		settle(provider.OutcomeRight)
 		return Response{}, bad
 	}
 	err := h.chat.CheckPassword(ctx, name, req.ChatPassword)
-	settle(!errors.Is(err, ErrNotAuthorized))
+	settle(outcome(err))
 	if err != nil {
 		return Response{}, h.chatRefusal(err, name)
 	}
@@ -217,8 +226,19 @@ func (h *Handler) claim(ctx context.Context, req Request) (Response, *refusal) {
 	return h.answer(name, "")
 }
 
+// outcome is how a chat server's answer counts.
+func outcome(err error) provider.Outcome {
+	if errors.Is(err, ErrNotAuthorized) {
+		return provider.OutcomeWrong
+	}
+	return provider.OutcomeRight
+}
+
+var tokenRefusal = refuse(http.StatusConflict, string(provider.ReasonWikiToken),
+	"this is a sign-in token, which signs in through the wiki: give the old chat account's own password")
+
 // attempt counts a claim or completion (see provider's ChatAttempt).
-func (h *Handler) attempt(ctx context.Context, login, name string) (settle func(right bool), bad *refusal) {
+func (h *Handler) attempt(ctx context.Context, login, name string) (settle func(provider.Outcome), bad *refusal) {
 	settle, err := h.accounts.ChatAttempt(ctx, login, name)
 	var lock *provider.ClaimLock
 	switch {
@@ -241,8 +261,7 @@ func (h *Handler) notWikiCredential(ctx context.Context, name, password string) 
 	case err == nil:
 		return nil
 	case errors.Is(err, provider.ReasonWikiToken):
-		return refuse(http.StatusConflict, string(provider.ReasonWikiToken),
-			"this is a sign-in token, which signs in through the wiki: give the old chat account's own password")
+		return tokenRefusal
 	case errors.Is(err, provider.ReasonWikiPassword):
 		return refuse(http.StatusConflict, string(provider.ReasonWikiPassword),
 			"this is the wiki password, which signs in through the wiki: give the old chat account's own password")
@@ -303,11 +322,11 @@ func (h *Handler) complete(ctx context.Context, req Request) (Response, *refusal
 	// is left: removing "it" would remove what the server keeps under the
 	// name.
 	if bad := h.notWikiCredential(ctx, name, req.ChatPassword); bad != nil {
-		settle(true)
+		settle(provider.OutcomeRight)
 		return Response{}, bad
 	}
 	err := h.chat.RemoveAccount(ctx, name, req.ChatPassword, h.cfg.Retire)
-	settle(!errors.Is(err, ErrNotAuthorized))
+	settle(outcome(err))
 	switch {
 	case errors.Is(err, ErrNotAuthorized):
 		// Removed by an earlier call, or the password is not the old

@@ -455,3 +455,32 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestMigrationTakenCostsTheAsker: "taken" answers count against the
+// claimer only, so several accounts asking about a name cannot use up the
+// name's cap and block its owner's proof.
+func TestMigrationTakenCostsTheAsker(t *testing.T) {
+	s := newSetup(t)
+	for i := range 6 {
+		s.dir.Add(wikidb.User{ID: int64(20 + i), Login: "m" + strconv.Itoa(i), PassConfirm: 1})
+	}
+	s.dir.Update(4, func(u *wikidb.User) { u.LivechatID = ptr("rupe") }) // rupert stored rupe, not yet completed
+	for i := range 6 {
+		for range 5 {
+			s.call("claim", body("claim", "m"+strconv.Itoa(i), "RUPE", "x"))
+		}
+	}
+	if status, answer := s.call("complete", body("complete", "rupert", "rupe", "rupes-pw")); status != 200 {
+		t.Errorf("the owner's complete after others asked about the name 30 times: %d %v", status, answer)
+	}
+	// A token is refused before anything about a name is answered, and
+	// costs nothing: it cannot list names uncounted or counted.
+	for range 10 {
+		if status, answer := s.call("claim", body("claim", "newbie", "free", aToken)); status != 409 || answer["error"] != "wiki-token" {
+			t.Fatalf("claim with a token: %d %v", status, answer)
+		}
+	}
+	if status, answer := s.call("claim", body("claim", "newbie", "newbie", "x")); status != 200 {
+		t.Errorf("newbie's own claim after token refusals: %d %v", status, answer)
+	}
+}

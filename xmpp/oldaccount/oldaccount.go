@@ -81,9 +81,13 @@ func (srv *Server) SignIn(ctx context.Context, name, password string) (*Session,
 	return &Session{s: s}, nil
 }
 
-// refused reports whether err holds the server's SASL failure
-// not-authorized. mellium keeps its failure type internal, and its text
-// is the server's own words, so the failure is read back as XML.
+// refused reports whether err holds a SASL failure that refuses these
+// credentials (not-authorized, and malformed-request, incorrect-encoding,
+// account-disabled, credentials-expired or invalid-authzid: a password the
+// server will not take is a wrong one), rather than a fault of the server
+// (temporary-auth-failure, a mechanism or encryption it wants). mellium
+// keeps its failure type internal, and its text is the server's own
+// words, so the failure is read back as XML.
 func refused(err error) bool {
 	var failure interface {
 		error
@@ -93,7 +97,20 @@ func refused(err error) bool {
 		return false
 	}
 	raw, err := xml.Marshal(failure)
-	return err == nil && bytes.Contains(raw, []byte("<not-authorized"))
+	if err != nil {
+		return false
+	}
+	for _, fault := range []string{"<temporary-auth-failure", "<aborted", "<encryption-required", "<invalid-mechanism", "<mechanism-too-weak"} {
+		if bytes.Contains(raw, []byte(fault)) {
+			return false
+		}
+	}
+	for _, condition := range []string{"<not-authorized", "<malformed-request", "<incorrect-encoding", "<account-disabled", "<credentials-expired", "<invalid-authzid"} {
+		if bytes.Contains(raw, []byte(condition)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Close ends the session.

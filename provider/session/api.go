@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // This file is the one helper of the wiki's signed JSON calls, the session
@@ -69,8 +70,16 @@ func (e Endpoint) Read(w http.ResponseWriter, r *http.Request, now time.Time) ([
 // could take in another way (a second object, a repeated or re-cased key)
 // is refused rather than guessed at. Its errors are messages for the
 // caller.
+//
+// Keys must be written plainly (no escapes: "log\u0069n" is no key), no
+// value may be null, and the body must be valid UTF-8 with no lone
+// surrogate escape (which JSON readers would turn into U+FFFD, each in its
+// own way).
 func DecodeObject(body []byte, allowed ...string) (map[string]json.RawMessage, error) {
 	notOne := errors.New("the body is not one JSON object")
+	if !utf8.Valid(body) || loneSurrogate(body) {
+		return nil, errors.New("the body is not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, notOne
@@ -82,8 +91,10 @@ func DecodeObject(body []byte, allowed ...string) (map[string]json.RawMessage, e
 			return nil, notOne
 		}
 		key, _ := t.(string) // an object's keys are strings
+		end := int(dec.InputOffset())
+		written := end >= len(key)+2 && string(body[end-len(key)-2:end]) == `"`+key+`"`
 		switch _, dup := values[key]; {
-		case !contains(allowed, key):
+		case !written || !contains(allowed, key):
 			return nil, fmt.Errorf("unknown field %q: the fields are %s", key, strings.Join(allowed, ", "))
 		case dup:
 			return nil, fmt.Errorf("field %q given twice", key)
@@ -91,6 +102,9 @@ func DecodeObject(body []byte, allowed ...string) (map[string]json.RawMessage, e
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
 			return nil, notOne
+		}
+		if string(v) == "null" {
+			return nil, fmt.Errorf("field %q is null: leave it out", key)
 		}
 		values[key] = v
 	}
@@ -118,6 +132,52 @@ func DecodeStrings(body []byte, allowed ...string) (map[string]string, error) {
 		out[k] = s
 	}
 	return out, nil
+}
+
+// loneSurrogate reports whether body holds a \uD800–\uDFFF escape that is
+// not half of a surrogate pair.
+func loneSurrogate(body []byte) bool {
+	hex4 := func(i int) (uint16, bool) {
+		if i+6 > len(body) || body[i] != '\\' || body[i+1] != 'u' {
+			return 0, false
+		}
+		var v uint16
+		for _, c := range body[i+2 : i+6] {
+			switch {
+			case c >= '0' && c <= '9':
+				v = v<<4 | uint16(c-'0')
+			case c >= 'a' && c <= 'f':
+				v = v<<4 | uint16(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				v = v<<4 | uint16(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return v, true
+	}
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' {
+			continue
+		}
+		v, ok := hex4(i)
+		if !ok {
+			i++ // an escape such as \\ or \": skip what it escapes
+			continue
+		}
+		switch {
+		case v >= 0xD800 && v <= 0xDBFF:
+			if low, ok := hex4(i + 6); !ok || low < 0xDC00 || low > 0xDFFF {
+				return true
+			}
+			i += 11
+		case v >= 0xDC00 && v <= 0xDFFF:
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {

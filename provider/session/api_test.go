@@ -23,6 +23,14 @@ func TestDecodeObject(t *testing.T) {
 		{"not closed", `{"login":"alice"`, false},
 		{"empty", ``, false},
 		{"a string", `"login"`, false},
+		{"an escaped key", `{"log\u0069n":"alice"}`, false},
+		{"a null value", `{"login":null,"nonce":"1"}`, false},
+		{"invalid UTF-8", "{\"login\":\"\xff\"}", false},
+		{"a lone high surrogate", `{"login":"\ud800x"}`, false},
+		{"a lone low surrogate", `{"login":"\udc00"}`, false},
+		{"a surrogate pair", `{"login":"\ud83d\ude00"}`, true},
+		{"an escaped backslash before u", `{"login":"a\\ud800"}`, true},
+		{"escapes in a value", `{"login":"\u0061lice"}`, true},
 	} {
 		_, err := DecodeObject([]byte(c.body), "login", "nonce")
 		if (err == nil) != c.ok {

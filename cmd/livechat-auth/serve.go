@@ -19,20 +19,11 @@ import (
 
 	"livechat-auth/config"
 	"livechat-auth/provider"
-	"livechat-auth/provider/migration"
-	"livechat-auth/provider/session"
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/extauth"
 	"livechat-auth/xmpp/guard"
-	"livechat-auth/xmpp/httpauth"
 	"livechat-auth/xmpp/rooms"
-	"livechat-auth/xmpp/webproxy"
-)
-
-var (
-	_ session.Resolver = (*provider.Authenticator)(nil)
-	_ session.Profiles = (*wikidb.Store)(nil)
 )
 
 // runServe runs the HTTP listener until ctx ends (SIGINT, SIGTERM), then
@@ -55,7 +46,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	defer closeLog()
 	log = log.Named("serve")
-	warnSettings(log, cfg, fs.Lookup("config").Value.String())
+	cfgPath := fs.Lookup("config").Value.String()
+	warnSettings(log, cfg, cfgPath)
 	cannotStart := func(err error) int {
 		if cfg.Log.File != "" { // stderr gets the line below; the log file gets it too
 			log.Error("cannot start", "error", oneLine(err))
@@ -63,14 +55,41 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fail(stderr, "serve", err)
 	}
 
+	d, closeDaemon, err := openDaemon(ctx, cfg, log)
+	if err != nil {
+		return cannotStart(err)
+	}
+	defer closeDaemon()
+	ln, err := net.Listen("tcp", cfg.Serve.Listen)
+	if err != nil {
+		return cannotStart(fmt.Errorf("serve.listen: %w", err))
+	}
+	if err := d.store.Ping(ctx); err != nil {
+		log.Warn("wiki database unavailable at start", "error", err)
+	}
+	extauthDone, err := startListeners(ctx, cfg, d, log)
+	if err != nil {
+		ln.Close()
+		return cannotStart(err)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1, "on", strings.Join(featuresOn(cfg), ", "))
+	go syncRooms(ctx, d, log.Named("rooms")) // ends with ctx
+	go watchSessions(ctx, d)                 // ends with ctx
+	return d.serveHTTP(ctx, ln, extauthDone, hup, func() { d.reload(ctx, cfgPath, getenv) })
+}
+
+// openDaemon opens what serve keeps for its whole life (the wiki store,
+// the metrics, the shared state) and builds the first generation from
+// cfg. Its close function stops the running generation, then closes the
+// shared state and the store.
+func openDaemon(ctx context.Context, cfg config.Config, log hclog.Logger) (*daemon, func(), error) {
 	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{
 		QueryTimeout: cfg.Wiki.QueryTimeout, MaxOpenConns: cfg.Wiki.MaxOpenConns, PrefsRefresh: cfg.Wiki.PrefsRefresh,
 		AccountCache: cfg.Wiki.AccountCache,
 	})
 	if err != nil {
-		return cannotStart(fmt.Errorf("wiki.dsn: %w", err))
+		return nil, nil, fmt.Errorf("wiki.dsn: %w", err)
 	}
-	defer store.Close()
 	socket := cfg.Extauth.DaemonSocket
 	if socket == config.DaemonOff {
 		socket = ""
@@ -78,22 +97,51 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	m := newMetrics()
 	st, err := openSharedState(cfg, socket, true, log, m.stateUp)
 	if err != nil {
-		return cannotStart(err)
+		store.Close()
+		return nil, nil, err
 	}
-	defer st.Close()
 	d := &daemon{store: store, m: m, log: log, state: st, guard: guard.New(log.Named("guard"), nil)}
 	first, err := d.build(ctx, 1, cfg)
 	if err != nil {
-		return cannotStart(err)
+		st.Close()
+		store.Close()
+		return nil, nil, err
 	}
 	d.running.Store(first)
 	d.m.series.Generation(1)
-	defer func() { d.running.Load().stop() }()
+	return d, func() {
+		d.running.Load().stop()
+		st.Close()
+		store.Close()
+	}, nil
+}
 
-	ln, err := net.Listen("tcp", cfg.Serve.Listen)
-	if err != nil {
-		return cannotStart(fmt.Errorf("serve.listen: %w", err))
+// startListeners starts what listens beside the HTTP listener: the
+// extauth relays' socket and its control socket (extauth.daemon_socket),
+// and the status page (status.listen). extauthDone is closed once the
+// relays are let go after ctx ends; nil: no socket.
+func startListeners(ctx context.Context, cfg config.Config, d *daemon, log hclog.Logger) (extauthDone <-chan struct{}, err error) {
+	if path := cfg.Extauth.DaemonSocket; path != "" && path != config.DaemonOff {
+		if extauthDone, err = serveExtauthSocket(ctx, path, cfg, d, d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed), log.Named("extauth")); err != nil {
+			return nil, fmt.Errorf("extauth.daemon_socket: %w", err)
+		}
+		if err := serveControl(ctx, extauth.ControlSocket(path), d, log.Named("control")); err != nil {
+			return nil, fmt.Errorf("extauth.daemon_socket: control socket: %w", err)
+		}
 	}
+	if cfg.Status.Listen != "" {
+		if err := serveStatus(ctx, cfg, d, time.Now(), log.Named("status")); err != nil {
+			return nil, fmt.Errorf("status.listen: %w", err)
+		}
+	}
+	return extauthDone, nil
+}
+
+// serveHTTP serves the running generation's routes on ln until ctx ends,
+// then drains: requests under way and the extauth relays (extauthDone;
+// nil: none) have 10 s. Each signal on hup calls reload. It returns the
+// exit code.
+func (d *daemon) serveHTTP(ctx context.Context, ln net.Listener, extauthDone <-chan struct{}, hup <-chan os.Signal, reload func()) int {
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { d.running.Load().handler.ServeHTTP(w, r) }),
 		// No read or write timeout: they would cut proxied WebSockets.
@@ -101,44 +149,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10, // a sign-in's URL is far smaller
-		ErrorLog:          log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn}),
+		ErrorLog:          d.log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn}),
 	}
-	if err := store.Ping(ctx); err != nil {
-		log.Warn("wiki database unavailable at start", "error", err)
-	}
-	var extauthDone <-chan struct{} // closed once the extauth socket's relays are let go; nil: none
-	if path := cfg.Extauth.DaemonSocket; path != "" && path != config.DaemonOff {
-		var err error
-		if extauthDone, err = serveExtauthSocket(ctx, path, cfg, d, d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed), log.Named("extauth")); err != nil {
-			ln.Close()
-			return cannotStart(fmt.Errorf("extauth.daemon_socket: %w", err))
-		}
-		if err := serveControl(ctx, extauth.ControlSocket(path), d, log.Named("control")); err != nil {
-			ln.Close()
-			return cannotStart(fmt.Errorf("extauth.daemon_socket: control socket: %w", err))
-		}
-	}
-	if cfg.Status.Listen != "" {
-		if err := serveStatus(ctx, cfg, d, time.Now(), log.Named("status")); err != nil {
-			ln.Close()
-			return cannotStart(fmt.Errorf("status.listen: %w", err))
-		}
-	}
-	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1, "on", strings.Join(featuresOn(cfg), ", "))
-	go syncRooms(ctx, d, log.Named("rooms")) // ends with ctx
-	go watchSessions(ctx, d)                 // ends with ctx
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	for {
 		select {
 		case err := <-served:
-			log.Error("stopped", "error", err)
+			d.log.Error("stopped", "error", err)
 			return exitError
 		case <-ctx.Done():
 			drain, stop := context.WithTimeout(context.Background(), 10*time.Second)
 			defer stop()
 			if err := srv.Shutdown(drain); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				log.Warn("shutdown", "error", err)
+				d.log.Warn("shutdown", "error", err)
 			}
 			if extauthDone != nil {
 				select { // the relays' streams go back to them between two requests
@@ -146,10 +170,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 				case <-drain.Done():
 				}
 			}
-			log.Info("stopped")
+			d.log.Info("stopped")
 			return exitOK
 		case <-hup:
-			d.reload(ctx, fs.Lookup("config").Value.String(), getenv)
+			reload()
 		}
 	}
 }
@@ -205,7 +229,7 @@ func (d *daemon) build(ctx context.Context, n int, cfg config.Config) (g *genera
 			return nil, err
 		}
 	}
-	if g.handler, err = routes(cfg, auth, d.store, tokens, d.state, d.guard, d.m, g.admin, d.log); err != nil {
+	if g.handler, err = d.routes(cfg, auth, tokens, g.admin); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -262,90 +286,6 @@ func (d *daemon) Authenticate(ctx context.Context, user, domain, password string
 
 func (d *daemon) UserExists(ctx context.Context, user, domain string) (bool, error) {
 	return d.running.Load().auth.UserExists(ctx, user, domain)
-}
-
-// routes builds the HTTP handlers the settings turn on.
-func routes(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, tokens tokenSetup, st *sharedState, g *guard.Guard, m *metrics, admin account.Login, log hclog.Logger) (*http.ServeMux, error) {
-	mux := http.NewServeMux()
-	api := func(h http.Handler) http.Handler {
-		return http.TimeoutHandler(h, cfg.Serve.RequestTimeout, `{"error":"timeout","message":"the request took too long"}`)
-	}
-	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = io.WriteString(w, "ok\n") // the client went away: nothing to do
-	}))
-	mux.Handle("GET /readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := store.Ping(r.Context()); err != nil {
-			log.Warn("not ready", "error", err)
-			http.Error(w, "wiki database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		if err := st.degraded(r.Context()); err != nil {
-			// Passwords still sign in: the node stays in service, and
-			// says what it cannot do.
-			_, _ = io.WriteString(w, "degraded: "+err.Error()+"; tokens and session requests are refused, failure limits are per process\n")
-			return
-		}
-		_, _ = io.WriteString(w, "ready\n") // the client went away: nothing to do
-	}))
-	mux.Handle("GET /metrics", m.handler())
-	if cfg.Session.Key != "" {
-		if tokens.minter == nil {
-			return nil, errors.New("session.key: the session API needs a key to mint tokens with")
-		}
-		var granted func(string, session.Profile)
-		if cfg.Session.VCardAPIURL != "" {
-			granted = newVCards(cfg.Session.VCardAPIURL, log.Named("vcard")).granted
-		}
-		h, err := session.New(auth, store, tokens.minter, log.Named("session"), session.Config{
-			Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: cfg.ChatDomain(), Seen: st.seen,
-			SubjectClaim: cfg.Token.SubjectClaim,
-			WebSocketURL: cfg.Session.WebSocketURL, BOSHURL: cfg.Session.BOSHURL,
-			MigrationURL: cfg.Session.MigrationURL, AvatarURL: cfg.Session.AvatarURL,
-			Observe: m.observer("session", "session"),
-			Granted: granted,
-		})
-		if err != nil {
-			return nil, err
-		}
-		mux.Handle("/v1/sessions", api(h))
-	}
-	if cfg.Migration.Enabled {
-		h, err := newMigration(cfg, auth, store, st, m, admin, log)
-		if err != nil {
-			return nil, err
-		}
-		mux.Handle(migration.Prefix, api(h))
-	}
-	if cfg.HTTPAuth.Enabled() {
-		h, err := httpauth.New(endingAware{auth, g}, log.Named("httpauth"), httpauth.Config{
-			Base: cfg.HTTPAuth.Path, Secret: []byte(cfg.HTTPAuth.Secret), Timeout: cfg.HTTPAuth.Timeout,
-			NoSecret: cfg.HTTPAuth.Secret == "" && cfg.HTTPAuth.AllowNoSecret,
-			Observe:  m.observer("httpauth", "check_password", "user_exists"),
-		})
-		if err != nil {
-			return nil, err
-		}
-		mux.Handle(cfg.HTTPAuth.Path+"/", h)
-	}
-	if tokens.keys != nil {
-		mux.Handle("/v1/keys/signing.pem", tokens.keys.PEM())
-		mux.Handle("/.well-known/jwks.json", tokens.keys.JWKS())
-	}
-	for _, p := range []struct{ path, upstream string }{
-		{cfg.Proxy.WebSocketPath, cfg.Proxy.WebSocketUpstream},
-		{cfg.Proxy.BOSHPath, cfg.Proxy.BOSHUpstream},
-	} {
-		if p.upstream == "" {
-			continue
-		}
-		h, err := webproxy.New(p.path, p.upstream, cfg.Proxy.HostHeader, log.Named("proxy"))
-		if err != nil {
-			return nil, err
-		}
-		mux.Handle(p.path, h)
-		mux.Handle(p.path+"/", h)
-	}
-	return mux, nil
 }
 
 // serveExtauthSocket answers the extauth relays of ejabberd's pool on a

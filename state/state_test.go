@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"livechat-auth/provider"
 	"livechat-auth/provider/providertest"
 	"livechat-auth/provider/token"
+	"livechat-auth/test/harness"
 )
 
 // redisURL is the Redis of this machine, which scripts/setup.sh starts.
@@ -36,14 +36,9 @@ func openTest(t *testing.T, log hclog.Logger) *Redis {
 // new prefix or after a flush.
 func openPrefix(t *testing.T, log hclog.Logger, old bool) *Redis {
 	t.Helper()
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis unavailable (CI must run every test): %v", err)
-		}
-		t.Skipf("Redis unavailable on 127.0.0.1:6379 (scripts/setup.sh starts it): %v", err)
-	} else {
-		c.Close()
-	}
+	c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second)
+	harness.Need(t, "Redis on 127.0.0.1:6379", err == nil, fmt.Sprintf("scripts/setup.sh starts it (%v)", err))
+	c.Close()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "livechat-auth-test:" + hex.EncodeToString(b) + ":"

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"livechat-auth/test/harness"
 )
 
 // binPath is the livechat-auth binary built by TestMain for this run.
@@ -39,18 +41,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// need decides what a missing server means: locally the test is skipped
-// with a hint; with CI set it fails, so CI never passes by skipping.
-func need(t testing.TB, what string, ok bool, hint string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s unavailable (CI must run every test): %s", what, hint)
-	}
-	t.Skipf("%s unavailable: %s", what, hint)
-}
+// need is the harness rule: skip locally, fail under CI.
+var need = harness.Need
 
 // randomName returns prefix followed by random hex.
 func randomName(prefix string) string {

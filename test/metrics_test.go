@@ -1,7 +1,6 @@
 package test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,11 +9,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"livechat-auth/test/harness"
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/extauth"
 	"livechat-auth/xmpp/httpauth"
@@ -29,24 +28,7 @@ func decisionSeries(t testing.TB, serveURL string) map[string]float64 {
 	if code != 200 {
 		t.Fatalf("metrics: %d", code)
 	}
-	out := map[string]float64{}
-	s := bufio.NewScanner(strings.NewReader(body))
-	for s.Scan() {
-		line := s.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[name] = v
-	}
-	return out
+	return harness.Series(t, body)
 }
 
 // userExists asks serve's HTTP contract whether a user exists.

@@ -2,12 +2,10 @@ package docker
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -26,11 +24,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-	"mellium.im/sasl"
-	"mellium.im/xmpp"
-	"mellium.im/xmpp/jid"
 
 	"livechat-auth/provider/session"
+	"livechat-auth/test/harness"
 )
 
 // The test stack runs with host networking on loopback ports that this
@@ -53,19 +49,8 @@ const (
 
 var repo = filepath.Join("..", "..")
 
-// need decides what a missing prerequisite means: locally the test is
-// skipped with a hint; with CI set it fails, so CI never passes by
-// skipping.
-func need(t *testing.T, what string, ok bool, hint string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s unavailable (CI must run every test): %s", what, hint)
-	}
-	t.Skipf("%s unavailable: %s", what, hint)
-}
+// need is the harness rule: skip locally, fail under CI.
+var need = harness.Need
 
 // TestDockerStack builds every stage of the Dockerfile, starts
 // docker-compose.yml (with a test override: host networking on the ports
@@ -579,49 +564,11 @@ func run(ctx context.Context, name string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// signIn signs in over plain TCP with mellium's XMPP client (SASL PLAIN,
-// then resource binding) and closes the session.
 func signIn(addr, address, password string) error {
-	j, err := jid.Parse(address)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	// Loopback without TLS: tell mellium the stream is secure so that it
-	// runs SASL.
-	s, err := xmpp.NewSession(ctx, j.Domain(), j, conn, xmpp.Secure, xmpp.NewNegotiator(
-		func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
-			return xmpp.StreamConfig{Features: []xmpp.StreamFeature{
-				xmpp.SASL("", password, sasl.Plain),
-				xmpp.BindResource(),
-			}}
-		}))
-	if err != nil {
-		return err
-	}
-	return s.Close()
+	return harness.SignIn(context.Background(), 15*time.Second, addr, address, password)
 }
 
-// isRefusal tells a server's SASL "no" (a <failure/> with
-// <not-authorized/>) from any other failure.
-func isRefusal(err error) bool {
-	var failure interface {
-		error
-		xml.Marshaler
-	}
-	if !errors.As(err, &failure) {
-		return false
-	}
-	out, merr := xml.Marshal(failure)
-	return merr == nil && bytes.Contains(out, []byte("urn:ietf:params:xml:ns:xmpp-sasl")) && bytes.Contains(out, []byte("<not-authorized"))
-}
+var isRefusal = harness.IsRefusal
 
 // sessionToken asks the session API for login's token, as the wiki does.
 func sessionToken(t *testing.T, base, login string) string {
@@ -686,24 +633,7 @@ func series(t *testing.T, base string) map[string]float64 {
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
 	}
-	out := map[string]float64{}
-	s := bufio.NewScanner(strings.NewReader(body))
-	for s.Scan() {
-		line := s.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[name] = v
-	}
-	return out
+	return harness.Series(t, body)
 }
 
 func readFile(t *testing.T, name string) string {

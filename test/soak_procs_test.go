@@ -240,9 +240,10 @@ func (w *leakWatch) add(pid int) {
 	w.pids = append(w.pids, pid)
 }
 
-// ours lists the running processes of this test: the binary of this run,
-// anything started with one of the test's folders on its command line,
-// and the processes added.
+// ours lists the running processes of this test: those started with one
+// of the test's folders on their command line (its livechat-auth
+// processes name its config file), and the processes added. Processes
+// of other tests of the same run (the same binary) are not counted.
 func (w *leakWatch) ours() []procInfo {
 	w.mu.Lock()
 	extra := map[int]bool{}
@@ -255,7 +256,7 @@ func (w *leakWatch) ours() []procInfo {
 		if p.pid == os.Getpid() {
 			continue
 		}
-		if p.argv[0] == binPath || strings.Contains(strings.Join(p.argv, " "), w.root) || extra[p.pid] {
+		if strings.Contains(strings.Join(p.argv, " "), w.root) || extra[p.pid] {
 			out = append(out, p)
 		}
 	}
@@ -335,9 +336,9 @@ func (s *soakStack) checkAlive(t *testing.T) {
 	t.Logf("extauth processes of the test replaced after a hang or an exit: %d", s.x.replaced.Load())
 }
 
-// countProcs counts this run's serve and daemon processes, and lists its
-// extauth processes that neither the running ejabberd nor the test
-// started.
+// countProcs counts the test's serve and daemon processes (those naming
+// its config file), and lists its extauth processes that neither the
+// running ejabberd nor the test started.
 func (s *soakStack) countProcs(ej *ejabberd) (serveN, daemonN int, stray []procInfo) {
 	procs := listProcs()
 	mine := s.x.pids()
@@ -355,8 +356,8 @@ func (s *soakStack) countProcs(ej *ejabberd) (serveN, daemonN int, stray []procI
 		return false
 	}
 	for _, p := range procs {
-		if len(p.argv) < 2 || p.argv[0] != binPath {
-			continue
+		if len(p.argv) < 2 || p.argv[0] != binPath || !strings.Contains(strings.Join(p.argv, " "), s.cfgPath) {
+			continue // not this test's
 		}
 		switch p.argv[1] {
 		case "serve":

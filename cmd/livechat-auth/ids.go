@@ -3,16 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"livechat-auth/provider/ids"
@@ -66,7 +62,7 @@ func runIDs(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	if err != nil {
 		return fail(stderr, "ids", err)
 	}
-	if !slices.Contains(reportFormats, *format) {
+	if !slices.Contains(ids.ReportFormats, *format) {
 		return fail(stderr, "ids", fmt.Errorf("--format %q: use table, json or csv", *format))
 	}
 	lines, err := readNames(*chatFile)
@@ -99,7 +95,7 @@ func runIDs(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		if err != nil {
 			return fail(stderr, "ids", err)
 		}
-		if err := writeReport(stdout, r, *format); err != nil {
+		if err := r.Write(stdout, *format); err != nil {
 			return fail(stderr, "ids", err)
 		}
 		if r.Problems() > 0 {
@@ -141,108 +137,4 @@ func readNames(path string) ([]string, error) {
 		names = append(names, line)
 	}
 	return names, s.Err()
-}
-
-// reportFormats are the formats of ids report.
-var reportFormats = []string{"table", "json", "csv"}
-
-func writeReport(w io.Writer, r ids.Report, format string) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	case "csv":
-		return writeReportCSV(w, r)
-	case "table":
-		return writeReportTable(w, r)
-	}
-	return fmt.Errorf("--format %q: use table, json or csv", format)
-}
-
-// writeReportCSV writes one row per finding; the rows of one collision
-// share its number.
-func writeReportCSV(w io.Writer, r ids.Report) error {
-	out := csv.NewWriter(w)
-	row := func(kind string, a *ids.Account, chatName string, collision int) {
-		rec := []string{kind, "", "", "", chatName, ""}
-		if a != nil {
-			rec[1], rec[2] = strconv.FormatInt(a.UserID, 10), a.Login
-			if a.LivechatID != nil {
-				rec[3] = *a.LivechatID
-			}
-		}
-		if collision > 0 {
-			rec[5] = strconv.Itoa(collision)
-		}
-		_ = out.Write(rec) // errors surface from Flush
-	}
-	_ = out.Write([]string{"kind", "user_id", "login", "livechat_id", "chat_name", "collision"})
-	for _, a := range r.Unmigrated {
-		row("unmigrated", &a, "", 0)
-	}
-	for _, a := range r.InvalidIDs {
-		row("invalid-id", &a, "", 0)
-	}
-	for i, c := range r.Collisions {
-		for _, a := range c.LivechatIDs {
-			row("collision", &a, "", i+1)
-		}
-		for _, name := range c.ChatNames {
-			row("collision", nil, name, i+1)
-		}
-	}
-	for _, name := range r.InvalidChatNames {
-		row("invalid-chat-name", nil, name, 0)
-	}
-	for _, a := range r.UnverifiedMatches {
-		row("unverified-match", &a, "", 0)
-	}
-	for _, name := range r.ChatOnly {
-		row("chat-only", nil, name, 0)
-	}
-	for _, name := range r.OnBothSides {
-		row("both-sides", nil, name, 0)
-	}
-	out.Flush()
-	return out.Error()
-}
-
-func writeReportTable(w io.Writer, r ids.Report) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "accounts\t%d\nmigrated\t%d\nchat accounts\t%d\n", r.Accounts, r.Migrated, r.ChatAccounts)
-	fmt.Fprintf(tw, "problems\t%d\n  unmigrated\t%d\n  invalid livechat_ids\t%d\n  collisions under the livechat_id collation\t%d\n  chat names that cannot be localparts\t%d\n",
-		r.Problems(), len(r.Unmigrated), len(r.InvalidIDs), len(r.Collisions), len(r.InvalidChatNames))
-	fmt.Fprintf(tw, "unmigrated with a same-named chat account (unverified)\t%d\nchat accounts with no wiki owner\t%d\nnames on both sides\t%d\n",
-		len(r.UnverifiedMatches), len(r.ChatOnly), len(r.OnBothSides))
-	for _, a := range r.Unmigrated {
-		fmt.Fprintf(tw, "\nunmigrated\t%d\t%q", a.UserID, a.Login)
-	}
-	for _, a := range r.InvalidIDs {
-		fmt.Fprintf(tw, "\ninvalid\t%d\t%q\t%q", a.UserID, a.Login, *a.LivechatID)
-	}
-	for _, c := range r.Collisions {
-		var names []string
-		for _, a := range c.LivechatIDs {
-			names = append(names, fmt.Sprintf("%q (userId %d)", *a.LivechatID, a.UserID))
-		}
-		for _, name := range c.ChatNames {
-			names = append(names, fmt.Sprintf("%q (chat account)", name))
-		}
-		fmt.Fprintf(tw, "\ncollision\t%s", strings.Join(names, ", "))
-	}
-	for _, name := range r.InvalidChatNames {
-		fmt.Fprintf(tw, "\ninvalid chat name\t%q", name)
-	}
-	for _, a := range r.UnverifiedMatches {
-		fmt.Fprintf(tw, "\nunverified match\t%d\t%q", a.UserID, a.Login)
-	}
-	for _, name := range r.ChatOnly {
-		fmt.Fprintf(tw, "\nchat-only\t%s", name)
-	}
-	for _, name := range r.OnBothSides {
-		fmt.Fprintf(tw, "\nboth sides\t%s", name)
-	}
-	fmt.Fprintln(tw)
-	return tw.Flush()
 }

@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"livechat-auth/provider"
@@ -103,13 +99,17 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 		if *publicOut != "" {
 			return fail(stderr, "keygen", errors.New("--public-out: a secret has no public half (give the same secret to both sides)"))
 		}
-		return writeSecret(*out, stderr)
+		if err := token.WriteSecret(*out); err != nil {
+			return fail(stderr, "keygen", err)
+		}
+		fmt.Fprintf(stderr, "wrote %s (64 hex characters, mode 0600; use them as they are, not decoded): name it in token.secret_file, session.key_file, httpauth.secret_file or status.secret_file, and give the same text to the other side\n", *out)
+		return exitOK
 	}
 	pemKey, err := token.GenerateKey(*alg)
 	if err != nil {
 		return fail(stderr, "keygen", err)
 	}
-	pub, err := writeKeyFiles(*out, pemKey, *publicOut)
+	pub, err := token.WriteKeyFiles(*out, pemKey, *publicOut)
 	if err != nil {
 		return fail(stderr, "keygen", err)
 	}
@@ -124,74 +124,5 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "wrote %s (%s, kid %s); its public key:\n", *out, *alg, kid)
 	_, _ = stdout.Write(pubPEM) // nothing to do if stdout is gone
-	return exitOK
-}
-
-// writeKeyFiles writes a private key (PEM) to a new file at path, mode
-// 0600, and, when pubPath is set, its public half to a new file there,
-// mode 0644 whatever the umask; it returns the public key. Both files are
-// made before either is written, so that an existing one stops it with
-// nothing written; on any error neither is left behind.
-func writeKeyFiles(path string, private []byte, pubPath string) (pub crypto.PublicKey, err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	var p *os.File
-	if pubPath != "" {
-		if p, err = os.OpenFile(pubPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
-			f.Close()
-			os.Remove(path) // made empty just above
-			return nil, fmt.Errorf("--public-out: %w", err)
-		}
-		defer p.Close() // a second Close after the one below does nothing
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(path)
-			if p != nil {
-				os.Remove(pubPath)
-			}
-		}
-	}()
-	_, werr := f.Write(private)
-	if err := errors.Join(werr, f.Close()); err != nil {
-		return nil, err
-	}
-	key, err := token.LoadPrivateKey(path) // read back: what serve will load
-	if err != nil {
-		return nil, err
-	}
-	if p == nil {
-		return key.Public(), nil
-	}
-	pubPEM, err := token.PublicPEM(key.Public())
-	if err != nil {
-		return nil, err
-	}
-	// The umask may have taken bits off 0644: the chat server's user, in
-	// no group of the key's, must read it.
-	_, werr = p.Write(pubPEM)
-	if err := errors.Join(werr, p.Chmod(0o644), p.Close()); err != nil {
-		return nil, fmt.Errorf("--public-out: %w", err)
-	}
-	return key.Public(), nil
-}
-
-// writeSecret writes 32 random bytes as hex to a new file, readable by its
-// owner only: a token.secret, session.key, httpauth.secret or
-// status.secret, all at least this long.
-func writeSecret(path string, stderr io.Writer) int {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // crypto/rand does not fail
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fail(stderr, "keygen", err)
-	}
-	_, werr := f.WriteString(hex.EncodeToString(b[:]) + "\n")
-	if err := errors.Join(werr, f.Close()); err != nil {
-		return fail(stderr, "keygen", err)
-	}
-	fmt.Fprintf(stderr, "wrote %s (64 hex characters, mode 0600; use them as they are, not decoded): name it in token.secret_file, session.key_file, httpauth.secret_file or status.secret_file, and give the same text to the other side\n", path)
 	return exitOK
 }

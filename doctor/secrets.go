@@ -1,4 +1,4 @@
-package main
+package doctor
 
 import (
 	"errors"
@@ -14,11 +14,6 @@ import (
 
 	"livechat-auth/config"
 )
-
-// serveUser is the user serve runs as (deploy/systemd/livechat-auth.service):
-// the secrets that are serve's alone are its own, and doctor --as any
-// other user takes that user for the chat server's.
-const serveUser = "livechat-auth"
 
 // exposure is what doctor says of a secret the chat server's user can
 // read.
@@ -70,7 +65,7 @@ func judgeSecret(key string, chatUses bool) (e exposure, found bool) {
 // server's config (chatCfg) or serve's (serveCfg, "" for none) names,
 // whether the user u can read it, trying as that user (root only). It
 // reads the settings as root, with getenv.
-func (d *doctor) checkServeSecrets(u *user.User, chatCfg, serveCfg string, getenv func(string) string) {
+func (d *report) checkServeSecrets(u *user.User, chatCfg, serveCfg string, getenv func(string) string) {
 	chat, _ := config.Load(chatCfg, getenv) // what it names is enough; the checks as u report its problems
 	chatUses := map[string]bool{}
 	for _, s := range chat.Secrets(chatCfg) {
@@ -143,7 +138,7 @@ func heldIn(s config.SecretFile) string {
 
 // keepFromChat says how to put a secret out of the chat server's reach.
 func keepFromChat(s config.SecretFile) string {
-	fix := fmt.Sprintf("chown %s %s && chmod 600 %s", serveUser, s.Path, s.Path)
+	fix := fmt.Sprintf("chown %s %s && chmod 600 %s", ServeUser, s.Path, s.Path)
 	if strings.HasSuffix(s.Key, "_file") {
 		return fix
 	}

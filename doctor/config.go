@@ -1,0 +1,56 @@
+package doctor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"livechat-auth/config"
+)
+
+// checkConfig reads and validates the settings as this user (me).
+func (d *report) checkConfig(path string, getenv func(string) string, me string) (config.Config, bool) {
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			d.say(verdictFail, fmt.Sprintf("config %s: cannot be read as %s: %v", path, me, errors.Unwrap(err)),
+				"make it readable by this user, e.g. chgrp ejabberd "+path+" && chmod 640 "+path+" (and the folders above it searchable)")
+			return config.Config{}, false
+		}
+		f.Close()
+	}
+	cfg, err := config.Load(path, getenv)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		d.say(verdictFail, "settings: "+oneLine(err), "fix the settings named; livechat-auth check --config FILE shows the same")
+		return cfg, false
+	}
+	where := path
+	if where == "" {
+		where = "(no file: LIVECHAT_AUTH_* variables only)"
+	}
+	d.say(verdictOK, "config "+where+" readable and valid", "")
+	return cfg, true
+}
+
+// checkSecretFiles warns about secret and key files (and a config file
+// holding a secret) every user may read, as serve and extauth do at
+// start, and about ones others than their owner may write.
+func (d *report) checkSecretFiles(cfg config.Config, cfgPath string) {
+	for _, w := range cfg.ExposedFiles(cfgPath) {
+		what, todo, _ := strings.Cut(w, ": chmod")
+		d.say(verdictWarn, what, "chmod"+todo+" (owner and the chat server's group may read it)")
+	}
+	files := cfg.SecretFiles()
+	if cfgPath != "" {
+		files = append(files, config.SecretFile{Key: "the config file", Path: cfgPath})
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f.Path); err == nil && fi.Mode().Perm()&0o022 != 0 {
+			d.say(verdictWarn, fmt.Sprintf("%s %s is writable by others than its owner (mode %04o)", f.Key, f.Path, fi.Mode().Perm()), "chmod go-w "+f.Path)
+		}
+	}
+}

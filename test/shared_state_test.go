@@ -38,7 +38,7 @@ func TestEjabberdPoolSharesState(t *testing.T) {
 			s.tokenOnce(t)
 			s.failuresAddUp(t, "carol", "carol-pw-2a")
 			s.clearLock(t, "carol", "carol-pw-2a")
-			s.answeredDirectly(t)
+			s.answeredByDaemon(t)
 		})
 	}
 }
@@ -272,23 +272,17 @@ func (p *pool) daemon(t *testing.T) int {
 
 var relayPID = regexp.MustCompile(`relay_pid=(\d+)`)
 
-// answeredDirectly checks that every extauth process whose requests the
-// daemon decided had handed it ejabberd's pipes: the daemon answered
-// ejabberd itself, with no hop through the extauth process.
-func (p *pool) answeredDirectly(t *testing.T) {
+// answeredByDaemon checks that the daemon decided every sign-in: each of
+// its decisions names the extauth process it came through (relay_pid),
+// at least two of the pool's, and no extauth process decided one itself
+// (it forwarded each request and wrote the daemon's reply).
+func (p *pool) answeredByDaemon(t *testing.T) {
 	t.Helper()
-	handed := map[string]bool{}
-	for _, pid := range relayPIDs(logLines(t, p.logPath, "answering ejabberd's pipes for the relay")) {
-		handed[pid] = true
+	if pids := relayPIDs(logLines(t, p.logPath, "extauth-daemon", "cmd=auth")); len(pids) < 2 {
+		t.Errorf("the daemon's decisions came through %d extauth process(es) %v; want at least 2", len(pids), pids)
 	}
-	decided := relayPIDs(logLines(t, p.logPath, "cmd=auth"))
-	if len(decided) == 0 {
-		t.Fatal("no decision names its extauth process")
-	}
-	for _, pid := range decided {
-		if !handed[pid] {
-			t.Errorf("the daemon decided for %s without its pipes: requests were forwarded, not handed over", pid)
-		}
+	if local := logLines(t, p.logPath, "livechat-auth.extauth:", "cmd=auth"); len(local) > 0 {
+		t.Errorf("%d sign-ins decided by an extauth process, not the daemon:\n%s", len(local), strings.Join(local, "\n"))
 	}
 }
 
@@ -478,18 +472,22 @@ func testUpgrade(t *testing.T, how string) {
 	if !eventually(t, 10*time.Second, func() bool { return strings.Contains(p.log(t), "the program file was replaced") }) {
 		t.Fatalf("the daemon did not notice the new program:\n%s", p.log(t))
 	}
-	// The extauth process decides alone for its pause, then starts the
-	// new daemon and hands its streams over again.
+	// The old daemon let the extauth process go between two requests:
+	// its next request starts the new program as the daemon, and is
+	// asked there.
 	bob := extauth.Request{Command: "auth", User: "bob", Server: "chat.test", Password: "bob-pw-12"}
 	if !eventually(t, 20*time.Second, func() bool {
 		p.ask(t, bob)
 		pids := daemonPIDs(t, runDir)
-		return len(pids) == 1 && pids[0] != before[0] && strings.Count(p.log(t), "streams handed to the daemon") >= 2
+		return len(pids) == 1 && pids[0] != before[0] && len(logLines(t, p.logPath, "extauth-daemon", "cmd=auth", "user=bob")) > 0
 	}) {
 		t.Fatalf("no new daemon took over (before: %v, now: %v):\n%s", before, daemonPIDs(t, runDir), p.log(t))
 	}
 	if !p.ask(t, bob) {
 		t.Error("the new daemon refused a right password")
+	}
+	if local := logLines(t, p.logPath, "livechat-auth.extauth:", "cmd=auth"); len(local) > 0 {
+		t.Errorf("the extauth process decided alone across the upgrade:\n%s", strings.Join(local, "\n"))
 	}
 	if p.ask(t, req) {
 		t.Error("a token used before the upgrade signed in again after it")

@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"livechat-auth/config"
-	"livechat-auth/xmpp/extauth"
+	"livechat-auth/xmpp/extauthd"
 )
 
 // fakeLocks keeps locks in a map.
@@ -59,7 +59,7 @@ func TestControlRoundTrip(t *testing.T) {
 	if err := serveControl(ctx, path, keeper, hclog.NewNullLogger()); err != nil {
 		t.Fatal(err)
 	}
-	c := newControlClient(path)
+	c := controlClient{extauthd.NewControlClient(path)}
 	locks, err := c.locks(ctx)
 	if err != nil || len(locks) != 1 || locks[0].Name != "zoë" || locks[0].Failures != 6 || !locks[0].Until.Equal(until) {
 		t.Fatalf("locks = %+v, %v", locks, err)
@@ -111,7 +111,7 @@ func TestFindControlTrustsNoStandIn(t *testing.T) {
 	tmp := t.TempDir()
 	env := map[string]string{"TMPDIR": tmp, "LIVECHAT_AUTH_DOMAINS": "chat.test"}
 	getenv := func(k string) string { return env[k] }
-	name := extauth.ControlSocket("extauth-" + settingsKey("", getenv) + ".sock")
+	name := extauthd.ControlSocket("extauth-" + settingsKey("", getenv) + ".sock")
 	for i, uid := range []int{109, 1000} {
 		dir := filepath.Join(tmp, fmt.Sprintf("livechat-auth-%d", uid))
 		if err := os.Mkdir(dir, 0o700); err != nil {

@@ -22,6 +22,7 @@ import (
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/extauth"
+	"livechat-auth/xmpp/extauthd"
 	"livechat-auth/xmpp/guard"
 	"livechat-auth/xmpp/rooms"
 )
@@ -125,7 +126,7 @@ func startListeners(ctx context.Context, cfg config.Config, d *daemon, log hclog
 		if extauthDone, err = serveExtauthSocket(ctx, path, cfg, d, d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed), log.Named("extauth")); err != nil {
 			return nil, fmt.Errorf("extauth.daemon_socket: %w", err)
 		}
-		if err := serveControl(ctx, extauth.ControlSocket(path), d, log.Named("control")); err != nil {
+		if err := serveControl(ctx, extauthd.ControlSocket(path), d, log.Named("control")); err != nil {
 			return nil, fmt.Errorf("extauth.daemon_socket: control socket: %w", err)
 		}
 	}
@@ -293,33 +294,20 @@ func (d *daemon) UserExists(ctx context.Context, user, domain string) (bool, err
 // one decision maker shared by all of them. It returns once listening;
 // done is closed when ctx has ended and every relay has been let go.
 func serveExtauthSocket(ctx context.Context, path string, cfg config.Config, auth extauth.Authenticator, observe provider.Observer, log hclog.Logger) (done <-chan struct{}, err error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode().Type() != os.ModeSocket {
-			return nil, fmt.Errorf("%s exists and is not a socket", path)
-		}
-		if err := os.Remove(path); err != nil { // a stale socket from an earlier run
-			return nil, err
-		}
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o660); err != nil {
-		ln.Close()
-		return nil, err
-	}
 	srv, err := extauth.New(auth, log, cfg.Extauth.RequestTimeout)
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
 	srv.Observe(observe) // the relayed decisions of ejabberd's pool, edge="extauth"
+	ln, err := extauthd.Listen(path, 0o660)
+	if err != nil {
+		return nil, err
+	}
 	log.Info("answering extauth relays", "socket", path)
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		if err := srv.ServeListener(ctx, ln, nil); err != nil {
+		if err := extauthd.ServeRelays(ctx, ln, srv, nil); err != nil {
 			log.Error("extauth socket stopped", "error", err)
 		}
 	}()

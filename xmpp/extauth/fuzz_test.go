@@ -18,7 +18,7 @@ func FuzzServe(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var out bytes.Buffer
 		srv := newServer(t, hclog.NewNullLogger())
-		_ = srv.Serve(context.Background(), bytes.NewReader(in), &out)
+		_ = Serve(context.Background(), bytes.NewReader(in), &out, srv)
 		if out.Len()%4 != 0 {
 			t.Fatalf("stdout holds %d bytes: not whole replies", out.Len())
 		}

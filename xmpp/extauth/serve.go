@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -14,19 +13,61 @@ import (
 	"livechat-auth/provider"
 )
 
+// Frame is one whole request as ejabberd wrote it: the 2-byte length,
+// then the body. A Frame handed to Answer is valid only during the call.
+type Frame []byte
+
+// Request decodes the frame; the error wraps ErrMalformed.
+func (f Frame) Request() (Request, error) { return ParseRequest(f[2:]) }
+
+// Answerer answers extauth requests, one at a time: Serve asks it once
+// per frame and writes its answer as the reply. *Server decides itself;
+// a wrapper (the relay to a shared daemon, package extauthd) asks
+// elsewhere and falls back on the Answerer it wraps.
+type Answerer interface {
+	Answer(ctx context.Context, f Frame) (yes bool)
+}
+
+// Serve is the request loop of every extauth speaker: it reads requests
+// from r and writes a's answer to each to w, one reply per request, in
+// order, until r ends or ctx is done (checked between two requests).
+// Nothing but replies is written to w. It returns nil when r ends
+// cleanly between two requests, and an error when r ends inside one, a
+// read fails (a read deadline stops it too), or w cannot be written.
+func Serve(ctx context.Context, r io.Reader, w io.Writer, a Answerer) error {
+	br := bufio.NewReaderSize(r, 4096)
+	var frame []byte
+	for ctx.Err() == nil {
+		var err error
+		if frame, err = readFrame(br, frame[:0]); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("read request: %w", err)
+		}
+		if err := WriteReply(w, a.Answer(ctx, frame)); err != nil {
+			return fmt.Errorf("write reply: %w", err)
+		}
+	}
+	return nil
+}
+
 // Authenticator decides sign-ins; *provider.Authenticator implements it.
 type Authenticator interface {
 	Authenticate(ctx context.Context, user, domain, password string) (provider.Account, error)
 	UserExists(ctx context.Context, user, domain string) (bool, error)
 }
 
-// Server answers extauth requests with an Authenticator.
+// Server answers extauth requests with an Authenticator: the local
+// decision, which logs one line per request.
 type Server struct {
 	auth    Authenticator
 	log     hclog.Logger
 	timeout time.Duration
 	observe provider.Observer
 }
+
+var _ Answerer = (*Server)(nil)
 
 // Observe makes the server tell o of every decision, once each (for
 // metrics): auth and isuser with their provider.Result, the write
@@ -49,72 +90,25 @@ func New(auth Authenticator, log hclog.Logger, timeout time.Duration) (*Server, 
 	return &Server{auth: auth, log: log, timeout: timeout}, nil
 }
 
-// Serve reads requests from r and writes one reply per request to w until
-// r ends or ctx is done. Nothing but replies is written to w. It returns
-// nil when r ends cleanly, and an error when r ends inside a frame or w
-// cannot be written.
-func (s *Server) Serve(ctx context.Context, r io.Reader, w io.Writer) error {
-	return serveRaw(ctx, r, w, func(frame []byte) bool { return s.answerFrame(ctx, frame) })
+// With returns a copy of s whose log lines carry args too (say, the
+// process a request came through).
+func (s *Server) With(args ...any) *Server {
+	c := *s
+	c.log = s.log.With(args...)
+	return &c
 }
 
-// answerFrame decides one whole frame: a malformed one is answered "no",
+// Answer decides one whole frame: a malformed one is answered "no",
 // logged and counted (cmd "malformed", result "bad-request"), the others
-// by answer.
-func (s *Server) answerFrame(ctx context.Context, frame []byte) bool {
-	req, err := ParseRequest(frame[2:])
+// by their command.
+func (s *Server) Answer(ctx context.Context, f Frame) bool {
+	req, err := f.Request()
 	if err != nil {
 		s.log.Warn("malformed request", "reason", "bad-request", "error", err)
 		s.observed(CmdMalformed, ResultBadRequest, time.Now(), false)
 		return false
 	}
 	return s.answer(ctx, req)
-}
-
-// serveRaw is the request loop of every extauth speaker: it reads whole
-// frames (length included) into one reused buffer and writes the reply
-// answer gives. frame is valid only during the call.
-func serveRaw(ctx context.Context, r io.Reader, w io.Writer, answer func(frame []byte) bool) error {
-	return serveRawUntil(ctx, r, w, answer, nil)
-}
-
-// errHandoffDue ends serveRawUntil between two requests.
-var errHandoffDue = errors.New("stopped between requests to hand the streams over")
-
-// errStoppedBetween ends the request loop when r's reads were stopped (a
-// past read deadline) between two requests: no byte of a request was
-// taken, so another reader of r may go on in step.
-var errStoppedBetween = errors.New("stopped between requests")
-
-// serveRawUntil is serveRaw that, after each reply, asks stop (when not
-// nil) whether to stop; it stops, returning errHandoffDue, only when
-// nothing of r is buffered, so that another reader of r goes on in step.
-func serveRawUntil(ctx context.Context, r io.Reader, w io.Writer, answer func(frame []byte) bool, stop func() bool) error {
-	br := bufio.NewReaderSize(r, 4096)
-	var frame []byte
-	for ctx.Err() == nil {
-		// Wait for the next request's first byte apart from the rest,
-		// so that reads stopped meanwhile are known to have taken none.
-		if _, err := br.Peek(1); err != nil {
-			switch {
-			case errors.Is(err, io.EOF):
-				return nil
-			case errors.Is(err, os.ErrDeadlineExceeded) && br.Buffered() == 0:
-				return errStoppedBetween
-			}
-			return fmt.Errorf("read request: %w", err)
-		}
-		var err error
-		if frame, err = readFrame(br, frame[:0]); err != nil {
-			return fmt.Errorf("read request: %w", err)
-		}
-		if err := WriteReply(w, answer(frame)); err != nil {
-			return fmt.Errorf("write reply: %w", err)
-		}
-		if stop != nil && br.Buffered() == 0 && stop() {
-			return errHandoffDue
-		}
-	}
-	return nil
 }
 
 // answer decides one request and logs the decision. A panic in a decision
@@ -172,3 +166,9 @@ func (s *Server) observed(cmd, result string, start time.Time, cacheHit bool) {
 		s.observe(cmd, result, time.Since(start), cacheHit)
 	}
 }
+
+// ReasonTokenUnshared is the reason code of a token refused because the
+// shared record of used tokens (the daemon, see package extauthd) cannot
+// be asked: a record kept by one process would let a token sign in once
+// per process.
+const ReasonTokenUnshared = string(provider.ReasonTokenUnshared)

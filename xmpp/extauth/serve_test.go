@@ -64,7 +64,7 @@ func serve(t *testing.T, in []byte) (out []byte, logs string, err error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &stderr, Level: hclog.Debug})
-	err = newServer(t, log).Serve(context.Background(), bytes.NewReader(in), &stdout)
+	err = Serve(context.Background(), bytes.NewReader(in), &stdout, newServer(t, log))
 	return stdout.Bytes(), stderr.String(), err
 }
 
@@ -164,7 +164,7 @@ func BenchmarkFrameRoundTrip(b *testing.B) {
 	srv := newServer(b, hclog.NewNullLogger())
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	go func() { _ = srv.Serve(context.Background(), inR, outW) }()
+	go func() { _ = Serve(context.Background(), inR, outW, srv) }()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := inW.Write(req); err != nil {
@@ -200,7 +200,7 @@ func TestObserveEveryDecision(t *testing.T) {
 			var seen []string
 			srv.Observe(func(cmd, result string, _ time.Duration, _ bool) { seen = append(seen, cmd+" "+result) })
 			var out bytes.Buffer
-			if err := srv.Serve(context.Background(), bytes.NewReader(frame(tt.body)), &out); err != nil {
+			if err := Serve(context.Background(), bytes.NewReader(frame(tt.body)), &out, srv); err != nil {
 				t.Fatal(err)
 			}
 			if len(seen) != 1 || seen[0] != tt.want {

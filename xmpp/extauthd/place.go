@@ -1,16 +1,14 @@
-package extauth
+package extauthd
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -152,89 +150,3 @@ func PIDFile(relaySocket string) string { return strings.TrimSuffix(relaySocket,
 // StartLock is the file a relay locks while it starts a daemon, so that
 // the processes of one pool start one daemon between them.
 func StartLock(relaySocket string) string { return strings.TrimSuffix(relaySocket, ".sock") + ".lock" }
-
-// AutoStart returns a RelayConfig.Start function. Under an exclusive lock
-// on StartLock(socket) it checks whether a daemon answers on socket (one
-// may have been started meanwhile) and, when none does, runs spawn for
-// socket and waits up to wait for the new daemon to answer.
-func AutoStart(spawn func(socket string) error, wait time.Duration) func(ctx context.Context, socket string) error {
-	return func(ctx context.Context, socket string) error {
-		ctx, cancel := context.WithTimeout(ctx, wait+time.Second)
-		defer cancel()
-		unlock, err := lockFile(ctx, StartLock(socket))
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		if answers(ctx, socket) {
-			return nil
-		}
-		if err := spawn(socket); err != nil {
-			return fmt.Errorf("start the daemon: %w", err)
-		}
-		deadline := time.Now().Add(wait)
-		for !answers(ctx, socket) {
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return fmt.Errorf("the daemon started but did not answer on %s within %s", socket, wait)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		return nil
-	}
-}
-
-// answers reports whether something trusted accepts connections on socket.
-func answers(ctx context.Context, socket string) bool {
-	var d net.Dialer
-	dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	defer cancel()
-	c, err := d.DialContext(dctx, "unix", socket)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	return TrustedPeer(c, socket) == nil
-}
-
-// lockFile takes an exclusive lock on path (made 0600 if missing),
-// waiting until ctx ends. unlock releases it.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil // closing releases the lock
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("lock %s: held by another process", path)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// HoldPIDFile locks PIDFile(socket) for the life of the process, waiting
-// up to wait for an earlier daemon to let go, and writes this process's
-// id into it. An error means another daemon still runs for socket.
-func HoldPIDFile(ctx context.Context, socket string, wait time.Duration) (release func(), err error) {
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	path := PIDFile(socket)
-	unlock, err := lockFile(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
-		unlock()
-		return nil, err
-	}
-	return unlock, nil
-}

@@ -1,0 +1,98 @@
+package extauthd
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestAutoStartStartsOneDaemon: relays racing to start a daemon start one
+// between them, and none when one already answers.
+func TestAutoStartStartsOneDaemon(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auto.sock")
+	var spawned atomic.Int32
+	var stop func()
+	var mu sync.Mutex
+	spawn := func(string) error {
+		spawned.Add(1)
+		go func() { // the daemon takes a moment to listen
+			release, err := HoldPIDFile(context.Background(), path, time.Second)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			t.Cleanup(release)
+			time.Sleep(100 * time.Millisecond)
+			mu.Lock()
+			stop = startDaemon(t, path)
+			mu.Unlock()
+		}()
+		return nil
+	}
+	start := AutoStart(spawn, 3*time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- start(context.Background(), path) }()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := spawned.Load(); n != 1 {
+		t.Errorf("%d daemons started, want 1", n)
+	}
+	if err := start(context.Background(), path); err != nil || spawned.Load() != 1 {
+		t.Errorf("with a daemon answering: err %v, %d started in all", err, spawned.Load())
+	}
+	mu.Lock()
+	stop()
+	mu.Unlock()
+}
+
+// TestAutoStartGivesUp: a daemon that never answers is waited for a
+// bounded time, and the error says so.
+func TestAutoStartGivesUp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "never.sock")
+	start := AutoStart(func(string) error { return nil }, 200*time.Millisecond)
+	began := time.Now()
+	err := start(context.Background(), path)
+	if err == nil || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(began); d > 2*time.Second {
+		t.Errorf("waited %s", d)
+	}
+	if _, err := net.Dial("unix", path); err == nil {
+		t.Error("something answers")
+	}
+}
+
+// TestAutoStartIgnoresADyingDaemon: something that accepts connections on
+// the socket while no process holds the pid file (a daemon killed a
+// moment ago, on its way out) is no daemon: one is started.
+func TestAutoStartIgnoresADyingDaemon(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dying.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var spawned atomic.Int32
+	start := AutoStart(func(string) error { spawned.Add(1); return nil }, time.Second)
+	if err := start(context.Background(), path); err != nil {
+		t.Fatal(err)
+	}
+	if n := spawned.Load(); n != 1 {
+		t.Errorf("%d daemons started, want 1", n)
+	}
+}

@@ -14,11 +14,16 @@ import (
 // goSignIn signs in over plain TCP with mellium's client (SASL PLAIN, then
 // resource binding) and closes the session. A refusal is an error.
 func goSignIn(ctx context.Context, addr, address, password string) error {
+	return goSignInWithin(ctx, 15*time.Second, addr, address, password)
+}
+
+// goSignInWithin is goSignIn giving up after limit.
+func goSignInWithin(ctx context.Context, limit time.Duration, addr, address, password string) error {
 	j, err := jid.Parse(address)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)

@@ -119,7 +119,7 @@ func cycle(creds []credential) func(int) credential {
 
 // mintTokens mints n single-use tokens for the load users, in process,
 // with the configured signing key.
-func mintTokens(b *testing.B, keyPath string, n int) []credential {
+func mintTokens(b testing.TB, keyPath string, n int) []credential {
 	b.Helper()
 	key, err := token.LoadPrivateKey(keyPath)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"livechat-auth/config"
 	"livechat-auth/xmpp/extauth"
 	"livechat-auth/xmpp/extauthd"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // runExtauth serves ejabberd's external auth protocol until stdin ends.
@@ -21,41 +24,93 @@ import (
 // ejabberd's pool share one used-token record, failure limit and cache;
 // extauth.daemon_socket names serve's socket instead, or "off" decides
 // alone. See package extauthd.
+//
+// Settings that do not load, or a decision maker that cannot be built,
+// are no reason to exit either: it logs why and answers "no" to every
+// request, trying again every 5 s, until they can (see extauth.Unready).
 func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	var cleanups []func()
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}()
+	fallback := hclog.New(&hclog.LoggerOptions{Name: "extauth", Output: stderr})
+	build := func() (extauth.Answerer, error) {
+		answer, cleanup, err := buildExtauth(ctx, args, stderr, getenv)
+		if err != nil {
+			return nil, err
+		}
+		cleanups = append(cleanups, cleanup)
+		return answer, nil
+	}
+	answer, err := build()
+	var fe flagError
+	if errors.Is(err, flag.ErrHelp) || errors.As(err, &fe) {
+		return fail(stderr, "extauth", err) // the command line, which only a restart changes
+	}
+	if err != nil {
+		answer = &extauth.Unready{Build: build, Log: fallback}
+		answer.(*extauth.Unready).Answer(ctx, nil) // logs why, once
+	}
+	if err := extauth.Serve(ctx, stdin, stdout, answer); err != nil {
+		fallback.Error("stopped", "error", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// buildExtauth loads the settings and builds what answers: the local
+// decision maker, behind the relay to the shared daemon unless it is
+// off. cleanup closes what it opened.
+func buildExtauth(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) (answer extauth.Answerer, cleanup func(), err error) {
 	fs := flag.NewFlagSet("extauth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
-		return fail(stderr, "extauth", err)
+		return nil, nil, err
 	}
 	log, closeLog, err := newLogger(cfg.Log, stderr)
 	if err != nil {
-		return fail(stderr, "extauth", err)
+		return nil, nil, err
 	}
-	defer closeLog()
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+		closeLog()
+	}
+	cleanup = func() {
+		log.Info("input closed; exiting")
+		closeAll()
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	log = log.Named("extauth")
 	cfgPath := fs.Lookup("config").Value.String()
 	warnSettings(log, cfg, cfgPath)
 
 	auth, store, tokens, err := openAuthenticator(ctx, cfg, log)
 	if err != nil {
-		log.Error("cannot start", "error", err)
-		return exitError
+		return nil, nil, err
 	}
-	defer store.Close()
+	closers = append(closers, func() { store.Close() })
 	if err := store.Ping(ctx); err != nil {
 		log.Warn("wiki database unavailable at start; answering no until it returns", "error", err)
 	}
 	local, err := extauth.New(auth, log, cfg.Extauth.RequestTimeout)
 	if err != nil {
-		log.Error("cannot start", "error", err)
-		return exitError
+		return nil, nil, err
 	}
-	var answer extauth.Answerer = local
 	rc := extauthd.RelayConfig{Socket: cfg.Extauth.DaemonSocket, Timeout: cfg.Extauth.RequestTimeout, Tokens: tokens.verifier != nil}
 	switch rc.Socket {
 	case config.DaemonOff:
 		log.Info("serving alone (extauth.daemon_socket: off)", "domains", cfg.Domains, "version", version, "pid", os.Getpid())
+		return local, cleanup, nil
 	case "":
 		socket, err := autoSocket(cfgPath, getenv)
 		if err != nil {
@@ -67,21 +122,12 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			rc.Locate = func() (string, error) { return autoSocket(cfgPath, getenv) }
 		}
 		rc.Socket = socket
-		fallthrough
-	default:
-		relay, err := extauthd.NewRelay(local, log, rc)
-		if err != nil {
-			log.Error("cannot start", "error", err)
-			return exitError
-		}
-		defer relay.Close()
-		answer = relay
-		log.Info("serving", "domains", cfg.Domains, "version", version, "pid", os.Getpid(), "daemon_socket", rc.Socket)
 	}
-	if err := extauth.Serve(ctx, stdin, stdout, answer); err != nil {
-		log.Error("stopped", "error", err)
-		return exitError
+	relay, err := extauthd.NewRelay(local, log, rc)
+	if err != nil {
+		return nil, nil, err
 	}
-	log.Info("input closed; exiting")
-	return exitOK
+	closers = append(closers, func() { relay.Close() })
+	log.Info("serving", "domains", cfg.Domains, "version", version, "pid", os.Getpid(), "daemon_socket", rc.Socket)
+	return relay, cleanup, nil
 }

@@ -41,7 +41,8 @@ func TestUnready(t *testing.T) {
 		t.Error("built again before the Retry passed")
 	}
 	now = now.Add(time.Second)
-	if !u.Answer(ctx, nil) || !u.Answer(ctx, nil) || builds != 2 {
-		t.Errorf("after the settings were fixed: builds %d", builds)
+	first, second := u.Answer(ctx, nil), u.Answer(ctx, nil)
+	if !first || !second || builds != 2 {
+		t.Errorf("after the settings were fixed: %v, %v, builds %d", first, second, builds)
 	}
 }

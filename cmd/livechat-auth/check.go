@@ -16,6 +16,7 @@ import (
 
 	"livechat-auth/config"
 	"livechat-auth/provider"
+	"livechat-auth/status"
 )
 
 // runCheck diagnoses one sign-in: it prints "allowed" with the account and
@@ -113,7 +114,7 @@ func lockStatus(ctx context.Context, cfg config.Config, cfgPath string, getenv f
 	case err != nil:
 		return fmt.Sprintf("lock: unknown: the daemon did not answer: %v", err), false
 	case locked:
-		return "lock: " + describeLock(l, time.Now(), cfgPath), true
+		return "lock: " + status.DescribeLock(l.lock(), time.Now(), cfgPath), true
 	}
 	return "lock: none", false
 }

@@ -81,24 +81,6 @@ func TestControlRoundTrip(t *testing.T) {
 	}
 }
 
-// TestDescribeLockIsSafeToPrint: a locked name is whatever a client sent;
-// it never reaches the terminal raw, and the clear command it suggests
-// works when pasted.
-func TestDescribeLockIsSafeToPrint(t *testing.T) {
-	until := time.Now().Add(time.Minute)
-	for _, c := range []struct{ name, want, notWant string }{
-		{"alice", "clear with: livechat-auth locks --config /etc/c.yaml clear alice", ""},
-		{"-h", "clear -- -h", ""},
-		{"x\x1b]0;pwned\x07", `"x\x1b]0;pwned\a"`, "\x1b"},
-		{"o'brien", `clear 'o'\''brien'`, ""},
-	} {
-		got := describeLock(lockInfo{Name: c.name, Failures: 6, Until: until}, time.Now(), "/etc/c.yaml")
-		if !strings.Contains(got, c.want) || c.notWant != "" && strings.Contains(got, c.notWant) {
-			t.Errorf("%q: %s", c.name, got)
-		}
-	}
-}
-
 // TestFindControlTrustsNoStandIn: root sees every user's folder, and a
 // local user can put a socket of the right name in a folder of their
 // own. A socket not answered by a process of the folder's owner running

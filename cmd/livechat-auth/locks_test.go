@@ -11,56 +11,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"livechat-auth/provider"
-	"livechat-auth/status"
 	"livechat-auth/xmpp/extauth"
 )
-
-// TestPrintLocks: stdout has one line a lock, the accounts' first; the
-// others follow by kind, each kind announced on stderr.
-func TestPrintLocks(t *testing.T) {
-	now := time.Now()
-	lock := func(name string) provider.Lock {
-		return provider.Lock{Name: name, Failures: 3, Until: now.Add(time.Minute)}
-	}
-	s := status.Locks{
-		Accounts: []provider.Lock{lock("alice"), lock("bob")},
-		Others: []status.OtherLock{{Lock: lock("gone2"), Kind: "unknown-user"}, {Lock: lock("migration:carol"), Kind: "migration"},
-			{Lock: lock("gone1"), Kind: "unknown-user"}},
-		Kinds: []status.KindCount{{Kind: "unknown-user", N: 2}, {Kind: "migration", N: 1}},
-	}
-	var stdout, stderr, both strings.Builder
-	printLocks(teeWriter{&stdout, &both}, teeWriter{&stderr, &both}, s, now, "")
-	var names []string
-	for _, line := range strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n") {
-		name, _, _ := strings.Cut(line, ": locked after 3 failed sign-ins")
-		names = append(names, name)
-	}
-	if got := strings.Join(names, " "); got != "alice bob gone1 gone2 migration:carol" {
-		t.Errorf("stdout lists %s:\n%s", got, stdout.String())
-	}
-	want := "unknown-user: 2 locks of no wiki account\nmigration: 1 lock of no wiki account\n"
-	if stderr.String() != want {
-		t.Errorf("stderr %q; want %q", stderr.String(), want)
-	}
-	if !strings.Contains(both.String(), "clear bob\nunknown-user: 2 locks") {
-		t.Errorf("the kind is not announced before its locks:\n%s", both.String())
-	}
-
-	stdout.Reset()
-	stderr.Reset()
-	printLocks(&stdout, &stderr, status.Locks{}, now, "")
-	if stdout.String() != "no locked accounts\n" || stderr.Len() != 0 {
-		t.Errorf("no lock: %q, %q", stdout.String(), stderr.String())
-	}
-}
-
-type teeWriter struct{ a, b *strings.Builder }
-
-func (w teeWriter) Write(p []byte) (int, error) {
-	w.a.Write(p)
-	return w.b.Write(p)
-}
 
 // TestRunLocks: through a daemon's control socket, a wiki that does not
 // answer leaves every name not checked (said on stderr, each lock still

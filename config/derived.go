@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 
 	"mellium.im/xmpp/jid"
 )
@@ -39,4 +40,18 @@ func (r Rooms) Address() string {
 		return ""
 	}
 	return net.JoinHostPort(j.Domainpart(), "5222")
+}
+
+// ChatAddress is host:port of the chat server's client listener as the
+// settings name it, for a health check: rooms.server, else the host of
+// proxy.websocket_upstream; "" when neither is set. Unlike Rooms.Address
+// it never guesses port 5222 of rooms.jid's domain.
+func (c Config) ChatAddress() string {
+	if c.Rooms.Server != "" {
+		return c.Rooms.Server
+	}
+	if u, err := url.Parse(c.Proxy.WebSocketUpstream); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return ""
 }

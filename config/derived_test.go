@@ -40,6 +40,26 @@ func TestRoomsAddress(t *testing.T) {
 	}
 }
 
+// TestChatAddress: the health check's address is rooms.server, else the
+// WebSocket upstream's host, never a guess from rooms.jid.
+func TestChatAddress(t *testing.T) {
+	for _, tc := range []struct {
+		name, jid, server, upstream, want string
+	}{
+		{"rooms.server", "sync@chat.test", "127.0.0.1:5333", "ws://127.0.0.1:5280/ws", "127.0.0.1:5333"},
+		{"the upstream's host", "sync@chat.test", "", "ws://127.0.0.1:5280/ws", "127.0.0.1:5280"},
+		{"neither", "sync@chat.test", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Config
+			c.Rooms.JID, c.Rooms.Server, c.Proxy.WebSocketUpstream = tc.jid, tc.server, tc.upstream
+			if got := c.ChatAddress(); got != tc.want {
+				t.Errorf("ChatAddress() = %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestRoomsAccount(t *testing.T) {
 	j, err := Rooms{JID: "sync@chat.test"}.Account()
 	if err != nil || j.String() != "sync@chat.test" {

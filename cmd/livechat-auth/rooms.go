@@ -110,20 +110,6 @@ func printSummary(w io.Writer, sum rooms.Summary) {
 		len(sum.Rooms), sum.Changed(), verb, len(sum.Failed()), sum.Reads, sum.Writes, sum.Elapsed.Round(time.Millisecond))
 }
 
-// syncRun builds a syncer and the sync account's sign-in from cfg,
-// reading the token keys afresh, and runs once. The status page's dry
-// run calls it; serve's periodic sync (rooms.Loop) runs with those of the
-// running settings.
-func syncRun(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, dryRun bool) (rooms.Summary, error) {
-	ctx, cancel := context.WithCancel(ctx) // ends anything the run's keys started
-	defer cancel()
-	syncer, err := newSyncer(cfg, store, log)
-	if err != nil {
-		return rooms.Summary{}, err
-	}
-	return syncer.Sync(ctx, openAdminLogin(ctx, cfg, store, log), dryRun)
-}
-
 // roomSyncRun is the last run of serve's room sync, for the status page.
 type roomSyncRun struct {
 	at  time.Time

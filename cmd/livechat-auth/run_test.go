@@ -339,22 +339,6 @@ func TestVersionLine(t *testing.T) {
 	}
 }
 
-// TestChangedSections: a reload names the sections that changed, never a
-// value.
-func TestChangedSections(t *testing.T) {
-	a := config.Default()
-	b := a
-	b.Token.Secret = "a new secret that must never be printed"
-	b.Auth.MaxFailures = 9
-	got := strings.Join(changedSections(a, b), ",")
-	if got != "auth,token" {
-		t.Errorf("changed %q; want auth,token", got)
-	}
-	if len(changedSections(a, a)) != 0 {
-		t.Error("no change named a section")
-	}
-}
-
 // TestKeygenSecret: keygen --alg secret writes a fresh 32-byte secret,
 // readable by its owner only, that the settings take as a secret file.
 func TestKeygenSecret(t *testing.T) {

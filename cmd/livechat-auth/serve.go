@@ -19,6 +19,7 @@ import (
 
 	"livechat-auth/config"
 	"livechat-auth/provider"
+	"livechat-auth/status"
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/extauth"
@@ -73,7 +74,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		ln.Close()
 		return cannotStart(err)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1, "on", strings.Join(featuresOn(cfg), ", "))
+	log.Info("serving", "addr", ln.Addr().String(), "version", version, "generation", 1, "on", strings.Join(status.FeaturesOn(cfg), ", "))
 	go syncRooms(ctx, d, log.Named("rooms")) // ends with ctx
 	go watchSessions(ctx, d)                 // ends with ctx
 	return d.serveHTTP(ctx, ln, extauthDone, hup, func() { d.reload(ctx, cfgPath, getenv) })
@@ -254,11 +255,11 @@ func (d *daemon) reload(ctx context.Context, path string, getenv func(string) st
 	cur.stop()
 	d.m.series.Reload(true)
 	d.m.series.Generation(next.n)
-	changed := changedSections(cur.cfg, next.cfg)
+	changed := config.ChangedSections(cur.cfg, next.cfg)
 	if len(changed) == 0 {
 		changed = []string{"nothing (keys and secret files read afresh)"}
 	}
-	d.log.Info("reloaded", "generation", next.n, "changed", strings.Join(changed, ", "), "on", strings.Join(featuresOn(next.cfg), ", "))
+	d.log.Info("reloaded", "generation", next.n, "changed", strings.Join(changed, ", "), "on", strings.Join(status.FeaturesOn(next.cfg), ", "))
 }
 
 func (d *daemon) loadGeneration(ctx context.Context, path string, getenv func(string) string, n int) (*generation, error) {

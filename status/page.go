@@ -6,8 +6,10 @@
 // accounts first, the others counted in a list that opens on a click, see
 // SplitLocks), the last room sync
 // and a dry run of the next, the migration's progress and the sessions
-// ended for refused accounts. It learns everything through its Config;
-// it decides nothing itself.
+// ended for refused accounts. The handler learns everything through its
+// Config. Input.Snapshot builds what a view shows from the settings and
+// values the caller passes in, and WriteLocks writes the same locks as
+// the text of livechat-auth locks.
 //
 // With a secret, every request must carry it as the password of HTTP
 // basic authentication (any user name). Buttons post a form holding a

@@ -57,6 +57,9 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fallback.Error("stopped", "error", err)
 		return exitError
 	}
+	if u, ok := answer.(*extauth.Unready); ok && !u.Ready() {
+		return exitError // it never could start: say so to whoever ran it
+	}
 	return exitOK
 }
 

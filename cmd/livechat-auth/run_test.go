@@ -155,8 +155,14 @@ func TestExtauthBadSettings(t *testing.T) {
 			if r.code != exitError {
 				t.Errorf("exit %d, want %d", r.code, exitError)
 			}
-			if r.stdout != "" {
-				t.Errorf("stdout = %q, want nothing: stdout belongs to the protocol", r.stdout)
+			// Bad settings are no reason to exit (ejabberd would give up the
+			// pool): the request is answered "no". A bad command line is.
+			want := "\x00\x02\x00\x00"
+			if tt.name == "unknown flag" {
+				want = ""
+			}
+			if r.stdout != want {
+				t.Errorf("stdout = %q, want %q: stdout belongs to the protocol", r.stdout, want)
 			}
 			for _, want := range tt.stderr {
 				if !strings.Contains(r.stderr, want) {

@@ -26,6 +26,13 @@ type Unready struct {
 	fails int
 }
 
+// Ready reports whether the speaker was built.
+func (u *Unready) Ready() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.ready != nil
+}
+
 // Answer asks the built speaker, or refuses while there is none.
 func (u *Unready) Answer(ctx context.Context, f Frame) bool {
 	if a := u.speaker(); a != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"livechat-auth/xmpp/extauthd"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +11,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-
-	"livechat-auth/xmpp/extauth"
 )
 
 // TestRunLocks: through a daemon's control socket, a wiki that does not
@@ -32,7 +31,7 @@ func TestRunLocks(t *testing.T) {
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := serveControl(ctx, extauth.ControlSocket(socket), keeper, hclog.NewNullLogger()); err != nil {
+	if err := serveControl(ctx, extauthd.ControlSocket(socket), keeper, hclog.NewNullLogger()); err != nil {
 		t.Fatal(err)
 	}
 	getenv := func(string) string { return "" }

@@ -16,23 +16,30 @@ import (
 // outright. The bidirectional rule is not applied. It is for telling what
 // a password will become, never for checking one.
 func SASLprep(password string) (prepared string, ok bool) {
-	var b strings.Builder
-	for _, r := range password {
-		switch {
-		case mappedToNothing(r):
-		case nonASCIISpace(r):
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	prepared = norm.NFKC.String(b.String())
+	prepared = norm.NFKC.String(saslMap(password))
 	for _, r := range prepared {
 		if prohibited(r) {
 			return prepared, false
 		}
 	}
 	return prepared, true
+}
+
+// saslMap is SASLprep's mapping step alone: non-ASCII spaces to U+0020
+// (first, as libidn does: U+200B is in both tables and becomes a space),
+// then table B.1 to nothing.
+func saslMap(password string) string {
+	var b strings.Builder
+	for _, r := range password {
+		switch {
+		case nonASCIISpace(r):
+			b.WriteByte(' ')
+		case mappedToNothing(r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // mappedToNothing is RFC 3454's table B.1.
@@ -72,9 +79,24 @@ func prohibited(r rune) bool {
 
 // passwordForms are the forms a password given to a chat server may reach
 // livechat-auth in: as typed (ejabberd) and SASLprep'd (Prosody).
+//
+// Besides the prepared form it gives the mapped form without NFKC:
+// Prosody's stringprep normalises with Unicode 3.2's tables and leaves
+// characters newer than that as they are, where Go's NFKC maps some of
+// them (⅐, subscripts, enclosed letters).
 func passwordForms(password string) []string {
-	if p, ok := SASLprep(password); ok && p != password {
-		return []string{password, p}
+	forms := []string{password}
+	add := func(p string) {
+		for _, f := range forms {
+			if f == p {
+				return
+			}
+		}
+		forms = append(forms, p)
 	}
-	return []string{password}
+	if p, ok := SASLprep(password); ok {
+		add(p)
+		add(saslMap(password))
+	}
+	return forms
 }

@@ -26,7 +26,7 @@ func (d *report) checkMigration(ctx context.Context, cfg config.Config, store *w
 	exists, err := server.Exists(ctx, "livechat-auth-doctor-"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	switch {
 	case err != nil:
-		d.say(verdictFail, "migration: the chat server cannot tell which names are accounts through "+how+": "+oneLine(err),
+		d.say(verdictFail, "migration: the chat server cannot tell which names are accounts through "+how+": "+config.OneLine(err),
 			"ejabberd: mod_http_api with mod_admin_extra and api_permissions for check_account; Prosody: rooms.jid in admins, mod_admin_adhoc")
 	case exists:
 		d.say(verdictFail, "migration: the chat server says a name nobody has is an account, through "+how,

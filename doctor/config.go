@@ -25,7 +25,7 @@ func (d *report) checkConfig(path string, getenv func(string) string, me string)
 		err = cfg.Validate()
 	}
 	if err != nil {
-		d.say(verdictFail, "settings: "+oneLine(err), "fix the settings named; livechat-auth check --config FILE shows the same")
+		d.say(verdictFail, "settings: "+config.OneLine(err), "fix the settings named; livechat-auth check --config FILE shows the same")
 		return cfg, false
 	}
 	where := path

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"livechat-auth/config"
 	"livechat-auth/provider"
 	"livechat-auth/wikidb"
 )
@@ -16,13 +17,13 @@ import (
 // about ("" for none).
 func (d *report) checkDatabase(ctx context.Context, store *wikidb.Store) string {
 	if err := store.Ping(ctx); err != nil {
-		d.say(verdictFail, "wiki database does not answer: "+oneLine(err), "check wiki.dsn (host, port, user, password, database) and that this host may connect")
+		d.say(verdictFail, "wiki database does not answer: "+config.OneLine(err), "check wiki.dsn (host, port, user, password, database) and that this host may connect")
 		return ""
 	}
 	formats := map[provider.HashFormat]int{}
 	in, err := store.Inspect(ctx, func(h string) { formats[provider.FormatOf(h)]++ })
 	if err != nil {
-		d.say(verdictFail, "wiki database: "+oneLine(err), "grant the user SELECT on the wiki's database")
+		d.say(verdictFail, "wiki database: "+config.OneLine(err), "grant the user SELECT on the wiki's database")
 		return ""
 	}
 	d.say(verdictOK, "wiki database answers", "")
@@ -64,11 +65,11 @@ func (d *report) checkSchema(in wikidb.Inspection) {
 // users_users: a grant on that table alone fails every password sign-in.
 func (d *report) checkTables(ctx context.Context, store *wikidb.Store) {
 	if _, err := store.Prefs(ctx); err != nil {
-		d.say(verdictFail, "cannot read the site preferences (tiki_preferences): "+oneLine(err)+": every sign-in fails",
+		d.say(verdictFail, "cannot read the site preferences (tiki_preferences): "+config.OneLine(err)+": every sign-in fails",
 			"grant SELECT on the whole wiki database: GRANT SELECT ON tiki.* TO the reader")
 	}
 	if _, err := store.Groups(ctx, 1); err != nil {
-		d.say(verdictFail, "cannot read the wiki's groups (users_usergroups, tiki_group_inclusion): "+oneLine(err)+": the session API and room sync fail",
+		d.say(verdictFail, "cannot read the wiki's groups (users_usergroups, tiki_group_inclusion): "+config.OneLine(err)+": the session API and room sync fail",
 			"grant SELECT on the whole wiki database: GRANT SELECT ON tiki.* TO the reader")
 	}
 }

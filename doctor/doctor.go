@@ -157,27 +157,6 @@ func (d *report) say(v verdict, what, todo string) {
 // program reports a subcommand's error, and returns a failure's exit
 // code.
 func failed(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "livechat-auth doctor: %s\n", oneLine(err))
+	fmt.Fprintf(stderr, "livechat-auth doctor: %s\n", config.OneLine(err))
 	return int(verdictFail)
-}
-
-// oneLine is an error's text on one line, as the program prints errors:
-// the problems of a joined error (and the lines of a YAML error)
-// separated by "; ".
-func oneLine(err error) string {
-	var b strings.Builder
-	for _, line := range strings.Split(err.Error(), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "":
-			continue
-		case b.Len() == 0:
-		case strings.HasSuffix(b.String(), ":"):
-			b.WriteString(" ")
-		default:
-			b.WriteString("; ")
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }

@@ -28,7 +28,7 @@ func (d *report) checkSocket(cfg config.Config, autoSocket func() (string, error
 	case "":
 		socket, err := autoSocket()
 		if err != nil {
-			d.say(verdictFail, "no private folder for the automatic extauth daemon: "+oneLine(err),
+			d.say(verdictFail, "no private folder for the automatic extauth daemon: "+config.OneLine(err),
 				"give this user a private runtime folder (systemd RuntimeDirectory=, or a HOME it owns), or set extauth.daemon_socket")
 			return
 		}
@@ -37,7 +37,7 @@ func (d *report) checkSocket(cfg config.Config, autoSocket func() (string, error
 		fi, err := os.Lstat(path)
 		switch {
 		case err != nil:
-			d.say(verdictFail, "extauth.daemon_socket "+path+": "+oneLine(err), "start livechat-auth serve with the same extauth.daemon_socket first")
+			d.say(verdictFail, "extauth.daemon_socket "+path+": "+config.OneLine(err), "start livechat-auth serve with the same extauth.daemon_socket first")
 			return
 		case fi.Mode().Type() != fs.ModeSocket:
 			d.say(verdictFail, "extauth.daemon_socket "+path+" is not a socket", "remove it; serve makes the socket")
@@ -45,7 +45,7 @@ func (d *report) checkSocket(cfg config.Config, autoSocket func() (string, error
 		}
 		c, err := net.DialTimeout("unix", path, 2*time.Second)
 		if err != nil {
-			d.say(verdictFail, "extauth.daemon_socket "+path+" ("+modeOf(path)+"): cannot connect: "+oneLine(err),
+			d.say(verdictFail, "extauth.daemon_socket "+path+" ("+modeOf(path)+"): cannot connect: "+config.OneLine(err),
 				"serve makes it mode 0660: give the chat server's user the socket's group")
 			return
 		}

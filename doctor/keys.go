@@ -17,7 +17,7 @@ func (d *report) checkTokens(ctx context.Context, cfg config.Config, load func(c
 	defer cancel()
 	minting, err := load(ctx, cfg.Token)
 	if err != nil {
-		d.say(verdictFail, oneLine(err), "fix the key or secret named; livechat-auth keygen makes a signing key")
+		d.say(verdictFail, config.OneLine(err), "fix the key or secret named; livechat-auth keygen makes a signing key")
 		return
 	}
 	what := "token keys load"

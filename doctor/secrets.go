@@ -75,19 +75,19 @@ func (d *report) checkServeSecrets(u *user.User, chatCfg, serveCfg string, geten
 	where := chatCfg
 	if serveCfg != "" {
 		if _, err := os.Stat(serveCfg); err != nil {
-			d.say(verdictFail, "--serve-config: "+oneLine(err), "name serve's config file (the one its unit starts it with)")
+			d.say(verdictFail, "--serve-config: "+config.OneLine(err), "name serve's config file (the one its unit starts it with)")
 			return
 		}
 		serve, err := config.Load(serveCfg, getenv)
 		if err != nil && len(serve.Secrets(serveCfg)) == 0 {
-			d.say(verdictWarn, "cannot list the secrets of --serve-config "+serveCfg+": "+oneLine(err), "")
+			d.say(verdictWarn, "cannot list the secrets of --serve-config "+serveCfg+": "+config.OneLine(err), "")
 		}
 		secrets = append(secrets, serve.Secrets(serveCfg)...)
 		where += " and " + serveCfg
 	}
 	uid, gid, groups, err := credentialsOf(u)
 	if err != nil {
-		d.say(verdictWarn, "cannot tell which secrets "+u.Username+" can read: "+oneLine(err), "")
+		d.say(verdictWarn, "cannot tell which secrets "+u.Username+" can read: "+config.OneLine(err), "")
 		return
 	}
 	var safe []string
@@ -104,7 +104,7 @@ func (d *report) checkServeSecrets(u *user.User, chatCfg, serveCfg string, geten
 		case errors.Is(err, fs.ErrNotExist):
 			continue // serve's own checks say so; nobody reads a missing file
 		case err != nil:
-			d.say(verdictWarn, fmt.Sprintf("cannot tell whether %s can read %s (%s %s): %s", u.Username, e.what, s.Key, s.Path, oneLine(err)), "")
+			d.say(verdictWarn, fmt.Sprintf("cannot tell whether %s can read %s (%s %s): %s", u.Username, e.what, s.Key, s.Path, config.OneLine(err)), "")
 		case readable:
 			todo := e.why
 			if !e.chatNeeds {

@@ -55,7 +55,7 @@ func (in Input) Snapshot(ctx context.Context) Snapshot {
 	defer cancel()
 	t0 := time.Now()
 	if err := in.PingWiki(ctx); err != nil {
-		s.Health = append(s.Health, Check{Name: "wiki database", Detail: oneLine(err)})
+		s.Health = append(s.Health, Check{Name: "wiki database", Detail: config.OneLine(err)})
 	} else {
 		s.Health = append(s.Health, Check{Name: "wiki database", OK: true, Detail: "answered in " + time.Since(t0).Round(10*time.Microsecond).String()})
 	}
@@ -63,7 +63,7 @@ func (in Input) Snapshot(ctx context.Context) Snapshot {
 		t0 := time.Now()
 		c, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "tcp", addr)
 		if err != nil {
-			s.Health = append(s.Health, Check{Name: "chat server " + addr, Detail: oneLine(err)})
+			s.Health = append(s.Health, Check{Name: "chat server " + addr, Detail: config.OneLine(err)})
 		} else {
 			c.Close()
 			s.Health = append(s.Health, Check{Name: "chat server " + addr, OK: true, Detail: "accepted a connection in " + time.Since(t0).Round(10*time.Microsecond).String()})
@@ -71,7 +71,7 @@ func (in Input) Snapshot(ctx context.Context) Snapshot {
 	}
 	if cfg.State.Enabled() {
 		if err := in.SharedState(ctx); err != nil {
-			s.Health = append(s.Health, Check{Name: "shared state (Redis)", Detail: oneLine(err) + ": tokens are refused"})
+			s.Health = append(s.Health, Check{Name: "shared state (Redis)", Detail: config.OneLine(err) + ": tokens are refused"})
 		} else {
 			s.Health = append(s.Health, Check{Name: "shared state (Redis)", OK: true, Detail: redisHost(cfg)})
 		}
@@ -85,7 +85,7 @@ func (in Input) Snapshot(ctx context.Context) Snapshot {
 				rs.Failed = append(rs.Failed, r.Room.String())
 			}
 			if last.Err != nil {
-				rs.Err = oneLine(last.Err)
+				rs.Err = config.OneLine(last.Err)
 			}
 		}
 		s.RoomSync = rs
@@ -189,24 +189,4 @@ func redisHost(cfg config.Config) string {
 		return ""
 	}
 	return u.Host
-}
-
-// oneLine is an error's text on one line: the problems of a joined error
-// (and the lines of a YAML error) separated by "; ".
-func oneLine(err error) string {
-	var b strings.Builder
-	for _, line := range strings.Split(err.Error(), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "":
-			continue
-		case b.Len() == 0:
-		case strings.HasSuffix(b.String(), ":"):
-			b.WriteString(" ")
-		default:
-			b.WriteString("; ")
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"livechat-auth/config"
 	"net"
 	"net/http"
 	"time"
@@ -38,7 +39,7 @@ func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		fmt.Fprintf(stderr, "livechat-auth health: %s\n", oneLine(err))
+		fmt.Fprintf(stderr, "livechat-auth health: %s\n", config.OneLine(err))
 		return exitUnhealthy
 	}
 	defer resp.Body.Close()

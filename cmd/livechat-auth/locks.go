@@ -147,7 +147,7 @@ func splitLocks(ctx context.Context, cfg config.Config, locks []lockInfo, stderr
 	}
 	isAccount, closeWiki, err := openAccountCheck(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "livechat-auth locks: wiki.dsn: %s\n", oneLine(err))
+		fmt.Fprintf(stderr, "livechat-auth locks: wiki.dsn: %s\n", config.OneLine(err))
 	} else {
 		defer closeWiki()
 	}

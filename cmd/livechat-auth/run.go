@@ -130,7 +130,7 @@ func fail(stderr io.Writer, cmd string, err error) int {
 	case errors.As(err, &fe):
 		return exitError // the flag package said what was wrong, with the usage
 	}
-	fmt.Fprintf(stderr, "livechat-auth %s: %s\n", cmd, oneLine(err))
+	fmt.Fprintf(stderr, "livechat-auth %s: %s\n", cmd, config.OneLine(err))
 	return exitError
 }
 
@@ -140,26 +140,6 @@ type flagError struct{ err error }
 
 func (e flagError) Error() string { return e.err.Error() }
 func (e flagError) Unwrap() error { return e.err }
-
-// oneLine is an error's text on one line: the problems of a joined error
-// (and the lines of a YAML error) separated by "; ".
-func oneLine(err error) string {
-	var b strings.Builder
-	for _, line := range strings.Split(err.Error(), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "":
-			continue
-		case b.Len() == 0:
-		case strings.HasSuffix(b.String(), ":"):
-			b.WriteString(" ")
-		default:
-			b.WriteString("; ")
-		}
-		b.WriteString(line)
-	}
-	return b.String()
-}
 
 // loadConfig parses the common flags, then loads and validates settings.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (config.Config, error) {

@@ -52,7 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	warnSettings(log, cfg, cfgPath)
 	cannotStart := func(err error) int {
 		if cfg.Log.File != "" { // stderr gets the line below; the log file gets it too
-			log.Error("cannot start", "error", oneLine(err))
+			log.Error("cannot start", "error", config.OneLine(err))
 		}
 		return fail(stderr, "serve", err)
 	}
@@ -245,7 +245,7 @@ func (d *daemon) reload(ctx context.Context, path string, getenv func(string) st
 	next, err := d.loadGeneration(ctx, path, getenv, cur.n+1)
 	if err != nil {
 		d.m.series.Reload(false)
-		d.log.Error("reload refused; keeping the running settings", "generation", cur.n, "error", oneLine(err))
+		d.log.Error("reload refused; keeping the running settings", "generation", cur.n, "error", config.OneLine(err))
 		return
 	}
 	if restartOnly(cur.cfg, next.cfg) {

@@ -93,7 +93,7 @@ func migrationCounts(ctx context.Context, d *daemon) *status.Migration {
 	}
 	m := status.Migration{}
 	if in, err := d.store.Inspect(ctx, nil); err != nil {
-		m.Err = oneLine(err)
+		m.Err = config.OneLine(err)
 	} else {
 		m.Accounts, m.WithoutLivechatID = in.Accounts, in.WithoutLivechatID
 		d.m.migration.Store(&migrationAt{at: time.Now(), counts: m})

@@ -2,7 +2,6 @@ package test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,19 +14,8 @@ import (
 // values, exactly as written, and returns the status.
 func postSession(t testing.TB, serveURL, ts, sig, body string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, serveURL+"/v1/sessions", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set(session.HeaderTimestamp, ts)
-	req.Header.Set(session.HeaderSignature, sig)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body) // only the status matters here
-	return resp.StatusCode
+	status, _ := signedSession(t, serveURL, ts, sig, body)
+	return status
 }
 
 // TestServeSessionReplayUnderAnotherSpelling: one captured signed request

@@ -211,22 +211,23 @@ func (a *Authenticator) WikiCredential(ctx context.Context, name, domain, passwo
 	if _, err := a.checkName(name, domain); err != nil {
 		return nil
 	}
-	for _, p := range forms {
-		_, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) error {
-			_, err := a.verify(u, p)
-			return err
-		}, func(wikidb.User, wikidb.Prefs, time.Time) error { return nil })
-		var reason Reason
-		switch {
-		case err == nil:
-			return ReasonWikiPassword
-		case errors.As(err, &reason):
-			continue
-		default:
-			return err
+	// One look-up; each form checked against the account it finds.
+	_, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) (err error) {
+		for _, p := range forms {
+			if _, err = a.verify(u, p); err == nil {
+				return nil
+			}
 		}
+		return err
+	}, func(wikidb.User, wikidb.Prefs, time.Time) error { return nil })
+	var reason Reason
+	switch {
+	case err == nil:
+		return ReasonWikiPassword
+	case errors.As(err, &reason):
+		return nil
 	}
-	return nil
+	return err
 }
 
 // LooksLikeWikiToken reports whether password, in any form a chat server

@@ -7,13 +7,14 @@ import (
 	"time"
 )
 
-// Lock is an account refused for repeated failed sign-ins.
+// Lock is an account refused for repeated failed sign-ins. The JSON form
+// is what the control socket (package extauthd) carries.
 type Lock struct {
-	Name     string    // the normalised livechat_id (localpart), fully case-folded (ß as ss)
-	Failures int       // failures counted in the window
-	Guesses  int       // wrong passwords refused since it locked
-	Sealed   bool      // Guesses reached the limit: a proven password is refused too
-	Until    time.Time // when the lock lifts by itself
+	Name     string    `json:"name"`     // the normalised livechat_id (localpart), fully case-folded (ß as ss)
+	Failures int       `json:"failures"` // failures counted in the window
+	Guesses  int       `json:"guesses"`  // wrong passwords refused since it locked
+	Sealed   bool      `json:"sealed"`   // Guesses reached the limit: a proven password is refused too
+	Until    time.Time `json:"until"`    // when the lock lifts by itself
 }
 
 // Locks returns the accounts locked now, sorted by name. It is empty when

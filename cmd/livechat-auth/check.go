@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/term"
 
+	"livechat-auth/app"
 	"livechat-auth/config"
 	"livechat-auth/provider"
 	"livechat-auth/status"
@@ -44,12 +45,12 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stderr, "livechat-auth check: read password:", err)
 		return exitError
 	}
-	log, closeLog, err := newLogger(cfg.Log, stderr)
+	log, closeLog, err := app.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		return fail(stderr, "check", err)
 	}
 	defer closeLog()
-	auth, store, _, err := openAuthenticator(ctx, cfg, log)
+	auth, store, _, err := app.OpenAuthenticator(ctx, cfg, log)
 	if err != nil {
 		return fail(stderr, "check", err)
 	}
@@ -105,16 +106,16 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 // sign-ins has locked user, asking the daemon that keeps it (check's own
 // decision does not see those failures), as the "lock:" line to print.
 func lockStatus(ctx context.Context, cfg config.Config, cfgPath string, getenv func(string) string, user string) (line string, locked bool) {
-	client, err := findControl(cfg, cfgPath, getenv)
+	client, err := app.FindControl(cfg, cfgPath, getenv)
 	if err != nil {
 		return fmt.Sprintf("lock: unknown: %v", err), false
 	}
-	l, locked, err := client.lockOf(ctx, user)
+	l, locked, err := client.LockOf(ctx, user)
 	switch {
 	case err != nil:
 		return fmt.Sprintf("lock: unknown: the daemon did not answer: %v", err), false
 	case locked:
-		return "lock: " + status.DescribeLock(l.lock(), time.Now(), cfgPath), true
+		return "lock: " + status.DescribeLock(l, time.Now(), cfgPath), true
 	}
 	return "lock: none", false
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"livechat-auth/app"
 	"livechat-auth/config"
 	"livechat-auth/doctor"
 	"livechat-auth/wikidb"
@@ -46,8 +47,8 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 	return doctor.Run(ctx, doctor.Config{
 		Path: *cfgPath, Probe: *probe, As: *as, ServeConfig: *serveCfg, KeepEnv: *keepEnv,
-		Version: version, Getenv: getenv, Environ: os.Environ(), Program: programPath,
-		DaemonSocket: func() (string, error) { return autoSocket(*cfgPath, getenv) },
+		Version: app.ReadBuild().Version, Getenv: getenv, Environ: os.Environ(), Program: programPath,
+		DaemonSocket: func() (string, error) { return app.AutoSocket(*cfgPath, getenv) },
 		Tokens:       doctorTokens,
 		Chat:         doctorChat,
 	}, stdout, stderr)
@@ -56,11 +57,11 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer, get
 // doctorTokens loads the token keys as serve does at start and names the
 // algorithm tokens are minted with ("" for none).
 func doctorTokens(ctx context.Context, cfg config.Token) (string, error) {
-	ts, err := openTokens(ctx, cfg, hclog.NewNullLogger(), buildOptions{requireJWKS: true})
-	if err != nil || ts.minter == nil {
+	ts, err := app.OpenTokens(ctx, cfg, hclog.NewNullLogger(), app.Options{RequireJWKS: true})
+	if err != nil || ts.Minter == nil {
 		return "", err
 	}
-	return ts.minter.Algorithm(), nil
+	return ts.Minter.Algorithm(), nil
 }
 
 // doctorChat is the chat server the migration API asks which names are
@@ -69,7 +70,7 @@ func doctorTokens(ctx context.Context, cfg config.Token) (string, error) {
 func doctorChat(ctx context.Context, cfg config.Config, store *wikidb.Store) doctor.ChatServer {
 	var admin account.Login // not asked with migration.ejabberd_api_url
 	if cfg.Migration.EjabberdAPIURL == "" {
-		admin = openAdminLogin(ctx, cfg, store, hclog.NewNullLogger())
+		admin = app.OpenAdminLogin(ctx, cfg, store, hclog.NewNullLogger())
 	}
-	return migrationChat(cfg, admin)
+	return app.MigrationChat(cfg, admin)
 }

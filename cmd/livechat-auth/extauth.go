@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"livechat-auth/app"
 	"livechat-auth/config"
 	"livechat-auth/xmpp/extauth"
 	"livechat-auth/xmpp/extauthd"
@@ -73,7 +74,7 @@ func buildExtauth(ctx context.Context, args []string, stderr io.Writer, getenv f
 	if err != nil {
 		return nil, nil, err
 	}
-	log, closeLog, err := newLogger(cfg.Log, stderr)
+	log, closeLog, err := app.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,9 +96,9 @@ func buildExtauth(ctx context.Context, args []string, stderr io.Writer, getenv f
 	}()
 	log = log.Named("extauth")
 	cfgPath := fs.Lookup("config").Value.String()
-	warnSettings(log, cfg, cfgPath)
+	app.WarnSettings(log, cfg, cfgPath)
 
-	auth, store, tokens, err := openAuthenticator(ctx, cfg, log)
+	auth, store, tokens, err := app.OpenAuthenticator(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,20 +110,20 @@ func buildExtauth(ctx context.Context, args []string, stderr io.Writer, getenv f
 	if err != nil {
 		return nil, nil, err
 	}
-	rc := extauthd.RelayConfig{Socket: cfg.Extauth.DaemonSocket, Timeout: cfg.Extauth.RequestTimeout, Tokens: tokens.verifier != nil}
+	rc := extauthd.RelayConfig{Socket: cfg.Extauth.DaemonSocket, Timeout: cfg.Extauth.RequestTimeout, Tokens: tokens.Verifier != nil}
 	switch rc.Socket {
 	case config.DaemonOff:
-		log.Info("serving alone (extauth.daemon_socket: off)", "domains", cfg.Domains, "version", version, "pid", os.Getpid())
+		log.Info("serving alone (extauth.daemon_socket: off)", "domains", cfg.Domains, "version", app.ReadBuild().Version, "pid", os.Getpid())
 		return local, cleanup, nil
 	case "":
-		socket, err := autoSocket(cfgPath, getenv)
+		socket, err := app.AutoSocket(cfgPath, getenv)
 		if err != nil {
 			// Relaying nowhere: passwords are decided here, tokens refused.
 			log.Error("cannot share state with the other extauth processes; refusing tokens, deciding passwords alone", "error", err)
 			rc.Unshared = err
 		} else {
 			rc.Start = extauthd.AutoStart(func(socket string) error { return spawnDaemon(cfgPath, socket) }, 3*time.Second)
-			rc.Locate = func() (string, error) { return autoSocket(cfgPath, getenv) }
+			rc.Locate = func() (string, error) { return app.AutoSocket(cfgPath, getenv) }
 		}
 		rc.Socket = socket
 	}
@@ -131,6 +132,6 @@ func buildExtauth(ctx context.Context, args []string, stderr io.Writer, getenv f
 		return nil, nil, err
 	}
 	closers = append(closers, func() { relay.Close() })
-	log.Info("serving", "domains", cfg.Domains, "version", version, "pid", os.Getpid(), "daemon_socket", rc.Socket)
+	log.Info("serving", "domains", cfg.Domains, "version", app.ReadBuild().Version, "pid", os.Getpid(), "daemon_socket", rc.Socket)
 	return relay, cleanup, nil
 }

@@ -6,19 +6,9 @@ import (
 	"fmt"
 	"io"
 
-	"livechat-auth/provider"
+	"livechat-auth/app"
 	"livechat-auth/xmpp/guard"
-	"livechat-auth/xmpp/httpauth"
 )
-
-// watchSessions runs serve's session checks (guard.Loop) with the
-// running settings until ctx ends, and counts them.
-func watchSessions(ctx context.Context, d *daemon) {
-	d.guard.Loop(ctx, func() guard.Watch {
-		g := d.running.Load()
-		return guard.Watch{Enabled: g.cfg.EndSessions.Enabled, Bound: g.cfg.EndSessions.Bound, Accounts: g.auth, Login: g.admin, Domains: g.cfg.Domains}
-	}, d.m.sessionCheck)
-}
 
 // runEndSessions makes one pass and prints what it ended (with --dry-run,
 // what it would end). Exit 0: nothing failed; 1: a session could not be
@@ -34,17 +24,17 @@ func runEndSessions(ctx context.Context, args []string, stdout, stderr io.Writer
 	if cfg.Rooms.JID == "" {
 		return fail(stderr, "end-sessions", fmt.Errorf("rooms.jid: required: the room-sync account ends the sessions, as a server administrator"))
 	}
-	log, closeLog, err := newLogger(cfg.Log, stderr)
+	log, closeLog, err := app.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		return fail(stderr, "end-sessions", err)
 	}
 	defer closeLog()
-	auth, store, tokens, err := openAuthenticator(ctx, cfg, log)
+	auth, store, tokens, err := app.OpenAuthenticator(ctx, cfg, log)
 	if err != nil {
 		return fail(stderr, "end-sessions", err)
 	}
 	defer store.Close()
-	s, err := guard.SignIn(ctx, adminLogin(cfg, auth, tokens.minter))
+	s, err := guard.SignIn(ctx, app.AdminLogin(cfg, auth, tokens.Minter))
 	if err != nil {
 		return fail(stderr, "end-sessions", err)
 	}
@@ -71,20 +61,3 @@ func runEndSessions(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	return exitOK
 }
-
-// endingAware answers "exists" for an account whose sessions the guard is
-// ending, so that a server that ends only existing accounts' sessions
-// (Prosody asks first) ends a deleted or renamed one too.
-type endingAware struct {
-	httpauth.Authenticator
-	guard *guard.Guard
-}
-
-func (e endingAware) UserExists(ctx context.Context, user, domain string) (bool, error) {
-	if e.guard.Ending(user, domain) {
-		return true, nil
-	}
-	return e.Authenticator.UserExists(ctx, user, domain)
-}
-
-var _ guard.Accounts = (*provider.Authenticator)(nil)

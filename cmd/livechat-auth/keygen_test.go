@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"livechat-auth/app"
 	"livechat-auth/config"
 	"livechat-auth/provider/token"
 )
@@ -61,14 +62,14 @@ func TestKeygenPublicOut(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.PublicKeyFiles = []string{pub}
-			ts, err := openTokens(context.Background(), cfg, hclog.NewNullLogger(), buildOptions{})
+			ts, err := app.OpenTokens(context.Background(), cfg, hclog.NewNullLogger(), app.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ts.minter != nil {
+			if ts.Minter != nil {
 				t.Error("a public key alone can mint")
 			}
-			if c, err := ts.verifier.Verify(context.Background(), raw); err != nil || c.Subject != "alice" {
+			if c, err := ts.Verifier.Verify(context.Background(), raw); err != nil || c.Subject != "alice" {
 				t.Errorf("the public file does not verify the private key's token: %+v, %v", c, err)
 			}
 		})

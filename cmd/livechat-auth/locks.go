@@ -10,18 +10,18 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"livechat-auth/app"
 	"livechat-auth/config"
 	"livechat-auth/provider"
-	"livechat-auth/state"
 	"livechat-auth/status"
 	"livechat-auth/wikidb"
 )
 
 // lockSource is where locks are read and cleared: a daemon's control
-// socket, or the shared Redis.
+// socket (extauthd.ControlClient), or the shared Redis.
 type lockSource interface {
-	locks(ctx context.Context) ([]lockInfo, error)
-	unlock(ctx context.Context, user string) (bool, error)
+	Locks(ctx context.Context) ([]provider.Lock, error)
+	Unlock(ctx context.Context, user string) (bool, error)
 }
 
 // redisLocks reads and clears the locks kept in the shared Redis, with
@@ -29,10 +29,9 @@ type lockSource interface {
 type redisLocks struct{ auth *provider.Authenticator }
 
 func openRedisLocks(cfg config.Config) (redisLocks, func(), error) {
-	r, err := state.Open(state.Config{URL: string(cfg.State.RedisURL), Password: string(cfg.State.RedisPassword),
-		CAFile: cfg.State.RedisCAFile, Prefix: cfg.State.KeyPrefix, Timeout: cfg.State.Timeout}, hclog.NewNullLogger())
+	r, err := app.OpenRedis(cfg.State, hclog.NewNullLogger(), nil)
 	if err != nil {
-		return redisLocks{}, nil, fmt.Errorf("state.redis_url: %w", err)
+		return redisLocks{}, nil, err
 	}
 	if err := r.Err(); err != nil {
 		r.Close()
@@ -53,9 +52,9 @@ func openRedisLocks(cfg config.Config) (redisLocks, func(), error) {
 	return redisLocks{auth}, func() { store.Close(); r.Close() }, nil
 }
 
-func (l redisLocks) locks(context.Context) ([]lockInfo, error) { return locksOf(l.auth), nil }
+func (l redisLocks) Locks(context.Context) ([]provider.Lock, error) { return l.auth.Locks(), nil }
 
-func (l redisLocks) unlock(_ context.Context, user string) (bool, error) {
+func (l redisLocks) Unlock(_ context.Context, user string) (bool, error) {
 	return l.auth.Unlock(user), nil
 }
 
@@ -99,7 +98,7 @@ func runLocks(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitError
 	}
 	var client lockSource
-	control, err := findControl(cfg, fs.Lookup("config").Value.String(), getenv)
+	control, err := app.FindControl(cfg, fs.Lookup("config").Value.String(), getenv)
 	switch {
 	case err == nil:
 		client = control
@@ -120,7 +119,7 @@ func runLocks(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		if _, isKey := status.KeyKind(user); !isKey {
 			user, _, _ = strings.Cut(user, "@") // alice@chat.example.org names alice
 		}
-		cleared, err := client.unlock(ctx, user)
+		cleared, err := client.Unlock(ctx, user)
 		switch {
 		case err != nil:
 			return fail(stderr, "locks", err)
@@ -131,7 +130,7 @@ func runLocks(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintf(stdout, "cleared the failed sign-ins of %s: not locked now\n", user)
 		return exitOK
 	}
-	locks, err := client.locks(ctx)
+	locks, err := client.Locks(ctx)
 	if err != nil {
 		return fail(stderr, "locks", err)
 	}
@@ -141,7 +140,7 @@ func runLocks(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 // splitLocks asks the wiki which locked names are accounts, as the status
 // page does; a wiki it cannot open leaves every name not checked.
-func splitLocks(ctx context.Context, cfg config.Config, locks []lockInfo, stderr io.Writer) status.Locks {
+func splitLocks(ctx context.Context, cfg config.Config, locks []provider.Lock, stderr io.Writer) status.Locks {
 	if len(locks) == 0 {
 		return status.Locks{}
 	}
@@ -153,9 +152,5 @@ func splitLocks(ctx context.Context, cfg config.Config, locks []lockInfo, stderr
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	all := make([]provider.Lock, 0, len(locks))
-	for _, l := range locks {
-		all = append(all, l.lock())
-	}
-	return status.SplitLocks(ctx, all, isAccount, status.LookupMax)
+	return status.SplitLocks(ctx, locks, isAccount, status.LookupMax)
 }

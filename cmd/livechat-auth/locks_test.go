@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"livechat-auth/provider"
 	"livechat-auth/xmpp/extauthd"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,13 +27,13 @@ func TestRunLocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := time.Now().Add(time.Minute)
-	keeper := &fakeLocks{m: map[string]lockInfo{
+	keeper := &fakeLocks{m: map[string]provider.Lock{
 		"alice":                        {Name: "alice", Failures: 6, Until: until},
 		"migration-by:bob@example.org": {Name: "migration-by:bob@example.org", Failures: 6, Until: until},
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := serveControl(ctx, extauthd.ControlSocket(socket), keeper, hclog.NewNullLogger()); err != nil {
+	if err := extauthd.ServeControl(ctx, extauthd.ControlSocket(socket), keeper, hclog.NewNullLogger()); err != nil {
 		t.Fatal(err)
 	}
 	getenv := func(string) string { return "" }
@@ -51,4 +53,35 @@ func TestRunLocks(t *testing.T) {
 	if code := runLocks(ctx, []string{"--config", cfg, "clear", "alice@chat.test"}, &stdout, &stderr, getenv); code != exitOK {
 		t.Errorf("clear alice@chat.test: exit %d\n%s", code, stdout.String())
 	}
+}
+
+// fakeLocks keeps locks in a map.
+type fakeLocks struct {
+	mu sync.Mutex
+	m  map[string]provider.Lock
+}
+
+func (f *fakeLocks) Locks() []provider.Lock {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []provider.Lock
+	for _, l := range f.m {
+		out = append(out, l)
+	}
+	return out
+}
+
+func (f *fakeLocks) LockOf(user string) (provider.Lock, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.m[user]
+	return l, ok
+}
+
+func (f *fakeLocks) Unlock(user string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.m[user]
+	delete(f.m, user)
+	return ok
 }

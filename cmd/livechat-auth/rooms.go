@@ -7,44 +7,10 @@ import (
 	"io"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
-	"livechat-auth/config"
-	"livechat-auth/provider"
+	"livechat-auth/app"
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/rooms"
 )
-
-var _ rooms.Members = provider.RoomMembers{}
-
-// newSyncer builds the room syncer of the settings.
-func newSyncer(cfg config.Config, store *wikidb.Store, log hclog.Logger) (*rooms.Syncer, error) {
-	rc := rooms.Config{Managed: cfg.Domains, Domain: cfg.ChatDomain(), RoomTimeout: cfg.Rooms.RoomTimeout, Settings: map[string]rooms.Settings{}}
-	rc.Defaults = roomSettings(cfg.Rooms.Defaults)
-	for name, s := range cfg.Rooms.Settings {
-		j, err := cfg.RoomJID(name)
-		if err != nil {
-			return nil, err
-		}
-		rc.Settings[j.String()] = roomSettings(s)
-	}
-	for _, r := range cfg.Rooms.Rules {
-		rule := rooms.Rule{Group: r.Group, Affiliation: r.Affiliation}
-		for _, name := range r.Rooms {
-			j, err := cfg.RoomJID(name)
-			if err != nil {
-				return nil, err
-			}
-			rule.Rooms = append(rule.Rooms, j)
-		}
-		rc.Rules = append(rc.Rules, rule)
-	}
-	return rooms.New(provider.RoomMembers{Groups: store}, log, rc)
-}
-
-func roomSettings(s config.RoomSettings) rooms.Settings {
-	return rooms.Settings{Name: s.Name, Description: s.Description, Persistent: s.Persistent, MembersOnly: s.MembersOnly, Moderated: s.Moderated}
-}
 
 // runSyncRooms runs one sync and prints what changed (or, with --dry-run,
 // what would change). Exit 0: every room in step; 1: some room failed.
@@ -60,7 +26,7 @@ func runSyncRooms(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		fmt.Fprintln(stderr, "livechat-auth sync-rooms: no rooms.rules in the settings")
 		return exitError
 	}
-	log, closeLog, err := newLogger(cfg.Log, stderr)
+	log, closeLog, err := app.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		return fail(stderr, "sync-rooms", err)
 	}
@@ -70,11 +36,11 @@ func runSyncRooms(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return fail(stderr, "sync-rooms", err)
 	}
 	defer store.Close()
-	syncer, err := newSyncer(cfg, store, log.Named("rooms"))
+	syncer, err := app.NewSyncer(cfg, store, log.Named("rooms"))
 	if err != nil {
 		return fail(stderr, "sync-rooms", err)
 	}
-	sum, err := syncer.Sync(ctx, openAdminLogin(ctx, cfg, store, log), *dryRun)
+	sum, err := syncer.Sync(ctx, app.OpenAdminLogin(ctx, cfg, store, log), *dryRun)
 	if err != nil {
 		return fail(stderr, "sync-rooms", err)
 	}
@@ -108,20 +74,4 @@ func printSummary(w io.Writer, sum rooms.Summary) {
 	}
 	fmt.Fprintf(w, "%d rooms, %d affiliations %s, %d failed, %d reads and %d writes sent, %s\n",
 		len(sum.Rooms), sum.Changed(), verb, len(sum.Failed()), sum.Reads, sum.Writes, sum.Elapsed.Round(time.Millisecond))
-}
-
-// roomSyncRun is the last run of serve's room sync, for the status page.
-type roomSyncRun struct {
-	at  time.Time
-	sum rooms.Summary
-	err error
-}
-
-// syncRooms runs serve's periodic room sync (rooms.Loop) with the running
-// settings until ctx ends, and counts its runs.
-func syncRooms(ctx context.Context, d *daemon, log hclog.Logger) {
-	rooms.Loop(ctx, func() rooms.Job {
-		g := d.running.Load()
-		return rooms.Job{Syncer: g.syncer, Login: g.admin, Interval: g.cfg.Rooms.Interval}
-	}, log, d.m.roomSync)
 }

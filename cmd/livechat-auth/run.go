@@ -6,19 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/hashicorp/go-hclog"
-
+	"livechat-auth/app"
 	"livechat-auth/config"
-	"livechat-auth/provider"
-	"livechat-auth/wikidb"
 )
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
 
 const usage = `usage: livechat-auth <command> [flags]
 
@@ -84,7 +76,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "health":
 		return runHealth(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":
-		fmt.Fprintln(stdout, versionLine())
+		fmt.Fprintln(stdout, app.ReadBuild().Line())
 		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -196,85 +188,3 @@ func isBoolFlag(f *flag.Flag) bool {
 	b, ok := f.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()
 }
-
-// newLogger builds the root logger. Logs go to stderr or log.file, never
-// to stdout. The returned close function releases a log file.
-func newLogger(cfg config.Log, stderr io.Writer) (hclog.Logger, func(), error) {
-	out, closeOut := stderr, func() {}
-	if cfg.File != "" {
-		f, err := os.OpenFile(cfg.File, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
-		if err != nil {
-			return nil, nil, fmt.Errorf("log.file: %w", err)
-		}
-		out, closeOut = f, func() { _ = f.Close() } // nothing useful to do if closing the log fails
-	}
-	log := hclog.New(&hclog.LoggerOptions{
-		Name:       "livechat-auth",
-		Level:      hclog.LevelFromString(cfg.Level),
-		Output:     out,
-		JSONFormat: cfg.Format == "json",
-	})
-	// The MySQL driver reports dropped connections through its own logger,
-	// which would write to stderr past our level and format.
-	_ = mysql.SetLogger(log.Named("mysql").StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn})) // fails only for a nil logger
-	return log, closeOut, nil
-}
-
-// openAuthenticator opens the wiki store and wires it and the token keys
-// to the decision maker. Background work (JWKS refresh) ends with ctx.
-func openAuthenticator(ctx context.Context, cfg config.Config, log hclog.Logger) (*provider.Authenticator, *wikidb.Store, tokenSetup, error) {
-	store, err := wikidb.Open(string(cfg.Wiki.DSN), wikidb.Config{
-		QueryTimeout: cfg.Wiki.QueryTimeout,
-		MaxOpenConns: cfg.Wiki.MaxOpenConns,
-		PrefsRefresh: cfg.Wiki.PrefsRefresh,
-		AccountCache: cfg.Wiki.AccountCache,
-	})
-	if err != nil {
-		return nil, nil, tokenSetup{}, err
-	}
-	auth, tokens, err := newAuthenticator(ctx, cfg, store, log, buildOptions{})
-	if err != nil {
-		_ = store.Close() // the constructor's error matters more
-		return nil, nil, tokens, err
-	}
-	return auth, store, tokens, nil
-}
-
-// warnSettings logs, once at start, what the settings accept but an
-// operator should fix: LIVECHAT_AUTH_* variables that name no setting,
-// and secret files every user may read.
-func warnSettings(log hclog.Logger, cfg config.Config, cfgPath string) {
-	for _, w := range config.UnknownEnv(os.Environ()) {
-		log.Warn(w)
-	}
-	for _, w := range cfg.ExposedFiles(cfgPath) {
-		log.Warn(w)
-	}
-}
-
-// newAuthenticator builds the decision maker on an open store.
-func newAuthenticator(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger, opts buildOptions) (*provider.Authenticator, tokenSetup, error) {
-	tokens, err := openTokens(ctx, cfg.Token, log, opts)
-	if err != nil {
-		return nil, tokens, err
-	}
-	pc := provider.Config{
-		Domains:       cfg.Domains,
-		CacheTTL:      cfg.Auth.CacheTTL,
-		CacheSize:     cfg.Auth.CacheSize,
-		MaxFailures:   cfg.Auth.MaxFailures,
-		FailureWindow: cfg.Auth.FailureWindow,
-		TokenSubject:  provider.Subject(cfg.Token.Subject),
-		Memory:        opts.memory,
-		Failures:      opts.failures,
-		OldPasswords:  opts.oldPasswords,
-		OutageGrace:   cfg.Auth.OutageGrace,
-	}
-	if tokens.verifier != nil {
-		pc.Tokens = tokens.verifier
-	}
-	auth, err := provider.New(store, pc)
-	return auth, tokens, err
-}
-
-var _ provider.Directory = (*wikidb.Store)(nil)

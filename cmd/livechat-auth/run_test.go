@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"livechat-auth/app"
 	"livechat-auth/config"
 	"net"
 	"os"
@@ -91,8 +92,8 @@ func TestRunCommands(t *testing.T) {
 		stderrHas  string
 		stderrNone bool
 	}{
-		{name: "version", args: []string{"version"}, code: exitOK, stdout: versionLine() + "\n", stderrNone: true},
-		{name: "--version", args: []string{"--version"}, code: exitOK, stdout: versionLine() + "\n", stderrNone: true},
+		{name: "version", args: []string{"version"}, code: exitOK, stdout: app.ReadBuild().Line() + "\n", stderrNone: true},
+		{name: "--version", args: []string{"--version"}, code: exitOK, stdout: app.ReadBuild().Line() + "\n", stderrNone: true},
 		{name: "help", args: []string{"help"}, code: exitOK, stdout: usage, stderrNone: true},
 		{name: "ids --help", args: []string{"ids", "--help"}, code: exitOK, stdout: idsUsage, stderrNone: true},
 		{name: "no args", args: nil, code: exitError, stderrHas: "usage: livechat-auth <command>"},
@@ -306,45 +307,6 @@ func TestHelpExitsZero(t *testing.T) {
 	}
 }
 
-// TestSettingsKeyFollowsLinks: a config file named through a symbolic
-// link is the same configuration as the file itself, so operators reach
-// the daemon ejabberd's processes use whichever name they type.
-func TestSettingsKeyFollowsLinks(t *testing.T) {
-	dir := t.TempDir()
-	real := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(real, []byte("domains: [chat.test]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "link.yaml")
-	if err := os.Symlink(real, link); err != nil {
-		t.Fatal(err)
-	}
-	noEnv := func(string) string { return "" }
-	if settingsKey(real, noEnv) != settingsKey(link, noEnv) {
-		t.Error("a link to the config file makes another daemon key")
-	}
-	other := filepath.Join(dir, "other.yaml")
-	if err := os.WriteFile(other, []byte("domains: [chat.test]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if settingsKey(real, noEnv) == settingsKey(other, noEnv) {
-		t.Error("two config files share a daemon key")
-	}
-}
-
-// TestVersionLine: the version names the program and the Go release, and
-// the VCS revision when the build recorded one.
-func TestVersionLine(t *testing.T) {
-	line := versionLine()
-	b := readBuild()
-	if !strings.HasPrefix(line, "livechat-auth "+b.version) || !strings.HasSuffix(line, b.goVersion) {
-		t.Errorf("version line %q", line)
-	}
-	if b.revision != "" && !strings.Contains(line, b.revision) {
-		t.Errorf("version line %q lacks the revision %s", line, b.revision)
-	}
-}
-
 // TestKeygenSecret: keygen --alg secret writes a fresh 32-byte secret,
 // readable by its owner only, that the settings take as a secret file.
 func TestKeygenSecret(t *testing.T) {
@@ -380,17 +342,5 @@ func TestHelpAsAFlagValue(t *testing.T) {
 	}
 	if r := runWith(t, []string{"sync-rooms", "--dry-run", "--help"}, nil, nil); r.code != exitOK || r.stdout == "" {
 		t.Errorf("sync-rooms --dry-run --help: %d %q", r.code, r.stdout)
-	}
-}
-
-// TestStateRecoveryKeepsCounts: the shared state coming back touches only
-// its own gauge; the sessions ended so far stay counted.
-func TestStateRecoveryKeepsCounts(t *testing.T) {
-	m := newMetrics()
-	m.sessionEnded("suspended")
-	m.stateUp(false)
-	m.stateUp(true)
-	if got := m.endedByReason()["suspended"]; got != 1 {
-		t.Errorf("sessions ended after a recovery: %d; want 1", got)
 	}
 }

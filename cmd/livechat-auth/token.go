@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"livechat-auth/app"
 	"livechat-auth/provider"
 	"livechat-auth/provider/token"
 )
@@ -39,17 +40,17 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	case lifetimeSet:
 		cfg.Token.Lifetime = *lifetime
 	}
-	log, closeLog, err := newLogger(cfg.Log, stderr)
+	log, closeLog, err := app.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
 	defer closeLog()
-	auth, store, tokens, err := openAuthenticator(ctx, cfg, log)
+	auth, store, tokens, err := app.OpenAuthenticator(ctx, cfg, log)
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
 	defer store.Close()
-	if tokens.minter == nil {
+	if tokens.Minter == nil {
 		fmt.Fprintln(stderr, "livechat-auth token: no key to mint with: set token.signing_key_file or token.secret")
 		return exitError
 	}
@@ -66,12 +67,12 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	case err != nil:
 		return fail(stderr, "token", err)
 	}
-	raw, exp, err := tokens.minter.Mint(cfg.Token.SubjectClaim, acct.Subject)
+	raw, exp, err := tokens.Minter.Mint(cfg.Token.SubjectClaim, acct.Subject)
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
 	fmt.Fprintln(stdout, raw)
-	fmt.Fprintf(stderr, "token for %s, kid %q, expires %s\n", acct.JID, tokens.minter.KeyID(), exp.UTC().Format("2006-01-02T15:04:05Z"))
+	fmt.Fprintf(stderr, "token for %s, kid %q, expires %s\n", acct.JID, tokens.Minter.KeyID(), exp.UTC().Format("2006-01-02T15:04:05Z"))
 	return exitOK
 }
 

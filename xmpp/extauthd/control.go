@@ -10,20 +10,17 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/provider"
 )
 
 // Lock is one account the failure limit locked, as the control socket
-// reports it.
-type Lock struct {
-	Name     string    `json:"name"`
-	Failures int       `json:"failures"`
-	Guesses  int       `json:"guesses"` // refused while locked, in the window
-	Sealed   bool      `json:"sealed"`  // a proven password is refused too
-	Until    time.Time `json:"until"`
-}
+// reports it (JSON).
+type Lock = provider.Lock
 
-// Locks lists and clears the locks of the running decision maker; the
-// control socket serves it. It must be safe for concurrent use.
+// Locks lists and clears the locks of the running decision maker
+// (*provider.Authenticator is one); the control socket serves it. It
+// must be safe for concurrent use.
 type Locks interface {
 	Locks() []Lock
 	LockOf(user string) (Lock, bool)

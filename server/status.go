@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -9,12 +9,14 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"livechat-auth/app"
 	"livechat-auth/config"
 	"livechat-auth/status"
 )
 
 // serveStatus serves the status page on status.listen until ctx ends.
-func serveStatus(ctx context.Context, cfg config.Config, d *daemon, started time.Time, log hclog.Logger) error {
+func (s *Server) serveStatus(ctx context.Context, cfg config.Config) error {
+	log := s.log.Named("status")
 	ln, err := net.Listen("tcp", cfg.Status.Listen)
 	if err != nil {
 		return err
@@ -25,13 +27,13 @@ func serveStatus(ctx context.Context, cfg config.Config, d *daemon, started time
 	}
 	h := status.New(status.Config{
 		Secret:    secret,
-		Snapshot:  func(ctx context.Context) status.Snapshot { return statusSnapshot(ctx, d, started) },
-		ClearLock: d.unlock,
+		Snapshot:  func(ctx context.Context) status.Snapshot { return s.snapshot(ctx) },
+		ClearLock: s.Unlock,
 		IsAccount: func(ctx context.Context, name string) (bool, error) {
-			return d.running.Load().auth.UserExists(ctx, name, "")
+			return s.running.Load().auth.UserExists(ctx, name, "")
 		},
 		DryRunRooms: func(ctx context.Context) ([]string, error) {
-			g := d.running.Load()
+			g := s.running.Load()
 			if g.syncer == nil {
 				return nil, errors.New("no rooms.rules")
 			}
@@ -41,7 +43,7 @@ func serveStatus(ctx context.Context, cfg config.Config, d *daemon, started time
 			}
 			return status.DryRunLines(sum), nil
 		},
-		Recorder: &d.m.recent,
+		Recorder: &s.m.recent,
 		Log:      log,
 		Hosts:    []string{cfg.Status.Listen, ln.Addr().String()},
 	})
@@ -65,20 +67,20 @@ func serveStatus(ctx context.Context, cfg config.Config, d *daemon, started time
 	return nil
 }
 
-// statusSnapshot reads what the status page shows now.
-func statusSnapshot(ctx context.Context, d *daemon, started time.Time) status.Snapshot {
-	gen := d.running.Load()
-	b := readBuild()
+// snapshot reads what the status page shows now.
+func (s *Server) snapshot(ctx context.Context) status.Snapshot {
+	gen := s.running.Load()
+	b := app.ReadBuild()
 	in := status.Input{
-		Config: gen.cfg, Version: b.version, Revision: b.revision, BuildTime: b.time, GoVersion: b.goVersion, Started: started,
-		PingWiki:    d.store.Ping,
-		SharedState: d.state.degraded,
+		Config: gen.cfg, Version: b.Version, Revision: b.Revision, BuildTime: b.Time, GoVersion: b.GoVersion, Started: s.started,
+		PingWiki:    s.store.Ping,
+		SharedState: s.state.Degraded,
 		Locks:       gen.auth.Locks(),
-		Migration:   func(ctx context.Context) *status.Migration { return migrationCounts(ctx, d) },
-		Ended:       d.m.endedByReason(),
-		LastGuard:   d.m.lastGuard.Load(),
+		Migration:   s.migrationCounts,
+		Ended:       s.m.endedByReason(),
+		LastGuard:   s.m.lastGuard.Load(),
 	}
-	if last := d.m.lastRoomSync.Load(); last != nil {
+	if last := s.m.lastRoomSync.Load(); last != nil {
 		in.LastSync = &status.SyncRun{At: last.at, Summary: last.sum, Err: last.err}
 	}
 	return in.Snapshot(ctx)
@@ -87,16 +89,16 @@ func statusSnapshot(ctx context.Context, d *daemon, started time.Time) status.Sn
 // migrationCounts counts the accounts with and without livechat_id, at
 // most once a minute: a count reads the whole table, on the pool the
 // sign-ins use.
-func migrationCounts(ctx context.Context, d *daemon) *status.Migration {
-	if c := d.m.migration.Load(); c != nil && time.Since(c.at) < time.Minute {
+func (s *Server) migrationCounts(ctx context.Context) *status.Migration {
+	if c := s.m.migration.Load(); c != nil && time.Since(c.at) < time.Minute {
 		return &c.counts
 	}
 	m := status.Migration{}
-	if in, err := d.store.Inspect(ctx, nil); err != nil {
+	if in, err := s.store.Inspect(ctx, nil); err != nil {
 		m.Err = config.OneLine(err)
 	} else {
 		m.Accounts, m.WithoutLivechatID = in.Accounts, in.WithoutLivechatID
-		d.m.migration.Store(&migrationAt{at: time.Now(), counts: m})
+		s.m.migration.Store(&migrationAt{at: time.Now(), counts: m})
 	}
 	return &m
 }

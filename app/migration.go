@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"livechat-auth/provider"
 	"livechat-auth/provider/ids"
 	"livechat-auth/provider/migration"
+	"livechat-auth/provider/session"
 	"livechat-auth/wikidb"
 	"livechat-auth/xmpp/account"
 	"livechat-auth/xmpp/oldaccount"
@@ -19,10 +20,11 @@ var (
 	_ migration.ChatServer = (*oldaccount.Server)(nil)
 )
 
-// newMigration builds the migration API's handler from cfg.Migration.
-func newMigration(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, st *sharedState, m *metrics, admin account.Login, log hclog.Logger) (*migration.Handler, error) {
-	chat := migrationChat(cfg, admin)
-	domain := chat.Domain
+// NewMigration builds the migration API's handler (migration.*): its
+// requests are signed with session.key and good once in seen, its
+// decisions told to observe, and the chat server asked as MigrationChat.
+func NewMigration(cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, seen session.SeenRecord, observe provider.Observer, admin account.Login, log hclog.Logger) (*migration.Handler, error) {
+	chat := MigrationChat(cfg, admin)
 	suggest := func(ctx context.Context, login string, reserved []string) (string, error) {
 		accounts, err := store.Accounts(ctx)
 		if err != nil {
@@ -30,18 +32,17 @@ func newMigration(cfg config.Config, auth *provider.Authenticator, store *wikidb
 		}
 		return ids.SuggestFor(ctx, store, login, accounts, ids.NewChatNames(reserved))
 	}
-	return migration.New(auth, chat, suggest, log.Named("migration"), migration.Config{
-		Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: domain,
-		Retire: cfg.Migration.OldAccount == "retire", Seen: st.seen,
-		Observe: m.observer("migration", "claim", "suggest", "complete"),
+	return migration.New(auth, chat, suggest, log, migration.Config{
+		Key: []byte(cfg.Session.Key), MaxSkew: cfg.Session.MaxSkew, Domain: chat.Domain,
+		Retire: cfg.Migration.OldAccount == "retire", Seen: seen, Observe: observe,
 	})
 }
 
-// migrationChat is the chat server the migration API signs in to:
+// MigrationChat is the chat server the migration API signs in to:
 // rooms.server (or the rooms.jid domain's port 5222), rooms.tls, and
 // migration.ejabberd_api_url or the room-sync account (admin) as
 // administrator to tell which names are accounts.
-func migrationChat(cfg config.Config, admin account.Login) *oldaccount.Server {
+func MigrationChat(cfg config.Config, admin account.Login) *oldaccount.Server {
 	chat := &oldaccount.Server{Addr: cfg.Rooms.Address(), Domain: cfg.ChatDomain(), TLS: cfg.Rooms.TLS, EjabberdAPI: cfg.Migration.EjabberdAPIURL}
 	if chat.EjabberdAPI == "" {
 		chat.Admin = admin.Config

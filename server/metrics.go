@@ -1,11 +1,11 @@
-package main
+package server
 
 import (
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"livechat-auth/app"
 	series "livechat-auth/metrics"
 	"livechat-auth/provider"
 	"livechat-auth/status"
@@ -13,7 +13,7 @@ import (
 	"livechat-auth/xmpp/rooms"
 )
 
-// metrics are the Prometheus series of "livechat-auth serve" (package
+// metrics are the Prometheus series of serve (package
 // metrics), and what the status page shows of the same events: the
 // decisions of the last hour, the last room sync, the last session
 // check, the sessions ended by reason and the last migration count.
@@ -28,9 +28,9 @@ type metrics struct {
 }
 
 func newMetrics() *metrics {
-	b := readBuild()
+	b := app.ReadBuild()
 	return &metrics{
-		series: series.New(series.Build{Version: b.version, Revision: b.revision, GoVersion: b.goVersion}),
+		series: series.New(series.Build{Version: b.Version, Revision: b.Revision, GoVersion: b.GoVersion}),
 		ended:  map[string]int{},
 	}
 }
@@ -45,10 +45,7 @@ func (m *metrics) observer(edge string, cmds ...string) provider.Observer {
 	}
 }
 
-// stateUp records whether the shared state answers.
-func (m *metrics) stateUp(up bool) { m.series.StateUp(up) }
-
-// roomSync counts one run of serve's room sync and keeps it for the
+// roomSync counts one run of the room sync and keeps it for the
 // status page.
 func (m *metrics) roomSync(sum rooms.Summary, err error) {
 	m.lastRoomSync.Store(&roomSyncRun{at: time.Now(), sum: sum, err: err})
@@ -89,6 +86,3 @@ func (m *metrics) endedByReason() map[string]int {
 	}
 	return out
 }
-
-// handler serves the series in the Prometheus text format.
-func (m *metrics) handler() http.Handler { return m.series.Handler() }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -14,13 +14,13 @@ import (
 	"livechat-auth/xmpp/account"
 )
 
-// adminLogin is how the room-sync account (rooms.jid, at rooms.server
+// AdminLogin is how the room-sync account (rooms.jid, at rooms.server
 // with rooms.tls) signs in, built once per settings for room sync, ending
 // sessions and the migration API: with rooms.password, or, without one,
 // a fresh one-time token minted for its wiki account (so no password is
 // stored for it). accounts and minter serve only that token. When the
 // settings give the account no way in, every sign-in fails saying why.
-func adminLogin(cfg config.Config, accounts *provider.Authenticator, minter *token.Minter) account.Login {
+func AdminLogin(cfg config.Config, accounts *provider.Authenticator, minter *token.Minter) account.Login {
 	j, err := cfg.Rooms.Account()
 	if err != nil {
 		return failedLogin(err)
@@ -44,18 +44,18 @@ func adminLogin(cfg config.Config, accounts *provider.Authenticator, minter *tok
 	})
 }
 
-// openAdminLogin is adminLogin for a command that has no decision maker
+// OpenAdminLogin is AdminLogin for a command that has no decision maker
 // of its own: the token keys are read only when rooms.password is not
 // set. Background work (JWKS refresh) ends with ctx.
-func openAdminLogin(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) account.Login {
+func OpenAdminLogin(ctx context.Context, cfg config.Config, store *wikidb.Store, log hclog.Logger) account.Login {
 	if cfg.Rooms.Password != "" {
-		return adminLogin(cfg, nil, nil)
+		return AdminLogin(cfg, nil, nil)
 	}
-	auth, tokens, err := newAuthenticator(ctx, cfg, store, log, buildOptions{})
+	auth, tokens, err := NewAuthenticator(ctx, cfg, store, log, Options{})
 	if err != nil {
 		return failedLogin(err)
 	}
-	return adminLogin(cfg, auth, tokens.minter)
+	return AdminLogin(cfg, auth, tokens.Minter)
 }
 
 // failedLogin is a Login whose every sign-in fails with err.

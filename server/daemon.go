@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/app"
+	"livechat-auth/config"
+	"livechat-auth/provider"
+	"livechat-auth/provider/token"
+	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/extauthd"
+)
+
+// daemonIdle is how long the automatic daemon lives on with no relay
+// connected: past the longest token lifetime and its clock skew, every
+// token it has seen has expired, so exiting forgets nothing that matters.
+const daemonIdle = token.MaxLifetime + token.IssuedAtSkew + 3*time.Minute
+
+// DaemonOptions are what the automatic daemon is started with besides its
+// first settings.
+type DaemonOptions struct {
+	Path   string              // the config file, read again on each reload
+	Getenv func(string) string // the LIVECHAT_AUTH_* overrides
+	Socket string              // the relay socket to answer on (app.AutoSocket)
+	Hangup <-chan os.Signal    // each value reloads the settings
+}
+
+// RunDaemon is the automatic extauth daemon (extauthd.Run): it answers
+// the extauth relays of one configuration with one decision maker, which
+// it builds afresh when the config file changes or on SIGHUP, until no
+// relay has been connected for a while. It returns nil at once when
+// another daemon answers for these settings. Errors are logged.
+func RunDaemon(ctx context.Context, cfg config.Config, opts DaemonOptions, log hclog.Logger) error {
+	release, err := extauthd.HoldPIDFile(ctx, opts.Socket, 3*time.Second)
+	if err != nil {
+		log.Info("another daemon answers for these settings; exiting", "socket", opts.Socket, "error", err)
+		return nil
+	}
+	defer release()
+	d := &autoDaemon{opts: opts, log: log}
+	// The state is kept for the daemon's life, reloads included, and
+	// across restarts (its record of used tokens is a file).
+	if d.state, err = app.OpenState(cfg, opts.Socket, false, log, nil); err != nil {
+		log.Error("cannot start", "error", err)
+		return err
+	}
+	defer d.state.Close()
+	if err := d.build(ctx, cfg); err != nil {
+		log.Error("cannot start", "error", err)
+		return err
+	}
+	defer func() { d.stop(); d.store.Close() }()
+	exe, _ := extauthd.ProgramPath(os.Args[0]) // "": never seen as replaced
+	err = extauthd.Run(ctx, &d.auth, &d.auth, log, extauthd.DaemonConfig{
+		Socket: opts.Socket, Timeout: cfg.Extauth.RequestTimeout, Idle: daemonIdle,
+		Settings: opts.Path, Program: exe, Hangup: opts.Hangup, Reload: d.reload, Version: app.ReadBuild().Version,
+	})
+	if err != nil {
+		log.Error("stopped", "error", err)
+	}
+	return err
+}
+
+// autoDaemon is what the automatic daemon builds from its settings.
+type autoDaemon struct {
+	opts DaemonOptions
+	log  hclog.Logger
+
+	store *wikidb.Store
+	state *app.State // used tokens, failure counts (locks), verified passwords: kept across reloads
+	auth  swappedAuth
+	cfg   config.Config
+	stop  func() // ends the running build's background work
+}
+
+// build makes the decision maker of cfg (and opens the wiki store when
+// it has none or the wiki settings changed) and swaps it in.
+func (d *autoDaemon) build(ctx context.Context, cfg config.Config) error {
+	store := d.store
+	if store == nil || cfg.Wiki != d.cfg.Wiki {
+		var err error
+		if store, err = app.OpenStore(cfg.Wiki); err != nil {
+			return err
+		}
+	}
+	bctx, stop := context.WithCancel(ctx)
+	auth, _, err := app.NewAuthenticator(bctx, cfg, store, d.log, d.state.Options())
+	if err != nil {
+		stop()
+		if store != d.store {
+			store.Close()
+		}
+		return err
+	}
+	d.auth.p.Store(auth)
+	if d.stop != nil {
+		d.stop()
+	}
+	if d.store != nil && store != d.store {
+		d.store.Close() // waits for the queries under way
+	}
+	d.store, d.stop, d.cfg = store, stop, cfg
+	return nil
+}
+
+// reload re-reads the settings; invalid ones are logged and the running
+// ones kept. The record of used tokens is kept either way. It reports
+// whether the daemon must stop instead: the shared state's settings
+// (state.*) changed, which a running daemon cannot take; the relays
+// start a daemon of the new settings.
+func (d *autoDaemon) reload(ctx context.Context) (restart bool) {
+	next, err := config.Load(d.opts.Path, d.opts.Getenv)
+	if err == nil {
+		err = next.Validate()
+	}
+	if err == nil && next.State != d.cfg.State {
+		d.log.Info("state.* changed; stopping so that a daemon of the new settings takes over")
+		return true
+	}
+	if err == nil {
+		err = d.build(ctx, next)
+	}
+	if err != nil {
+		d.log.Error("reload refused; keeping the running settings", "error", err)
+		return false
+	}
+	d.log.Info("reloaded settings and keys")
+	return false
+}
+
+// swappedAuth is the decision maker of the running settings, swapped on
+// reload; the relays and the control socket ask through it.
+type swappedAuth struct {
+	p atomic.Pointer[provider.Authenticator]
+}
+
+func (c *swappedAuth) Authenticate(ctx context.Context, user, domain, password string) (provider.Account, error) {
+	return c.p.Load().Authenticate(ctx, user, domain, password)
+}
+
+func (c *swappedAuth) UserExists(ctx context.Context, user, domain string) (bool, error) {
+	return c.p.Load().UserExists(ctx, user, domain)
+}
+
+func (c *swappedAuth) Locks() []provider.Lock { return c.p.Load().Locks() }
+
+func (c *swappedAuth) LockOf(user string) (provider.Lock, bool) { return c.p.Load().LockOf(user) }
+
+func (c *swappedAuth) Unlock(user string) bool { return c.p.Load().Unlock(user) }

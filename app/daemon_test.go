@@ -1,54 +1,33 @@
 package app
 
 import (
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"livechat-auth/config"
-	"livechat-auth/xmpp/extauthd"
 )
 
-// TestFindControlTrustsNoStandIn: root sees every user's folder, and a
-// local user can put a socket of the right name in a folder of their
-// own. A socket not answered by a process of the folder's owner running
-// this program (here: a listener of the test, and a socket no one
-// answers on) is never asked.
-func TestFindControlTrustsNoStandIn(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to make folders of other users")
-	}
-	tmp := t.TempDir()
-	env := map[string]string{"TMPDIR": tmp, "LIVECHAT_AUTH_DOMAINS": "chat.test"}
+// TestFindControl: the control socket is serve's when
+// extauth.daemon_socket names one, none when it is off, and otherwise the
+// automatic daemon's of these settings, found only when one answers
+// (which socket extauthd.FindControl trusts is tested there).
+func TestFindControl(t *testing.T) {
+	env := map[string]string{"TMPDIR": t.TempDir(), "LIVECHAT_AUTH_DOMAINS": "chat.test"}
 	getenv := func(k string) string { return env[k] }
-	name := extauthd.ControlSocket(autoSocketName("", getenv))
-	for i, uid := range []int{109, 1000} {
-		dir := filepath.Join(tmp, fmt.Sprintf("livechat-auth-%d", uid))
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		ln, err := net.Listen("unix", filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			defer ln.Close() // answered, by the wrong process
-		} else {
-			ln.(*net.UnixListener).SetUnlinkOnClose(false)
-			ln.Close() // left behind, answered by no one
-		}
-		for _, p := range []string{dir, filepath.Join(dir, name)} {
-			if err := os.Lchown(p, uid, uid); err != nil {
-				t.Fatal(err)
-			}
-		}
+	var cfg config.Config
+	cfg.Extauth.DaemonSocket = config.DaemonOff
+	if _, err := FindControl(cfg, "", getenv); err == nil || !strings.Contains(err.Error(), "off") {
+		t.Errorf("daemon_socket off: %v; want an error naming it", err)
 	}
-	_, err := FindControl(config.Config{}, "", getenv)
-	if err == nil || !strings.Contains(err.Error(), "no automatic daemon runs") {
-		t.Fatalf("FindControl: %v, want no daemon found", err)
+	cfg.Extauth.DaemonSocket = "/run/livechat-auth/extauth.sock"
+	if c, err := FindControl(cfg, "", getenv); err != nil || c == nil {
+		t.Errorf("daemon_socket set: %v, %v; want serve's control client", c, err)
+	}
+	cfg.Extauth.DaemonSocket = ""
+	if _, err := FindControl(cfg, "", getenv); err == nil || !strings.Contains(err.Error(), "no automatic daemon runs") {
+		t.Errorf("no daemon running: %v; want no daemon found", err)
 	}
 }
 

@@ -36,8 +36,8 @@ import (
 // account or a used token accepted, a token or a signed session request
 // accepted twice. A right credential may be refused only inside the
 // documented window of a fault that affects it (soakWindows); outside
-// every window it is a failure. A request left unanswered at a daemon
-// kill (a known problem) is counted and reported, not failed. At the end
+// every window it is a failure, and so is any request left unanswered
+// (a daemon kill included), or a daemon not back within 2 s. At the end
 // every process must still run (no panic in any log) and, after the
 // cleanup, none of the test's processes may be left.
 //

@@ -1,6 +1,7 @@
 // Package app builds livechat-auth's parts from its settings, the same
-// way for every subcommand, so that a setting means one thing whichever
-// command reads it:
+// way for extauth, serve, the automatic daemon and the one-shot commands
+// that decide (check, token, end-sessions, sync-rooms), so that a setting
+// means one thing whichever of them reads it:
 //
 //   - OpenStore, NewAuthenticator, OpenAuthenticator: the wiki store and
 //     the decision maker (provider.Authenticator) with its token keys

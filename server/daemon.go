@@ -126,7 +126,7 @@ func (d *autoDaemon) reload(ctx context.Context) (restart bool) {
 		err = d.build(ctx, next)
 	}
 	if err != nil {
-		d.log.Error("reload refused; keeping the running settings", "error", err)
+		d.log.Error("reload refused; keeping the running settings", "error", config.OneLine(err))
 		return false
 	}
 	d.log.Info("reloaded settings and keys")

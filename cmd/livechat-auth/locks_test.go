@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"livechat-auth/provider"
-	"livechat-auth/xmpp/extauthd"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +11,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"livechat-auth/provider"
+	"livechat-auth/xmpp/extauthd"
 )
 
 // TestRunLocks: through a daemon's control socket, a wiki that does not

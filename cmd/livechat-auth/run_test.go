@@ -6,13 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"livechat-auth/app"
-	"livechat-auth/config"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"livechat-auth/app"
+	"livechat-auth/config"
 )
 
 // Distinctive secrets, so that finding one in any output is a leak.

@@ -2,6 +2,7 @@ package extauthd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -117,5 +118,19 @@ func TestFindControlTrustsNoStandIn(t *testing.T) {
 	_, err := FindControl(name, getenv)
 	if err == nil || !strings.Contains(err.Error(), "no automatic daemon runs") {
 		t.Fatalf("FindControl: %v, want no daemon found", err)
+	}
+}
+
+// TestLockWireFormat: the control socket's JSON keys are fixed, so that a
+// locks command of another release still reads a running daemon's locks.
+func TestLockWireFormat(t *testing.T) {
+	l := Lock{Name: "zoë", Failures: 6, Guesses: 2, Sealed: true, Until: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
+	got, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"name":"zoë","failures":6,"guesses":2,"sealed":true,"until":"2026-12-06T10:00:00Z"}`
+	if string(got) != want {
+		t.Errorf("a lock on the control socket:\n got %s\nwant %s", got, want)
 	}
 }

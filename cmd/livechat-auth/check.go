@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,11 +22,7 @@ import (
 // runCheck diagnoses one sign-in: it prints "allowed" with the account and
 // its groups, or "refused" with the reason code, and exits 0, 1 or 2.
 func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: livechat-auth check [--config FILE] user@domain   (password from a prompt or stdin)")
-	}
+	fs := flags("check", stderr)
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return fail(stderr, "check", err)

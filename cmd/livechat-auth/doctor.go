@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,12 +28,11 @@ var _ doctor.ChatServer = (*oldaccount.Server)(nil)
 // serve's secrets named in --config and --serve-config.
 // Exit 0: all OK; 1: a warning; 2: a failure.
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fset := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	cfgPath := fset.String("config", getenv("LIVECHAT_AUTH_CONFIG"), "config file (YAML); env LIVECHAT_AUTH_CONFIG")
-	as := fset.String("as", "", "run the checks as this user (the chat server's, e.g. ejabberd or prosody; needs root); then, unless it is serve's user "+doctor.ServeUser+", FAIL or WARN for each secret of serve's it can read (private signing key, session key, HS256 token secret, status, Redis and room account passwords)")
-	serveCfg := fset.String("serve-config", "", "with --as: serve's config file, whose secrets are checked too (default: only those --config names)")
-	probe := fset.String("user", "", "the livechat_id the isuser check asks about (default: the first migrated account)")
+	fset := flags("doctor", stderr)
+	cfgPath := fset.String("config", getenv("LIVECHAT_AUTH_CONFIG"), configUsage)
+	as := fset.String("as", "", "run the checks as this `USER` (the chat server's, e.g. ejabberd or prosody; needs root); then, unless it is serve's user "+doctor.ServeUser+", FAIL or WARN for each secret of serve's it can read (private signing key, session key, HS256 token secret, status, Redis and room account passwords)")
+	serveCfg := fset.String("serve-config", "", "with --as: serve's config `FILE`, whose secrets are checked too (default: only those --config names)")
+	probe := fset.String("user", "", "the livechat_id (`NAME`) the isuser check asks about (default: the first migrated account)")
 	keepEnv := fset.Bool("keep-env", false, "with --as: keep this shell's environment (LIVECHAT_AUTH_*, TMPDIR, …) instead of a clean one as a chat server starts with")
 	if err := parseInterspersed(fset, args); err != nil {
 		return fail(stderr, "doctor", err)

@@ -68,8 +68,7 @@ func runExtauth(ctx context.Context, args []string, stdin io.Reader, stdout, std
 // decision maker, behind the relay to the shared daemon unless it is
 // off. cleanup closes what it opened.
 func buildExtauth(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) (answer extauth.Answerer, cleanup func(), err error) {
-	fs := flag.NewFlagSet("extauth", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flags("extauth", stderr)
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return nil, nil, err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -14,8 +13,7 @@ import (
 // what it would end). Exit 0: nothing failed; 1: a session could not be
 // ended; 2: the pass could not run.
 func runEndSessions(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("end-sessions", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flags("end-sessions", stderr)
 	dryRun := fs.Bool("dry-run", false, "read only: list the sessions that would end, end none")
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"livechat-auth/config"
@@ -20,8 +19,7 @@ const exitUnhealthy = 1
 // reached on loopback. It is the container image's HEALTHCHECK, which has
 // no HTTP client of its own.
 func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("health", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flags("health", stderr)
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {

@@ -15,20 +15,32 @@ import (
 	"livechat-auth/wikidb"
 )
 
-const idsUsage = `usage: livechat-auth ids <suggest LOGIN | report | plan> [--config FILE] [--chat-accounts FILE] [--format table|json|csv] [--merge-by-name]
+const idsUsage = `usage: livechat-auth ids suggest LOGIN | report | plan [flags]
+
+The migration tools. They only read the wiki: plan prints SQL for the
+operator to review and apply.
 
   suggest LOGIN   the livechat_id a new user with this login should get
   report          migration state: unmigrated users, invalid ids, names the
                   wiki's livechat_id key holds equal, chat names that cannot be
-                  localparts; exits 0 when none, 1 when it found some, 2 on error
+                  localparts
   plan            proposed assignments as SQL for one transaction (nothing is written)
 
---chat-accounts names a file of the chat server's account names, one per line,
-as "name" or "name@domain" (for example the output of
-"ejabberdctl registered_users chat.example.org").
---merge-by-name (plan; unsafe) gives an unmigrated user the chat account named
-as its login instead of writing that line commented out: a shared name proves
-no ownership, and the wiki user would take over a stranger's chat account.
+flags:
+  --config FILE          the config FILE (YAML); env LIVECHAT_AUTH_CONFIG
+  --chat-accounts FILE   the chat server's account names, one per line, as
+                         "name" or "name@domain" (for example the output of
+                         "ejabberdctl registered_users chat.example.org"); default none
+  --format FORMAT        report: table, json or csv (default table)
+  --merge-by-name        plan, unsafe: give an unmigrated user the chat account
+                         named as its login instead of writing that line
+                         commented out: a shared name proves no ownership, and
+                         the wiki user would take over a stranger's chat account
+
+signals: SIGINT and SIGTERM stop it
+
+exit codes: 0 done (report: nothing found); 1 report found problems;
+2 bad usage, settings that do not load, or a fault
 `
 
 // exitProblems is ids report's exit code when it found problems.

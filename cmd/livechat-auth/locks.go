@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -83,11 +82,7 @@ func openAccountCheck(cfg config.Config) (status.IsAccount, func(), error) {
 // the others (names that are no account, keys of other limits), each
 // kind announced on stderr.
 func runLocks(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("locks", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: livechat-auth locks [--config FILE]              list locked accounts\n       livechat-auth locks [--config FILE] clear USER   clear one lock")
-	}
+	fs := flags("locks", stderr)
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return fail(stderr, "locks", err)

@@ -1,8 +1,9 @@
 // Command livechat-auth signs TikiWiki users in to XMPP chat servers.
 //
-// Subcommands: extauth (ejabberd's external auth program on stdin and
-// stdout), check (diagnose one sign-in from a terminal) and version. Run
-// "livechat-auth help" for usage.
+// Each subcommand (extauth, serve, check, locks, token, keygen, ...; the
+// list is in help.go) parses its flags, loads the settings and calls the
+// packages: app builds the parts, server runs serve and the automatic
+// daemon. Run "livechat-auth help" for usage.
 package main
 
 import (

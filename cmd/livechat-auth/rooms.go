@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -15,8 +14,7 @@ import (
 // runSyncRooms runs one sync and prints what changed (or, with --dry-run,
 // what would change). Exit 0: every room in step; 1: some room failed.
 func runSyncRooms(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("sync-rooms", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flags("sync-rooms", stderr)
 	dryRun := fs.Bool("dry-run", false, "read only: print the plan and change nothing")
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {

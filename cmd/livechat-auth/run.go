@@ -12,28 +12,6 @@ import (
 	"livechat-auth/config"
 )
 
-const usage = `usage: livechat-auth <command> [flags]
-
-commands:
-  extauth   ejabberd external auth program: framed requests on stdin, replies on stdout
-  check     diagnose one sign-in: livechat-auth check [--config FILE] user@domain
-            (reads the password from a prompt without echo, or from stdin when piped)
-  locks     accounts the failure limit locked: livechat-auth locks [--config FILE] [clear USER]
-  serve     HTTP listener: session API for the wiki, public keys, chat WebSocket/BOSH proxy
-  token     mint a sign-in token: livechat-auth token [--config FILE] [--lifetime D] livechat_id
-  keygen    make a token signing key: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE [--public-out FILE]
-            or a secret (token, session, HTTP auth, status page): keygen --alg secret --out FILE
-  sync-rooms  make chat-room affiliations follow wiki groups once: sync-rooms [--config FILE] [--dry-run]
-  end-sessions  end the chat sessions of online accounts the wiki now refuses, once: end-sessions [--config FILE] [--dry-run]
-  ids       migration tools: ids suggest LOGIN | ids report | ids plan (see "livechat-auth ids")
-  doctor    check what the chat server needs, as its user: doctor [--config FILE] [--as USER [--keep-env] [--serve-config FILE]] [--user NAME]
-  health    ask the running serve of the same settings whether it is alive (exit 0 or 1)
-  version   print the version
-
-Settings come from --config FILE (or LIVECHAT_AUTH_CONFIG) and LIVECHAT_AUTH_* variables;
-see config.example.yaml.
-`
-
 // Exit codes.
 const (
 	exitOK      = 0
@@ -44,7 +22,7 @@ const (
 // run is the whole program, with its surroundings passed in.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return exitError
 	}
 	if asksHelp(args[1:]) {
@@ -79,10 +57,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout, app.ReadBuild().Line())
 		return exitOK
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "livechat-auth: unknown command %q\n\n%s", args[0], usage)
+	fmt.Fprintf(stderr, "livechat-auth: unknown command %q\n\n%s", args[0], usage())
 	return exitError
 }
 
@@ -133,9 +111,13 @@ type flagError struct{ err error }
 func (e flagError) Error() string { return e.err.Error() }
 func (e flagError) Unwrap() error { return e.err }
 
+// configUsage describes the --config flag every command that reads the
+// settings has.
+const configUsage = "the config `FILE` (YAML); env LIVECHAT_AUTH_CONFIG; without one, LIVECHAT_AUTH_* variables alone"
+
 // loadConfig parses the common flags, then loads and validates settings.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (config.Config, error) {
-	path := fs.String("config", getenv("LIVECHAT_AUTH_CONFIG"), "config file (YAML); env LIVECHAT_AUTH_CONFIG")
+	path := fs.String("config", getenv("LIVECHAT_AUTH_CONFIG"), configUsage)
 	if err := parseInterspersed(fs, args); err != nil {
 		return config.Config{}, err
 	}

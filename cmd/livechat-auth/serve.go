@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 	"os"
 	"os/signal"
@@ -21,8 +20,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	hup := make(chan os.Signal, 1) // from the start: SIGHUP's default action ends the process
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flags("serve", stderr)
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return fail(stderr, "serve", err)

@@ -17,15 +17,14 @@ import (
 // operators and tests, and prints it on stdout. An account the rules
 // refuse gets no token: the reason goes to stderr, and the exit code is 1.
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flags("token", stderr)
 	lifetime := fs.Duration("lifetime", 0, "token lifetime (default token.lifetime; at most 10m)")
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: livechat-auth token [--config FILE] [--lifetime D] livechat_id")
+		fs.Usage()
 		return exitError
 	}
 	lifetimeSet := false
@@ -80,15 +79,10 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 // and its public half: to --public-out FILE (mode 0644, the file a chat
 // server's config names in token.public_key_files), or else on stdout.
 func runKeygen(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	alg := fs.String("alg", token.RS256, "RS256, ES256 or EdDSA; or secret: a random secret for token.secret_file, session.key_file, httpauth.secret_file or status.secret_file")
-	out := fs.String("out", "", "file to write the private key (or secret) to, mode 0600 (must not exist)")
-	publicOut := fs.String("public-out", "", "file to write the public half to, mode 0644 (must not exist); default: stdout")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: livechat-auth keygen [--alg RS256|ES256|EdDSA] --out FILE [--public-out FILE]    a token signing key (its public half on stdout, or in --public-out)\n       livechat-auth keygen --alg secret --out FILE                                a secret: 32 random bytes as 64 hex digits")
-		fs.PrintDefaults()
-	}
+	fs := flags("keygen", stderr)
+	alg := fs.String("alg", token.RS256, "the signing algorithm `ALG`: RS256, ES256 or EdDSA; or secret: a random secret for token.secret_file, session.key_file, httpauth.secret_file or status.secret_file")
+	out := fs.String("out", "", "the `FILE` to write the private key (or secret) to, mode 0600 (must not exist)")
+	publicOut := fs.String("public-out", "", "the `FILE` to write the public half to, mode 0644 (must not exist); default: stdout")
 	if err := parseInterspersed(fs, args); err != nil {
 		return fail(stderr, "keygen", err)
 	}

@@ -1,18 +1,27 @@
 package app
 
 import (
+	_ "embed"
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
-// Version is the release, set at build time with
-// -ldflags "-X livechat-auth/app.Version=…"; otherwise the module's
-// version, else "dev". Every place that shows a version reads ReadBuild.
-var Version = "dev"
+// release is the release this source is (the file VERSION beside this
+// one), so that every build of it, with VCS stamping or without (a
+// container build has no .git), says the same version.
+//
+//go:embed VERSION
+var release string
+
+// Version overrides the release when set at build time, with
+// -ldflags "-X livechat-auth/app.Version=…" (a packager's own name for
+// it). Every place that shows a version reads ReadBuild.
+var Version string
 
 // Build is what the program knows of its own build.
 type Build struct {
-	Version   string // Version, else the module's version
+	Version   string // Version, else the release (VERSION)
 	Revision  string // the VCS revision, "-dirty" when built from changed files; "" unknown
 	Time      string // the revision's time
 	GoVersion string
@@ -21,12 +30,12 @@ type Build struct {
 // ReadBuild reads the build's version, revision and Go release.
 func ReadBuild() Build {
 	b := Build{Version: Version, GoVersion: runtime.Version()}
+	if b.Version == "" {
+		b.Version = strings.TrimSpace(release)
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return b
-	}
-	if b.Version == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		b.Version = info.Main.Version
 	}
 	dirty := false
 	for _, s := range info.Settings {

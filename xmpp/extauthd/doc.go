@@ -46,11 +46,12 @@
 //     be taken for the next request's.
 //
 // A reply that never comes is the one thing worse than a refusal.
-// ejabberd 23.01 (TestEjabberdMissingReply) then waits out its 30 s call
-// timeout, refuses that sign-in and the one queued behind it on the same
-// process, logs "External authentication program failed when calling
-// 'check_password' …: timeout" ("disconnected" for the queued one), stops
-// the program and starts another; later replies are in step.
+// ejabberd 23.01 (TestEjabberdMissingReply) and 24.12 (measured the same
+// in a Debian 13 container) then wait out a fixed 30 s call timeout,
+// refuse that sign-in and, at the same moment, those queued behind it on
+// the same process, log "External authentication program failed when
+// calling 'check_password' …: timeout" ("disconnected" for the queued
+// ones), stop the program and start another; later replies are in step.
 //
 // # The relay's states
 //

@@ -12,9 +12,9 @@ import (
 )
 
 // NewLogger builds the root logger. Logs go to stderr or log.file, never
-// to stdout (extauth's replies). The returned close function releases a
-// log file.
-func NewLogger(cfg config.Log, stderr io.Writer) (hclog.Logger, func(), error) {
+// to stdout (extauth's replies), and to each of copies too. The returned
+// close function releases a log file.
+func NewLogger(cfg config.Log, stderr io.Writer, copies ...io.Writer) (hclog.Logger, func(), error) {
 	out, closeOut := stderr, func() {}
 	if cfg.File != "" {
 		f, err := os.OpenFile(cfg.File, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
@@ -22,6 +22,9 @@ func NewLogger(cfg config.Log, stderr io.Writer) (hclog.Logger, func(), error) {
 			return nil, nil, fmt.Errorf("log.file: %w", err)
 		}
 		out, closeOut = f, func() { _ = f.Close() } // nothing useful to do if closing the log fails
+	}
+	if len(copies) > 0 {
+		out = io.MultiWriter(append([]io.Writer{out}, copies...)...)
 	}
 	log := hclog.New(&hclog.LoggerOptions{
 		Name:       "livechat-auth",

@@ -20,9 +20,12 @@ type ejabberd struct {
 	HTTPPort int // XMPP over WebSocket at ws://127.0.0.1:HTTPPort/ws
 	Host     string
 	LogPath  string
-	RunDir   string // RUNTIME_DIRECTORY of its extauth programs
-	extauth  string // extauth_program
-	stop     func() // stops the server and waits for it; safe to call twice
+	// ConsolePath is ejabberd's stdout and stderr: what its extauth
+	// processes and their daemon log when log.file is not set.
+	ConsolePath string
+	RunDir      string // RUNTIME_DIRECTORY of its extauth programs
+	extauth     string // extauth_program
+	stop        func() // stops the server and waits for it; safe to call twice
 }
 
 const ejabberdConfig = `loglevel: info
@@ -172,8 +175,18 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 		"ERL_CRASH_DUMP=" + filepath.Join(e.Dir, "log", "erl_crash.dump"),
 		"RUNTIME_DIRECTORY=" + e.RunDir,
 	}
-	var console bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &console, &console
+	// A file, not a pipe: the automatic daemon keeps a copy of ejabberd's
+	// stderr (it logs there), which would hold a pipe open past ejabberd.
+	e.ConsolePath = filepath.Join(e.Dir, "log", "console.log")
+	if err := os.MkdirAll(filepath.Dir(e.ConsolePath), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	console, err := os.Create(e.ConsolePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.Close() // ejabberd has its own copy
+	cmd.Stdout, cmd.Stderr = console, console
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start ejabberd: %v", err)
@@ -191,8 +204,8 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 	}
 	t.Cleanup(func() {
 		e.stop()
-		if t.Failed() {
-			t.Logf("ejabberd console:\n%s", console.String())
+		if out, _ := os.ReadFile(e.ConsolePath); t.Failed() {
+			t.Logf("ejabberd console:\n%s", out)
 		}
 	})
 	waitPort(t, e.C2SPort, exited, 60*time.Second, e.LogPath)

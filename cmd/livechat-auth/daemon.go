@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -22,14 +23,14 @@ const daemonCommand = "extauth-daemon"
 
 // spawnDaemon starts the automatic daemon for socket: this very program,
 // detached (extauthd.Spawn). Its logs go to log.file or a file beside
-// the socket, never to the extauth process's stderr (ejabberd's pipe,
-// which closes when ejabberd stops).
+// the socket, and a copy to this process's stderr (the chat server's
+// log: the container's, the journal) while that stays open.
 func spawnDaemon(cfgPath, socket string) error {
 	exe, err := programPath()
 	if err != nil {
 		return err
 	}
-	args := []string{daemonCommand, "--socket", socket}
+	args := []string{daemonCommand, "--socket", socket, "--log-fd", strconv.Itoa(extauthd.LogFD)}
 	if cfgPath != "" {
 		abs, err := filepath.Abs(cfgPath)
 		if err != nil {
@@ -37,7 +38,7 @@ func spawnDaemon(cfgPath, socket string) error {
 		}
 		args = append(args, "--config", abs)
 	}
-	return extauthd.Spawn(exe, args...)
+	return extauthd.Spawn(os.Stderr, exe, args...)
 }
 
 // programPath is the program file as it was started (extauthd.ProgramPath).
@@ -51,6 +52,7 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer, getenv func
 	fs := flag.NewFlagSet(daemonCommand, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	socket := fs.String("socket", "", "the relay socket to answer on")
+	logFD := fs.Int("log-fd", 0, "the spawner's stderr, where the log goes too unless log.file is set; 0: none")
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return fail(stderr, daemonCommand, err)
@@ -62,7 +64,13 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer, getenv func
 	if logCfg.File == "" {
 		logCfg.File = strings.TrimSuffix(*socket, ".sock") + ".log"
 	}
-	log, closeLog, err := app.NewLogger(logCfg, stderr)
+	var copies []io.Writer
+	if *logFD > 0 && cfg.Log.File == "" { // like extauth: log.file, else the chat server's log
+		if w := extauthd.InheritedLog(*logFD); w != nil {
+			copies = append(copies, w)
+		}
+	}
+	log, closeLog, err := app.NewLogger(logCfg, stderr, copies...)
 	if err != nil {
 		return fail(stderr, daemonCommand, err)
 	}

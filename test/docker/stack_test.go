@@ -166,6 +166,27 @@ func TestDockerStack(t *testing.T) {
 		t.Errorf("Prosody's refused decisions besides bad-password: %v, want 1 (the used token)", replayed)
 	}
 
+	// Each decision reaches the container log an operator reads: the
+	// automatic daemon's in ejabberd's (copied to its extauth processes'
+	// stderr), serve's for Prosody's requests in its own.
+	for service, want := range map[string][]string{
+		"ejabberd":      {"extauth-daemon: accepted", "extauth-daemon: refused", "reason=bad-password", "reason=token-replayed"},
+		"livechat-auth": {"httpauth: accepted", "reason=bad-password"},
+	} {
+		out, err := run(ctx, "docker", "logs", containerOf(ctx, t, compose, service))
+		if err != nil {
+			t.Fatalf("docker logs %s: %v", service, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("docker logs %s lacks %q:\n%s", service, w, tail(out, 3000))
+			}
+		}
+		if strings.Contains(out, "alice-pw-1") || strings.Contains(out, "alice-pw-2") {
+			t.Errorf("docker logs %s holds a password", service)
+		}
+	}
+
 	// Both chat servers started and ran cleanly: no error in their logs
 	// (a Prosody that cannot write its pidfile still listens, half shut
 	// down).

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -119,12 +121,21 @@ func HoldPIDFile(ctx context.Context, socket string, wait time.Duration) (releas
 // Spawn starts program with args as a daemon: in its own session, in
 // "/", with nothing inherited but the environment (stdin, stdout and
 // stderr are /dev/null), so that it outlives the process that started
-// it and never writes on its pipes. A goroutine reaps it should it exit
-// first.
-func Spawn(program string, args ...string) error {
+// it and a closed pipe of ours can never stop it (a write on a broken
+// stdout or stderr ends a Go program). A goroutine reaps it should it
+// exit first.
+//
+// log, when not nil, is handed over as the daemon's file descriptor
+// LogFD: the spawner's stderr, where the chat server's log (the
+// container's, the journal) collects what its extauth processes say.
+// The daemon copies its log there, with InheritedLog, while it can.
+func Spawn(log *os.File, program string, args ...string) error {
 	cmd := exec.Command(program, args...)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if log != nil {
+		cmd.ExtraFiles = []*os.File{log} // LogFD
+	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -146,4 +157,46 @@ func ProgramPath(arg0 string) (string, error) {
 		}
 	}
 	return os.Executable()
+}
+
+// LogFD is the file descriptor Spawn hands the daemon its log on.
+const LogFD = 3
+
+// InheritedLog is a writer on the file descriptor fd (LogFD, from
+// Spawn), or nil when fd is not open. It never holds up its caller: the
+// lines go out from a goroutine, and are dropped when 1,000 wait (a chat
+// server that stopped reading its stderr) or after the first failed
+// write (its pipe closed). The daemon's own log file keeps everything.
+func InheritedLog(fd int) io.Writer {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil
+	}
+	l := &inheritedLog{lines: make(chan []byte, 1000)}
+	f := os.NewFile(uintptr(fd), "inherited-log")
+	go func() {
+		for p := range l.lines {
+			if _, err := f.Write(p); err != nil {
+				l.dead.Store(true)
+				_ = f.Close() // nothing more will be written there
+				return
+			}
+		}
+	}()
+	return l
+}
+
+type inheritedLog struct {
+	lines chan []byte
+	dead  atomic.Bool
+}
+
+func (l *inheritedLog) Write(p []byte) (int, error) {
+	if !l.dead.Load() {
+		select {
+		case l.lines <- append([]byte(nil), p...):
+		default: // full: dropped here, kept in the log file
+		}
+	}
+	return len(p), nil
 }

@@ -8,7 +8,6 @@ package metrics
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -161,13 +160,13 @@ func (m *Series) Observer(edge string, cmds ...string) provider.Observer {
 	}
 	m.cacheHits.WithLabelValues(edge)
 	m.dbErrors.WithLabelValues(edge)
-	return func(cmd, result string, d time.Duration, cacheHit bool) {
-		m.decisions.WithLabelValues(edge, cmd, result).Inc()
-		m.latency.WithLabelValues(edge, cmd).Observe(d.Seconds())
-		if cacheHit {
+	return func(d provider.Decision) {
+		m.decisions.WithLabelValues(edge, d.Cmd, d.Result).Inc()
+		m.latency.WithLabelValues(edge, d.Cmd).Observe(d.Took.Seconds())
+		if d.CacheHit {
 			m.cacheHits.WithLabelValues(edge).Inc()
 		}
-		if result == provider.ResultDBUnavailable {
+		if d.Result == provider.ResultDBUnavailable {
 			m.dbErrors.WithLabelValues(edge).Inc()
 		}
 	}

@@ -22,8 +22,8 @@ func TestObserverStartsAtZeroAndCounts(t *testing.T) {
 		`livechat_auth_decisions_total{cmd="auth",edge="extauth",result="bad-password"} 0`,
 		`livechat_auth_cache_hits_total{edge="extauth"} 0`,
 		`livechat_auth_build_info{goversion="",revision="",version="test"} 1`)
-	observe("auth", provider.ResultAccepted, time.Millisecond, true)
-	observe("auth", provider.ResultDBUnavailable, time.Millisecond, false)
+	observe(provider.Decision{Cmd: "auth", Result: provider.ResultAccepted, Took: time.Millisecond, CacheHit: true})
+	observe(provider.Decision{Cmd: "auth", Result: provider.ResultDBUnavailable, Took: time.Millisecond})
 	want(t, m,
 		`livechat_auth_decisions_total{cmd="auth",edge="extauth",result="accepted"} 1`,
 		`livechat_auth_decisions_total{cmd="auth",edge="extauth",result="db-unavailable"} 1`,

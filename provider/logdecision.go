@@ -32,9 +32,18 @@ func Result(err error) string {
 	return ResultError
 }
 
-// Observer is told of every decision at an edge, for metrics: the
-// command, its Result, how long it took and whether the cache answered.
-type Observer func(cmd, result string, d time.Duration, cacheHit bool)
+// Decision is one decision at an edge, as an Observer is told of it.
+type Decision struct {
+	Cmd      string        // the edge's command: auth, isuser, check_password, session, claim, ...
+	Name     string        // the name it was about, as the caller gave it ("" unknown); never a password
+	Result   string        // its Result
+	Took     time.Duration // how long it took
+	CacheHit bool          // the verified cache answered
+}
+
+// Observer is told of every decision at an edge, for metrics and the
+// status page.
+type Observer func(Decision)
 
 // LogDecision writes the one log line for a decision at the edge: Info
 // "accepted" for nil, Info "refused" with the reason code for a Reason,

@@ -39,9 +39,9 @@ func newMetrics() *metrics {
 // status page.
 func (m *metrics) observer(edge string, cmds ...string) provider.Observer {
 	count := m.series.Observer(edge, cmds...)
-	return func(cmd, result string, d time.Duration, cacheHit bool) {
-		count(cmd, result, d, cacheHit)
-		m.recent.Record(edge, result, time.Now())
+	return func(d provider.Decision) {
+		count(d)
+		m.recent.Record(edge, d, time.Now())
 	}
 }
 

@@ -15,9 +15,9 @@ import (
 func TestPage(t *testing.T) {
 	now := time.Unix(1800000000, 0)
 	rec := &Recorder{}
-	rec.Record("extauth", "accepted", now.Add(-2*time.Minute))
-	rec.Record("extauth", "bad-password", now.Add(-30*time.Minute))
-	rec.Record("extauth", "bad-password", now.Add(-61*time.Minute)) // out of the hour
+	rec.Record("extauth", provider.Decision{Cmd: "auth", Name: "alice", Result: "accepted"}, now.Add(-2*time.Minute))
+	rec.Record("extauth", provider.Decision{Cmd: "auth", Name: "<b>bob</b>", Result: "bad-password"}, now.Add(-30*time.Minute))
+	rec.Record("extauth", provider.Decision{Cmd: "auth", Name: "carol", Result: "bad-password"}, now.Add(-61*time.Minute)) // out of the hour
 	locks := map[string]bool{"alice": true}
 	h := New(Config{
 		Secret: []byte("the status secret"),

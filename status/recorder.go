@@ -1,16 +1,45 @@
 package status
 
 import (
+	"livechat-auth/provider"
 	"sort"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Recorder counts decisions per minute for the last hour, by edge and
-// result. It is safe for concurrent use and its size is fixed.
+// result, per second for the last minute, by edge, and keeps the last
+// MaxRefusals refusals. It is safe for concurrent use and its size is
+// fixed.
 type Recorder struct {
-	mu      sync.Mutex
-	minutes [60]minute
+	mu       sync.Mutex
+	minutes  [60]minute
+	seconds  [60]second
+	refusals [MaxRefusals]Refusal
+	next     int // where the next refusal goes in refusals
+}
+
+// MaxRefusals is how many refusals a Recorder keeps.
+const MaxRefusals = 50
+
+// maxName bounds the bytes of a name a refusal keeps: names come from
+// whoever asks.
+const maxName = 100
+
+// Refusal is one decision that was not "accepted": when, at which edge,
+// which command about which name (as given, cut to 100 bytes), and why.
+type Refusal struct {
+	At     time.Time `json:"at"`
+	Edge   string    `json:"edge"`
+	Cmd    string    `json:"cmd"`
+	Name   string    `json:"name"`
+	Reason string    `json:"reason"`
+}
+
+type second struct {
+	at     int64 // unix second; 0: empty
+	counts map[string]int
 }
 
 type minute struct {
@@ -21,16 +50,70 @@ type minute struct {
 // Series is one edge's one result ("extauth", "bad-password").
 type Series struct{ Edge, Result string }
 
-// Record counts one decision at t.
-func (r *Recorder) Record(edge, result string, t time.Time) {
-	m := t.Unix() / 60
+// Record counts one decision of edge at t, and keeps it when it is a
+// refusal.
+func (r *Recorder) Record(edge string, d provider.Decision, t time.Time) {
+	m, sec := t.Unix()/60, t.Unix()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	b := &r.minutes[m%60]
 	if b.at != m {
 		b.at, b.counts = m, map[Series]int{}
 	}
-	b.counts[Series{edge, result}]++
+	b.counts[Series{edge, d.Result}]++
+	sb := &r.seconds[sec%60]
+	if sb.at != sec {
+		sb.at, sb.counts = sec, map[string]int{}
+	}
+	sb.counts[edge]++
+	if d.Result == provider.ResultAccepted || d.Result == provider.ResultOutageGrace {
+		return
+	}
+	r.refusals[r.next] = Refusal{At: t, Edge: edge, Cmd: d.Cmd, Name: cut(d.Name, maxName), Reason: d.Result}
+	r.next = (r.next + 1) % MaxRefusals
+}
+
+// cut returns s cut to at most n bytes, on a rune boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Refusals returns the refusals kept, newest first.
+func (r *Recorder) Refusals() []Refusal {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Refusal
+	for i := 1; i <= MaxRefusals; i++ {
+		x := r.refusals[(r.next-i+MaxRefusals)%MaxRefusals]
+		if x.At.IsZero() {
+			break
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// LastMinute counts each edge's decisions in the 60 seconds before now.
+func (r *Recorder) LastMinute(now time.Time) map[string]int {
+	cur := now.Unix()
+	out := map[string]int{}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range r.seconds {
+		if age := cur - b.at; b.at == 0 || age < 0 || age >= 60 {
+			continue
+		}
+		for edge, n := range b.counts {
+			out[edge] += n
+		}
+	}
+	return out
 }
 
 // Count is a series' total over a window.

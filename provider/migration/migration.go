@@ -170,7 +170,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("migration "+action, "login", req.Login, "livechat_id", resp.LivechatID, "old_account", resp.OldAccount, "duration", time.Since(start))
-	h.observe(action, "accepted", start)
+	h.observe(action, req.Login, "accepted", start)
 	session.WriteJSON(w, http.StatusOK, resp)
 }
 
@@ -430,13 +430,13 @@ func (h *Handler) fail(w http.ResponseWriter, status int, code, message string, 
 		args = append(args, "chat_name", chatName[0])
 	}
 	h.log.Log(level, "migration refused", args...)
-	h.observe(action, code, start)
+	h.observe(action, login, code, start)
 	session.WriteJSON(w, status, Error{Error: code, Message: message})
 }
 
-func (h *Handler) observe(action, result string, start time.Time) {
+func (h *Handler) observe(action, login, result string, start time.Time) {
 	if h.cfg.Observe != nil && action != "" {
-		h.cfg.Observe(action, result, h.cfg.Now().Sub(start), false)
+		h.cfg.Observe(provider.Decision{Cmd: action, Name: login, Result: result, Took: h.cfg.Now().Sub(start)})
 	}
 }
 

@@ -187,7 +187,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Granted != nil {
 		h.cfg.Granted(resp.JID, resp.Profile)
 	}
-	h.observe("accepted", start)
+	h.observe(resp.Profile.Login, "accepted", start)
 	if wantsJWT(r.Header.Get("Accept")) {
 		// The bare token, as widgets that fetch one expect (Dynamics
 		// Omnichannel's authenticated chat, among others).
@@ -335,13 +335,13 @@ func (h *Handler) fail(w http.ResponseWriter, status int, e Error, start time.Ti
 		level = hclog.Warn
 	}
 	h.log.Log(level, "session refused", "login", login, "reason", e.Error, "status", status, "duration", time.Since(start))
-	h.observe(e.Error, start)
+	h.observe(login, e.Error, start)
 	WriteJSON(w, status, e)
 }
 
-func (h *Handler) observe(result string, start time.Time) {
+func (h *Handler) observe(login, result string, start time.Time) {
 	if h.cfg.Observe != nil {
-		h.cfg.Observe("session", result, h.cfg.Now().Sub(start), false)
+		h.cfg.Observe(provider.Decision{Cmd: "session", Name: login, Result: result, Took: h.cfg.Now().Sub(start)})
 	}
 }
 

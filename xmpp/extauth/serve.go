@@ -105,7 +105,7 @@ func (s *Server) Answer(ctx context.Context, f Frame) bool {
 	req, err := f.Request()
 	if err != nil {
 		s.log.Warn("malformed request", "reason", "bad-request", "error", err)
-		s.observed(CmdMalformed, ResultBadRequest, time.Now(), false)
+		s.observed(CmdMalformed, "", ResultBadRequest, time.Now(), false)
 		return false
 	}
 	return s.answer(ctx, req)
@@ -119,7 +119,7 @@ func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
 		if p := recover(); p != nil {
 			s.log.Error("request failed", "cmd", req.Command, "user", req.User, "server", req.Server,
 				"reason", provider.ResultError, "error", fmt.Sprint(p))
-			s.observed(req.Command, provider.ResultError, start, false)
+			s.observed(req.Command, req.User, provider.ResultError, start, false)
 			yes = false
 		}
 	}()
@@ -139,16 +139,16 @@ func (s *Server) answer(ctx context.Context, req Request) (yes bool) {
 			provider.LogSignIn(s.log, acct, err, "cmd", req.Command, "user", req.User, "server", req.Server,
 				"duration", time.Since(start), "cache_hit", acct.CacheHit)
 		}
-		s.observed(req.Command, provider.ResultOf(acct, err), start, acct.CacheHit)
+		s.observed(req.Command, req.User, provider.ResultOf(acct, err), start, acct.CacheHit)
 		return err == nil
 	case CmdIsUser:
 		exists, err := s.auth.UserExists(ctx, req.User, req.Server)
 		provider.LogDecision(s.log, err, "cmd", req.Command, "user", req.User, "server", req.Server, "duration", time.Since(start))
-		s.observed(req.Command, provider.Result(err), start, false)
+		s.observed(req.Command, req.User, provider.Result(err), start, false)
 		return exists && err == nil
 	}
 	s.log.Info("refused", "cmd", req.Command, "user", req.User, "server", req.Server, "reason", string(provider.ReasonReadOnly))
-	s.observed(req.Command, string(provider.ReasonReadOnly), start, false)
+	s.observed(req.Command, req.User, string(provider.ReasonReadOnly), start, false)
 	return false
 }
 
@@ -161,9 +161,9 @@ const (
 
 // observed tells the observer, if any, of one decision. cmd is one of the
 // commands ParseRequest accepts, so labels stay few.
-func (s *Server) observed(cmd, result string, start time.Time, cacheHit bool) {
+func (s *Server) observed(cmd, name, result string, start time.Time, cacheHit bool) {
 	if s.observe != nil {
-		s.observe(cmd, result, time.Since(start), cacheHit)
+		s.observe(provider.Decision{Cmd: cmd, Name: name, Result: result, Took: time.Since(start), CacheHit: cacheHit})
 	}
 }
 

@@ -198,7 +198,7 @@ func TestObserveEveryDecision(t *testing.T) {
 		t.Run(tt.body, func(t *testing.T) {
 			srv := newServer(t, hclog.NewNullLogger())
 			var seen []string
-			srv.Observe(func(cmd, result string, _ time.Duration, _ bool) { seen = append(seen, cmd+" "+result) })
+			srv.Observe(func(d provider.Decision) { seen = append(seen, d.Cmd+" "+d.Result) })
 			var out bytes.Buffer
 			if err := Serve(context.Background(), bytes.NewReader(frame(tt.body)), &out, srv); err != nil {
 				t.Fatal(err)

@@ -118,7 +118,7 @@ type call struct {
 // refusal when the contract names the method.
 func (h *Handler) refuse(c call, status int, reason string) {
 	if c.known { // an unknown name would make a metric label of anything
-		h.observe(c.method, reason, c.start, false)
+		h.observe(c.method, "", reason, c.start, false)
 	}
 	answer(c.w, status, "false")
 }
@@ -139,7 +139,7 @@ func (h *Handler) admit(c call, r *http.Request) bool {
 	}
 	if writeMethods[c.method] {
 		h.log.Info("refused", "cmd", c.method, "reason", string(provider.ReasonReadOnly))
-		h.observe(c.method, string(provider.ReasonReadOnly), c.start, false)
+		h.observe(c.method, "", string(provider.ReasonReadOnly), c.start, false)
 		answer(c.w, http.StatusNotImplemented, "not implemented: the wiki owns the accounts")
 		return false
 	}
@@ -197,7 +197,7 @@ func (h *Handler) decide(ctx context.Context, c call, q request, log hclog.Logge
 		yes = yes && err == nil
 	}
 	provider.LogSignIn(log, acct, err, append(kv, "duration", time.Since(c.start))...)
-	h.observe(q.method, provider.ResultOf(acct, err), c.start, acct.CacheHit)
+	h.observe(q.method, q.user, provider.ResultOf(acct, err), c.start, acct.CacheHit)
 	var reason provider.Reason
 	if err != nil && !errors.As(err, &reason) {
 		// The wiki could not be asked, or another fault: a server fault,
@@ -220,9 +220,9 @@ func (h *Handler) decide(ctx context.Context, c call, q request, log hclog.Logge
 const HeaderReason = "X-Livechat-Reason"
 
 // observe tells Config.Observe of one decision.
-func (h *Handler) observe(method, result string, start time.Time, cacheHit bool) {
+func (h *Handler) observe(method, name, result string, start time.Time, cacheHit bool) {
 	if h.cfg.Observe != nil {
-		h.cfg.Observe(method, result, time.Since(start), cacheHit)
+		h.cfg.Observe(provider.Decision{Cmd: method, Name: name, Result: result, Took: time.Since(start), CacheHit: cacheHit})
 	}
 }
 

@@ -173,7 +173,7 @@ func TestObserveEveryDecision(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var seen []string
 			h, err := New(fakeAuth{}, hclog.NewNullLogger(), Config{Base: "/auth", Secret: secret, Timeout: time.Second,
-				Observe: func(cmd, result string, _ time.Duration, _ bool) { seen = append(seen, cmd+" "+result) }})
+				Observe: func(d provider.Decision) { seen = append(seen, d.Cmd+" "+d.Result) }})
 			if err != nil {
 				t.Fatal(err)
 			}

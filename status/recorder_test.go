@@ -26,7 +26,7 @@ func TestRecorderRefusals(t *testing.T) {
 	if len(got) != MaxRefusals {
 		t.Fatalf("%d refusals kept, want %d", len(got), MaxRefusals)
 	}
-	if !got[0].At.Equal(now.Add((MaxRefusals + 6) * time.Second)) || !got[0].At.After(got[1].At) {
+	if !got[0].At.Equal(now.Add((MaxRefusals+6)*time.Second)) || !got[0].At.After(got[1].At) {
 		t.Errorf("not newest first: %v, %v", got[0].At, got[1].At)
 	}
 	if n := len(got[0].Name); n > maxName || !strings.HasPrefix(strings.Repeat("é", 60), got[0].Name) {

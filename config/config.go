@@ -136,6 +136,14 @@ type Extauth struct {
 	// extauth_pool_size: 1). While the daemon cannot be reached, extauth
 	// decides passwords locally and refuses tokens.
 	DaemonSocket string `yaml:"daemon_socket"`
+	// extauth.listen, LIVECHAT_AUTH_EXTAUTH_LISTEN: the automatic
+	// daemon's own HTTP listener, e.g. 127.0.0.1:8486: its Prometheus
+	// metrics at /metrics and its status page at /, with the decisions
+	// of every extauth process that relays to it. Empty (the default):
+	// none. An address other than loopback needs status.secret, which
+	// then guards both. serve does not use it (its metrics are at
+	// serve.listen, its page at status.listen).
+	Listen string `yaml:"listen"`
 }
 
 // EndSessions is serve's watch over the chat sessions open: when a wiki

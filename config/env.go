@@ -45,6 +45,7 @@ var envVars = []envVar{
 	{"auth.outage_grace", durationVar(func(c *Config) *time.Duration { return &c.Auth.OutageGrace })},
 	{"extauth.request_timeout", durationVar(func(c *Config) *time.Duration { return &c.Extauth.RequestTimeout })},
 	{"extauth.daemon_socket", func(c *Config, v string) error { c.Extauth.DaemonSocket = v; return nil }},
+	{"extauth.listen", func(c *Config, v string) error { c.Extauth.Listen = v; return nil }},
 	{"serve.listen", func(c *Config, v string) error { c.Serve.Listen = v; return nil }},
 	{"serve.request_timeout", durationVar(func(c *Config) *time.Duration { return &c.Serve.RequestTimeout })},
 	{"token.algorithms", func(c *Config, v string) error { c.Token.Algorithms = splitList(v); return nil }},

@@ -128,6 +128,18 @@ func (c *Config) validateExtauth() []error {
 	if s := e.DaemonSocket; s != "" && s != DaemonOff && !strings.HasPrefix(s, "/") {
 		bad("extauth.daemon_socket", "\""+s+"\" is neither an absolute path nor off (empty: the automatic daemon)")
 	}
+	if l := e.Listen; l != "" {
+		host, _, err := net.SplitHostPort(l)
+		ip := net.ParseIP(host)
+		switch {
+		case err != nil:
+			bad("extauth.listen", "\""+l+"\" is not host:port, e.g. 127.0.0.1:8486")
+		case sameListener(l, c.Serve.Listen) || (c.Status.Listen != "" && sameListener(l, c.Status.Listen)):
+			bad("extauth.listen", "must differ from serve.listen and status.listen: serve may run with the same settings")
+		case c.Status.Secret == "" && host != "localhost" && (ip == nil || !ip.IsLoopback()):
+			bad("extauth.listen", "\""+l+"\" is not a loopback address: set status.secret (or status.secret_file) too")
+		}
+	}
 	return errs
 }
 

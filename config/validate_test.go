@@ -25,6 +25,7 @@ func TestValidateValid(t *testing.T) {
 		{"logging off", func(c *Config) { c.Log.Level = "off" }},
 		{"standalone extauth", func(c *Config) { c.Extauth.DaemonSocket = DaemonOff }},
 		{"serve's extauth socket", func(c *Config) { c.Extauth.DaemonSocket = "/run/livechat-auth/extauth.sock" }},
+		{"daemon listener on loopback", func(c *Config) { c.Extauth.Listen = "127.0.0.1:8486" }},
 		{"dsn with options", func(c *Config) { c.Wiki.DSN = "r:p@tcp(db:3306)/tiki?charset=utf8mb4&timeout=1s" }},
 	}
 	for _, tt := range tests {
@@ -87,6 +88,9 @@ func TestValidateInvalid(t *testing.T) {
 		{"request timeout of 30s", func(c *Config) { c.Extauth.RequestTimeout = 30 * time.Second }, "extauth.request_timeout"},
 		{"relative daemon socket", func(c *Config) { c.Extauth.DaemonSocket = "run/extauth.sock" }, "extauth.daemon_socket"},
 		{"daemon socket spelt OFF", func(c *Config) { c.Extauth.DaemonSocket = "OFF" }, "extauth.daemon_socket"},
+		{"daemon listener not host:port", func(c *Config) { c.Extauth.Listen = "8486" }, "extauth.listen"},
+		{"daemon listener on serve's port", func(c *Config) { c.Extauth.Listen = c.Serve.Listen }, "extauth.listen"},
+		{"daemon listener public without secret", func(c *Config) { c.Extauth.Listen = "0.0.0.0:8486" }, "extauth.listen"},
 		{"upper-case level", func(c *Config) { c.Log.Level = "INFO" }, "log.level"},
 		{"unknown level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 		{"unknown format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},

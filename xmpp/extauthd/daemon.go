@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"livechat-auth/provider"
 	"livechat-auth/xmpp/extauth"
 )
 
@@ -38,6 +39,10 @@ type DaemonConfig struct {
 	Reload func(ctx context.Context) (restart bool)
 	// Version is logged at start.
 	Version string
+	// Observe is told of every decision; nil: none.
+	Observe provider.Observer
+	// Activity is told of the relays; nil: a fresh one.
+	Activity *Activity
 }
 
 // Run is the automatic daemon's life: it answers the relays of one
@@ -60,6 +65,9 @@ func Run(ctx context.Context, auth extauth.Authenticator, locks Locks, log hclog
 	if err != nil {
 		return err
 	}
+	if cfg.Observe != nil {
+		srv.Observe(cfg.Observe)
+	}
 	ln, err := Listen(cfg.Socket, 0o600)
 	if err != nil {
 		return err
@@ -68,9 +76,12 @@ func Run(ctx context.Context, auth extauth.Authenticator, locks Locks, log hclog
 		ln.Close()
 		return err
 	}
-	var act Activity
+	act := cfg.Activity
+	if act == nil {
+		act = &Activity{}
+	}
 	served := make(chan error, 1)
-	go func() { served <- ServeRelays(ctx, ln, srv, &act) }()
+	go func() { served <- ServeRelays(ctx, ln, srv, act) }()
 	log.Info("answering extauth relays", "socket", cfg.Socket, "pid", os.Getpid(), "version", cfg.Version)
 
 	stop := func(msg string, args ...any) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -41,11 +42,49 @@ func Listen(path string, mode os.FileMode) (net.Listener, error) {
 }
 
 // Activity tracks a daemon's relay connections, so that an idle daemon
-// can tell when it may exit. The zero value is ready; it is safe for
-// concurrent use.
+// can tell when it may exit and an operator which chat server processes
+// are attached. The zero value is ready; it is safe for concurrent use.
 type Activity struct {
 	conns atomic.Int64
 	last  atomic.Int64 // unix nanoseconds of the last connection's start or end
+
+	mu     sync.Mutex
+	relays map[*Attached]bool
+}
+
+// Attached is one relay connected to a daemon: the extauth process at
+// its other end.
+type Attached struct {
+	PID   int       `json:"pid"` // 0: unknown
+	UID   int       `json:"uid"`
+	Since time.Time `json:"since"`
+}
+
+// Relays lists the relays connected now, the longest connected first.
+func (a *Activity) Relays() []Attached {
+	a.mu.Lock()
+	out := make([]Attached, 0, len(a.relays))
+	for r := range a.relays {
+		out = append(out, *r)
+	}
+	a.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
+	return out
+}
+
+func (a *Activity) attach(r *Attached) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.relays == nil {
+		a.relays = map[*Attached]bool{}
+	}
+	a.relays[r] = true
+}
+
+func (a *Activity) detach(r *Attached) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.relays, r)
 }
 
 // touch records activity now.
@@ -90,15 +129,21 @@ func ServeRelays(ctx context.Context, ln net.Listener, srv *extauth.Server, act 
 		}
 		act.conns.Add(1)
 		act.touch()
+		relay := &Attached{Since: time.Now()}
+		if uid, pid, err := PeerCredentials(conn); err == nil {
+			relay.UID, relay.PID = uid, pid
+		}
+		act.attach(relay)
 		conns.Add(1)
 		go func() {
 			defer conns.Done()
 			defer func() {
+				act.detach(relay)
 				act.touch()
 				act.conns.Add(-1)
 			}()
 			defer conn.Close()
-			serveRelay(ctx, conn, srv)
+			serveRelay(ctx, conn, srv, relay.PID)
 		}()
 	}
 }
@@ -108,9 +153,9 @@ func ServeRelays(ctx context.Context, ln net.Listener, srv *extauth.Server, act 
 // that arrived before is still read and answered, and the relay's next
 // write fails at once (EPIPE), so that it knows this daemon decided
 // nothing of it.
-func serveRelay(ctx context.Context, conn net.Conn, srv *extauth.Server) {
+func serveRelay(ctx context.Context, conn net.Conn, srv *extauth.Server, pid int) {
 	peer := srv
-	if _, pid, err := PeerCredentials(conn); err == nil {
+	if pid != 0 {
 		peer = srv.With("relay_pid", pid)
 	}
 	stop := context.AfterFunc(ctx, func() {

@@ -22,7 +22,10 @@ func TestActivityListsRelays(t *testing.T) {
 	var act Activity
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = ServeRelays(ctx, ln, server(t, fakeAuth{}, hclog.NewNullLogger()), &act) }()
+	go func() {
+		defer close(done)
+		_ = ServeRelays(ctx, ln, server(t, fakeAuth{}, hclog.NewNullLogger()), &act)
+	}()
 	defer func() { cancel(); <-done }()
 	before := time.Now()
 	c, err := net.Dial("unix", path)

@@ -6,15 +6,17 @@ import (
 )
 
 // Status is serve's operator page, on a listener of its own, never
-// serve.listen.
+// serve.listen. status.secret guards the automatic daemon's page and
+// metrics too (extauth.listen).
 type Status struct {
 	// status.listen, LIVECHAT_AUTH_STATUS_LISTEN: address of the status
 	// page, e.g. 127.0.0.1:8485. Empty (the default): no page. An address
 	// other than loopback needs status.secret.
 	Listen string `yaml:"listen"`
 	// status.secret, LIVECHAT_AUTH_STATUS_SECRET: the password of HTTP
-	// basic authentication every view and button needs (any user name);
-	// at least 16 bytes. Optional on loopback.
+	// basic authentication every view and button needs (any user name),
+	// on status.listen and extauth.listen (its /metrics too); at least 16
+	// bytes. Optional on loopback.
 	Secret Secret `yaml:"secret"`
 	// status.secret_file, LIVECHAT_AUTH_STATUS_SECRET_FILE: read it from a file.
 	SecretFile string `yaml:"secret_file"`
@@ -25,8 +27,10 @@ func (c *Config) validateStatus() []error {
 	bad := func(key, problem string) { errs = append(errs, errors.New(key+": "+problem)) }
 	s := c.Status
 	if s.Listen == "" {
-		if s.Secret != "" {
-			bad(fromFile("status.secret", "status.secret_file", s.SecretFile), "set without status.listen")
+		if s.Secret != "" && c.Extauth.Listen == "" {
+			bad(fromFile("status.secret", "status.secret_file", s.SecretFile), "set without status.listen or extauth.listen")
+		} else if s.Secret != "" && len(s.Secret) < 16 {
+			bad(fromFile("status.secret", "status.secret_file", s.SecretFile), "shorter than 16 bytes")
 		}
 		return errs
 	}

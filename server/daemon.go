@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"sync/atomic"
 	"time"
@@ -12,7 +14,9 @@ import (
 	"livechat-auth/config"
 	"livechat-auth/provider"
 	"livechat-auth/provider/token"
+	"livechat-auth/status"
 	"livechat-auth/wikidb"
+	"livechat-auth/xmpp/extauth"
 	"livechat-auth/xmpp/extauthd"
 )
 
@@ -33,8 +37,9 @@ type DaemonOptions struct {
 // RunDaemon is the automatic extauth daemon (extauthd.Run): it answers
 // the extauth relays of one configuration with one decision maker, which
 // it builds afresh when the config file changes or on SIGHUP, until no
-// relay has been connected for a while. It returns nil at once when
-// another daemon answers for these settings. Errors are logged.
+// relay has been connected for a while. With extauth.listen it serves its
+// Prometheus metrics and its status page there. It returns nil at once
+// when another daemon answers for these settings. Errors are logged.
 func RunDaemon(ctx context.Context, cfg config.Config, opts DaemonOptions, log hclog.Logger) error {
 	release, err := extauthd.HoldPIDFile(ctx, opts.Socket, 3*time.Second)
 	if err != nil {
@@ -42,7 +47,7 @@ func RunDaemon(ctx context.Context, cfg config.Config, opts DaemonOptions, log h
 		return nil
 	}
 	defer release()
-	d := &autoDaemon{opts: opts, log: log}
+	d := &autoDaemon{opts: opts, log: log, m: newMetrics(), reloads: newReloads(opts.Path)}
 	// The state is kept for the daemon's life, reloads included, and
 	// across restarts (its record of used tokens is a file).
 	if d.state, err = app.OpenState(cfg, opts.Socket, false, log, nil); err != nil {
@@ -54,11 +59,19 @@ func RunDaemon(ctx context.Context, cfg config.Config, opts DaemonOptions, log h
 		log.Error("cannot start", "error", err)
 		return err
 	}
+	d.gen = 1
+	d.m.series.Generation(1)
 	defer func() { d.stop(); d.store.Close() }()
+	relays := &extauthd.Activity{}
+	if cfg.Extauth.Listen != "" {
+		d.listen(ctx, cfg, relays)
+	}
 	exe, _ := extauthd.ProgramPath(os.Args[0]) // "": never seen as replaced
 	err = extauthd.Run(ctx, &d.auth, &d.auth, log, extauthd.DaemonConfig{
 		Socket: opts.Socket, Timeout: cfg.Extauth.RequestTimeout, Idle: daemonIdle,
 		Settings: opts.Path, Program: exe, Hangup: opts.Hangup, Reload: d.reload, Version: app.ReadBuild().Version,
+		Observe:  d.m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed),
+		Activity: relays,
 	})
 	if err != nil {
 		log.Error("stopped", "error", err)
@@ -76,6 +89,57 @@ type autoDaemon struct {
 	auth  swappedAuth
 	cfg   config.Config
 	stop  func() // ends the running build's background work
+
+	m       *metrics
+	reloads *reloads
+	gen     int                           // the settings' generation: 1 at start
+	running atomic.Pointer[daemonRunning] // what the status page reads
+}
+
+// daemonsOwn is cfg as the daemon answering on socket runs it: its relay
+// socket, and nothing of what only serve does (the HTTP edges, room sync,
+// ending sessions), so that its page shows none of that as its own.
+func daemonsOwn(cfg config.Config, socket string) config.Config {
+	cfg.Extauth.DaemonSocket = socket
+	cfg.HTTPAuth = config.HTTPAuth{}
+	cfg.Session.Key = ""
+	cfg.Migration.Enabled = false
+	cfg.Proxy = config.Proxy{}
+	cfg.Rooms.Rules = nil
+	cfg.EndSessions.Enabled = false
+	return cfg
+}
+
+// daemonRunning is the running build, as the status page reads it.
+type daemonRunning struct {
+	cfg   config.Config
+	auth  *provider.Authenticator
+	store *wikidb.Store
+}
+
+// listen serves the daemon's metrics and status page on extauth.listen
+// until ctx ends. A listener it cannot open is logged, not fatal: the
+// sign-ins matter more.
+func (d *autoDaemon) listen(ctx context.Context, cfg config.Config, relays *extauthd.Activity) {
+	log := d.log.Named("status")
+	ln, err := net.Listen("tcp", cfg.Extauth.Listen)
+	if err != nil {
+		log.Warn("no metrics or status page", "error", fmt.Errorf("extauth.listen: %w", err))
+		return
+	}
+	page := &pageSource{process: "automatic extauth daemon", m: d.m, state: d.state, relays: relays, reloads: d.reloads, started: time.Now(),
+		running: func() (config.Config, *provider.Authenticator, *wikidb.Store) {
+			r := d.running.Load()
+			return r.cfg, r.auth, r.store
+		}}
+	snapshot := func(ctx context.Context) status.Snapshot {
+		in := page.input()
+		in.Config = daemonsOwn(in.Config, d.opts.Socket)
+		return in.Snapshot(ctx)
+	}
+	h := page.handler(cfg, []string{cfg.Extauth.Listen, ln.Addr().String()}, snapshot, nil, d.m.series.Handler(), log)
+	serveHTTPOn(ctx, ln, h, log, "metrics and status page")
+	log.Info("metrics and status page", "addr", ln.Addr().String())
 }
 
 // build makes the decision maker of cfg (and opens the wiki store when
@@ -98,6 +162,7 @@ func (d *autoDaemon) build(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	d.auth.p.Store(auth)
+	d.running.Store(&daemonRunning{cfg: cfg, auth: auth, store: store})
 	if d.stop != nil {
 		d.stop()
 	}
@@ -114,6 +179,7 @@ func (d *autoDaemon) build(ctx context.Context, cfg config.Config) error {
 // (state.*) changed, which a running daemon cannot take; the relays
 // start a daemon of the new settings.
 func (d *autoDaemon) reload(ctx context.Context) (restart bool) {
+	prev := d.cfg
 	next, err := config.Load(d.opts.Path, d.opts.Getenv)
 	if err == nil {
 		err = next.Validate()
@@ -126,10 +192,16 @@ func (d *autoDaemon) reload(ctx context.Context) (restart bool) {
 		err = d.build(ctx, next)
 	}
 	if err != nil {
-		d.log.Error("reload refused; keeping the running settings", "error", config.OneLine(err))
+		d.m.series.Reload(false)
+		d.reloads.refused(err)
+		d.log.Error("reload refused; keeping the running settings", "generation", d.gen, "error", config.OneLine(err))
 		return false
 	}
-	d.log.Info("reloaded settings and keys")
+	d.m.series.Reload(true)
+	d.gen++
+	d.m.series.Generation(d.gen)
+	d.reloads.taken(d.gen, config.ChangedSections(prev, next))
+	d.log.Info("reloaded settings and keys", "generation", d.gen)
 	return false
 }
 

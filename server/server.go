@@ -45,7 +45,7 @@ type Server struct {
 
 	ln          net.Listener
 	extauthDone <-chan struct{} // closed once the relays are let go; nil: no socket
-	started     time.Time
+	page        *pageSource
 }
 
 // generation is everything built from one version of the settings. It is
@@ -80,7 +80,15 @@ func Open(ctx context.Context, cfg config.Config, opts Options, log hclog.Logger
 		store.Close()
 		return nil, err
 	}
-	s := &Server{opts: opts, store: store, m: m, log: log, state: st, guard: guard.New(log.Named("guard"), nil), started: time.Now()}
+	s := &Server{opts: opts, store: store, m: m, log: log, state: st, guard: guard.New(log.Named("guard"), nil)}
+	s.page = &pageSource{process: "serve", m: m, state: st, reloads: newReloads(opts.Path), started: time.Now(),
+		running: func() (config.Config, *provider.Authenticator, *wikidb.Store) {
+			g := s.running.Load()
+			return g.cfg, g.auth, s.store
+		}}
+	if socket != "" {
+		s.page.relays = &extauthd.Activity{}
+	}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -220,6 +228,7 @@ func (s *Server) reload(ctx context.Context) {
 	next, err := s.loadGeneration(ctx, cur.n+1)
 	if err != nil {
 		s.m.series.Reload(false)
+		s.page.reloads.refused(err)
 		s.log.Error("reload refused; keeping the running settings", "generation", cur.n, "error", config.OneLine(err))
 		return
 	}
@@ -231,6 +240,7 @@ func (s *Server) reload(ctx context.Context) {
 	s.m.series.Reload(true)
 	s.m.series.Generation(next.n)
 	changed := config.ChangedSections(cur.cfg, next.cfg)
+	s.page.reloads.taken(next.n, changed)
 	if len(changed) == 0 {
 		changed = []string{"nothing (keys and secret files read afresh)"}
 	}
@@ -293,7 +303,7 @@ func (s *Server) serveExtauthSocket(ctx context.Context, path string, timeout ti
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		if err := extauthd.ServeRelays(ctx, ln, srv, nil); err != nil {
+		if err := extauthd.ServeRelays(ctx, ln, srv, s.page.relays); err != nil {
 			log.Error("extauth socket stopped", "error", err)
 		}
 	}()

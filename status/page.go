@@ -25,6 +25,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net"
@@ -39,53 +40,91 @@ import (
 	"livechat-auth/provider"
 )
 
-// Snapshot is what the page shows, read afresh for each view.
+// Snapshot is what the page shows, read afresh for each view; its JSON
+// form is served at /status.json.
 type Snapshot struct {
-	Version, Revision, BuildTime, GoVersion string
-	Started                                 time.Time
-	Features                                []Feature
-	Health                                  []Check
-	Locks                                   []provider.Lock
-	RoomSync                                *RoomSync // nil: room sync is off
-	Migration                               *Migration
-	EndSessions                             *EndSessions // nil: ending sessions is off
+	Process   string    `json:"process"` // which process this is: serve, or the automatic extauth daemon
+	Version   string    `json:"version"`
+	Revision  string    `json:"revision,omitempty"`
+	BuildTime string    `json:"build_time,omitempty"`
+	GoVersion string    `json:"go_version"`
+	Started   time.Time `json:"started"`
+	Now       time.Time `json:"now"`
+	Reload    *Reload   `json:"settings"`
+	// Attached are the chat server's processes attached now: ejabberd's
+	// extauth processes relaying here, and the HTTP contract's requests
+	// of the last minute (Prosody's).
+	Attached    []Attached      `json:"attached"`
+	HTTPAuth    *HTTPAuth       `json:"httpauth,omitempty"` // nil: the HTTP contract is off
+	Features    []Feature       `json:"features"`
+	Health      []Check         `json:"health"`
+	Decisions   []Count         `json:"decisions"` // the last 5 and 60 minutes, by edge and result
+	Refusals    []Refusal       `json:"refusals"`  // the last MaxRefusals, newest first
+	Locks       []provider.Lock `json:"locks"`
+	RoomSync    *RoomSync       `json:"room_sync"` // nil: room sync is off
+	Migration   *Migration      `json:"migration"`
+	EndSessions *EndSessions    `json:"end_sessions"` // nil: ending sessions is off
+}
+
+// Reload is the settings' generation and the last reload's result.
+type Reload struct {
+	Generation int       `json:"generation"` // 1 at start, one more per reload taken
+	Path       string    `json:"path"`       // the config file; "": variables alone
+	LastAt     time.Time `json:"last_at"`    // zero: no reload yet
+	OK         bool      `json:"ok"`         // the last reload was taken
+	Error      string    `json:"error,omitempty"`
+	Changed    []string  `json:"changed,omitempty"` // the sections it changed (names, never values)
+}
+
+// Attached is one chat server process relaying to this one.
+type Attached struct {
+	What  string    `json:"what"` // "ejabberd extauth process"
+	PID   int       `json:"pid"`
+	Since time.Time `json:"since"`
+}
+
+// HTTPAuth is the HTTP contract's traffic of the last minute.
+type HTTPAuth struct {
+	LastMinute int `json:"last_minute"`
 }
 
 // Feature is one edge or feature and whether it is on.
 type Feature struct {
-	Name   string
-	On     bool
-	Detail string
+	Name   string `json:"name"`
+	On     bool   `json:"on"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Check is the health of one dependency.
 type Check struct {
-	Name   string
-	OK     bool
-	Detail string
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
 }
 
 // RoomSync is the last room sync run.
 type RoomSync struct {
-	At              time.Time // zero: none yet
-	Rooms, Changed  int
-	Failed          []string
-	Err             string
-	Interval        time.Duration
-	DryRunAvailable bool
+	At              time.Time     `json:"at"` // zero: none yet
+	Rooms           int           `json:"rooms"`
+	Changed         int           `json:"changed"`
+	Failed          []string      `json:"failed,omitempty"`
+	Err             string        `json:"error,omitempty"`
+	Interval        time.Duration `json:"interval_ns"`
+	DryRunAvailable bool          `json:"-"`
 }
 
 // Migration is how far the accounts are migrated.
 type Migration struct {
-	Accounts, WithoutLivechatID int
-	Err                         string
+	Accounts          int    `json:"accounts"`
+	WithoutLivechatID int    `json:"without_livechat_id"`
+	Err               string `json:"error,omitempty"`
 }
 
 // EndSessions is what ending the sessions of refused accounts did.
 type EndSessions struct {
-	Bound     time.Duration
-	LastCheck time.Time
-	Ended     map[string]int // reason → sessions ended since start
+	Bound     time.Duration  `json:"bound_ns"`
+	LastCheck time.Time      `json:"last_check"`
+	Ended     map[string]int `json:"ended"` // reason → sessions ended since start
 }
 
 // Config wires the page to the running program.
@@ -102,6 +141,9 @@ type Config struct {
 	Recorder    *Recorder
 	Log         hclog.Logger
 	Now         func() time.Time
+	// Metrics is served at /metrics behind the same checks as the page
+	// (the automatic daemon's listener); nil: none.
+	Metrics http.Handler
 	// Hosts are the Host headers accepted when there is no secret: the
 	// loopback names, and the listener's own address. A page reached under
 	// another name (DNS rebinding through the operator's browser) is
@@ -188,6 +230,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		h.render(w, r, "", nil)
+	case r.URL.Path == "/status.json" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		h.writeJSON(w, r)
+	case r.URL.Path == "/metrics" && h.cfg.Metrics != nil:
+		h.cfg.Metrics.ServeHTTP(w, r)
 	case r.URL.Path == "/locks/clear" && r.Method == http.MethodPost:
 		if !h.formOK(w, r) {
 			return
@@ -265,19 +311,43 @@ type view struct {
 	OthersTotal int // every other lock, listed or not
 	OthersMore  int // other locks past OtherRowsMax, not listed
 	LookupMax   int
-	Now         time.Time
-	Totals      []Count
 	Chart       []Minute
 	CSRF        string
 	Done        string
 	DryRun      []string
 }
 
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, _ string, dryRun []string) {
-	now := h.cfg.Now()
+// snapshot reads the caller's snapshot and adds the recorder's counts.
+func (h *Handler) snapshot(ctx context.Context) Snapshot {
+	s := h.cfg.Snapshot(ctx)
+	s.Now = h.cfg.Now()
+	if r := h.cfg.Recorder; r != nil {
+		s.Decisions = r.Totals(s.Now)
+		s.Refusals = r.Refusals()
+		if s.HTTPAuth != nil {
+			s.HTTPAuth.LastMinute = r.LastMinute(s.Now)["httpauth"]
+		}
+	}
+	return s
+}
+
+// writeJSON serves the snapshot as JSON, for scripts.
+func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	v := view{Snapshot: h.cfg.Snapshot(ctx), Now: now, CSRF: h.csrf, DryRun: dryRun, LookupMax: LookupMax}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(h.snapshot(ctx)); err != nil {
+		h.cfg.Log.Warn("status snapshot", "error", err)
+	}
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, _ string, dryRun []string) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	v := view{Snapshot: h.snapshot(ctx), CSRF: h.csrf, DryRun: dryRun, LookupMax: LookupMax}
+	now := v.Now
 	v.Split = SplitLocks(ctx, v.Locks, h.cfg.IsAccount, LookupMax)
 	v.OthersTotal = len(v.Split.Others)
 	if v.OthersTotal > OtherRowsMax {
@@ -287,7 +357,6 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, _ string, dryRu
 		v.Done = fmt.Sprintf(msg, r.URL.Query().Get("name"))
 	}
 	if h.cfg.Recorder != nil {
-		v.Totals = h.cfg.Recorder.Totals(now)
 		v.Chart = h.cfg.Recorder.Chart(now, Kind)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

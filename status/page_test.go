@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -72,6 +73,24 @@ func TestPage(t *testing.T) {
 	}
 	if strings.Contains(page, "<script>") {
 		t.Error("a detail was not escaped")
+	}
+	if !strings.Contains(page, `<td>auth</td><td>&lt;b&gt;bob&lt;/b&gt;</td><td>bad-password</td>`) || strings.Contains(page, "<b>bob</b>") {
+		t.Errorf("the refusal of <b>bob</b> is not listed, escaped:\n%s", page)
+	}
+	if w := do("GET", "/status.json", "", nil, nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("the JSON form without the secret: %d", w.Code)
+	}
+	jw := do("GET", "/status.json", "the status secret", nil, nil)
+	var js struct {
+		Refusals []Refusal `json:"refusals"`
+		Locks    []provider.Lock
+		Now      time.Time
+	}
+	if err := json.Unmarshal(jw.Body.Bytes(), &js); err != nil || jw.Code != 200 || jw.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("status.json: %d %v\n%s", jw.Code, err, jw.Body.String())
+	}
+	if len(js.Refusals) != 2 || js.Refusals[1].Name != "<b>bob</b>" || js.Refusals[1].Reason != "bad-password" || len(js.Locks) != 1 || !js.Now.Equal(now) {
+		t.Errorf("status.json: %+v", js)
 	}
 	form := url.Values{"name": {"alice"}}
 	if w := do("POST", "/locks/clear", "the status secret", form, nil); w.Code != http.StatusForbidden || !locks["alice"] {

@@ -48,7 +48,10 @@ type minute struct {
 }
 
 // Series is one edge's one result ("extauth", "bad-password").
-type Series struct{ Edge, Result string }
+type Series struct {
+	Edge   string `json:"edge"`
+	Result string `json:"result"`
+}
 
 // Record counts one decision of edge at t, and keeps it when it is a
 // refusal.
@@ -119,7 +122,8 @@ func (r *Recorder) LastMinute(now time.Time) map[string]int {
 // Count is a series' total over a window.
 type Count struct {
 	Series
-	Last5, Last60 int
+	Last5  int `json:"last_5m"`
+	Last60 int `json:"last_60m"`
 }
 
 // Totals sums each series over the last 5 and 60 minutes before now,

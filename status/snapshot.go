@@ -32,6 +32,13 @@ type Input struct {
 	Migration func(ctx context.Context) *Migration
 	Ended     map[string]int // reason → sessions ended since start
 	LastGuard *time.Time     // the last check of the online users; nil: none yet
+	// Process names this process on the page: "serve" or "automatic
+	// extauth daemon".
+	Process string
+	// Reload is the settings' generation and the last reload's result.
+	Reload *Reload
+	// Attached are the chat server's processes relaying here now.
+	Attached []Attached
 }
 
 // SyncRun is one run of the room sync and when it ended.
@@ -47,7 +54,11 @@ type SyncRun struct {
 // counts the migration.
 func (in Input) Snapshot(ctx context.Context) Snapshot {
 	cfg := in.Config
-	s := Snapshot{Version: in.Version, Revision: in.Revision, BuildTime: in.BuildTime, GoVersion: in.GoVersion, Started: in.Started}
+	s := Snapshot{Process: in.Process, Version: in.Version, Revision: in.Revision, BuildTime: in.BuildTime, GoVersion: in.GoVersion, Started: in.Started,
+		Reload: in.Reload, Attached: in.Attached}
+	if cfg.HTTPAuth.Enabled() {
+		s.HTTPAuth = &HTTPAuth{}
+	}
 
 	s.Features = Features(cfg)
 

@@ -1,8 +1,9 @@
 // Opens livechat-auth's status page in headless Chromium (Debian's
 // /usr/bin/chromium) with its secret, reads the decisions, locks and
 // health it shows (the locks of accounts, and apart the collapsed list of
-// the others), clears the lock of CLEAR with its button, and saves a
-// screenshot. Prints one JSON line: what the page showed before and after.
+// the others; the chat server processes attached, the recent refusals,
+// the settings' generation), clears the lock of CLEAR (unless empty)
+// with its button, and saves a screenshot. Prints one JSON line: what the page showed before and after.
 // Usage: node status.mjs PAGE_URL SECRET SCREENSHOT CLEAR
 import { chromium } from 'playwright-core';
 
@@ -31,6 +32,12 @@ try {
     health: await page.$$eval('#health tr', (trs) => trs.map((tr) => tr.innerText.replace(/\s+/g, ' '))),
     features: await page.$$eval('#features tr', (trs) => trs.map((tr) => tr.innerText.replace(/\s+/g, ' '))),
     chartBars: await page.$$eval('svg rect', (r) => r.length),
+    process: await page.$$eval('#process', (ps) => ps.map((p) => p.innerText).join('')),
+    attached: await page.$$eval('#attached tr[data-pid]', (trs) => trs.map((tr) => Number(tr.dataset.pid))),
+    refusals: await page.$$eval('#refusals tr[data-reason]', (trs) => trs.map((tr) => ({
+      edge: tr.cells[1].innerText, cmd: tr.cells[2].innerText, name: tr.cells[3].innerText, reason: tr.dataset.reason,
+    }))),
+    settings: await page.$$eval('#settings', (ps) => ps.map((p) => p.innerText).join('')),
   });
   const status = (await page.goto(url, { waitUntil: 'load' })).status();
   const before = await read();

@@ -25,16 +25,16 @@ const daemonCommand = "extauth-daemon"
 // detached (extauthd.Spawn). Its logs go to log.file or a file beside
 // the socket, and a copy to this process's stderr (the chat server's
 // log: the container's, the journal) while that stays open.
-func spawnDaemon(cfgPath, socket string) error {
+func spawnDaemon(cfgPath, socket string) (exited <-chan struct{}, err error) {
 	exe, err := programPath()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	args := []string{daemonCommand, "--socket", socket, "--log-fd", strconv.Itoa(extauthd.LogFD)}
 	if cfgPath != "" {
 		abs, err := filepath.Abs(cfgPath)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		args = append(args, "--config", abs)
 	}

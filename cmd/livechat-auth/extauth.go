@@ -121,7 +121,7 @@ func buildExtauth(ctx context.Context, args []string, stderr io.Writer, getenv f
 			log.Error("cannot share state with the other extauth processes; refusing tokens, deciding passwords alone", "error", err)
 			rc.Unshared = err
 		} else {
-			rc.Start = extauthd.AutoStart(func(socket string) error { return spawnDaemon(cfgPath, socket) }, 3*time.Second)
+			rc.Start = extauthd.AutoStart(func(socket string) (<-chan struct{}, error) { return spawnDaemon(cfgPath, socket) }, 3*time.Second)
 			rc.Locate = func() (string, error) { return app.AutoSocket(cfgPath, getenv) }
 		}
 		rc.Socket = socket

@@ -94,7 +94,7 @@ func Run(ctx context.Context, auth extauth.Authenticator, locks Locks, log hclog
 	reload := func() bool { return cfg.Reload != nil && cfg.Reload(ctx) }
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
-	settings, program := stampOf(cfg.Settings), stampOf(cfg.Program)
+	settings, program, socket := stampOf(cfg.Settings), stampOf(cfg.Program), stampOf(cfg.Socket)
 	for {
 		select {
 		case err := <-served:
@@ -113,6 +113,12 @@ func Run(ctx context.Context, auth extauth.Authenticator, locks Locks, log hclog
 				if reload() {
 					return stop("") // Reload said why
 				}
+			}
+			if s := stampOf(cfg.Socket); s.size < 0 || s.ino != socket.ino {
+				// A cleaner of the folder, or a hand: new relays could not
+				// reach this daemon, and it could not go idle while the
+				// old ones stay.
+				return stop("the socket file was removed or replaced; stopping so that the relays start a daemon anew", "socket", cfg.Socket)
 			}
 			if s := stampOf(cfg.Program); s.size >= 0 && s != program {
 				return stop("the program file was replaced; stopping so that the new one takes over", "path", cfg.Program)

@@ -127,6 +127,28 @@ func TestRunStopsForANewProgram(t *testing.T) {
 	}
 }
 
+// TestRunStopsWhenItsSocketGoes: a daemon whose socket file was removed
+// (a cleaner of the folder) stops within its 2 s check, so that relays
+// start one that new extauth processes can reach.
+func TestRunStopsWhenItsSocketGoes(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "d.sock")
+	logs, done, _ := runDaemon(t, DaemonConfig{Socket: socket, Timeout: time.Second, Idle: time.Hour})
+	if !waitFor(func() bool { return strings.Contains(logs.String(), "answering extauth relays") }) {
+		t.Fatalf("the daemon did not start:\n%s", logs.String())
+	}
+	if err := os.Remove(socket); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the daemon did not stop when its socket was removed")
+	}
+	if !strings.Contains(logs.String(), "the socket file was removed or replaced") {
+		t.Errorf("not logged:\n%s", logs.String())
+	}
+}
+
 // TestRunExitsWhenIdle: with no relay connected for Idle, the daemon
 // exits by itself.
 func TestRunExitsWhenIdle(t *testing.T) {

@@ -104,6 +104,7 @@ type Relay struct {
 	locate  func() (string, error)
 	start   func(ctx context.Context, socket string) error
 	redial  time.Duration // the least time between two dials while lost
+	suspect time.Duration // how long a daemon that timed out is not asked
 	closed  chan struct{}
 
 	mu       sync.Mutex
@@ -113,7 +114,10 @@ type Relay struct {
 	reader   *bufio.Reader
 	lostAt   time.Time // when the daemon was lost (stateLost)
 	dialedAt time.Time // the last dial (stateLost)
-	outage   int       // counts the times the daemon was lost; each has its reconnect goroutine
+	// notBefore: a daemon that did not answer in time (stopped, or
+	// swamped) is not asked again before then; requests are decided here.
+	notBefore time.Time
+	outage    int // counts the times the daemon was lost; each has its reconnect goroutine
 }
 
 var _ extauth.Answerer = (*Relay)(nil)
@@ -130,9 +134,10 @@ func NewRelay(local extauth.Answerer, log hclog.Logger, cfg RelayConfig) (*Relay
 		dial:   func(ctx context.Context, path string) (net.Conn, error) { return d.DialContext(ctx, "unix", path) },
 		check:  TrustedPeer,
 		locate: cfg.Locate, start: cfg.Start,
-		redial: 100 * time.Millisecond,
-		closed: make(chan struct{}),
-		path:   cfg.Socket,
+		redial:  100 * time.Millisecond,
+		suspect: 5 * time.Second,
+		closed:  make(chan struct{}),
+		path:    cfg.Socket,
 	}
 	if cfg.Unshared != nil {
 		rl.state = stateAlone // the caller has said why, once
@@ -145,12 +150,28 @@ func NewRelay(local extauth.Answerer, log hclog.Logger, cfg RelayConfig) (*Relay
 // token "no" (token-unshared), and a request the daemon did not answer
 // in time "no" (daemon-timeout: deciding again would only be slower, and
 // could accept a token the daemon has used).
+//
+// Every request is answered within its budget (RelayConfig.Timeout),
+// plus 0.5 s for the trip and, when the daemon died in the middle of it,
+// at least a second to decide it here: starting a daemon may take half
+// the budget at most, and a decision made here after the daemon was
+// asked gets what is left. ejabberd's 30 s are never reached.
 func (rl *Relay) Answer(ctx context.Context, f extauth.Frame) bool {
-	yes, err := rl.forward(ctx, f)
+	deadline := time.Now().Add(rl.timeout + 500*time.Millisecond)
+	yes, err := rl.forward(ctx, deadline, f)
 	if err == nil {
 		return yes
 	}
-	return rl.decideHere(ctx, f, err)
+	dctx, cancel := context.WithDeadline(ctx, later(deadline, time.Now().Add(time.Second)))
+	defer cancel()
+	return rl.decideHere(dctx, f, err)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Close lets go of the daemon and stops starting one. Call it once the
@@ -175,32 +196,38 @@ func (rl *Relay) Close() error {
 // found gone before the request was sent (it died or stopped between two
 // requests) is replaced before this request is asked: it decided
 // nothing. An error means the request must be decided here.
-func (rl *Relay) forward(ctx context.Context, f extauth.Frame) (bool, error) {
+func (rl *Relay) forward(ctx context.Context, deadline time.Time, f extauth.Frame) (bool, error) {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
+	connected := false // during this request: its exchange gets what is left of the budget
 	switch rl.state {
 	case stateAlone:
 		return false, errAlone
 	case stateIdle:
-		if err := rl.connectLocked(ctx, true); err != nil {
+		if err := rl.connectWithin(ctx, deadline, true); err != nil {
 			return false, err
 		}
+		connected = true
 	case stateLost:
-		if time.Since(rl.dialedAt) < rl.redial {
+		if time.Since(rl.dialedAt) < rl.redial || time.Now().Before(rl.notBefore) {
 			return false, errLost
 		}
-		if err := rl.connectLocked(ctx, false); err != nil {
+		if err := rl.connectWithin(ctx, deadline, false); err != nil {
 			return false, err
 		}
+		connected = true
 	}
-	yes, err := rl.exchangeLocked(f)
+	yes, err := rl.exchangeLocked(f, connected, deadline)
 	if errors.Is(err, errNotSent) {
+		gone := time.Now()
 		rl.log.Debug("daemon gone since the last request; connecting again", "error", err)
 		rl.dropLocked()
-		if err := rl.connectLocked(ctx, true); err != nil {
+		if err := rl.connectWithin(ctx, deadline, true); err != nil {
+			rl.lostAt = gone // away since it was found gone, the start's wait included
 			return false, err
 		}
-		yes, err = rl.exchangeLocked(f)
+		rl.log.Info("daemon gone since the last request; a new one answers", "waited", time.Since(gone).Round(time.Millisecond))
+		yes, err = rl.exchangeLocked(f, true, deadline)
 	}
 	if err != nil {
 		rl.loseLocked(ctx, err)
@@ -209,9 +236,29 @@ func (rl *Relay) forward(ctx context.Context, f extauth.Frame) (bool, error) {
 	return yes, nil
 }
 
+// connectWithin is connectLocked bounded by half of what is left of the
+// request's budget, so that a decision made here still has the rest.
+func (rl *Relay) connectWithin(ctx context.Context, deadline time.Time, mayStart bool) error {
+	cctx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/2))
+	defer cancel()
+	return rl.connectLocked(cctx, mayStart)
+}
+
 // exchangeLocked sends one frame and reads the reply, each within the
-// bound dialChecked set.
-func (rl *Relay) exchangeLocked(f extauth.Frame) (bool, error) {
+// bound dialChecked set or, when the connection was made during this
+// request (late), within what is left until deadline.
+func (rl *Relay) exchangeLocked(f extauth.Frame, late bool, deadline time.Time) (bool, error) {
+	if late {
+		conn := rl.conn
+		if err := conn.setTimeout(max(time.Until(deadline), 10*time.Millisecond)); err != nil {
+			return false, fmt.Errorf("%w: %w", errNotSent, err)
+		}
+		defer func() {
+			if rl.conn == conn { // still open: a lost one was closed, and its number may be another's now
+				_ = conn.setTimeout(rl.timeout + 500*time.Millisecond) // a failure shows at the next request
+			}
+		}()
+	}
 	if _, err := rl.conn.Write(f); err != nil {
 		return false, fmt.Errorf("%w: %w", errNotSent, err)
 	}
@@ -303,6 +350,12 @@ func (rl *Relay) loseLocked(ctx context.Context, err error) {
 	rl.outage++
 	msg := "daemon unreachable; deciding passwords locally until it is back"
 	switch {
+	case errors.Is(err, errNoReply) && errors.Is(err, os.ErrDeadlineExceeded):
+		// Stopped, frozen or swamped: it accepts connections but does
+		// not answer. Asking it again at once would cost every request
+		// its whole budget.
+		rl.notBefore = time.Now().Add(rl.suspect)
+		msg = "daemon did not answer in time; deciding passwords locally for " + rl.suspect.String() + ", then asking it again"
 	case errors.Is(err, errNoReply):
 		msg = "daemon lost while deciding a request; deciding it and the next ones locally until the daemon is back"
 	case errors.Is(err, errNotSent):
@@ -335,10 +388,14 @@ func (rl *Relay) reconnect(ctx context.Context, outage int) {
 		}
 		pause = min(max(2*pause, 50*time.Millisecond), 5*time.Second)
 		rl.mu.Lock()
-		path, current := rl.path, rl.state == stateLost && rl.outage == outage
+		path, current, wait := rl.path, rl.state == stateLost && rl.outage == outage, time.Until(rl.notBefore)
 		rl.mu.Unlock()
 		if !current {
 			return
+		}
+		if wait > 0 {
+			pause = wait
+			continue
 		}
 		if rl.locate != nil {
 			if p, err := rl.locate(); err == nil {

@@ -389,3 +389,116 @@ func TestRelayReconnectsWithoutARequest(t *testing.T) {
 		t.Fatal("the new daemon's yes did not come through")
 	}
 }
+
+// blockAuth decides nothing until its context ends (a wiki that does not
+// answer).
+type blockAuth struct{}
+
+func (blockAuth) Authenticate(ctx context.Context, _, _, _ string) (provider.Account, error) {
+	<-ctx.Done()
+	return provider.Account{}, ctx.Err()
+}
+
+func (blockAuth) UserExists(ctx context.Context, _, _ string) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+// frozenDaemon accepts connections on socket and reads, but never
+// answers: a daemon stopped (SIGSTOP), frozen or swapped out, whose
+// listen backlog still takes connections.
+func frozenDaemon(t *testing.T, socket string) {
+	t.Helper()
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+}
+
+// TestRelaySkipsAFrozenDaemon: a daemon that takes connections but never
+// answers costs one request its budget (daemon-timeout, "no"); the next
+// ones are decided here at once for the suspect time, not each after a
+// full budget (which through ejabberd piles up to its 30 s timeout).
+func TestRelaySkipsAFrozenDaemon(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "frozen.sock")
+	frozenDaemon(t, socket)
+	relay := newTestRelay(t, yesAll{}, RelayConfig{Socket: socket, Timeout: 300 * time.Millisecond})
+	start := time.Now()
+	if relay.ask(t, "auth:alice:chat.test:pw") {
+		t.Fatal("the frozen daemon's request was answered yes")
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Fatalf("the first request took %s", d)
+	}
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		if !relay.ask(t, "auth:alice:chat.test:pw") {
+			t.Fatalf("request %d after the timeout was not decided here", i)
+		}
+		if d := time.Since(start); d > 200*time.Millisecond {
+			t.Errorf("request %d after the timeout took %s: the frozen daemon was asked again", i, d)
+		}
+	}
+	if logs := relay.log.String(); !strings.Contains(logs, "daemon did not answer in time") || strings.Contains(logs, "daemon reachable again") {
+		t.Errorf("the frozen daemon is not reported as such:\n%s", logs)
+	}
+}
+
+// TestRelayStartWithinBudget: a daemon start that hangs takes half the
+// request's budget at most; the request is then decided here, and
+// answered within its budget.
+func TestRelayStartWithinBudget(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "none.sock")
+	relay := newTestRelay(t, yesAll{}, RelayConfig{Socket: socket, Timeout: time.Second, Start: func(ctx context.Context, _ string) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}})
+	start := time.Now()
+	if !relay.ask(t, "auth:alice:chat.test:pw") {
+		t.Fatal("a password was not decided here while no daemon could start")
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("answered after %s, over the budget of 1 s and 0.5 s for the trip", d)
+	}
+}
+
+// TestRelayDecidesLateLossWithinBudget: a daemon that dies near the end
+// of a request leaves the decision here what is left of the budget (at
+// least a second), not a budget of its own: the answer comes within
+// budget + trip + 1 s, not twice the budget.
+func TestRelayDecidesLateLossWithinBudget(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "late.sock")
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		ln.Close()
+		_, _ = c.Read(make([]byte, 512))
+		time.Sleep(1800 * time.Millisecond) // then it dies, not having answered
+		c.Close()
+	}()
+	relay := newTestRelay(t, blockAuth{}, RelayConfig{Socket: socket, Timeout: 2 * time.Second})
+	start := time.Now()
+	if relay.ask(t, "auth:alice:chat.test:pw") {
+		t.Fatal("yes from a wiki that never answered")
+	}
+	if d := time.Since(start); d > 3200*time.Millisecond {
+		t.Errorf("answered after %s: the decision here had a fresh budget", d)
+	}
+}

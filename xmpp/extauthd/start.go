@@ -22,10 +22,11 @@ import (
 // on StartLock(socket) it checks whether a daemon runs for socket (one
 // may have been started meanwhile: it holds PIDFile(socket) and answers
 // on socket) and, when none does, runs spawn for socket and waits up to
-// wait for the new daemon to answer. Both tests count: a daemon killed a
-// moment ago may still accept a connection on its way out, but not hold
-// its pid file, or the other way round.
-func AutoStart(spawn func(socket string) error, wait time.Duration) func(ctx context.Context, socket string) error {
+// wait for the new daemon to answer, or less when the daemon exits
+// first (spawn's exited is closed then; nil: not known). Both tests
+// count: a daemon killed a moment ago may still accept a connection on
+// its way out, but not hold its pid file, or the other way round.
+func AutoStart(spawn func(socket string) (exited <-chan struct{}, err error), wait time.Duration) func(ctx context.Context, socket string) error {
 	return func(ctx context.Context, socket string) error {
 		ctx, cancel := context.WithTimeout(ctx, wait+time.Second)
 		defer cancel()
@@ -37,7 +38,8 @@ func AutoStart(spawn func(socket string) error, wait time.Duration) func(ctx con
 		if pidFileHeld(socket) && answers(ctx, socket) {
 			return nil
 		}
-		if err := spawn(socket); err != nil {
+		exited, err := spawn(socket)
+		if err != nil {
 			return fmt.Errorf("start the daemon: %w", err)
 		}
 		deadline := time.Now().Add(wait)
@@ -45,7 +47,14 @@ func AutoStart(spawn func(socket string) error, wait time.Duration) func(ctx con
 			if time.Now().After(deadline) || ctx.Err() != nil {
 				return fmt.Errorf("the daemon started but did not answer on %s within %s", socket, wait)
 			}
-			time.Sleep(20 * time.Millisecond)
+			select {
+			case <-exited:
+				if answers(ctx, socket) { // it found another daemon answering, and left it
+					return nil
+				}
+				return fmt.Errorf("the daemon started for %s exited at once (its log says why)", socket)
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 		return nil
 	}
@@ -123,13 +132,13 @@ func HoldPIDFile(ctx context.Context, socket string, wait time.Duration) (releas
 // stderr are /dev/null), so that it outlives the process that started
 // it and a closed pipe of ours can never stop it (a write on a broken
 // stdout or stderr ends a Go program). A goroutine reaps it should it
-// exit first.
+// exit first, and then closes exited.
 //
 // log, when not nil, is handed over as the daemon's file descriptor
 // LogFD: the spawner's stderr, where the chat server's log (the
 // container's, the journal) collects what its extauth processes say.
 // The daemon copies its log there, with InheritedLog, while it can.
-func Spawn(log *os.File, program string, args ...string) error {
+func Spawn(log *os.File, program string, args ...string) (exited <-chan struct{}, err error) {
 	cmd := exec.Command(program, args...)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -137,10 +146,11 @@ func Spawn(log *os.File, program string, args ...string) error {
 		cmd.ExtraFiles = []*os.File{log} // LogFD
 	}
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, err
 	}
-	go func() { _ = cmd.Wait() }() // it reports in its own log
-	return nil
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }() // it reports in its own log
+	return done, nil
 }
 
 // ProgramPath is the program file as it was started (arg0 is os.Args[0]):

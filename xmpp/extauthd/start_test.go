@@ -18,7 +18,7 @@ func TestAutoStartStartsOneDaemon(t *testing.T) {
 	var spawned atomic.Int32
 	var stop func()
 	var mu sync.Mutex
-	spawn := func(string) error {
+	spawn := func(string) (<-chan struct{}, error) {
 		spawned.Add(1)
 		go func() { // the daemon takes a moment to listen
 			release, err := HoldPIDFile(context.Background(), path, time.Second)
@@ -32,7 +32,7 @@ func TestAutoStartStartsOneDaemon(t *testing.T) {
 			stop = startDaemon(t, path)
 			mu.Unlock()
 		}()
-		return nil
+		return nil, nil
 	}
 	start := AutoStart(spawn, 3*time.Second)
 	var wg sync.WaitGroup
@@ -63,7 +63,7 @@ func TestAutoStartStartsOneDaemon(t *testing.T) {
 // bounded time, and the error says so.
 func TestAutoStartGivesUp(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "never.sock")
-	start := AutoStart(func(string) error { return nil }, 200*time.Millisecond)
+	start := AutoStart(func(string) (<-chan struct{}, error) { return nil, nil }, 200*time.Millisecond)
 	began := time.Now()
 	err := start(context.Background(), path)
 	if err == nil || !strings.Contains(err.Error(), "did not answer") {
@@ -88,11 +88,31 @@ func TestAutoStartIgnoresADyingDaemon(t *testing.T) {
 	}
 	defer ln.Close()
 	var spawned atomic.Int32
-	start := AutoStart(func(string) error { spawned.Add(1); return nil }, time.Second)
+	start := AutoStart(func(string) (<-chan struct{}, error) { spawned.Add(1); return nil, nil }, time.Second)
 	if err := start(context.Background(), path); err != nil {
 		t.Fatal(err)
 	}
 	if n := spawned.Load(); n != 1 {
 		t.Errorf("%d daemons started, want 1", n)
+	}
+}
+
+// TestAutoStartStopsWaitingForADeadDaemon: a daemon that exits at start
+// (it cannot open its records, say) is not waited for: the error comes
+// at once, not after the whole wait.
+func TestAutoStartStopsWaitingForADeadDaemon(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dead.sock")
+	start := AutoStart(func(string) (<-chan struct{}, error) {
+		exited := make(chan struct{})
+		go func() { time.Sleep(50 * time.Millisecond); close(exited) }()
+		return exited, nil
+	}, 3*time.Second)
+	began := time.Now()
+	err := start(context.Background(), path)
+	if err == nil || !strings.Contains(err.Error(), "exited at once") {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(began); d > time.Second {
+		t.Errorf("waited %s for a daemon that had exited", d)
 	}
 }

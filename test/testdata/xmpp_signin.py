@@ -7,12 +7,14 @@ import asyncio
 import logging
 import sys
 
-import slixmpp
+# Before slixmpp: its import warns, once a process, that it has no
+# compiled stringprep (true of Debian's package, and harmless here).
+logging.basicConfig(level=logging.CRITICAL)
+import slixmpp  # noqa: E402
 
 jid, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 10
 password = sys.stdin.buffer.read().decode("utf-8")
-logging.basicConfig(level=logging.CRITICAL)
 loop = asyncio.new_event_loop()
 asyncio.set_event_loop(loop)
 done = loop.create_future()

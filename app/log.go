@@ -40,10 +40,15 @@ func NewLogger(cfg config.Log, stderr io.Writer, copies ...io.Writer) (hclog.Log
 
 // WarnSettings logs, once at start, what the settings accept but an
 // operator should fix: LIVECHAT_AUTH_* variables that name no setting,
-// and secret files every user may read.
-func WarnSettings(log hclog.Logger, cfg config.Config, cfgPath string) {
+// and secret files every user may read. A variable that names no setting
+// is a typo whose setting silently keeps its default: with log.file set
+// it is said on stderr too, where whoever started the program looks.
+func WarnSettings(log hclog.Logger, cfg config.Config, cfgPath string, stderr io.Writer) {
 	for _, w := range config.UnknownEnv(os.Environ()) {
 		log.Warn(w)
+		if cfg.Log.File != "" {
+			fmt.Fprintf(stderr, "livechat-auth: warning: %s\n", w)
+		}
 	}
 	for _, w := range cfg.ExposedFiles(cfgPath) {
 		log.Warn(w)

@@ -139,8 +139,9 @@ type Extauth struct {
 	// extauth.listen, LIVECHAT_AUTH_EXTAUTH_LISTEN: the automatic
 	// daemon's own HTTP listener, e.g. 127.0.0.1:8486: its Prometheus
 	// metrics at /metrics and its status page at /, with the decisions
-	// of every extauth process that relays to it. Empty (the default):
-	// none. An address other than loopback needs status.secret, which
+	// of every extauth process that relays to it (with daemon_socket
+	// off: those of the one extauth process, ejabberd's pool being of
+	// one). Empty (the default): none. An address other than loopback needs status.secret, which
 	// then guards both. serve does not use it (its metrics are at
 	// serve.listen, its page at status.listen).
 	Listen string `yaml:"listen"`
@@ -264,6 +265,11 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		}
 		var root yaml.Node
 		if err := yaml.Unmarshal(data, &root); err != nil {
+			if line := tabLine(data); line > 0 {
+				// yaml's own words ("found character that cannot start
+				// any token") do not say what the character is.
+				return c, fmt.Errorf("config %s: line %d is indented with a tab: YAML indents with spaces only (%w)", path, line, err)
+			}
 			return c, fmt.Errorf("config %s: %w", path, err) // not YAML: nothing more can be said
 		}
 		docs := yaml.NewDecoder(bytes.NewReader(data))
@@ -319,4 +325,16 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		problems = append(problems, otherProblems(err, append(reported, problems...))...)
 	}
 	return c, loadError{text: where + strings.Join(problems, "; "), causes: causes}
+}
+
+// tabLine returns the first line (from 1) of data whose indentation holds
+// a tab, or 0.
+func tabLine(data []byte) int {
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		indent := line[:len(line)-len(bytes.TrimLeft(line, " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 {
+			return i + 1
+		}
+	}
+	return 0
 }

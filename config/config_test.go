@@ -684,3 +684,16 @@ func TestLoadYAMLForms(t *testing.T) {
 		t.Errorf("both variables: %v", err)
 	}
 }
+
+// TestLoadNamesATab: a line indented with a tab is called that, with its
+// number, not only in the YAML parser's words.
+func TestLoadNamesATab(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte("domains: [chat.test]\nwiki:\n\tdsn: \"r:p@tcp(127.0.0.1:3306)/tiki\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "line 3 is indented with a tab") {
+		t.Errorf("Load: %v", err)
+	}
+}

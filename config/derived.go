@@ -43,15 +43,33 @@ func (r Rooms) Address() string {
 }
 
 // ChatAddress is host:port of the chat server's client listener as the
-// settings name it, for a health check: rooms.server, else the host of
-// proxy.websocket_upstream; "" when neither is set. Unlike Rooms.Address
-// it never guesses port 5222 of rooms.jid's domain.
+// settings name it, for a health check: rooms.server, else port 5222 of
+// the host proxy.websocket_upstream names (the chat server the widget
+// reaches); "" when neither is set. Unlike Rooms.Address it never guesses
+// from rooms.jid's domain, which may be a name of the outside world.
 func (c Config) ChatAddress() string {
 	if c.Rooms.Server != "" {
 		return c.Rooms.Server
 	}
-	if u, err := url.Parse(c.Proxy.WebSocketUpstream); err == nil && u.Host != "" {
-		return u.Host
+	if u, err := url.Parse(c.Proxy.WebSocketUpstream); err == nil && u.Hostname() != "" {
+		return net.JoinHostPort(u.Hostname(), "5222")
 	}
 	return ""
+}
+
+// ProxyAddress is host:port of proxy.websocket_upstream (the chat
+// server's HTTP listener), for a health check; "" when it is not set.
+func (c Config) ProxyAddress() string {
+	u, err := url.Parse(c.Proxy.WebSocketUpstream)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "wss" || u.Scheme == "https" {
+			port = "443"
+		}
+		return net.JoinHostPort(u.Hostname(), port)
+	}
+	return u.Host
 }

@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestChatDomain(t *testing.T) {
 	for _, tc := range []struct {
@@ -41,13 +44,14 @@ func TestRoomsAddress(t *testing.T) {
 }
 
 // TestChatAddress: the health check's address is rooms.server, else the
-// WebSocket upstream's host, never a guess from rooms.jid.
+// client port of the WebSocket upstream's host, never a guess from
+// rooms.jid; the proxy's own address is checked apart.
 func TestChatAddress(t *testing.T) {
 	for _, tc := range []struct {
 		name, jid, server, upstream, want string
 	}{
 		{"rooms.server", "sync@chat.test", "127.0.0.1:5333", "ws://127.0.0.1:5280/ws", "127.0.0.1:5333"},
-		{"the upstream's host", "sync@chat.test", "", "ws://127.0.0.1:5280/ws", "127.0.0.1:5280"},
+		{"the upstream's host", "sync@chat.test", "", "ws://127.0.0.1:5280/ws", "127.0.0.1:5222"},
 		{"neither", "sync@chat.test", "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,6 +59,9 @@ func TestChatAddress(t *testing.T) {
 			c.Rooms.JID, c.Rooms.Server, c.Proxy.WebSocketUpstream = tc.jid, tc.server, tc.upstream
 			if got := c.ChatAddress(); got != tc.want {
 				t.Errorf("ChatAddress() = %q; want %q", got, tc.want)
+			}
+			if want := strings.TrimPrefix(strings.TrimSuffix(tc.upstream, "/ws"), "ws://"); c.ProxyAddress() != want {
+				t.Errorf("ProxyAddress() = %q; want %q", c.ProxyAddress(), want)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package doctor
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -13,9 +14,18 @@ import (
 func (d *report) checkConfig(path string, getenv func(string) string, me string) (config.Config, bool) {
 	if path != "" {
 		f, err := os.Open(path)
-		if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			d.say(verdictFail, fmt.Sprintf("config %s: not found", path),
+				"check the path given with --config or LIVECHAT_AUTH_CONFIG (the chat server's extauth_program names the same)")
+			return config.Config{}, false
+		case err != nil:
+			group := d.group
+			if group == "" {
+				group = "GROUP"
+			}
 			d.say(verdictFail, fmt.Sprintf("config %s: cannot be read as %s: %v", path, me, errors.Unwrap(err)),
-				"make it readable by this user, e.g. chgrp ejabberd "+path+" && chmod 640 "+path+" (and the folders above it searchable)")
+				"make it readable by this user, e.g. chgrp "+group+" "+path+" && chmod 640 "+path+" (and the folders above it searchable)")
 			return config.Config{}, false
 		}
 		f.Close()
@@ -25,7 +35,7 @@ func (d *report) checkConfig(path string, getenv func(string) string, me string)
 		err = cfg.Validate()
 	}
 	if err != nil {
-		d.say(verdictFail, "settings: "+config.OneLine(err), "fix the settings named; livechat-auth check --config FILE shows the same")
+		d.say(verdictFail, "settings: "+config.OneLine(err), "fix the settings named; livechat-auth check"+d.configFlag()+" USER@DOMAIN shows the same")
 		return cfg, false
 	}
 	where := path

@@ -79,10 +79,14 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
 	if cfg.As != "" {
 		return runAs(ctx, cfg, stdout, stderr)
 	}
-	d := &report{out: stdout}
+	d := &report{out: stdout, path: cfg.Path}
 	me := "uid " + strconv.Itoa(os.Getuid())
 	if u, err := user.Current(); err == nil {
 		me = u.Username + " (" + me + ")"
+		d.user = u.Username
+		if g, err := user.LookupGroupId(u.Gid); err == nil {
+			d.group = g.Name
+		}
 	}
 	fmt.Fprintf(stdout, "livechat-auth %s doctor, as %s\n", cfg.Version, me)
 	printEnvironment(stdout, cfg.Environ)
@@ -97,7 +101,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
 		return int(d.worst)
 	}
 	defer store.Close()
-	sample := d.checkDatabase(ctx, store)
+	sample, answered := d.checkDatabase(ctx, store, dbName(settings.Wiki))
 	if cfg.Probe != "" {
 		sample = cfg.Probe
 	}
@@ -105,7 +109,11 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
 	d.checkTokens(ctx, settings, cfg.Tokens)
 	d.checkRedis(ctx, settings)
 	d.checkMigration(ctx, settings, store, cfg.Chat)
-	d.checkExtauth(ctx, cfg, settings, sample)
+	if answered {
+		d.checkExtauth(ctx, cfg, settings, sample)
+	} else {
+		d.say(verdictWarn, "no isuser check: the wiki database did not let this user in (above), so every answer would be no", "")
+	}
 	return int(d.worst)
 }
 
@@ -141,6 +149,17 @@ func (v verdict) String() string { return [...]string{"OK  ", "WARN", "FAIL"}[v]
 type report struct {
 	out   io.Writer
 	worst verdict
+	user  string // the user the checks run as (the chat server's, with --as)
+	group string // its primary group; "" unknown
+	path  string // the config file; "": variables alone
+}
+
+// configFlag is " --config PATH" for the hints, "" without a file.
+func (d *report) configFlag() string {
+	if d.path == "" {
+		return ""
+	}
+	return " --config " + d.path
 }
 
 // say prints a verdict on what, and for WARN and FAIL what to do.

@@ -19,10 +19,10 @@ func TestRunStopsAtSettings(t *testing.T) {
 		environ []string
 		want    []string
 	}{
-		{"unreadable file", missing, nil, []string{
+		{"missing file", missing, nil, []string{
 			"no LIVECHAT_AUTH_*, RUNTIME_DIRECTORY or TMPDIR variable",
-			"FAIL config " + missing + ": cannot be read as ",
-			"     → make it readable by this user",
+			"FAIL config " + missing + ": not found\n",
+			"     → check the path given with --config or LIVECHAT_AUTH_CONFIG",
 		}},
 		{"invalid settings", "", []string{"LIVECHAT_AUTH_LOG_LEVEL=secret-value", "TMPDIR=/tmp", "HOME=/root"}, []string{
 			"     environment: LIVECHAT_AUTH_LOG_LEVEL, TMPDIR (values not shown; a chat server's may differ)\n",

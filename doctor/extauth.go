@@ -111,10 +111,10 @@ func (d *report) checkExtauth(ctx context.Context, c Config, cfg config.Config, 
 	_ = cmd.Wait() // its exit status tells nothing more than the reply
 	switch {
 	case werr != nil || rerr != nil:
-		d.say(verdictFail, "extauth gave no answer to isuser "+jid, "run "+exe+" extauth --config FILE by hand as this user and read its log")
+		d.say(verdictFail, "extauth gave no answer to isuser "+jid, "run "+exe+" extauth"+d.configFlag()+" by hand as this user and read its log")
 	case binary.BigEndian.Uint16(reply[2:]) == 1:
 		d.say(verdictOK, "extauth framing: isuser "+jid+" answered yes", "")
 	default:
-		d.say(verdictWarn, "extauth framing works, but isuser "+jid+" answered no", "livechat-auth check --config FILE "+jid+" says why")
+		d.say(verdictWarn, "extauth framing works, but isuser "+jid+" answered no", "livechat-auth check"+d.configFlag()+" "+jid+" says why")
 	}
 }

@@ -122,24 +122,64 @@ type daemonRunning struct {
 // sign-ins matter more.
 func (d *autoDaemon) listen(ctx context.Context, cfg config.Config, relays *extauthd.Activity) {
 	log := d.log.Named("status")
-	ln, err := net.Listen("tcp", cfg.Extauth.Listen)
+	ln, err := listenPage(cfg, log)
 	if err != nil {
-		log.Warn("no metrics or status page", "error", fmt.Errorf("extauth.listen: %w", err))
 		return
 	}
-	page := &pageSource{process: "automatic extauth daemon", m: d.m, state: d.state, relays: relays, reloads: d.reloads, started: time.Now(),
+	page := &pageSource{process: "automatic extauth daemon", m: d.m, degraded: d.state.Degraded, relays: relays, reloads: d.reloads, started: time.Now(),
 		running: func() (config.Config, *provider.Authenticator, *wikidb.Store) {
 			r := d.running.Load()
 			return r.cfg, r.auth, r.store
 		}}
+	page.serveOn(ctx, cfg, ln, d.opts.Socket, log)
+}
+
+// listenPage opens extauth.listen, or logs why it cannot.
+func listenPage(cfg config.Config, log hclog.Logger) (net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.Extauth.Listen)
+	if err != nil {
+		log.Warn("no metrics or status page", "error", fmt.Errorf("extauth.listen: %w", err))
+	}
+	return ln, err
+}
+
+// serveOn serves the metrics and the status page of an extauth decision
+// maker (the automatic daemon, or a process deciding alone) on ln until
+// ctx ends; socket is its relay socket, "" none.
+func (p *pageSource) serveOn(ctx context.Context, cfg config.Config, ln net.Listener, socket string, log hclog.Logger) {
 	snapshot := func(ctx context.Context) status.Snapshot {
-		in := page.input()
-		in.Config = daemonsOwn(in.Config, d.opts.Socket)
+		in := p.input()
+		in.Config = daemonsOwn(in.Config, socket)
 		return in.Snapshot(ctx)
 	}
-	h := page.handler(cfg, []string{cfg.Extauth.Listen, ln.Addr().String()}, snapshot, nil, d.m.series.Handler(), log)
+	h := p.handler(cfg, []string{cfg.Extauth.Listen, ln.Addr().String()}, snapshot, nil, p.m.series.Handler(), log)
 	serveHTTPOn(ctx, ln, h, log, "metrics and status page")
 	log.Info("metrics and status page", "addr", ln.Addr().String())
+}
+
+// ServeAlone serves, for an extauth process deciding alone
+// (extauth.daemon_socket: off), its metrics and status page on
+// extauth.listen until ctx ends, and returns the observer its decisions
+// must go through; nil when extauth.listen is not set or already taken.
+// With ejabberd's extauth_pool_size: 1, as "off" wants, that process is
+// the one place to look; with more, the first to start takes the
+// listener and the others log that they cannot.
+func ServeAlone(ctx context.Context, cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, log hclog.Logger) provider.Observer {
+	if cfg.Extauth.Listen == "" {
+		return nil
+	}
+	log = log.Named("status")
+	ln, err := listenPage(cfg, log)
+	if err != nil {
+		return nil
+	}
+	m := newMetrics()
+	m.series.Generation(1)
+	p := &pageSource{process: fmt.Sprintf("extauth process %d, deciding alone", os.Getpid()), m: m, reloads: newReloads(""), started: time.Now(),
+		degraded: func(context.Context) error { return nil },
+		running:  func() (config.Config, *provider.Authenticator, *wikidb.Store) { return cfg, auth, store }}
+	p.serveOn(ctx, cfg, ln, "", log)
+	return m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed)
 }
 
 // build makes the decision maker of cfg (and opens the wiki store when

@@ -81,7 +81,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options, log hclog.Logger
 		return nil, err
 	}
 	s := &Server{opts: opts, store: store, m: m, log: log, state: st, guard: guard.New(log.Named("guard"), nil)}
-	s.page = &pageSource{process: "serve", m: m, state: st, reloads: newReloads(opts.Path), started: time.Now(),
+	s.page = &pageSource{process: "serve", m: m, degraded: st.Degraded, reloads: newReloads(opts.Path), started: time.Now(),
 		running: func() (config.Config, *provider.Authenticator, *wikidb.Store) {
 			g := s.running.Load()
 			return g.cfg, g.auth, s.store

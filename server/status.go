@@ -22,13 +22,13 @@ import (
 // the running settings and decision maker, the store, the shared state,
 // the relays attached and the settings' generation.
 type pageSource struct {
-	process string
-	m       *metrics
-	state   *app.State
-	relays  *extauthd.Activity // nil: no relay socket
-	reloads *reloads
-	started time.Time
-	running func() (config.Config, *provider.Authenticator, *wikidb.Store)
+	process  string
+	m        *metrics
+	degraded func(ctx context.Context) error // why the shared state is not shared now; nil: it is
+	relays   *extauthd.Activity              // nil: no relay socket
+	reloads  *reloads
+	started  time.Time
+	running  func() (config.Config, *provider.Authenticator, *wikidb.Store)
 }
 
 // input is the status page's input common to serve and the daemon.
@@ -38,7 +38,7 @@ func (p *pageSource) input() status.Input {
 	in := status.Input{
 		Config: cfg, Process: p.process, Version: b.Version, Revision: b.Revision, BuildTime: b.Time, GoVersion: b.GoVersion, Started: p.started,
 		PingWiki:    store.Ping,
-		SharedState: p.state.Degraded,
+		SharedState: p.degraded,
 		Locks:       auth.Locks(),
 		Migration:   func(ctx context.Context) *status.Migration { return p.m.migrationCounts(ctx, store) },
 		Reload:      p.reloads.get(),

@@ -70,15 +70,21 @@ func (in Input) Snapshot(ctx context.Context) Snapshot {
 	} else {
 		s.Health = append(s.Health, Check{Name: "wiki database", OK: true, Detail: "answered in " + time.Since(t0).Round(10*time.Microsecond).String()})
 	}
-	if addr := cfg.ChatAddress(); addr != "" {
+	dial := func(name, addr string) {
 		t0 := time.Now()
 		c, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "tcp", addr)
 		if err != nil {
-			s.Health = append(s.Health, Check{Name: "chat server " + addr, Detail: config.OneLine(err)})
-		} else {
-			c.Close()
-			s.Health = append(s.Health, Check{Name: "chat server " + addr, OK: true, Detail: "accepted a connection in " + time.Since(t0).Round(10*time.Microsecond).String()})
+			s.Health = append(s.Health, Check{Name: name + " " + addr, Detail: config.OneLine(err)})
+			return
 		}
+		c.Close()
+		s.Health = append(s.Health, Check{Name: name + " " + addr, OK: true, Detail: "accepted a connection in " + time.Since(t0).Round(10*time.Microsecond).String()})
+	}
+	if addr := cfg.ChatAddress(); addr != "" {
+		dial("chat server client port", addr)
+	}
+	if addr := cfg.ProxyAddress(); addr != "" {
+		dial("chat proxy upstream", addr)
 	}
 	if cfg.State.Enabled() {
 		if err := in.SharedState(ctx); err != nil {

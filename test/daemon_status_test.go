@@ -196,3 +196,40 @@ func TestDaemonMetricsAndStatusPage(t *testing.T) {
 		t.Errorf("alice after a refused reload: %v", err)
 	}
 }
+
+// TestAloneMetrics: with extauth.daemon_socket: off and ejabberd's pool
+// of one extauth process, as "off" wants, that process serves its
+// metrics and status page on extauth.listen.
+func TestAloneMetrics(t *testing.T) {
+	w := newWiki(t)
+	const host = "chat.test"
+	port := freePort(t)
+	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{host}, fmt.Sprintf("extauth:\n  daemon_socket: \"off\"\n  listen: 127.0.0.1:%d\n", port))
+	ej := startEjabberdWith(t, ejabberdOptions{Host: host, Extauth: binPath + " extauth --config " + cfgPath, PoolSize: 1})
+	addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
+	ctx := context.Background()
+	if err := goSignIn(ctx, addr, "alice@"+host, "alice-pw-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := goSignIn(ctx, addr, "bob@"+host, "not bob's"); err == nil {
+		t.Fatal("a wrong password signed in")
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	code, metrics := get(t, base+"/metrics")
+	for _, want := range []string{
+		`livechat_auth_decisions_total{cmd="auth",edge="extauth",result="accepted"} 1`,
+		`livechat_auth_decisions_total{cmd="auth",edge="extauth",result="bad-password"} 1`,
+	} {
+		if code != 200 || !strings.Contains(metrics, want) {
+			t.Errorf("the lone process's metrics (%d) lack %s", code, want)
+		}
+	}
+	_, body := get(t, base+"/status.json")
+	var s struct {
+		Process  string
+		Refusals []struct{ Name, Reason string }
+	}
+	if err := json.Unmarshal([]byte(body), &s); err != nil || !strings.Contains(s.Process, "deciding alone") || len(s.Refusals) != 1 || s.Refusals[0].Name != "bob" {
+		t.Errorf("status.json: %v %+v", err, s)
+	}
+}

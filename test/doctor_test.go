@@ -65,9 +65,23 @@ func TestDoctor(t *testing.T) {
 		dsn := fmt.Sprintf("%s:%s@tcp(%s)/%s", writer, pw, w.Addr, w.Name)
 		cfg, _ := writeConfig(t, t.TempDir(), dsn, []string{"chat.test"}, "")
 		out, code := runDoctor(t, binPath, "--config", cfg)
-		wantLines(t, out, "WARN the database grant allows more than reading: UPDATE")
+		wantLines(t, out, "WARN the database grant allows more than reading: UPDATE",
+			"give it a user with GRANT SELECT ON "+w.Name+".* only") // the wiki's real database, not a placeholder
 		if code != 1 {
 			t.Errorf("exit %d; want 1", code)
+		}
+	})
+
+	t.Run("login refused", func(t *testing.T) {
+		dsn := strings.Replace(w.ReaderDSN, ":", ":not-the-password", 1)
+		cfg, _ := writeConfig(t, t.TempDir(), dsn, []string{"chat.test"}, "")
+		out, code := runDoctor(t, binPath, "--config", cfg)
+		wantLines(t, out, "FAIL wiki database does not answer: ", "no isuser check: the wiki database did not let this user in")
+		if strings.Contains(out, "extauth framing") || strings.Contains(out, "extauth gave no answer") {
+			t.Errorf("the isuser check ran against a database that refused the login:\n%s", out)
+		}
+		if code != 2 {
+			t.Errorf("exit %d; want 2", code)
 		}
 	})
 

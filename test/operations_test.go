@@ -413,4 +413,16 @@ func TestServeWarnsAboutSettings(t *testing.T) {
 	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 || !strings.Contains(string(out), "token.secret_file: "+secretFile+" is readable by every user") {
 		t.Errorf("strict: %v\n%s", err, out)
 	}
+	// With log.file set, a variable that names no setting is said on
+	// stderr too (ejabberd's log, for extauth), where its starter looks.
+	ext := exec.Command(binPath, "extauth", "--config", cfgPath)
+	ext.Env = []string{"PATH=/usr/bin:/bin", "LIVECHAT_AUTH_EXTAUTH_DAEMON_SOCKET=off", "LIVECHAT_AUTH_WIKI_QUERY_TIMOUT=1s"}
+	var stderr strings.Builder
+	ext.Stderr = &stderr
+	if err := ext.Run(); err != nil {
+		t.Fatalf("extauth with stdin closed: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "warning: LIVECHAT_AUTH_WIKI_QUERY_TIMOUT: names no setting") {
+		t.Errorf("extauth's stderr lacks the unknown variable:\n%s", stderr.String())
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"livechat-auth/app"
 	"livechat-auth/config"
+	"livechat-auth/server"
 	"livechat-auth/xmpp/extauth"
 	"livechat-auth/xmpp/extauthd"
 
@@ -95,7 +96,7 @@ func buildExtauth(ctx context.Context, args []string, stderr io.Writer, getenv f
 	}()
 	log = log.Named("extauth")
 	cfgPath := fs.Lookup("config").Value.String()
-	app.WarnSettings(log, cfg, cfgPath)
+	app.WarnSettings(log, cfg, cfgPath, stderr)
 
 	auth, store, tokens, err := app.OpenAuthenticator(ctx, cfg, log)
 	if err != nil {
@@ -113,6 +114,9 @@ func buildExtauth(ctx context.Context, args []string, stderr io.Writer, getenv f
 	switch rc.Socket {
 	case config.DaemonOff:
 		log.Info("serving alone (extauth.daemon_socket: off)", "domains", cfg.Domains, "version", app.ReadBuild().Version, "pid", os.Getpid())
+		if observe := server.ServeAlone(ctx, cfg, auth, store, log); observe != nil {
+			local.Observe(observe)
+		}
 		return local, cleanup, nil
 	case "":
 		socket, err := app.AutoSocket(cfgPath, getenv)

@@ -32,7 +32,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer closeLog()
 	log = log.Named("serve")
 	cfgPath := fs.Lookup("config").Value.String()
-	app.WarnSettings(log, cfg, cfgPath)
+	app.WarnSettings(log, cfg, cfgPath, stderr)
 	s, err := server.Open(ctx, cfg, server.Options{Path: cfgPath, Getenv: getenv}, log)
 	if err != nil {
 		if cfg.Log.File != "" { // stderr gets the line below; the log file gets it too

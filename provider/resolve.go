@@ -59,17 +59,105 @@ func (a *Authenticator) resolve(ctx context.Context, l Lookup, check credential,
 			return Account{}, err
 		}
 	}
-	prefs, err := a.dir.Prefs(ctx)
+	prefs, err := a.prefs(ctx)
 	if err != nil {
 		return Account{}, err
 	}
-	if a.grace != nil {
+	return a.admit(u, name, domain, prefs, apply)
+}
+
+// prefs reads the site preferences the rules need.
+func (a *Authenticator) prefs(ctx context.Context) (wikidb.Prefs, error) {
+	prefs, err := a.dir.Prefs(ctx)
+	if err == nil && a.grace != nil {
 		a.grace.sawPrefs(prefs)
 	}
+	return prefs, err
+}
+
+// admit applies the rules to the account found and derives what it is
+// known by.
+func (a *Authenticator) admit(u wikidb.User, name, domain string, prefs wikidb.Prefs, apply rules) (Account, error) {
 	if err := apply(u, prefs, a.now()); err != nil {
 		return Account{}, err
 	}
 	return a.account(u, name, domain)
+}
+
+// BatchDirectory is a Directory that also reads the accounts of many
+// names in one round trip (wikidb.Store does); ResolveAll uses it.
+type BatchDirectory interface {
+	Directory
+	// UsersByLivechatIDs returns, for each of ids, what UserByLivechatID
+	// returns for it.
+	UsersByLivechatIDs(ctx context.Context, ids []string) (users []wikidb.User, found []bool, err error)
+}
+
+// ResolveAll is Resolve for many names on one domain: accounts[i] and
+// errs[i] are what Resolve(Lookup{Name: names[i], Domain: domain})
+// returns, decided the same way, but the accounts are read with one round
+// trip per batch when the directory is a BatchDirectory (one lookup a
+// name otherwise), and the site preferences once. A fault reading them
+// is the error of each name it left undecided.
+func (a *Authenticator) ResolveAll(ctx context.Context, domain string, names []string) (accounts []Account, errs []error) {
+	accounts, errs = make([]Account, len(names)), make([]error, len(names))
+	d, err := a.domainOf(domain)
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return accounts, errs
+	}
+	normal := make([]string, len(names))
+	var ask []string // the valid names, in order
+	var at []int     // their positions in names
+	for i, n := range names {
+		if normal[i], err = NormalizeLocalpart(n); err != nil {
+			errs[i] = ReasonBadUsername
+			continue
+		}
+		ask, at = append(ask, normal[i]), append(at, i)
+	}
+	if len(ask) == 0 {
+		return accounts, errs
+	}
+	users, found, err := a.usersByName(ctx, ask)
+	if err == nil {
+		var prefs wikidb.Prefs
+		if prefs, err = a.prefs(ctx); err == nil {
+			for k, i := range at {
+				name := normal[i]
+				errs[i] = matchName(users[k], found[k], name)
+				if a.grace != nil {
+					a.grace.sawAccount(name, users[k], errs[i] == nil, a.now())
+				}
+				if errs[i] == nil {
+					accounts[i], errs[i] = a.admit(users[k], name, d, prefs, accountRules)
+				}
+			}
+			return accounts, errs
+		}
+	}
+	for _, i := range at {
+		errs[i] = err
+	}
+	return accounts, errs
+}
+
+// usersByName reads the accounts of the normalised names ids: in batches
+// when the directory can, else one by one.
+func (a *Authenticator) usersByName(ctx context.Context, ids []string) ([]wikidb.User, []bool, error) {
+	if b, ok := a.dir.(BatchDirectory); ok {
+		return b.UsersByLivechatIDs(ctx, ids)
+	}
+	users, found := make([]wikidb.User, len(ids)), make([]bool, len(ids))
+	for i, id := range ids {
+		var err error
+		if users[i], found[i], err = a.dir.UserByLivechatID(ctx, id); err != nil {
+			return nil, nil, err
+		}
+	}
+	return users, found, nil
 }
 
 // domainOf checks a chat domain; "" stands for the first configured one.

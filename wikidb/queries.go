@@ -1,5 +1,7 @@
 package wikidb
 
+import "strings"
+
 // The SQL the Store runs. Column names appear here and in the scanners
 // beside the code that runs each query, nowhere else.
 
@@ -15,6 +17,28 @@ FROM users_users
 WHERE livechat_id = ? OR (livechat_id IS NULL AND login = ?)
 ORDER BY livechat_id IS NULL
 LIMIT 1`
+
+// queryUsersByLivechatIDs is queryUserByLivechatID for n names in one
+// round trip: the derived table q holds each name with its position, and
+// each is compared to the rows as the single query does, under the
+// column's collation (a name given as a parameter takes the column's
+// collation, through q too). A name's rows come together, its migrated
+// match first, so that the first row of each position is the one the
+// single query returns.
+func queryUsersByLivechatIDs(n int) string {
+	var b strings.Builder
+	b.WriteString("SELECT q.i, " + userColumns + "\nFROM (")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT ? AS i, ? AS name")
+	}
+	b.WriteString(`) q
+JOIN users_users ON livechat_id = q.name OR (livechat_id IS NULL AND login = q.name)
+ORDER BY q.i, livechat_id IS NULL`)
+	return b.String()
+}
 
 // userColumns are the users_users columns a User holds, in scan order.
 const userColumns = `userId, login, COALESCE(email, ''), COALESCE(hash, ''), livechat_id,

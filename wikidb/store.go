@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -56,7 +57,7 @@ type Config struct {
 // Store reads a Tiki database. It is safe for concurrent use; Close
 // releases its connections.
 type Store struct {
-	db  *sql.DB
+	db  countedDB
 	cfg Config
 	now func() time.Time
 
@@ -108,7 +109,7 @@ func Open(dsn string, cfg Config) (*Store, error) {
 	if cfg.AccountCacheSize <= 0 {
 		cfg.AccountCacheSize = 10000
 	}
-	return &Store{db: db, cfg: cfg, now: time.Now, accounts: newAccountCache(cfg.AccountCache, cfg.AccountCacheSize)}, nil
+	return &Store{db: countedDB{DB: db, n: new(atomic.Int64)}, cfg: cfg, now: time.Now, accounts: newAccountCache(cfg.AccountCache, cfg.AccountCacheSize)}, nil
 }
 
 // Close closes the connection pool.
@@ -144,6 +145,74 @@ func (s *Store) UserByLivechatID(ctx context.Context, id string) (u User, found 
 		return User{}, false, fmt.Errorf("look up livechat_id: %w: %w", ErrUnavailable, err)
 	}
 	return u, found, nil
+}
+
+// countedDB is the database handle, counting the queries sent (each one
+// round trip): Queries reports them, so that a caller can measure what
+// its work costs the wiki database.
+type countedDB struct {
+	*sql.DB
+	n *atomic.Int64
+}
+
+func (c countedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.n.Add(1)
+	return c.DB.QueryContext(ctx, query, args...)
+}
+
+func (c countedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	c.n.Add(1)
+	return c.DB.QueryRowContext(ctx, query, args...)
+}
+
+// Queries returns how many queries the Store has sent so far.
+func (s *Store) Queries() int64 { return s.db.n.Load() }
+
+// MaxBatch is how many names UsersByLivechatIDs asks in one query.
+const MaxBatch = 500
+
+// UsersByLivechatIDs is UserByLivechatID for many names, in one round
+// trip per MaxBatch of them: users[i] and found[i] are what
+// UserByLivechatID(ids[i]) returns, the comparison made the same way,
+// under the column's collation. It reads fresh rows, past the account
+// cache: its callers check accounts still signed in.
+func (s *Store) UsersByLivechatIDs(ctx context.Context, ids []string) (users []User, found []bool, err error) {
+	users, found = make([]User, len(ids)), make([]bool, len(ids))
+	for start := 0; start < len(ids); start += MaxBatch {
+		batch := ids[start:min(start+MaxBatch, len(ids))]
+		if err := s.usersBatch(ctx, start, batch, users, found); err != nil {
+			return nil, nil, fmt.Errorf("look up %d livechat_ids: %w: %w", len(batch), ErrUnavailable, err)
+		}
+	}
+	return users, found, nil
+}
+
+// usersBatch reads one batch of names, whose first is ids[start], into
+// users and found.
+func (s *Store) usersBatch(ctx context.Context, start int, batch []string, users []User, found []bool) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	args := make([]any, 0, 2*len(batch))
+	for i, id := range batch {
+		args = append(args, start+i, id)
+	}
+	rows, err := s.db.QueryContext(ctx, queryUsersByLivechatIDs(len(batch)), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		u, err := scanUser(rows, &i)
+		if err != nil {
+			return err
+		}
+		if i < start || i >= start+len(batch) || found[i] {
+			continue // not ours, or a later row of a name already read (the single query's LIMIT 1)
+		}
+		users[i], found[i] = u, true
+	}
+	return rows.Err()
 }
 
 // UserByLogin returns the account with this wiki login. found is false
@@ -195,12 +264,13 @@ func (s *Store) queryUser(ctx context.Context, query string, args ...any) (u Use
 	return u, true, nil
 }
 
-// scanUser reads one row of userColumns.
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
+// scanUser reads one row of userColumns, after the columns lead points
+// to, if any.
+func scanUser(row interface{ Scan(...any) error }, lead ...any) (User, error) {
 	var u User
 	var livechatID sql.NullString
-	err := row.Scan(&u.ID, &u.Login, &u.Email, &u.Hash, &livechatID,
-		&u.Waiting, &u.Valid, &u.PassConfirm, &u.TwoFactorSecret)
+	err := row.Scan(append(lead, &u.ID, &u.Login, &u.Email, &u.Hash, &livechatID,
+		&u.Waiting, &u.Valid, &u.PassConfirm, &u.TwoFactorSecret)...)
 	if livechatID.Valid {
 		u.LivechatID = &livechatID.String
 	}

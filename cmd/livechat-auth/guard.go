@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"livechat-auth/app"
 	"livechat-auth/xmpp/guard"
@@ -37,7 +38,9 @@ func runEndSessions(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fail(stderr, "end-sessions", err)
 	}
 	defer s.Close()
+	queries, began := store.Queries(), time.Now()
 	p, err := guard.New(log.Named("guard"), nil).RunAs(ctx, s, auth, cfg.Domains, cfg.EndSessions.Bound, *dryRun)
+	took, queries := time.Since(began), store.Queries()-queries
 	if err != nil {
 		return fail(stderr, "end-sessions", err)
 	}
@@ -53,7 +56,8 @@ func runEndSessions(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		fmt.Fprintf(stdout, "%s: %s (%s)\n", e.JID, verb, e.Reason)
 	}
-	fmt.Fprintf(stdout, "%d online, %d %s, %d could not be decided (left alone)\n", p.Online, len(p.Ended)-failed, verb, p.Skipped)
+	fmt.Fprintf(stdout, "%d online, %d %s, %d could not be decided (left alone); %d wiki queries, %s\n",
+		p.Online, len(p.Ended)-failed, verb, p.Skipped, queries, took.Round(time.Millisecond))
 	if failed > 0 {
 		return exitRefused
 	}

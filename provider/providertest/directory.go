@@ -106,6 +106,21 @@ func (d *Directory) UserByLivechatID(_ context.Context, id string) (wikidb.User,
 	return wikidb.User{}, false, nil
 }
 
+// UsersByLivechatIDs is wikidb's batch: UserByLivechatID for each of
+// ids, counted as one lookup (one round trip).
+func (d *Directory) UsersByLivechatIDs(ctx context.Context, ids []string) ([]wikidb.User, []bool, error) {
+	users, found := make([]wikidb.User, len(ids)), make([]bool, len(ids))
+	for i, id := range ids {
+		var err error
+		if users[i], found[i], err = d.UserByLivechatID(ctx, id); err != nil {
+			return nil, nil, err
+		}
+		d.lookups.Add(-1)
+	}
+	d.lookups.Add(1)
+	return users, found, nil
+}
+
 // UserByLogin returns the first account whose login collates equal to
 // login.
 func (d *Directory) UserByLogin(_ context.Context, login string) (wikidb.User, bool, error) {

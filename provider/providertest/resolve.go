@@ -187,7 +187,39 @@ func RunResolve(t *testing.T, dir provider.Directory) {
 			}
 		})
 	}
+	t.Run("ResolveAll decides as Resolve", func(t *testing.T) { runResolveAll(ctx, t, a) })
 	runTokens(t, dir)
+}
+
+// runResolveAll asks ResolveAll, in one call, every name the table asks
+// of the suite's domain (and each twice, and a name refused before any
+// lookup), and checks that each answer is Resolve's.
+func runResolveAll(ctx context.Context, t *testing.T, a *provider.Authenticator) {
+	var names []string
+	for _, tc := range resolveCases() {
+		if tc.lookup.Name != "" && tc.lookup.Login == "" && tc.lookup.UserID == 0 && tc.lookup.Domain == "" {
+			names = append(names, tc.lookup.Name)
+		}
+	}
+	names = append(names, names...)
+	accounts, errs := a.ResolveAll(ctx, Domain, names)
+	if len(accounts) != len(names) || len(errs) != len(names) {
+		t.Fatalf("ResolveAll returned %d accounts and %d errors for %d names", len(accounts), len(errs), len(names))
+	}
+	for i, n := range names {
+		want, werr := a.Resolve(ctx, provider.Lookup{Name: n, Domain: Domain})
+		var wr, gr provider.Reason
+		switch {
+		case errors.As(werr, &wr) != errors.As(errs[i], &gr) || wr != gr:
+			t.Errorf("ResolveAll %q: %v; Resolve: %v", n, errs[i], werr)
+		case werr == nil && (errs[i] != nil || accounts[i].JID.String() != want.JID.String() || accounts[i].Subject != want.Subject ||
+			accounts[i].PasswordStamp != want.PasswordStamp || accounts[i].User.Hash != ""):
+			t.Errorf("ResolveAll %q: %s %q %v; Resolve: %s %q", n, accounts[i].JID, accounts[i].Subject, errs[i], want.JID, want.Subject)
+		}
+	}
+	if _, errs := a.ResolveAll(ctx, "evil.test", []string{"alice"}); !errors.Is(errs[0], provider.ReasonBadDomain) {
+		t.Errorf("ResolveAll on another domain: %v", errs[0])
+	}
 }
 
 // tokenCase is one token sign-in: at lookup name, with a token whose

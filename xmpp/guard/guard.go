@@ -21,10 +21,11 @@ import (
 	"livechat-auth/provider"
 )
 
-// Accounts decides which account a name is and whether it may chat;
+// Accounts decides which account each name is and whether it may chat,
+// many names at once (a few queries for thousands of online users);
 // *provider.Authenticator implements it.
 type Accounts interface {
-	Resolve(ctx context.Context, l provider.Lookup) (provider.Account, error)
+	ResolveAll(ctx context.Context, domain string, names []string) ([]provider.Account, []error)
 }
 
 // Admin lists online users and ends sessions; *admin.Client implements it.
@@ -102,18 +103,25 @@ func (g *Guard) Run(ctx context.Context, accounts Accounts, admin Admin, domains
 		if err != nil {
 			return p, err
 		}
-		users, err := admin.OnlineUsers(ctx, domain)
+		listed, err := admin.OnlineUsers(ctx, domain)
 		if err != nil {
 			return p, err
 		}
-		for _, u := range users {
+		var users []jid.JID
+		var names []string
+		for _, u := range listed {
 			key := u.Bare().String()
 			if skip[key] || online[key] || u.Domainpart() != d {
 				continue
 			}
 			online[key] = true
-			p.Online++
-			reason, err := g.check(ctx, accounts, u, key, dryRun)
+			users, names = append(users, u), append(names, u.Localpart())
+		}
+		p.Online += len(users)
+		accts, errs := accounts.ResolveAll(ctx, d, names)
+		for i, u := range users {
+			key := u.Bare().String()
+			reason, err := g.check(key, accts[i], errs[i], dryRun)
 			if err != nil {
 				p.Skipped++
 				g.log.Warn("session check skipped: the account could not be decided", "jid", key, "error", err)
@@ -135,10 +143,10 @@ func (g *Guard) Run(ctx context.Context, accounts Accounts, admin Admin, domains
 	return p, nil
 }
 
-// check decides the online account u: the reason to end its sessions, or
-// "" to leave them. A dry run keeps no stamp.
-func (g *Guard) check(ctx context.Context, accounts Accounts, u jid.JID, key string, dryRun bool) (string, error) {
-	acct, err := accounts.Resolve(ctx, provider.Lookup{Name: u.Localpart(), Domain: u.Domainpart()})
+// check decides the online account key, which the provider decided as
+// acct, err: the reason to end its sessions, or "" to leave them. A dry
+// run keeps no stamp.
+func (g *Guard) check(key string, acct provider.Account, err error, dryRun bool) (string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old, seen := g.stamps[key]

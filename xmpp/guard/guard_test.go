@@ -26,6 +26,14 @@ func (f fakeAccounts) Resolve(_ context.Context, l provider.Lookup) (provider.Ac
 	return provider.Account{}, provider.ReasonUnknownUser
 }
 
+func (f fakeAccounts) ResolveAll(ctx context.Context, domain string, names []string) ([]provider.Account, []error) {
+	accts, errs := make([]provider.Account, len(names)), make([]error, len(names))
+	for i, n := range names {
+		accts[i], errs[i] = f.Resolve(ctx, provider.Lookup{Name: n, Domain: domain})
+	}
+	return accts, errs
+}
+
 type fakeAdmin struct {
 	online []string
 	ended  []string

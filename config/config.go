@@ -265,7 +265,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		}
 		var root yaml.Node
 		if err := yaml.Unmarshal(data, &root); err != nil {
-			if line := tabLine(data); line > 0 {
+			if line := tabLine(data); line > 0 && strings.Contains(err.Error(), fmt.Sprintf("line %d: found character that cannot start any token", line)) {
 				// yaml's own words ("found character that cannot start
 				// any token") do not say what the character is.
 				return c, fmt.Errorf("config %s: line %d is indented with a tab: YAML indents with spaces only (%w)", path, line, err)

@@ -697,3 +697,17 @@ func TestLoadNamesATab(t *testing.T) {
 		t.Errorf("Load: %v", err)
 	}
 }
+
+// TestLoadTabOnlyWhenItIsTheProblem: a tab in a block scalar is valid
+// YAML; another error elsewhere is not called a tab.
+func TestLoadTabOnlyWhenItIsTheProblem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	body := "domains: [chat.test]\nnote: |\n  a\n  \tb\nwiki:\n  dsn: \"unclosed\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, func(string) string { return "" })
+	if err == nil || strings.Contains(err.Error(), "tab") {
+		t.Errorf("Load: %v; want the YAML error, not a tab", err)
+	}
+}

@@ -134,6 +134,8 @@ func (c *Config) validateExtauth() []error {
 		switch {
 		case err != nil:
 			bad("extauth.listen", "\""+l+"\" is not host:port, e.g. 127.0.0.1:8486")
+		case e.DaemonSocket != "" && e.DaemonSocket != DaemonOff:
+			bad("extauth.listen", "nothing would listen there: the extauth processes relay to serve (extauth.daemon_socket), whose metrics are at serve.listen and its page at status.listen")
 		case sameListener(l, c.Serve.Listen) || (c.Status.Listen != "" && sameListener(l, c.Status.Listen)):
 			bad("extauth.listen", "must differ from serve.listen and status.listen: serve may run with the same settings")
 		case c.Status.Secret == "" && host != "localhost" && (ip == nil || !ip.IsLoopback()):

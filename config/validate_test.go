@@ -91,6 +91,9 @@ func TestValidateInvalid(t *testing.T) {
 		{"daemon listener not host:port", func(c *Config) { c.Extauth.Listen = "8486" }, "extauth.listen"},
 		{"daemon listener on serve's port", func(c *Config) { c.Extauth.Listen = c.Serve.Listen }, "extauth.listen"},
 		{"daemon listener public without secret", func(c *Config) { c.Extauth.Listen = "0.0.0.0:8486" }, "extauth.listen"},
+		{"daemon listener with serve's socket", func(c *Config) {
+			c.Extauth.Listen, c.Extauth.DaemonSocket = "127.0.0.1:8486", "/run/livechat-auth/extauth.sock"
+		}, "extauth.listen"},
 		{"upper-case level", func(c *Config) { c.Log.Level = "INFO" }, "log.level"},
 		{"unknown level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 		{"unknown format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},

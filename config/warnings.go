@@ -10,7 +10,7 @@ import (
 // otherVariables start with EnvPrefix but set no key: the config file's
 // path, and what the tests, the demo and the wiki's PHP example read.
 var otherVariables = map[string]bool{
-	EnvPrefix + "CONFIG": true, EnvPrefix + "TEST_ROOT_DSN": true, EnvPrefix + "DEMO_PORT": true,
+	EnvPrefix + "CONFIG": true, EnvPrefix + "TEST_ROOT_DSN": true, EnvPrefix + "DEMO_PORT": true, EnvPrefix + "DEMO_STATUS_PORT": true,
 	EnvPrefix + "URL": true,
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -122,31 +123,48 @@ type daemonRunning struct {
 // sign-ins matter more.
 func (d *autoDaemon) listen(ctx context.Context, cfg config.Config, relays *extauthd.Activity) {
 	log := d.log.Named("status")
-	ln, err := listenPage(cfg, log)
-	if err != nil {
-		return
-	}
 	page := &pageSource{process: "automatic extauth daemon", m: d.m, degraded: d.state.Degraded, relays: relays, reloads: d.reloads, started: time.Now(),
 		running: func() (config.Config, *provider.Authenticator, *wikidb.Store) {
 			r := d.running.Load()
 			return r.cfg, r.auth, r.store
 		}}
-	page.serveOn(ctx, cfg, ln, d.opts.Socket, log)
+	page.serveOn(ctx, cfg, d.opts.Socket, log)
 }
 
-// listenPage opens extauth.listen, or logs why it cannot.
-func listenPage(cfg config.Config, log hclog.Logger) (net.Listener, error) {
-	ln, err := net.Listen("tcp", cfg.Extauth.Listen)
-	if err != nil {
-		log.Warn("no metrics or status page", "error", fmt.Errorf("extauth.listen: %w", err))
-	}
-	return ln, err
-}
+// pageRetry is how often a listener that was taken is tried again.
+const pageRetry = 5 * time.Second
 
 // serveOn serves the metrics and the status page of an extauth decision
-// maker (the automatic daemon, or a process deciding alone) on ln until
-// ctx ends; socket is its relay socket, "" none.
-func (p *pageSource) serveOn(ctx context.Context, cfg config.Config, ln net.Listener, socket string, log hclog.Logger) {
+// maker (the automatic daemon, or a process deciding alone) on
+// extauth.listen until ctx ends; socket is its relay socket, "" none.
+// When the address is taken (the process it replaces has not let go of
+// it yet, or another configuration's has it) it says so once and tries
+// again every pageRetry, in the background: the sign-ins matter more,
+// and the decisions are counted meanwhile.
+func (p *pageSource) serveOn(ctx context.Context, cfg config.Config, socket string, log hclog.Logger) {
+	ln, err := net.Listen("tcp", cfg.Extauth.Listen)
+	if err != nil {
+		log.Warn("no metrics or status page yet; trying again every "+pageRetry.String(), "error", fmt.Errorf("extauth.listen: %w", err))
+		go func() {
+			t := time.NewTicker(pageRetry)
+			defer t.Stop()
+			for ln == nil {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					ln, _ = net.Listen("tcp", cfg.Extauth.Listen)
+				}
+			}
+			p.serveHTTP(ctx, cfg, ln, socket, log)
+		}()
+		return
+	}
+	p.serveHTTP(ctx, cfg, ln, socket, log)
+}
+
+// serveHTTP serves the page on ln.
+func (p *pageSource) serveHTTP(ctx context.Context, cfg config.Config, ln net.Listener, socket string, log hclog.Logger) {
 	snapshot := func(ctx context.Context) status.Snapshot {
 		in := p.input()
 		in.Config = daemonsOwn(in.Config, socket)
@@ -160,25 +178,23 @@ func (p *pageSource) serveOn(ctx context.Context, cfg config.Config, ln net.List
 // ServeAlone serves, for an extauth process deciding alone
 // (extauth.daemon_socket: off), its metrics and status page on
 // extauth.listen until ctx ends, and returns the observer its decisions
-// must go through; nil when extauth.listen is not set or already taken.
+// must go through; nil when extauth.listen is not set.
 // With ejabberd's extauth_pool_size: 1, as "off" wants, that process is
 // the one place to look; with more, the first to start takes the
-// listener and the others log that they cannot.
+// listener and the others log that they cannot, and try again.
 func ServeAlone(ctx context.Context, cfg config.Config, auth *provider.Authenticator, store *wikidb.Store, log hclog.Logger) provider.Observer {
 	if cfg.Extauth.Listen == "" {
 		return nil
 	}
 	log = log.Named("status")
-	ln, err := listenPage(cfg, log)
-	if err != nil {
-		return nil
-	}
 	m := newMetrics()
 	m.series.Generation(1)
-	p := &pageSource{process: fmt.Sprintf("extauth process %d, deciding alone", os.Getpid()), m: m, reloads: newReloads(""), started: time.Now(),
+	started := time.Now()
+	p := &pageSource{process: fmt.Sprintf("extauth process %d, deciding alone", os.Getpid()), m: m, reloads: newReloads(""), started: started,
+		self:     []status.Attached{{What: "ejabberd, on this process's stdin", PID: os.Getppid(), Since: started}},
 		degraded: func(context.Context) error { return nil },
 		running:  func() (config.Config, *provider.Authenticator, *wikidb.Store) { return cfg, auth, store }}
-	p.serveOn(ctx, cfg, ln, "", log)
+	p.serveOn(ctx, cfg, "", log)
 	return m.observer("extauth", extauth.CmdAuth, extauth.CmdIsUser, extauth.CmdMalformed)
 }
 
@@ -224,9 +240,20 @@ func (d *autoDaemon) reload(ctx context.Context) (restart bool) {
 	if err == nil {
 		err = next.Validate()
 	}
-	if err == nil && next.State != d.cfg.State {
-		d.log.Info("state.* changed; stopping so that a daemon of the new settings takes over")
-		return true
+	if err == nil {
+		// What the daemon opened at start with these settings: it cannot
+		// take them while it runs, and the relays start a new one at once.
+		var changed []string
+		if next.State != d.cfg.State {
+			changed = append(changed, "state.*")
+		}
+		if next.Extauth.Listen != d.cfg.Extauth.Listen || next.Status != d.cfg.Status {
+			changed = append(changed, "extauth.listen or status.* (its page)")
+		}
+		if len(changed) > 0 {
+			d.log.Info("settings the daemon opened at start changed; stopping so that a daemon of the new settings takes over", "changed", strings.Join(changed, ", "))
+			return true
+		}
 	}
 	if err == nil {
 		err = d.build(ctx, next)

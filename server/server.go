@@ -232,8 +232,8 @@ func (s *Server) reload(ctx context.Context) {
 		s.log.Error("reload refused; keeping the running settings", "generation", cur.n, "error", config.OneLine(err))
 		return
 	}
-	if restartOnly(cur.cfg, next.cfg) {
-		s.log.Warn("serve.listen, wiki.*, extauth.daemon_socket, token.used_file and log.* change only on restart")
+	if later := restartOnly(cur.cfg, next.cfg); len(later) > 0 {
+		s.log.Warn("these settings change only on restart; the running ones stay until then", "changed", strings.Join(later, ", "))
 	}
 	s.running.Store(next)
 	cur.stop()
@@ -258,11 +258,23 @@ func (s *Server) loadGeneration(ctx context.Context, n int) (*generation, error)
 	return s.build(ctx, n, cfg)
 }
 
-// restartOnly reports whether settings that a reload does not apply
-// differ.
-func restartOnly(a, b config.Config) bool {
-	return a.Serve.Listen != b.Serve.Listen || a.Wiki != b.Wiki || a.Extauth.DaemonSocket != b.Extauth.DaemonSocket ||
-		a.Token.UsedFile != b.Token.UsedFile || a.Log != b.Log || a.State != b.State || a.Status != b.Status
+// restartOnly names the settings that differ between a and b but that a
+// reload does not apply.
+func restartOnly(a, b config.Config) []string {
+	var out []string
+	for _, c := range []struct {
+		name    string
+		changed bool
+	}{
+		{"serve.listen", a.Serve.Listen != b.Serve.Listen}, {"wiki.*", a.Wiki != b.Wiki},
+		{"extauth.daemon_socket", a.Extauth.DaemonSocket != b.Extauth.DaemonSocket}, {"token.used_file", a.Token.UsedFile != b.Token.UsedFile},
+		{"log.*", a.Log != b.Log}, {"state.*", a.State != b.State}, {"status.*", a.Status != b.Status},
+	} {
+		if c.changed {
+			out = append(out, c.name)
+		}
+	}
+	return out
 }
 
 // Authenticate and UserExists decide with the running generation; the

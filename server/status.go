@@ -26,6 +26,7 @@ type pageSource struct {
 	m        *metrics
 	degraded func(ctx context.Context) error // why the shared state is not shared now; nil: it is
 	relays   *extauthd.Activity              // nil: no relay socket
+	self     []status.Attached               // attached however relays are not: the chat server on a lone process's stdin
 	reloads  *reloads
 	started  time.Time
 	running  func() (config.Config, *provider.Authenticator, *wikidb.Store)
@@ -43,6 +44,7 @@ func (p *pageSource) input() status.Input {
 		Migration:   func(ctx context.Context) *status.Migration { return p.m.migrationCounts(ctx, store) },
 		Reload:      p.reloads.get(),
 	}
+	in.Attached = append(in.Attached, p.self...)
 	if p.relays != nil {
 		for _, r := range p.relays.Relays() {
 			in.Attached = append(in.Attached, status.Attached{What: "ejabberd extauth process", PID: r.PID, Since: r.Since})

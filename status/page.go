@@ -208,6 +208,14 @@ func (h *Handler) hostOK(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// doneMAC signs what a button's redirect says, so that a link made
+// elsewhere cannot put words of its own on the page.
+func (h *Handler) doneMAC(code, name string) string {
+	m := hmac.New(sha256.New, []byte(h.csrf))
+	m.Write([]byte(code + "\x00" + name))
+	return hex.EncodeToString(m.Sum(nil))[:32]
+}
+
 // doneMessages are what a button's redirect may show: a code, never text
 // from the request.
 var doneMessages = map[string]string{"cleared": "cleared the lock on %s", "none": "no lock on %s"}
@@ -244,7 +252,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			code = "cleared"
 			h.cfg.Log.Info("lock cleared on the status page", "name", name, "remote", r.RemoteAddr)
 		}
-		http.Redirect(w, r, "/?done="+code+"&name="+url.QueryEscape(name), http.StatusSeeOther)
+		http.Redirect(w, r, "/?done="+code+"&name="+url.QueryEscape(name)+"&mac="+h.doneMAC(code, name), http.StatusSeeOther)
 	case r.URL.Path == "/rooms/dry-run" && r.Method == http.MethodPost && h.cfg.DryRunRooms != nil:
 		if !h.formOK(w, r) {
 			return
@@ -328,6 +336,16 @@ func (h *Handler) snapshot(ctx context.Context) Snapshot {
 			s.HTTPAuth.LastMinute = r.LastMinute(s.Now)["httpauth"]
 		}
 	}
+	// Lists, even empty, are lists in the JSON form: a script iterates.
+	s.Attached, s.Features, s.Health = orEmpty(s.Attached), orEmpty(s.Features), orEmpty(s.Health)
+	s.Decisions, s.Refusals, s.Locks = orEmpty(s.Decisions), orEmpty(s.Refusals), orEmpty(s.Locks)
+	return s
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
 	return s
 }
 
@@ -353,8 +371,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, _ string, dryRu
 	if v.OthersTotal > OtherRowsMax {
 		v.Split.Others, v.OthersMore = v.Split.Others[:OtherRowsMax], v.OthersTotal-OtherRowsMax
 	}
-	if msg, ok := doneMessages[r.URL.Query().Get("done")]; ok {
-		v.Done = fmt.Sprintf(msg, r.URL.Query().Get("name"))
+	q := r.URL.Query()
+	if msg, ok := doneMessages[q.Get("done")]; ok && hmac.Equal([]byte(q.Get("mac")), []byte(h.doneMAC(q.Get("done"), q.Get("name")))) {
+		v.Done = fmt.Sprintf(msg, Printable(q.Get("name")))
 	}
 	if h.cfg.Recorder != nil {
 		v.Chart = h.cfg.Recorder.Chart(now, Kind)

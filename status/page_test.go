@@ -106,11 +106,18 @@ func TestPage(t *testing.T) {
 	if w := do("POST", "/locks/clear", "", form, nil); w.Code != http.StatusUnauthorized || !locks["alice"] {
 		t.Errorf("clear without the secret: %d", w.Code)
 	}
-	if w := do("POST", "/locks/clear", "the status secret", form, map[string]string{"Sec-Fetch-Site": "same-origin"}); w.Code != http.StatusSeeOther || locks["alice"] {
-		t.Errorf("clear: %d, lock kept %v", w.Code, locks["alice"])
+	cleared := do("POST", "/locks/clear", "the status secret", form, map[string]string{"Sec-Fetch-Site": "same-origin"})
+	if cleared.Code != http.StatusSeeOther || locks["alice"] {
+		t.Errorf("clear: %d, lock kept %v", cleared.Code, locks["alice"])
+	}
+	if w := do("GET", cleared.Header().Get("Location"), "the status secret", nil, nil); !strings.Contains(w.Body.String(), "cleared the lock on alice") {
+		t.Errorf("the redirect after clearing does not say so:\n%s", w.Body.String())
 	}
 	if w := do("GET", "/?done=Your+account+is+compromised", "the status secret", nil, nil); strings.Contains(w.Body.String(), "compromised") {
 		t.Error("the page shows text from the request")
+	}
+	if w := do("GET", "/?done=cleared&name=admin+-+SECURITY:+call+555", "the status secret", nil, nil); strings.Contains(w.Body.String(), "SECURITY") {
+		t.Error("a link made elsewhere puts its own words on the page")
 	}
 	if w := do("DELETE", "/", "the status secret", nil, nil); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") == "" {
 		t.Errorf("DELETE /: %d %q", w.Code, w.Header().Get("Allow"))

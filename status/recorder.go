@@ -1,10 +1,13 @@
 package status
 
 import (
+	"fmt"
 	"livechat-auth/provider"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -20,7 +23,8 @@ type Recorder struct {
 	next     int // where the next refusal goes in refusals
 }
 
-// MaxRefusals is how many refusals a Recorder keeps.
+// MaxRefusals is how many refusals (of sign-ins and sessions: not of
+// lookups, see lookups) a Recorder keeps.
 const MaxRefusals = 50
 
 // maxName bounds the bytes of a name a refusal keeps: names come from
@@ -69,12 +73,39 @@ func (r *Recorder) Record(edge string, d provider.Decision, t time.Time) {
 		sb.at, sb.counts = sec, map[string]int{}
 	}
 	sb.counts[edge]++
-	if d.Result == provider.ResultAccepted || d.Result == provider.ResultOutageGrace {
+	if d.Result == provider.ResultAccepted || d.Result == provider.ResultOutageGrace || lookups[d.Cmd] {
 		return
 	}
-	r.refusals[r.next] = Refusal{At: t, Edge: edge, Cmd: d.Cmd, Name: cut(d.Name, maxName), Reason: d.Result}
+	r.refusals[r.next] = Refusal{At: t, Edge: edge, Cmd: d.Cmd, Name: Printable(cut(d.Name, maxName)), Reason: d.Result}
 	r.next = (r.next + 1) % MaxRefusals
 }
+
+// lookups are the commands that only ask whether an account exists: the
+// chat server asks them while routing (a message to a mistyped contact),
+// so their "no" is no refusal an operator looks for, and would push the
+// sign-ins' out of the list.
+var lookups = map[string]bool{"isuser": true, "user_exists": true}
+
+// Printable is s with every character that is not shown as itself
+// (controls such as ESC, and format characters such as U+202E, which
+// reverses the text after it) written as \u escapes: names come from
+// whoever asks, and land in pages and terminals.
+func Printable(s string) string {
+	if !strings.ContainsFunc(s, notPrintable) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if notPrintable(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func notPrintable(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }
 
 // cut returns s cut to at most n bytes, on a rune boundary.
 func cut(s string, n int) string {

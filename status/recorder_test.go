@@ -46,3 +46,24 @@ func TestRecorderLastMinute(t *testing.T) {
 		t.Errorf("last minute: %v, want httpauth 2, extauth 1", got)
 	}
 }
+
+// TestRecorderKeepsSignInRefusals: the chat server's lookups (isuser,
+// user_exists) that find no account are counted but kept out of the
+// refusals, so that a flood of them cannot push a sign-in's refusal out;
+// a name's controls and format characters are shown escaped.
+func TestRecorderKeepsSignInRefusals(t *testing.T) {
+	var r Recorder
+	now := time.Now()
+	r.Record("extauth", provider.Decision{Cmd: "auth", Name: "ali\u202ece\x1b[31m", Result: "bad-password"}, now)
+	for i := 0; i < 3*MaxRefusals; i++ {
+		r.Record("extauth", provider.Decision{Cmd: "isuser", Name: "ghost", Result: "unknown-user"}, now)
+		r.Record("httpauth", provider.Decision{Cmd: "user_exists", Name: "ghost", Result: "unknown-user"}, now)
+	}
+	got := r.Refusals()
+	if len(got) != 1 || got[0].Cmd != "auth" || got[0].Name != `ali\u202ece\u001b[31m` {
+		t.Fatalf("refusals: %+v", got)
+	}
+	if c := r.Totals(now); len(c) != 3 {
+		t.Errorf("the lookups are not counted: %+v", c)
+	}
+}

@@ -195,6 +195,28 @@ func TestDaemonMetricsAndStatusPage(t *testing.T) {
 	if err := goSignIn(ctx, addr, "alice@"+host, "alice-pw-1"); err != nil {
 		t.Errorf("alice after a refused reload: %v", err)
 	}
+
+	// A new status.secret (rotated after a leak, say) is no reload the
+	// running daemon can take: it stops, the next sign-in starts one with
+	// the new secret, and the old one no longer opens anything.
+	const rotated = "the daemon page's rotated secret"
+	writeConfig(t, dir, w.ReaderDSN, []string{host}, strings.Replace(extra, secret, rotated, 1)+"auth:\n  max_failures: 9\n")
+	if err := syscall.Kill(pids[0], syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(t, 10*time.Second, func() bool {
+		_ = goSignIn(ctx, addr, "alice@"+host, "alice-pw-1") // starts the new daemon
+		code, _ := fetch("/status.json", rotated)
+		return code == 200
+	}) {
+		t.Fatal("the rotated secret does not open the page")
+	}
+	if code, _ := fetch("/metrics", secret); code != http.StatusUnauthorized {
+		t.Errorf("the old secret after the rotation: %d", code)
+	}
+	if now := daemonPIDs(t, ej.RunDir); len(now) != 1 || now[0] == pids[0] {
+		t.Errorf("daemons after the rotation: %v (before: %d)", now, pids[0])
+	}
 }
 
 // TestAloneMetrics: with extauth.daemon_socket: off and ejabberd's pool

@@ -174,9 +174,10 @@ const LogFD = 3
 
 // InheritedLog is a writer on the file descriptor fd (LogFD, from
 // Spawn), or nil when fd is not open. It never holds up its caller: the
-// lines go out from a goroutine, and are dropped when 1,000 wait (a chat
-// server that stopped reading its stderr) or after the first failed
-// write (its pipe closed). The daemon's own log file keeps everything.
+// lines go out from a goroutine, and are dropped when 1,000 lines or
+// 1 MiB wait (a chat server that stopped reading its stderr) or after
+// the first failed write (its pipe closed). The daemon's own log file
+// keeps everything.
 func InheritedLog(fd int) io.Writer {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -186,6 +187,7 @@ func InheritedLog(fd int) io.Writer {
 	f := os.NewFile(uintptr(fd), "inherited-log")
 	go func() {
 		for p := range l.lines {
+			l.queued.Add(-int64(len(p)))
 			if _, err := f.Write(p); err != nil {
 				l.dead.Store(true)
 				_ = f.Close() // nothing more will be written there
@@ -197,15 +199,21 @@ func InheritedLog(fd int) io.Writer {
 }
 
 type inheritedLog struct {
-	lines chan []byte
-	dead  atomic.Bool
+	lines  chan []byte
+	queued atomic.Int64 // bytes waiting in lines
+	dead   atomic.Bool
 }
 
+// maxQueued bounds the bytes waiting to be copied.
+const maxQueued = 1 << 20
+
 func (l *inheritedLog) Write(p []byte) (int, error) {
-	if !l.dead.Load() {
+	if !l.dead.Load() && l.queued.Load()+int64(len(p)) <= maxQueued {
+		l.queued.Add(int64(len(p)))
 		select {
 		case l.lines <- append([]byte(nil), p...):
 		default: // full: dropped here, kept in the log file
+			l.queued.Add(-int64(len(p)))
 		}
 	}
 	return len(p), nil

@@ -3,6 +3,7 @@ package extauthd
 import (
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -114,5 +115,45 @@ func TestAutoStartStopsWaitingForADeadDaemon(t *testing.T) {
 	}
 	if d := time.Since(began); d > time.Second {
 		t.Errorf("waited %s for a daemon that had exited", d)
+	}
+}
+
+// TestInheritedLogNeverBlocks: a pipe nobody reads never holds up the
+// writer (lines past the bound are dropped), and a closed pipe ends the
+// copy without an error to the writer.
+func TestInheritedLogNeverBlocks(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	log := InheritedLog(int(w.Fd()))
+	if log == nil {
+		t.Fatal("no writer on an open descriptor")
+	}
+	line := []byte(strings.Repeat("x", 16<<10) + "\n")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 1000; i++ { // 16 MiB, where a pipe holds 64 KiB
+			if n, err := log.Write(line); n != len(line) || err != nil {
+				t.Errorf("write %d: %d, %v", i, n, err)
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("writing to a pipe nobody reads blocked")
+	}
+	r.Close() // the reader is gone: the copy stops, the writer does not notice
+	for i := 0; i < 100; i++ {
+		if _, err := log.Write(line); err != nil {
+			t.Fatalf("after the pipe closed: %v", err)
+		}
+	}
+	if InheritedLog(1<<20) != nil {
+		t.Error("a writer on a descriptor that is not open")
 	}
 }

@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -114,6 +115,21 @@ func BenchmarkRoomSyncScale(b *testing.B) {
 	b.ReportMetric(float64(second.Writes), "writes/nochange")
 	if second.Changed() != 0 || second.Writes != 0 {
 		b.Errorf("a run with nothing to change made %d changes in %d writes", second.Changed(), second.Writes)
+	}
+	if os.Getenv("LIVECHAT_ROOMS_PARALLEL_AB") != "" {
+		for round := 0; round < 3; round++ {
+			for _, p := range []int{1, 4} {
+				s, err := rooms.New(provider.RoomMembers{Groups: store}, hclog.NewNullLogger(), rooms.Config{
+					Rules: rules, Domain: host, RoomTimeout: 2 * time.Minute, Parallel: p,
+					Defaults: rooms.Settings{Persistent: boolPtr(true), Moderated: boolPtr(false)},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				syncer = s
+				run(fmt.Sprintf("no change, %d rooms at once", p))
+			}
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -49,6 +50,11 @@ type Config struct {
 	Domain      string        // XMPP domain of the users' JIDs
 	Managed     []string      // domains whose JIDs the rules manage (default: Domain)
 	RoomTimeout time.Duration // bound of one room's work (default 30s)
+	// Parallel is how many rooms are synced at once (default 4): each
+	// room is a process of its own in the chat server, and its lists
+	// are read and written over the one session, so rooms side by side
+	// wait on the server's cores rather than on the round trips.
+	Parallel int
 }
 
 // Syncer runs syncs. It is safe for concurrent use, but runs should not
@@ -77,6 +83,9 @@ func New(members Members, log hclog.Logger, cfg Config) (*Syncer, error) {
 	}
 	if cfg.RoomTimeout <= 0 {
 		cfg.RoomTimeout = 30 * time.Second
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 4
 	}
 	return &Syncer{members: members, cfg: cfg, log: log}, nil
 }
@@ -168,20 +177,37 @@ func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, erro
 	}
 	sort.Strings(rooms)
 	managed := managedBy(s.cfg.Managed, chat.Self().String())
-	for _, room := range rooms {
-		roomJID, err := jid.Parse(room)
-		if err != nil {
-			sum.Rooms = append(sum.Rooms, RoomResult{Err: fmt.Errorf("room %q: %w", room, err)})
-			continue
-		}
-		rctx, cancel := context.WithTimeout(ctx, s.cfg.RoomTimeout)
-		res := s.syncRoom(rctx, chat, roomJID, desired[room], managed, dryRun)
-		cancel()
-		s.logRoom(res, dryRun)
-		sum.Rooms = append(sum.Rooms, res)
+	sum.Rooms = make([]RoomResult, len(rooms))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(s.cfg.Parallel, len(rooms)) {
+		wg.Go(func() {
+			for i := range next {
+				sum.Rooms[i] = s.oneRoom(ctx, chat, rooms[i], desired[rooms[i]], managed, dryRun)
+			}
+		})
 	}
+	for i := range rooms {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	sum.Elapsed = time.Since(start)
 	return sum, nil
+}
+
+// oneRoom syncs the room named room within RoomTimeout and logs what it
+// did.
+func (s *Syncer) oneRoom(ctx context.Context, chat Chat, room string, want Desired, managed func(string) bool, dryRun bool) RoomResult {
+	roomJID, err := jid.Parse(room)
+	if err != nil {
+		return RoomResult{Err: fmt.Errorf("room %q: %w", room, err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RoomTimeout)
+	defer cancel()
+	res := s.syncRoom(ctx, chat, roomJID, want, managed, dryRun)
+	s.logRoom(res, dryRun)
+	return res
 }
 
 func (s *Syncer) settingsOf(room string) Settings {

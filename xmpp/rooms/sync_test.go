@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -22,6 +23,7 @@ func (f fakeMembers) GroupMembers(_ context.Context, group string) ([]string, er
 
 // fakeChat is an in-memory MUC service that counts writes.
 type fakeChat struct {
+	mu      sync.Mutex                   // rooms are synced side by side
 	rooms   map[string]map[string]string // room → jid → affiliation
 	config  map[string]map[string]string
 	records map[string]Record
@@ -37,6 +39,8 @@ func newFakeChat() *fakeChat {
 }
 
 func (f *fakeChat) Record(_ context.Context, room jid.JID) (Record, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	r := Record{}
 	for g := range f.records[room.String()] {
 		r[g] = true
@@ -45,6 +49,8 @@ func (f *fakeChat) Record(_ context.Context, room jid.JID) (Record, error) {
 }
 
 func (f *fakeChat) SetRecord(_ context.Context, room jid.JID, r Record) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.writes++
 	if f.noStore {
 		return errors.New("service-unavailable")
@@ -63,11 +69,15 @@ func (f *fakeChat) check(room jid.JID) error {
 }
 
 func (f *fakeChat) Exists(_ context.Context, room jid.JID) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	_, ok := f.rooms[room.String()]
 	return ok, f.check(room)
 }
 
 func (f *fakeChat) Create(_ context.Context, room jid.JID, s Settings) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.writes++
 	f.rooms[room.String()] = map[string]string{"sync@chat.test": "owner"}
 	f.config[room.String()] = s.fields()
@@ -75,10 +85,14 @@ func (f *fakeChat) Create(_ context.Context, room jid.JID, s Settings) error {
 }
 
 func (f *fakeChat) Config(_ context.Context, room jid.JID) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.config[room.String()], f.check(room)
 }
 
 func (f *fakeChat) Configure(_ context.Context, room jid.JID, fields map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.writes++
 	if f.config[room.String()] == nil {
 		f.config[room.String()] = map[string]string{}
@@ -90,6 +104,8 @@ func (f *fakeChat) Configure(_ context.Context, room jid.JID, fields map[string]
 }
 
 func (f *fakeChat) Affiliations(_ context.Context, room jid.JID) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	out := map[string]string{}
 	for k, v := range f.rooms[room.String()] {
 		out[k] = v
@@ -98,6 +114,8 @@ func (f *fakeChat) Affiliations(_ context.Context, room jid.JID) (map[string]str
 }
 
 func (f *fakeChat) SetAffiliations(_ context.Context, room jid.JID, changes []Change) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.writes++
 	for _, c := range changes {
 		if f.refuse[c.JID] {

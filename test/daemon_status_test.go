@@ -50,18 +50,25 @@ func TestDaemonMetricsAndStatusPage(t *testing.T) {
 		t.Fatal("an unknown name signed in")
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	fetch := func(path, pw string) (int, string) {
+	try := func(path, pw string) (int, string, error) {
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 		if pw != "" {
 			req.SetBasicAuth("prometheus", pw)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
+			return 0, "", err
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
+		return resp.StatusCode, string(body), nil
+	}
+	fetch := func(path, pw string) (int, string) {
+		code, body, err := try(path, pw)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return code, body
 	}
 	for _, path := range []string{"/metrics", "/", "/status.json"} {
 		if code, _ := fetch(path, ""); code != http.StatusUnauthorized {
@@ -206,7 +213,7 @@ func TestDaemonMetricsAndStatusPage(t *testing.T) {
 	}
 	if !eventually(t, 10*time.Second, func() bool {
 		_ = goSignIn(ctx, addr, "alice@"+host, "alice-pw-1") // starts the new daemon
-		code, _ := fetch("/status.json", rotated)
+		code, _, _ := try("/status.json", rotated)           // refused while none listens
 		return code == 200
 	}) {
 		t.Fatal("the rotated secret does not open the page")

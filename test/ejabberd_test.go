@@ -225,7 +225,7 @@ func poolSetting(n int) string {
 func signIn(t testing.TB, jid, password, host string, port int) (bool, string) {
 	t.Helper()
 	py := "/usr/bin/python3"
-	need(t, "python3-slixmpp", exec.Command(py, "-c", "import slixmpp").Run() == nil, "apt-get install python3-slixmpp")
+	need(t, "python3-slixmpp", exec.Command(py, "-c", "import logging; logging.basicConfig(level=logging.CRITICAL); import slixmpp").Run() == nil, "apt-get install python3-slixmpp")
 	cmd := exec.Command(py, "testdata/xmpp_signin.py", jid, host, fmt.Sprint(port), "15")
 	cmd.Stdin = strings.NewReader(password)
 	out, err := cmd.CombinedOutput()

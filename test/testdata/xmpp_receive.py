@@ -7,12 +7,13 @@ import asyncio
 import logging
 import sys
 
-import slixmpp
+# Before slixmpp: its import warns that it has no compiled stringprep.
+logging.basicConfig(level=logging.CRITICAL)
+import slixmpp  # noqa: E402
 
 jid, host, port, sender = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 90
 password = sys.stdin.buffer.read().decode("utf-8")
-logging.basicConfig(level=logging.CRITICAL)
 
 
 class Receiver(slixmpp.ClientXMPP):

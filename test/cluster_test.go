@@ -330,7 +330,10 @@ func TestAutoDaemonTakesNewSharedState(t *testing.T) {
 	prefix := randomName("daemon-") + ":"
 	forgetPrefix(t, "redis://127.0.0.1:6379/0", prefix)
 	writeConfig(t, dir, w.ReaderDSN, []string{"chat.test"}, fmt.Sprintf("state:\n  redis_url: redis://127.0.0.1:6379/0\n  key_prefix: %q\n", prefix))
-	if !eventually(t, 10*time.Second, func() bool { l := p.log(t); return strings.Contains(l, "stopping so that a daemon of the new settings takes over") && strings.Contains(l, `changed="state.*"`) }) {
+	if !eventually(t, 10*time.Second, func() bool {
+		l := p.log(t)
+		return strings.Contains(l, "stopping so that a daemon of the new settings takes over") && strings.Contains(l, `changed="state.*"`)
+	}) {
 		t.Fatalf("the daemon did not stop for the new shared state:\n%s", p.log(t))
 	}
 	opts, _ := redis.ParseURL("redis://127.0.0.1:6379/0")

@@ -25,10 +25,7 @@ import (
 // shows there. Without the secret, metrics and page are refused. The
 // screenshot lands in test/artifacts/daemon-status.png.
 func TestDaemonMetricsAndStatusPage(t *testing.T) {
-	need(t, "chromium", have("/usr/bin/chromium"), "apt-get install chromium")
-	need(t, "node", have("node"), "install Node.js")
-	_, err := os.Stat("browser/node_modules/playwright-core")
-	need(t, "playwright-core", err == nil, "cd test/browser && npm ci")
+	needBrowser(t)
 
 	w := newWiki(t)
 	const host = "chat.test"

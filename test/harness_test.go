@@ -216,3 +216,13 @@ func have(path string) bool {
 	_, err := exec.LookPath(path)
 	return err == nil
 }
+
+// needBrowser is the harness rule for the tests that drive headless
+// Chromium through playwright-core (test/browser).
+func needBrowser(t testing.TB) {
+	t.Helper()
+	need(t, "chromium", have("/usr/bin/chromium"), "apt-get install chromium")
+	need(t, "node", have("node"), "install Node.js")
+	_, err := os.Stat("browser/node_modules/playwright-core")
+	need(t, "playwright-core", err == nil, "cd test/browser && npm ci")
+}

@@ -367,11 +367,7 @@ func TestMigrationDoctorCatchesEjabberdWithoutAPI(t *testing.T) {
 // with a clear message; newbie gets a fresh name; a logged-out visitor is
 // told to register first; a form without its token changes nothing.
 func TestMigrationPageEjabberd(t *testing.T) {
-	need(t, "chromium", have("/usr/bin/chromium"), "apt-get install chromium")
-	need(t, "node", have("node"), "install Node.js")
-	if _, err := os.Stat("browser/node_modules/playwright-core"); err != nil {
-		need(t, "playwright-core", false, "cd test/browser && npm ci")
-	}
+	needBrowser(t)
 	m := setUpEjabberdMigration(t)
 	testMigrationPage(t, m.w, m.srv.URL, m.addr, "rupe", "rupes-chat-pw", "newbie2")
 }

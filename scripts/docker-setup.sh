@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# Makes what the Docker test needs on a Debian machine with no image
+# Makes what the Docker tests need on a Debian machine with no image
 # registry, and does nothing that is already done (safe to run twice, also
-# at the same time): Debian's docker.io, docker-compose and debootstrap; a
-# running dockerd (overlay2); the base image debian:bookworm-slim made with
-# debootstrap; and a Go toolchain image made from it and this machine's
-# /usr/local/go and module cache, standing in for golang:1.26-bookworm.
-# Prints the Go image's name on stdout. Run as root. Users pull both images
-# from their registry and never need this.
+# at the same time): Debian's docker.io and debootstrap; a running dockerd
+# (overlay2); the base images debian:trixie-slim and debian:bookworm-slim
+# made with debootstrap; a Go toolchain image made from trixie and this
+# machine's /usr/local/go and module cache, standing in for
+# golang:1.26-trixie; and livechat-auth-test/stack:debian13, Debian 13's
+# chat servers and the programs around them (ejabberd 24.12, Prosody 13,
+# PHP 8.4, Valkey, nginx, Apache), which the tests run in containers with
+# host networking as the second stack they are checked against.
+# Prints the Go image's name on stdout. Run as root. Users pull the base
+# images from their registry and never need this.
 #
-# The debootstrap root is kept as a tarball in $LIVECHAT_AUTH_CACHE
+# The debootstrap roots are kept as tarballs in $LIVECHAT_AUTH_CACHE
 # (/var/cache/livechat-auth), the images in Docker's own image store.
 set -euo pipefail
 
 CACHE="${LIVECHAT_AUTH_CACHE:-/var/cache/livechat-auth}"
-SUITE=bookworm
-BASE_IMAGE=debian:bookworm-slim
-PACKAGES=(docker.io docker-compose debootstrap)
+SUITE=trixie # what the Dockerfile builds on; bookworm is the older stack
+PACKAGES=(docker.io debootstrap)
+# Debian 13's programs the tests run as the newer stack. One image, so that
+# one apt-get run makes it; a test runs one program of it per container.
+STACK_IMAGE=livechat-auth-test/stack:debian13
+STACK_PACKAGES=(ejabberd prosody lua-unbound php-cli php-mysql php-fpm nginx apache2 libapache2-mod-php valkey-server valkey-tools ca-certificates)
 GOROOT_HOST=/usr/local/go
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -55,20 +62,20 @@ start_dockerd() {
   die "dockerd did not answer within 60 s"
 }
 
-# make_root writes $CACHE/$SUITE-minbase.tar: a minimal Debian like the
+# make_root writes $CACHE/SUITE-minbase.tar: a minimal Debian like the
 # official slim image (no documentation, apt lists cleaned).
 make_root() {
-  local tarball="$CACHE/$SUITE-minbase.tar"
+  local suite="$1" tarball="$CACHE/$1-minbase.tar"
   if [[ -s "$tarball" ]]; then return; fi
   local root="$CACHE/root.tmp"
   rm -rf "$root"
-  log "debootstrap --variant=minbase $SUITE (about a minute)"
-  debootstrap --variant=minbase "$SUITE" "$root" http://deb.debian.org/debian >&2 \
+  log "debootstrap --variant=minbase $suite (about a minute)"
+  debootstrap --variant=minbase "$suite" "$root" http://deb.debian.org/debian >&2 \
     || { tail -n 20 "$root/debootstrap/debootstrap.log" >&2 2>/dev/null || true; die "debootstrap failed"; }
   cat >"$root/etc/apt/sources.list" <<EOF
-deb http://deb.debian.org/debian $SUITE main
-deb http://deb.debian.org/debian $SUITE-updates main
-deb http://deb.debian.org/debian-security $SUITE-security main
+deb http://deb.debian.org/debian $suite main
+deb http://deb.debian.org/debian $suite-updates main
+deb http://deb.debian.org/debian-security $suite-security main
 EOF
   cat >"$root/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
 path-exclude /usr/share/doc/*
@@ -89,11 +96,27 @@ EOF
   rm -rf "$root"
 }
 
+# make_base_image makes debian:SUITE-slim.
 make_base_image() {
-  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return; fi
-  make_root
-  log "importing $BASE_IMAGE"
-  docker import --change 'CMD ["bash"]' "$CACHE/$SUITE-minbase.tar" "$BASE_IMAGE" >/dev/null
+  local suite="$1" image="debian:$1-slim"
+  if docker image inspect "$image" >/dev/null 2>&1; then return; fi
+  make_root "$suite"
+  log "importing $image"
+  docker import --change 'CMD ["bash"]' "$CACHE/$suite-minbase.tar" "$image" >/dev/null
+}
+
+# make_stack_image makes $STACK_IMAGE from debian:trixie-slim. Its
+# programs' own services are not started: a test starts the one it needs
+# with its own configuration, as it does on this machine.
+make_stack_image() {
+  if docker image inspect "$STACK_IMAGE" >/dev/null 2>&1; then return; fi
+  log "making $STACK_IMAGE: ${STACK_PACKAGES[*]} (a few minutes)"
+  DOCKER_BUILDKIT=0 docker build --force-rm -q --network host -t "$STACK_IMAGE" - >/dev/null <<EOF
+FROM debian:trixie-slim
+RUN printf '#!/bin/sh\\nexit 101\\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \\
+ && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${STACK_PACKAGES[*]} \\
+ && rm -rf /var/lib/apt/lists/*
+EOF
 }
 
 # make_go_image makes livechat-auth-test/golang:VERSION-bookworm: the base
@@ -109,11 +132,11 @@ make_go_image() {
   base="livechat-auth-test/golang:$version-$SUITE"
   if ! docker image inspect "$base" >/dev/null 2>&1; then
     tree="livechat-auth-test/go-tree:$version"
-    log "making $base from $BASE_IMAGE and $GOROOT_HOST"
+    log "making $base from debian:$SUITE-slim and $GOROOT_HOST"
     tar -C "$(dirname "$GOROOT_HOST")" -c "$(basename "$GOROOT_HOST")" | docker import - "$tree" >/dev/null
     DOCKER_BUILDKIT=0 docker build --force-rm -q --network host -t "$base" - >/dev/null <<EOF
 FROM $tree AS go
-FROM $BASE_IMAGE
+FROM debian:$SUITE-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=go /$(basename "$GOROOT_HOST") /usr/local/go
 ENV GOTOOLCHAIN=local GOPATH=/go PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -153,5 +176,7 @@ EOF
 
 install_packages
 start_dockerd
-make_base_image
+make_base_image trixie
+make_base_image bookworm
+make_stack_image
 make_go_image

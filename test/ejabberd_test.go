@@ -86,8 +86,9 @@ modules:
   mod_blocking: {}
 %[6]s`
 
-// startEjabberd starts ejabberd 23.01 (Debian's) as a plain Erlang node
-// with no distribution and no epmd, on a random loopback port, using
+// startEjabberd starts the stack's ejabberd (Debian 12's 23.01, or 13's
+// 24.12) as a plain Erlang node with no distribution and no epmd, on a
+// random loopback port, using
 // extauthProgram for sign-ins. It is stopped when the test ends.
 func startEjabberd(t testing.TB, host, extauthProgram string) *ejabberd {
 	t.Helper()
@@ -116,8 +117,11 @@ type ejabberdOptions struct {
 // startEjabberdWith starts ejabberd with the given options.
 func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 	t.Helper()
-	ebin, _ := filepath.Glob("/usr/lib/x86_64-linux-gnu/ejabberd-*/ebin")
-	need(t, "ejabberd", have("erl") && len(ebin) > 0, "apt-get install ejabberd")
+	if !stack.Containers() {
+		ebin, _ := filepath.Glob("/usr/lib/x86_64-linux-gnu/ejabberd-*/ebin")
+		need(t, "ejabberd", have("erl") && len(ebin) > 0, "apt-get install ejabberd")
+	}
+	stack.Need(t, "erl", "apt-get install ejabberd")
 	host, extauthProgram := o.Host, o.Extauth
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
@@ -165,8 +169,7 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 	}
 	t.Cleanup(func() { stopDaemons(t, e.RunDir) })
 	// The -mnesia dir value must be an Erlang string, quotes included.
-	cmd := exec.Command("erl", "-noinput", "-noshell", "-mnesia", "dir", `"`+filepath.Join(e.Dir, "db")+`"`, "-s", "ejabberd")
-	cmd.Env = []string{
+	cmd := stack.Command(t, []string{
 		"PATH=/usr/bin:/bin",
 		"HOME=" + e.Dir,
 		"ERL_LIBS=/usr/lib/x86_64-linux-gnu",
@@ -174,7 +177,7 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 		"EJABBERD_LOG_PATH=" + e.LogPath,
 		"ERL_CRASH_DUMP=" + filepath.Join(e.Dir, "log", "erl_crash.dump"),
 		"RUNTIME_DIRECTORY=" + e.RunDir,
-	}
+	}, "erl", "-noinput", "-noshell", "-mnesia", "dir", `"`+filepath.Join(e.Dir, "db")+`"`, "-s", "ejabberd")
 	// A file, not a pipe: the automatic daemon keeps a copy of ejabberd's
 	// stderr (it logs there), which would hold a pipe open past ejabberd.
 	e.ConsolePath = filepath.Join(e.Dir, "log", "console.log")

@@ -44,6 +44,10 @@ func TestMain(m *testing.M) {
 // need is the harness rule: skip locally, fail under CI.
 var need = harness.Need
 
+// stack is where this run's chat servers run: this machine's (Debian 12)
+// or Debian 13's in containers ($LIVECHAT_AUTH_TEST_STACK=debian13).
+var stack = harness.CurrentStack()
+
 // randomName returns prefix followed by random hex.
 func randomName(prefix string) string {
 	b := make([]byte, 5)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -12,7 +11,8 @@ import (
 	"time"
 )
 
-// prosody is a throwaway Prosody 0.12 started for one test.
+// prosody is a throwaway Prosody (the stack's: Debian 12's 0.12, or 13's
+// 13.0) started for one test.
 type prosody struct {
 	Dir     string
 	C2SPort int
@@ -56,7 +56,8 @@ func startProsody(t testing.TB, host, authSettings string, register ...[2]string
 // VirtualHost, such as a MUC Component.
 func startProsodyWith(t testing.TB, host, authSettings, components string, register ...[2]string) *prosody {
 	t.Helper()
-	need(t, "prosody", have("prosody") && have("prosodyctl"), "apt-get install prosody")
+	stack.Need(t, "prosody", "apt-get install prosody")
+	stack.Need(t, "prosodyctl", "apt-get install prosody")
 	p := &prosody{Dir: t.TempDir(), C2SPort: freePort(t), Host: host}
 	modules, err := filepath.Abs("../prosody")
 	if err != nil {
@@ -81,11 +82,11 @@ func startProsodyWith(t testing.TB, host, authSettings, components string, regis
 		t.Fatal(err)
 	}
 	for _, r := range register {
-		if out, err := exec.Command("prosodyctl", "--config", registerConfig, "register", r[0], host, r[1]).CombinedOutput(); err != nil {
+		if out, err := stack.Command(t, nil, "prosodyctl", "--config", registerConfig, "register", r[0], host, r[1]).CombinedOutput(); err != nil {
 			t.Fatalf("prosodyctl register %s: %v\n%s", r[0], err, out)
 		}
 	}
-	cmd := exec.Command("prosody", "-F", "--config", p.Config)
+	cmd := stack.Command(t, nil, "prosody", "-F", "--config", p.Config)
 	var console bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &console, &console
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

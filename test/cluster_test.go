@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"livechat-auth/provider/session"
+	"livechat-auth/test/harness"
 	"livechat-auth/xmpp/extauth"
 )
 
@@ -32,8 +33,28 @@ func startRedis(t *testing.T, port int, dir string) *redisServer {
 	t.Helper()
 	_, err := exec.LookPath("redis-server")
 	need(t, "redis-server", err == nil, "apt-get install redis-server (scripts/setup.sh does)")
-	r := &redisServer{port: port, dir: dir, done: make(chan struct{})}
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	return startRedisCommand(t, port, dir, exec.Command("redis-server", redisArgs(port, dir)...))
+}
+
+// startValkey starts Debian 13's valkey-server (Valkey 8, which
+// distributions now ship where Redis was) in a container of the Debian 13
+// stack's image, on this machine's loopback as startRedis does.
+func startValkey(t *testing.T, port int, dir string) *redisServer {
+	t.Helper()
+	debian13 := harness.Stack{Name: harness.Debian13, Image: harness.Debian13Image}
+	debian13.Need(t, "valkey-server", "apt-get install valkey-server")
+	return startRedisCommand(t, port, dir, debian13.Command(t, nil, "valkey-server", redisArgs(port, dir)...))
+}
+
+// redisArgs are the arguments of a Redis or Valkey on port, keeping
+// nothing on disk.
+func redisArgs(port int, dir string) []string {
+	return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}
+}
+
+func startRedisCommand(t *testing.T, port int, dir string, cmd *exec.Cmd) *redisServer {
+	t.Helper()
+	r := &redisServer{port: port, dir: dir, done: make(chan struct{}), cmd: cmd}
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -96,13 +117,37 @@ func sessionToken(t *testing.T, p *serveProcess, login string) string {
 	return tok
 }
 
-// TestClusterSharesState: two serve processes share this machine's Redis.
-// A token used through one is refused through the other, a signed session
-// request used at one is refused at the other, and failures made through
-// both add up to one lock that either can see and clear.
+// TestClusterSharesState: two serve processes share this machine's Redis,
+// then Debian 13's Valkey. A token used through one is refused through the
+// other, a signed session request used at one is refused at the other, and
+// failures made through both add up to one lock that either can see and
+// clear.
 func TestClusterSharesState(t *testing.T) {
-	machineRedis(t)
-	a, b, _, _, cfgA := startCluster(t, "redis://127.0.0.1:6379/0")
+	t.Run("redis", func(t *testing.T) {
+		machineRedis(t)
+		clusterSharesState(t, "redis://127.0.0.1:6379/0")
+	})
+	t.Run("valkey", func(t *testing.T) {
+		port := freePort(t)
+		startValkey(t, port, t.TempDir())
+		url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+		clusterSharesState(t, url)
+		// It was Valkey that answered.
+		opts, err := redis.ParseURL(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		info, err := rdb.Info(context.Background(), "server").Result()
+		if err != nil || !strings.Contains(info, "valkey_version:8.") {
+			t.Errorf("the server on %d is not Valkey 8: %v\n%s", port, err, grepLines(info, "version"))
+		}
+	})
+}
+
+func clusterSharesState(t *testing.T, url string) {
+	a, b, _, _, cfgA := startCluster(t, url)
 	for _, p := range []*serveProcess{a, b} {
 		if code, body := get(t, p.URL+"/readyz"); code != 200 || body != "ready\n" {
 			t.Fatalf("readyz at %s: %d %q", p.URL, code, body)

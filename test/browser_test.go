@@ -52,6 +52,7 @@ proxy:
 	docroot := t.TempDir()
 	for name, target := range map[string]string{
 		"index.html":               mustAbs(t, "../examples/tiki/livechat-widget.html"),
+		"livechat-converse.js":     mustAbs(t, "../examples/tiki/livechat-converse.js"),
 		"livechat-credentials.php": mustAbs(t, "../examples/tiki/livechat-credentials.php"),
 		"dist":                     converse,
 	} {

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs and starts what livechat-auth's demo and tests need on a Debian
 # machine, and does nothing that is already done (safe to run twice):
-# Debian's ejabberd, prosody, php-cli with php-mysql (the migration page's tests), python3-slixmpp and python3-pymysql
+# Debian's ejabberd, prosody, php-cli with php-mysql (the migration page's tests), nginx, apache2
+# and php-fpm (README's web-server blocks, run by test/webserver_test.go), python3-slixmpp and python3-pymysql
 # (the benchmarks' hand-written extauth peer), a running
 # MariaDB, a running Redis on 127.0.0.1:6379 (the shared state of a
 # cluster of sidecars), and staticcheck. Run as root.
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
-PACKAGES=(ejabberd prosody php-cli php-mysql python3-slixmpp python3-pymysql chromium redis-server redis-tools)
+PACKAGES=(ejabberd prosody php-cli php-mysql nginx apache2 php-fpm python3-slixmpp python3-pymysql chromium redis-server redis-tools)
 
 log() { echo "setup: $*" >&2; }
 
@@ -20,10 +21,20 @@ install_packages() {
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     apt-get update -q >&2
+    # The packages would start system-wide servers where an init system
+    # runs them (nginx and Apache both on port 80, which fails the second
+    # one's install); the demo and tests start their own on other ports, so
+    # nothing is started while they install (policy-rc.d, unless the
+    # machine has its own).
+    local guard=""
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      guard=/usr/sbin/policy-rc.d
+      printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod 755 "$guard"
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+    if [[ -n "$guard" ]]; then rm -f "$guard"; trap - EXIT; fi
   fi
-  # The packages start system-wide servers where an init system runs them;
-  # livechat-auth's demo and tests start their own on other ports.
 }
 
 mariadb_up() { mariadb-admin --user=root --connect-timeout=2 ping >/dev/null 2>&1; }

@@ -112,6 +112,8 @@ type ejabberdOptions struct {
 	// Unregister lets accounts remove themselves (XEP-0077) while
 	// registration stays closed.
 	Unregister bool
+	// BOSH serves XMPP over BOSH (mod_bosh) at http://127.0.0.1:HTTPPort/bosh.
+	BOSH bool
 }
 
 // startEjabberdWith starts ejabberd with the given options.
@@ -150,9 +152,13 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 	}
 	handlers, topLevel := "", ""
 	if o.API {
-		handlers = "      /api: mod_http_api"
+		handlers += "      /api: mod_http_api\n"
 		extraModules += "  mod_admin_extra: {}\n  mod_vcard: {}\n"
 		topLevel = "api_permissions:\n  \"loopback check_account\":\n    from:\n      - mod_http_api\n    who:\n      ip: 127.0.0.1/8\n    what:\n      - check_account\n      - set_vcard\n      - get_vcard\n"
+	}
+	if o.BOSH {
+		handlers += "      /bosh: mod_bosh\n"
+		extraModules += "  mod_bosh: {}\n"
 	}
 	e := &ejabberd{Dir: o.Dir, C2SPort: freePort(t), HTTPPort: freePort(t), Host: host, extauth: extauthProgram}
 	if strings.ContainsAny(extauthProgram, "\"\n") {

@@ -18,9 +18,17 @@ import (
 // holds marker, without the indent of its fence.
 func readmeBlock(t *testing.T, lang, marker string) []string {
 	t.Helper()
+	return docBlock(t, "../docs/operations.md", lang, marker)
+}
+
+// docBlock returns the lines of the first code block of the Markdown file
+// at path in the language lang that holds marker, without the indent of
+// its fence.
+func docBlock(t testing.TB, path, lang, marker string) []string {
+	t.Helper()
 	var block []string
 	in, indent := false, ""
-	for _, line := range strings.Split(readFile(t, "../docs/operations.md"), "\n") {
+	for _, line := range strings.Split(readFile(t, path), "\n") {
 		trimmed := strings.TrimSpace(line)
 		switch {
 		case !in && trimmed == "```"+lang:
@@ -35,7 +43,7 @@ func readmeBlock(t *testing.T, lang, marker string) []string {
 			block = append(block, strings.TrimPrefix(line, indent))
 		}
 	}
-	t.Fatalf("docs/operations.md has no %s block holding %q", lang, marker)
+	t.Fatalf("%s has no %s block holding %q", path, lang, marker)
 	return nil
 }
 

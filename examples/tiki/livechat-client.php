@@ -3,7 +3,8 @@
 // server-to-server calls (the session API and the migration API), shared
 // by livechat-credentials.php and tiki-livechat_migration.php.
 //
-// Set, in the web server's environment (or in the define() lines below):
+// Set, in PHP's environment (the wiki's php-fpm pool: env[...] lines, see
+// docs/tiki.md), or in the define() lines below:
 //   LIVECHAT_AUTH_URL          where "livechat-auth serve" listens, e.g. http://127.0.0.1:8484
 //   LIVECHAT_AUTH_SESSION_KEY  the same value as livechat-auth's session.key
 

@@ -1,14 +1,16 @@
 # Images for livechat-auth and for the chat servers that use it, built from
 # this repository, Debian's packages and the Go toolchain image:
 #   docker build --target livechat-auth -t livechat-auth .
-# docker-compose.yml builds every target. GO_IMAGE names the toolchain image
-# the binary is built with; every other stage starts from
-# debian:bookworm-slim (or from nothing).
-ARG GO_IMAGE=golang:1.26-bookworm
+# docker-compose.yml builds every target. DEBIAN names the Debian release
+# every stage starts from (debian:DEBIAN-slim, or nothing): trixie (13), or
+# bookworm (12) with --build-arg DEBIAN=bookworm. GO_IMAGE names the
+# toolchain image the binary is built with, by default the same release's.
+ARG DEBIAN=trixie
+ARG GO_IMAGE=golang:1.26-${DEBIAN}
 
 # The sample wiki's database for the compose demo: Debian's MariaDB with
 # test/fixture loaded and deploy/compose/reader.sql's SELECT-only user.
-FROM debian:bookworm-slim AS wiki-db
+FROM debian:${DEBIAN}-slim AS wiki-db
 RUN apt-get update && apt-get install -y --no-install-recommends mariadb-server && rm -rf /var/lib/apt/lists/*
 COPY test/fixture/schema.sql test/fixture/users.sql deploy/compose/reader.sql deploy/compose/load-wiki.sh /usr/local/share/wiki-db/
 RUN sh /usr/local/share/wiki-db/load-wiki.sh
@@ -24,7 +26,7 @@ RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/livechat-auth ./cmd/livechat-auth
 
-FROM debian:bookworm-slim AS certs
+FROM debian:${DEBIAN}-slim AS certs
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
 
 # livechat-auth serve: session API, keys, HTTP auth contract, chat proxy.
@@ -42,7 +44,7 @@ CMD ["serve"]
 # Debian's ejabberd with livechat-auth as its extauth program. Erlang
 # distribution listens on ERL_DIST_PORT, without epmd; /run/ejabberd holds
 # its pidfile (Debian makes it at boot; an image has to make it itself).
-FROM debian:bookworm-slim AS ejabberd
+FROM debian:${DEBIAN}-slim AS ejabberd
 RUN apt-get update && apt-get install -y --no-install-recommends ejabberd && rm -rf /var/lib/apt/lists/* \
  && install -d -o ejabberd -g ejabberd /run/ejabberd
 COPY --from=build /out/livechat-auth /usr/local/bin/livechat-auth
@@ -54,7 +56,7 @@ CMD ["/usr/sbin/ejabberdctl", "foreground"]
 
 # Debian's Prosody (and the DNS library it recommends) with our auth
 # module; /run/prosody holds its pidfile, as /run/ejabberd above.
-FROM debian:bookworm-slim AS prosody
+FROM debian:${DEBIAN}-slim AS prosody
 RUN apt-get update && apt-get install -y --no-install-recommends prosody lua-unbound && rm -rf /var/lib/apt/lists/* \
  && install -d -o prosody -g prosody /run/prosody
 COPY prosody/mod_auth_livechat.lua /usr/local/lib/prosody/modules/mod_auth_livechat.lua

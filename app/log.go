@@ -51,6 +51,6 @@ func WarnSettings(log hclog.Logger, cfg config.Config, cfgPath string, stderr io
 		}
 	}
 	for _, w := range cfg.ExposedFiles(cfgPath) {
-		log.Warn(w)
+		log.Warn(w.String())
 	}
 }

@@ -153,7 +153,7 @@ func (c *Config) validateStrict() []error {
 	}
 	var errs []error
 	for _, e := range c.ExposedFiles("") { // the config file's own: see StrictConfigFile
-		errs = append(errs, errors.New(e+" (strict: true refuses it)"))
+		errs = append(errs, errors.New(e.String()+" (strict: true refuses it)"))
 	}
 	return errs
 }

@@ -299,7 +299,7 @@ func TestExposedFiles(t *testing.T) {
 	c := validConfig()
 	c.Token.SecretFile, c.Session.KeyFile = world, group
 	got := c.ExposedFiles("")
-	if len(got) != 1 || !strings.Contains(got[0], "token.secret_file: "+world+" is readable by every user (mode 0644)") {
+	if len(got) != 1 || !strings.Contains(got[0].String(), "token.secret_file: "+world+" is readable by every user (mode 0644)") {
 		t.Errorf("ExposedFiles = %q", got)
 	}
 	if err := c.Validate(); err != nil {

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"fmt"
-	"os"
 	"sort"
 	"strings"
 )
@@ -77,35 +75,4 @@ func (c Config) HoldsInlineSecret() bool {
 		inline(c.Session.Key, c.Session.KeyFile) || inline(c.HTTPAuth.Secret, c.HTTPAuth.SecretFile) ||
 		inline(c.Rooms.Password, c.Rooms.PasswordFile) || inline(c.State.RedisURL, c.State.RedisURLFile) ||
 		inline(c.State.RedisPassword, c.State.RedisPasswordFile) || inline(c.Status.Secret, c.Status.SecretFile)
-}
-
-// ExposedFiles lists the secret and key files every user of the machine
-// may read, each with its key and mode, and the config file at path ("":
-// none) when it holds a secret. Group read is left alone: that is how the
-// chat server's user is given them.
-func (c Config) ExposedFiles(path string) []string {
-	files := c.SecretFiles()
-	if path != "" && c.HoldsInlineSecret() {
-		files = append(files, SecretFile{"the config file (it holds a secret)", path})
-	}
-	var out []string
-	for _, f := range files {
-		if fi, err := os.Stat(f.Path); err == nil && fi.Mode().Perm()&0o004 != 0 {
-			out = append(out, fmt.Sprintf("%s: %s is readable by every user (mode %04o): chmod o-r %s", f.Key, f.Path, fi.Mode().Perm(), f.Path))
-		}
-	}
-	return out
-}
-
-// StrictConfigFile is Validate's strict rule for the config file at path,
-// which Validate does not know: an error when strict is on and the file
-// holds a secret every user may read.
-func (c Config) StrictConfigFile(path string) error {
-	if !c.Strict || path == "" || !c.HoldsInlineSecret() {
-		return nil
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o004 != 0 {
-		return fmt.Errorf("the config file (it holds a secret): %s is readable by every user (mode %04o): chmod o-r %s (strict: true refuses it)", path, fi.Mode().Perm(), path)
-	}
-	return nil
 }

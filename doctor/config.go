@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 
 	"livechat-auth/config"
 )
@@ -51,8 +50,7 @@ func (d *report) checkConfig(path string, getenv func(string) string, me string)
 // start, and about ones others than their owner may write.
 func (d *report) checkSecretFiles(cfg config.Config, cfgPath string) {
 	for _, w := range cfg.ExposedFiles(cfgPath) {
-		what, todo, _ := strings.Cut(w, ": chmod")
-		d.say(verdictWarn, what, "chmod"+todo+" (owner and the chat server's group may read it)")
+		d.say(verdictWarn, w.Problem, w.Fix+" (owner and the file's group keep reading it)")
 	}
 	files := cfg.SecretFiles()
 	if cfgPath != "" {

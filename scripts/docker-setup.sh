@@ -3,9 +3,10 @@
 # registry, and does nothing that is already done (safe to run twice, also
 # at the same time): Debian's docker.io and debootstrap; a running dockerd
 # (overlay2); the base images debian:trixie-slim and debian:bookworm-slim
-# made with debootstrap; a Go toolchain image made from trixie and this
-# machine's /usr/local/go and module cache, standing in for
-# golang:1.26-trixie; and livechat-auth-test/stack:debian13, Debian 13's
+# made with debootstrap; Debian 13's Compose v2 as the docker CLI's plugin
+# (`docker compose`); a Go toolchain image made from trixie and this
+# machine's /usr/local/go and module cache, tagged golang:1.26-trixie in
+# place of the registry's; and livechat-auth-test/stack:debian13, Debian 13's
 # chat servers and the programs around them (ejabberd 24.12, Prosody 13,
 # PHP 8.4, Valkey, nginx, Apache), which the tests run in containers with
 # host networking as the second stack they are checked against.
@@ -24,6 +25,8 @@ PACKAGES=(docker.io debootstrap)
 STACK_IMAGE=livechat-auth-test/stack:debian13
 STACK_PACKAGES=(ejabberd prosody lua-unbound php-cli php-mysql php-fpm nginx apache2 libapache2-mod-php valkey-server valkey-tools ca-certificates)
 GOROOT_HOST=/usr/local/go
+# Where the docker CLI finds plugins that no package of this machine owns.
+COMPOSE_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 log() { echo "docker-setup: $*" >&2; }
@@ -105,6 +108,25 @@ make_base_image() {
   docker import --change 'CMD ["bash"]' "$CACHE/$suite-minbase.tar" "$image" >/dev/null
 }
 
+# install_compose puts Debian 13's docker-compose (Compose v2, 2.26) where
+# the docker CLI finds it as `docker compose`. Debian 12 has only Compose
+# v1, so the plugin comes out of a trixie container that installs the
+# package; it links nothing but libc (GLIBC_2.34 at most), which Debian
+# 12's satisfies. It builds with the engine's own BuildKit, so no buildx
+# plugin is needed.
+install_compose() {
+  if docker compose version >/dev/null 2>&1; then return; fi
+  log "installing Debian 13's docker-compose as $COMPOSE_PLUGIN"
+  local dir
+  dir="$(dirname "$COMPOSE_PLUGIN")"
+  mkdir -p "$dir"
+  docker run --rm --network host -v "$dir:/out" debian:trixie-slim sh -c '
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose \
+    && cp /usr/libexec/docker/cli-plugins/docker-compose /out/.docker-compose.new' >&2
+  mv "$dir/.docker-compose.new" "$COMPOSE_PLUGIN"
+  docker compose version >&2 || die "docker compose does not run"
+}
+
 # make_stack_image makes $STACK_IMAGE from debian:trixie-slim. Its
 # programs' own services are not started: a test starts the one it needs
 # with its own configuration, as it does on this machine.
@@ -147,7 +169,7 @@ EOF
 
   sum="$(cat "$REPO/go.mod" "$REPO/go.sum" | sha256sum | cut -c1-12)"
   image="$base-modules-$sum"
-  if docker image inspect "$image" >/dev/null 2>&1; then echo "$image"; return; fi
+  if docker image inspect "$image" >/dev/null 2>&1; then tag_go_image "$image"; echo "$image"; return; fi
   log "making $image with the modules of go.sum, their packages compiled"
   ctx="$(mktemp -d)"
   (
@@ -171,12 +193,26 @@ EOF
   chmod -R u+w "$ctx" && rm -rf "$ctx"
   docker images --format '{{.Repository}}:{{.Tag}}' "livechat-auth-test/golang" | grep -- "-modules-" | grep -vxF "$image" |
     xargs -r docker rmi >/dev/null 2>&1 || true
+  tag_go_image "$image"
   echo "$image"
+}
+
+# tag_go_image names the Go image golang:MAJOR.MINOR-SUITE, the
+# Dockerfile's default GO_IMAGE: this machine has no registry, and this
+# image stands in for the registry's, so that the Dockerfile and
+# docker-compose.yml build here as they are.
+tag_go_image() {
+  local version
+  version="$("$GOROOT_HOST/bin/go" env GOVERSION)"
+  version="${version#go}"
+  version="$(echo "$version" | cut -d. -f1,2)"
+  docker tag "$1" "golang:$version-$SUITE"
 }
 
 install_packages
 start_dockerd
 make_base_image trixie
 make_base_image bookworm
+install_compose
 make_stack_image
 make_go_image

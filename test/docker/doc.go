@@ -1,6 +1,7 @@
-// Package docker builds the images of the repository's Dockerfile and runs
-// docker-compose.yml's stack with a Docker engine on this machine: a real
-// ejabberd and Prosody in containers sign wiki users in through
-// livechat-auth. It is its own package so that go test runs it beside the
-// other integration tests in ../.
+// Package docker runs README's docker compose lines with a Docker engine
+// and Compose v2 on this machine: they build the images of the
+// repository's Dockerfile and start docker-compose.yml's stack, in which a
+// real ejabberd and Prosody sign wiki users in through livechat-auth. It
+// is its own package so that go test runs it beside the other integration
+// tests in ../.
 package docker

@@ -1,0 +1,60 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+)
+
+// TestExposureFix: the fix for a file every user may read keeps its
+// reader reading it. chmod o-r is enough for its owner, its group and
+// root; a reader that is none of them (a container's user reading a file
+// mounted from the host) is given the file's group first.
+func TestExposureFix(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("session: {key: a secret of enough bytes}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	owner, group := int(st.Uid), int(st.Gid)
+	stranger := 65532
+	if owner == stranger || group == stranger {
+		stranger = 65533
+	}
+	for _, c := range []struct {
+		name    string
+		r       reader
+		fix     string
+		problem string
+	}{
+		{"owner", reader{uid: owner, gid: stranger}, "chmod o-r " + path, ""},
+		{"group", reader{uid: stranger, gid: group}, "chmod o-r " + path, ""},
+		{"supplementary group", reader{uid: stranger, gid: stranger, groups: []int{group}}, "chmod o-r " + path, ""},
+		{"root", reader{uid: 0, gid: stranger}, "chmod o-r " + path, ""},
+		{"every user only", reader{uid: stranger, gid: stranger, groups: []int{stranger + 1}},
+			"chgrp " + strconv.Itoa(stranger) + " " + path + " && chmod g+r,o-r " + path,
+			" and uid " + strconv.Itoa(stranger) + " reads it only as one of them"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := exposure("the config file", path, fi, c.r)
+			if e.Fix != c.fix {
+				t.Errorf("Fix = %q, want %q", e.Fix, c.fix)
+			}
+			if want := "the config file: " + path + " is readable by every user (mode 0644)" + c.problem; e.Problem != want {
+				t.Errorf("Problem = %q, want %q", e.Problem, want)
+			}
+			if e.String() != e.Problem+": "+e.Fix {
+				t.Errorf("String = %q", e.String())
+			}
+		})
+	}
+}

@@ -52,6 +52,8 @@ COPY deploy/compose/ejabberd.yml /etc/ejabberd/ejabberd.yml
 ENV ERL_DIST_PORT=5210
 USER ejabberd
 EXPOSE 5222 5280
+# Healthy once it takes client connections (compose's --wait waits for it).
+HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=3 CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/5222"]
 CMD ["/usr/sbin/ejabberdctl", "foreground"]
 
 # Debian's Prosody (and the DNS library it recommends) with our auth
@@ -63,4 +65,5 @@ COPY prosody/mod_auth_livechat.lua /usr/local/lib/prosody/modules/mod_auth_livec
 COPY deploy/compose/prosody.cfg.lua /etc/prosody/prosody.cfg.lua
 USER prosody
 EXPOSE 5222
+HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=3 CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/5222"]
 CMD ["/usr/bin/prosody", "-F"]

@@ -130,11 +130,15 @@ install_compose() {
 # make_stack_image makes $STACK_IMAGE from debian:trixie-slim. Its
 # programs' own services are not started: a test starts the one it needs
 # with its own configuration, as it does on this machine.
+# An image made from another package list is made again.
 make_stack_image() {
-  if docker image inspect "$STACK_IMAGE" >/dev/null 2>&1; then return; fi
+  local have
+  have="$(docker image inspect --format '{{index .Config.Labels "livechat-auth.packages"}}' "$STACK_IMAGE" 2>/dev/null || true)"
+  if [[ "$have" == "${STACK_PACKAGES[*]}" ]]; then return; fi
   log "making $STACK_IMAGE: ${STACK_PACKAGES[*]} (a few minutes)"
   DOCKER_BUILDKIT=0 docker build --force-rm -q --network host -t "$STACK_IMAGE" - >/dev/null <<EOF
 FROM debian:trixie-slim
+LABEL livechat-auth.packages="${STACK_PACKAGES[*]}"
 RUN printf '#!/bin/sh\\nexit 101\\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \\
  && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${STACK_PACKAGES[*]} \\
  && rm -rf /var/lib/apt/lists/*
@@ -200,13 +204,18 @@ EOF
 # tag_go_image names the Go image golang:MAJOR.MINOR-SUITE, the
 # Dockerfile's default GO_IMAGE: this machine has no registry, and this
 # image stands in for the registry's, so that the Dockerfile and
-# docker-compose.yml build here as they are.
+# docker-compose.yml build here as they are. A golang image of that name
+# that is not one of these (the registry's, pulled) is left alone.
 tag_go_image() {
-  local version
+  local version name
   version="$("$GOROOT_HOST/bin/go" env GOVERSION)"
   version="${version#go}"
-  version="$(echo "$version" | cut -d. -f1,2)"
-  docker tag "$1" "golang:$version-$SUITE"
+  name="golang:$(echo "$version" | cut -d. -f1,2)-$SUITE"
+  if docker image inspect "$name" >/dev/null 2>&1 &&
+    ! docker image inspect --format '{{json .Config.Env}}' "$name" | grep -q 'GOPROXY=file:///usr/local/share/go-proxy'; then
+    return
+  fi
+  docker tag "$1" "$name"
 }
 
 install_packages

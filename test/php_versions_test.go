@@ -9,11 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// debian13Image is the Debian 13 image with PHP 8.4 that
-// scripts/docker-setup.sh builds.
-const debian13Image = "livechat-auth-test/stack:debian13"
+	"livechat-auth/test/harness"
+)
 
 // phpRuntime is a PHP that the wiki's example pages must run under.
 type phpRuntime struct {
@@ -26,29 +24,19 @@ type phpRuntime struct {
 // hostPHP is this machine's php (Debian 12's 8.2).
 func hostPHP(t *testing.T) phpRuntime {
 	need(t, "php", have("php"), "apt-get install php-cli")
-	return phpRuntime{name: "host", version: "8.2", command: func(_ *testing.T, dir string, env []string, args ...string) *exec.Cmd {
-		cmd := exec.Command("php", args...)
-		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
-		return cmd
+	debian12 := harness.Stack{Name: harness.Debian12}
+	return phpRuntime{name: "host", version: "8.2", command: func(t *testing.T, dir string, env []string, args ...string) *exec.Cmd {
+		return debian12.CommandIn(t, dir, append(os.Environ(), env...), "php", args...)
 	}}
 }
 
-// debian13PHP is Debian 13's php (8.4) in a container on the host's
-// network, with the repository and the temp folder at the same paths.
+// debian13PHP is Debian 13's php (8.4) in a container of the Debian 13
+// stack's image.
 func debian13PHP(t *testing.T) phpRuntime {
-	inspect := exec.Command("docker", "image", "inspect", debian13Image).Run()
-	need(t, "Docker image "+debian13Image, inspect == nil, "bash scripts/docker-setup.sh")
-	repo, tmp := mustAbs(t, ".."), os.TempDir()
+	debian13 := harness.Stack{Name: harness.Debian13, Image: harness.Debian13Image}
+	debian13.Need(t, "php", "apt-get install php-cli")
 	return phpRuntime{name: "debian13", version: "8.4", command: func(t *testing.T, dir string, env []string, args ...string) *exec.Cmd {
-		name := randomName("livechat-php-")
-		run := []string{"run", "--rm", "--name", name, "--network", "host", "-v", tmp + ":" + tmp, "-v", repo + ":" + repo, "-w", dir}
-		for _, e := range env {
-			run = append(run, "-e", e)
-		}
-		// Stopping the docker client leaves its container running: remove
-		// it by name when the test ends (gone already is fine).
-		t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
-		return exec.Command("docker", append(append(run, debian13Image, "php"), args...)...)
+		return debian13.CommandIn(t, dir, env, "php", args...)
 	}}
 }
 

@@ -9,9 +9,9 @@ import (
 )
 
 // stackVersions is what each stack's programs say of themselves.
-var stackVersions = map[string]struct{ ejabberd, prosody string }{
-	"debian12": {ejabberd: "23.01", prosody: "0.12"},
-	"debian13": {ejabberd: "24.12", prosody: "13.0"},
+var stackVersions = map[string]struct{ ejabberd, prosody, nginx string }{
+	"debian12": {ejabberd: "23.01", prosody: "0.12", nginx: "1.22"},
+	"debian13": {ejabberd: "24.12", prosody: "13.0", nginx: "1.26"},
 }
 
 // TestStackVersions checks that the chat servers this run's tests start

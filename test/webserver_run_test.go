@@ -59,8 +59,8 @@ func startPHPFPM(t *testing.T, bin string, st *chatStack) {
 	if err := os.WriteFile(conf, []byte(global+pool+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--nodaemonize", "--fpm-config", conf)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/bin"} // the key comes from the pool file only
+	// The key comes from the pool file only.
+	cmd := stack.Command(t, []string{"PATH=/usr/sbin:/usr/bin:/bin"}, bin, "--nodaemonize", "--fpm-config", conf)
 	startDaemon(t, cmd, "php-fpm", filepath.Join(dir, "php-fpm.log"), func() bool {
 		c, err := net.Dial("unix", st.socket)
 		if err == nil {
@@ -106,7 +106,7 @@ func startNginx(t *testing.T, st *chatStack) string {
 	if err := os.Symlink("/etc/nginx/fastcgi_params", filepath.Join(dir, "fastcgi_params")); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("/usr/sbin/nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+	cmd := stack.Command(t, nil, "/usr/sbin/nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
 	startDaemon(t, cmd, "nginx", filepath.Join(dir, "error.log"), portOpen(port))
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
@@ -147,7 +147,7 @@ func startApache(t *testing.T, st *chatStack) string {
 	})
 	dir := frontDir(t, st, "apache")
 	writeFiles(t, dir, map[string]string{"apache2.conf": fmt.Sprintf(apacheMain, dir, port), "site.conf": site})
-	cmd := exec.Command("/usr/sbin/apache2", "-f", filepath.Join(dir, "apache2.conf"), "-DFOREGROUND")
+	cmd := stack.Command(t, nil, "/usr/sbin/apache2", "-f", filepath.Join(dir, "apache2.conf"), "-DFOREGROUND")
 	startDaemon(t, cmd, "apache2", filepath.Join(dir, "error.log"), portOpen(port))
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }

@@ -35,21 +35,42 @@ func TestWebServerFront(t *testing.T) {
 	need(t, "root", os.Geteuid() == 0, "run as root: the web servers start as root and run as www-data")
 	_, err := user.Lookup("www-data")
 	need(t, "user www-data", err == nil, "adduser --system --group www-data")
-	fpm, _ := filepath.Glob("/usr/sbin/php-fpm*")
-	need(t, "php-fpm", len(fpm) > 0, "apt-get install php-fpm")
+	fpm := stackFPM(t)
 	_, err = os.Stat("browser/node_modules/converse.js/dist/converse.min.js")
 	need(t, "Converse.js", err == nil, "cd test/browser && npm ci")
 
 	st := startChatStack(t)
-	startPHPFPM(t, fpm[0], st)
+	startPHPFPM(t, fpm, st)
 	t.Run("nginx", func(t *testing.T) {
-		need(t, "nginx", have("/usr/sbin/nginx"), "apt-get install nginx")
-		checkFront(t, st, startNginx(t, st), "nginx")
+		stack.Need(t, "nginx", "apt-get install nginx")
+		front := startNginx(t, st)
+		resp, err := http.Get(front + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := "nginx/" + stackVersions[stack.Name].nginx + "."; !strings.HasPrefix(resp.Header.Get("Server"), want) {
+			t.Errorf("the front is %q, not the %s stack's %s", resp.Header.Get("Server"), stack.Name, want)
+		}
+		checkFront(t, st, front, "nginx")
 	})
 	t.Run("apache", func(t *testing.T) {
-		need(t, "apache2", have("/usr/sbin/apache2"), "apt-get install apache2")
+		stack.Need(t, "apache2", "apt-get install apache2")
 		checkFront(t, st, startApache(t, st), "apache")
 	})
+}
+
+// stackFPM is the stack's php-fpm program: this machine's (Debian 12's
+// php-fpm8.2), or Debian 13's php-fpm8.4.
+func stackFPM(t *testing.T) string {
+	t.Helper()
+	if stack.Containers() {
+		stack.Need(t, "php-fpm8.4", "apt-get install php-fpm")
+		return "php-fpm8.4"
+	}
+	fpm, _ := filepath.Glob("/usr/sbin/php-fpm*")
+	need(t, "php-fpm", len(fpm) > 0, "apt-get install php-fpm")
+	return fpm[0]
 }
 
 // chatStack is what sits behind the web server: ejabberd (WebSocket and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,12 +36,17 @@ type Stack struct {
 }
 
 // CurrentStack is the stack $LIVECHAT_AUTH_TEST_STACK names: Debian 12
-// (this machine) when unset.
+// (this machine) when unset. Any other name stops the run: a misspelt
+// stack must not check this machine's programs under another's name.
 func CurrentStack() Stack {
-	if os.Getenv(StackEnv) == Debian13 {
+	switch name := os.Getenv(StackEnv); name {
+	case "", Debian12:
+		return Stack{Name: Debian12}
+	case Debian13:
 		return Stack{Name: Debian13, Image: Debian13Image}
+	default:
+		panic(fmt.Sprintf("%s=%q: no such stack (%s or %s)", StackEnv, name, Debian12, Debian13))
 	}
-	return Stack{Name: Debian12}
 }
 
 // Containers reports whether the stack's programs run in containers.
@@ -63,7 +69,7 @@ func (s Stack) Need(t testing.TB, name, hint string) {
 
 // Command is exec.Command(name, args...) with env as its whole
 // environment (nil: this process's, or the image's in a container), run
-// on this machine or, for Debian 13, in a container of
+// in this process's folder on this machine or, for Debian 13, in a container of
 // the stack's image. The container shares this machine's network and
 // process namespace, and sees /tmp (test folders, the binary under test)
 // and the repository at the same paths, so that ports, pids, files and
@@ -72,9 +78,15 @@ func (s Stack) Need(t testing.TB, name, hint string) {
 // forwards them); the container is removed when the test ends.
 func (s Stack) Command(t testing.TB, env []string, name string, args ...string) *exec.Cmd {
 	t.Helper()
+	return s.CommandIn(t, "", env, name, args...)
+}
+
+// CommandIn is Command run in the folder dir ("": this process's).
+func (s Stack) CommandIn(t testing.TB, dir string, env []string, name string, args ...string) *exec.Cmd {
+	t.Helper()
 	if !s.Containers() {
 		cmd := exec.Command(name, args...)
-		cmd.Env = env
+		cmd.Env, cmd.Dir = env, dir
 		return cmd
 	}
 	b := make([]byte, 6)
@@ -82,8 +94,11 @@ func (s Stack) Command(t testing.TB, env []string, name string, args ...string) 
 	container := "livechat-auth-test-" + hex.EncodeToString(b)
 	run := []string{"run", "--rm", "--name", container, "--network", "host", "--pid", "host",
 		"-v", "/tmp:/tmp", "-v", repoRoot() + ":" + repoRoot()}
-	if wd, err := os.Getwd(); err == nil {
-		run = append(run, "-w", wd)
+	if dir == "" {
+		dir, _ = os.Getwd() // an unknown folder leaves the image's
+	}
+	if dir != "" {
+		run = append(run, "-w", dir)
 	}
 	for _, kv := range env {
 		run = append(run, "-e", kv)

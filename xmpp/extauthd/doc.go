@@ -46,8 +46,8 @@
 //     be taken for the next request's.
 //
 // A reply that never comes is the one thing worse than a refusal.
-// ejabberd 23.01 (TestEjabberdMissingReply) and 24.12 (measured the same
-// in a Debian 13 container) then wait out a fixed 30 s call timeout,
+// ejabberd 23.01 and 24.12 (TestEjabberdMissingReply runs on both) then
+// wait out a fixed 30 s call timeout,
 // refuse that sign-in and, at the same moment, those queued behind it on
 // the same process, log "External authentication program failed when
 // calling 'check_password' …: timeout" ("disconnected" for the queued

@@ -45,8 +45,13 @@ CMD ["serve"]
 # distribution listens on ERL_DIST_PORT, without epmd; /run/ejabberd holds
 # its pidfile (Debian makes it at boot; an image has to make it itself).
 FROM debian:${DEBIAN}-slim AS ejabberd
+# Its user's own group is 65532, serve's, and it stays in the ejabberd
+# group (which reads /etc/ejabberd): the config files mounted in both
+# containers are then made private with one group that names nothing else
+# on the host.
 RUN apt-get update && apt-get install -y --no-install-recommends ejabberd && rm -rf /var/lib/apt/lists/* \
- && install -d -o ejabberd -g ejabberd /run/ejabberd
+ && install -d -o ejabberd -g ejabberd /run/ejabberd \
+ && groupadd -g 65532 livechat-auth && usermod -g 65532 -a -G ejabberd ejabberd
 COPY --from=build /out/livechat-auth /usr/local/bin/livechat-auth
 COPY deploy/compose/ejabberd.yml /etc/ejabberd/ejabberd.yml
 ENV ERL_DIST_PORT=5210

@@ -59,17 +59,23 @@ func (c Config) StrictConfigFile(path string) error {
 // o-r" does when r reads the file as its owner or through the file's
 // group. When r reads it only as one of every user (a container's user,
 // such as serve's 65532, reading a file mounted from the host), chmod
-// alone would lock it out: the file is given r's group first. Nothing can
-// be changed on a read-only mount: the fix is then for the file mounted
-// there.
+// alone would lock it out: the file is given r's group first, readable and
+// no more by that group (g=r: a checkout's 0664 must not become writable
+// by it). Root reads any file, so it cannot tell who else must: its fix
+// names that step. Nothing can be changed on a read-only mount: the fix is
+// then for the file mounted there.
 func exposure(key, path string, fi os.FileInfo, r reader) Exposure {
 	e := Exposure{
 		Problem: fmt.Sprintf("%s: %s is readable by every user (mode %04o)", key, path, fi.Mode().Perm()),
 		Fix:     "chmod o-r " + path,
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && r.readsAsOther(st.Uid, st.Gid) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case ok && r.readsAsOther(st.Uid, st.Gid):
 		e.Problem += fmt.Sprintf(" and uid %d reads it only as one of them", r.uid)
-		e.Fix = fmt.Sprintf("chgrp %d %s && chmod g+r,o-r %s", r.gid, path, path)
+		e.Fix = fmt.Sprintf("chgrp %d %s && chmod g=r,o= %s", r.gid, path, path)
+	case r.uid == 0:
+		e.Fix = "give it to the user that reads it (its owner, or its group), then chmod o-r " + path
 	}
 	if readOnly(path) {
 		e.Fix += ", on the file mounted there (a read-only mount here)"

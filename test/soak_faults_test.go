@@ -153,6 +153,9 @@ func (s *soakStack) inject(t *testing.T, l *ledger, rng *rand.Rand, fault string
 	case faultEjabberd:
 		s.ej.Load().stop()
 		s.ej.Store(startEjabberdWith(t, s.ejOpts))
+		if stack.Containers() {
+			w.detail = s.daemonAfterRestart(t, l)
+		}
 	case faultBadReload:
 		w.detail = s.badReload(t, l, rng)
 	case faultGoodReload:
@@ -202,6 +205,25 @@ func (s *soakStack) killDaemon(t *testing.T, l *ledger) string {
 	}
 	s.daemon = pids[0]
 	return fmt.Sprintf("pid %d, then %d after %s", old, s.daemon, back.Round(time.Millisecond))
+}
+
+// daemonAfterRestart waits, on a stack in containers, for the daemon that
+// replaces the one ejabberd's restart ended: there the daemon lives in
+// ejabberd's container and ends with it, as it does in ejabberd's systemd
+// unit, and the traffic's next request starts another.
+func (s *soakStack) daemonAfterRestart(t *testing.T, l *ledger) string {
+	t.Helper()
+	old := s.daemon
+	var pids []int
+	if !eventually(t, 30*time.Second, func() bool {
+		pids = daemonPIDs(t, s.ej.Load().RunDir)
+		return len(pids) == 1 && pids[0] != old
+	}) {
+		l.problem("no new daemon 30s after ejabberd's container ended daemon %d: %v", old, pids)
+		return ""
+	}
+	s.daemon = pids[0]
+	return fmt.Sprintf("daemon %d ended with ejabberd's container, then %d", old, s.daemon)
 }
 
 // brokenConfigs are ways an operator breaks the config file.

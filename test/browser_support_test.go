@@ -117,6 +117,15 @@ proxy:
 	if !slices.Equal(after.WebSockets, []string{"/xmpp-websocket"}) || !slices.Equal(after.Credentials, []string{"?profile", "(none)"}) {
 		t.Errorf("after the clicks: %+v, want one WebSocket, the profile, then one token", after)
 	}
+	// Nothing of the chat outlives the tab: a shared computer keeps no
+	// contacts or messages once the browser is closed. Converse keeps the
+	// last JID in localStorage (a logout removes it), nothing else.
+	var stored struct{ LocalStorage, IndexedDB []string }
+	browserReport(t, out, "STORED", &stored)
+	stored.LocalStorage = slices.DeleteFunc(stored.LocalStorage, func(k string) bool { return k == "conversejs-session-jid" })
+	if len(stored.LocalStorage) != 0 || len(stored.IndexedDB) != 0 {
+		t.Errorf("the chat left %+v beyond the tab's session storage", stored)
+	}
 	// Minimized, the room comes back with the second click.
 	var reopen struct{ Minimized, Shown bool }
 	browserReport(t, out, "REOPEN", &reopen)

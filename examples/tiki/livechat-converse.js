@@ -26,6 +26,11 @@ export function converseSettings(profile) {
     websocket_url: (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/xmpp-websocket',
     discover_connection_methods: false,
     reuse_scram_keys: false, // the password is a one-time token
+    // Kept for the tab only: on a shared computer, nothing of the chat
+    // (contacts, messages) stays behind once the browser is closed, and a
+    // logout clears it at once.
+    persistent_store: 'sessionStorage',
+    clear_cache_on_logout: true,
     assets_path: '/dist/',
     i18n: 'en',
     blacklisted_plugins: ['converse-omemo', 'converse-omemo-views'],

@@ -94,6 +94,11 @@ try {
   await button.click();
   report('REOPEN', { minimized, shown: await settled('visible') });
   report('AFTER', { websockets: sockets, credentials });
+  // What the chat leaves in the browser beyond the tab's session.
+  report('STORED', await page.evaluate(async () => ({
+    localStorage: Object.keys(localStorage),
+    indexedDB: (await indexedDB.databases()).map((d) => d.name),
+  })));
   await page.screenshot({ path: shot });
   rc = 0;
 } catch (e) {

@@ -4,17 +4,13 @@
 // Prints one JSON line with what the page said at each step, and saves a
 // screenshot of the owner's last page.
 // Usage: node migration.mjs LOGGED_OUT_URL OWNER_URL NEWBIE_URL SCREENSHOT CHAT_NAME CHAT_PASSWORD TAKEN_NAME TAKEN_PASSWORD
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const [outURL, ownerURL, newbieURL, shot, chatName, chatPassword, takenName, takenPassword] = process.argv.slice(2);
 let browser;
 let rc = 1;
 try {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
   const text = async (page, sel) => ((await page.$(sel)) ? (await page.innerText(sel)).replace(/\s+/g, ' ').trim() : '');
   const result = {};
 

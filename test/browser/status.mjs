@@ -5,17 +5,13 @@
 // the settings' generation), clears the lock of CLEAR (unless empty)
 // with its button, and saves a screenshot. Prints one JSON line: what the page showed before and after.
 // Usage: node status.mjs PAGE_URL SECRET SCREENSHOT CLEAR
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const [url, secret, shot, clear] = process.argv.slice(2);
 let browser;
 let rc = 1;
 try {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
   const context = await browser.newContext({ viewport: { width: 1100, height: 1400 }, httpCredentials: { username: 'operator', password: secret } });
   const page = await context.newPage();
   const read = async () => ({

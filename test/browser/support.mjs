@@ -11,15 +11,11 @@
 // Exit 0: joined, sent, and the answer was shown; 1 otherwise. Requests
 // that leave loopback are blocked, as in widget.mjs.
 import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { launch, log, loopbackContext } from './chromium.mjs';
 
 const [url, room, text, answer, shot] = process.argv.slice(2);
 const LOGIN_TIMEOUT = Number(process.env.LOGIN_TIMEOUT_MS || 30000);
 const ROOM = `converse-muc[jid="${room}"]`;
-const LOOPBACK = /^(https?|wss?):\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//i;
-
-const t0 = Date.now();
-const log = (...a) => console.log(`[${String(Date.now() - t0).padStart(6)}ms]`, ...a);
 const report = (name, value) => console.log(`${name}: ${JSON.stringify(value)}`);
 const stdin = createInterface({ input: process.stdin });
 const nextLine = () => new Promise((resolve) => stdin.once('line', resolve));
@@ -27,18 +23,8 @@ const nextLine = () => new Promise((resolve) => stdin.once('line', resolve));
 let browser;
 let rc = 1;
 try {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (LOOPBACK.test(u) || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
-    log('blocked', u);
-    return route.abort('blockedbyclient');
-  });
+  browser = await launch();
+  const context = await loopbackContext(browser, { viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const sockets = [];
   const credentials = [];

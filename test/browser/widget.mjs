@@ -5,33 +5,19 @@
 // Exit 0: signed in and the message was sent; 1 otherwise. Requests that
 // leave loopback are blocked (the machine has no network, and a test must
 // not depend on one).
-import { chromium } from 'playwright-core';
+import { launch, log, loopbackContext } from './chromium.mjs';
 
 const [url, peer, text, shot] = process.argv.slice(2);
 const LOGIN_TIMEOUT = Number(process.env.LOGIN_TIMEOUT_MS || 30000);
 // Rendered only once the connection is up and the session bound.
 const SIGNED_IN = 'converse-user-profile .xmpp-status';
 const CHAT = `converse-chat[jid="${peer}"]`;
-const LOOPBACK = /^(https?|wss?):\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//i;
-
-const t0 = Date.now();
-const log = (...a) => console.log(`[${String(Date.now() - t0).padStart(6)}ms]`, ...a);
 
 let browser;
 let rc = 1;
 try {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (LOOPBACK.test(u) || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
-    log('blocked', u);
-    return route.abort('blockedbyclient');
-  });
+  browser = await launch();
+  const context = await loopbackContext(browser, { viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => log('page error', e.message));
   page.on('response', (r) => { if (r.status() >= 400) log('HTTP', r.status(), r.url()); });

@@ -24,6 +24,8 @@ const (
 	placeholderDocroot     = "/var/www/tiki"          // the wiki's root folder
 	placeholderSocket      = "/run/php/tiki-fpm.sock" // the wiki's php-fpm pool
 	placeholderSessionKey  = "PASTE-SESSION-KEY-HERE" // the content of session.key_file
+	placeholderPoolUser    = "user = tiki"            // the pool's own user (webserver_pool_test.go's poolUser)
+	placeholderPoolGroup   = "group = tiki"           // and group
 	placeholderNginxListen = "listen 80;"             // nginx's port
 	placeholderApacheHost  = "<VirtualHost *:80>"     // Apache's port
 )
@@ -42,14 +44,28 @@ func fillPlaceholders(t testing.TB, what, block string, values map[string]string
 }
 
 // startPHPFPM runs php-fpm with docs/tiki.md's pool, its placeholders
-// filled in, under a generated global section of its own.
+// filled in, under a generated global section of its own. The pool's
+// user tiki is nobody here (see poolUser), which owns the wiki's temp/
+// folder, as tiki would; the rest of the wiki is root's and readable by
+// all, as docs/tiki.md says.
 func startPHPFPM(t *testing.T, bin string, st *chatStack) {
 	t.Helper()
 	pool := fillPlaceholders(t, "docs/tiki.md's pool", strings.Join(docBlock(t, "../docs/tiki.md", "ini", "env[LIVECHAT_AUTH_SESSION_KEY]"), "\n"), map[string]string{
 		placeholderSocket:     st.socket,
 		placeholderServe:      strings.TrimPrefix(st.serve.URL, "http://"),
 		placeholderSessionKey: st.sessionKey,
+		placeholderDocroot:    st.docroot,
+		placeholderPoolUser:   "user = " + poolUser,
+		placeholderPoolGroup:  "group = " + poolGroup,
 	})
+	uid, gid := lookupIDs(t, poolUser)
+	temp := filepath.Join(st.docroot, "temp")
+	if err := os.Mkdir(temp, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(temp, uid, gid); err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(st.web, "php-fpm")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -89,12 +105,16 @@ http {
 `
 
 // startNginx runs nginx with a generated main config that includes
-// README's nginx block, and returns the front's URL.
-func startNginx(t *testing.T, st *chatStack) string {
+// README's nginx block, listening on a plain port and on a TLS port with
+// the stack's certificate (the TLS README says to add), and returns the
+// front.
+func startNginx(t *testing.T, st *chatStack) front {
 	t.Helper()
-	port := freePort(t)
+	port, tlsPort := freePort(t), freePort(t)
+	listen := fmt.Sprintf("listen 127.0.0.1:%d;\n    listen 127.0.0.1:%d ssl;\n    ssl_certificate %s;\n    ssl_certificate_key %s;",
+		port, tlsPort, st.tlsCert, st.tlsKey)
 	site := fillPlaceholders(t, "README's nginx block", strings.Join(docBlock(t, "../README.md", "nginx", "location = /xmpp-websocket"), "\n"), map[string]string{
-		placeholderNginxListen: fmt.Sprintf("listen 127.0.0.1:%d;", port),
+		placeholderNginxListen: listen,
 		placeholderDocroot:     st.docroot,
 		placeholderSocket:      st.socket,
 		placeholderServe:       strings.TrimPrefix(st.serve.URL, "http://"),
@@ -107,12 +127,13 @@ func startNginx(t *testing.T, st *chatStack) string {
 		t.Fatal(err)
 	}
 	cmd := stack.Command(t, nil, "/usr/sbin/nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
-	startDaemon(t, cmd, "nginx", filepath.Join(dir, "error.log"), portOpen(port))
-	return fmt.Sprintf("http://127.0.0.1:%d", port)
+	startDaemon(t, cmd, "nginx", filepath.Join(dir, "error.log"), portsOpen(port, tlsPort))
+	return newFront(st, "nginx", port, tlsPort)
 }
 
 // apacheMain loads what Debian's apache2 enables by default that the
-// block uses, and what "a2enmod proxy_http proxy_fcgi" adds.
+// block uses, what "a2enmod proxy_http proxy_fcgi headers" adds, and
+// mod_ssl for the TLS port (a2enmod ssl).
 const apacheMain = `ServerRoot "%[1]s"
 DefaultRuntimeDir "%[1]s"
 PidFile "%[1]s/apache2.pid"
@@ -120,36 +141,50 @@ ErrorLog "%[1]s/error.log"
 LogLevel info
 ServerName 127.0.0.1
 Listen 127.0.0.1:%[2]d
+Listen 127.0.0.1:%[3]d
 User www-data
 Group www-data
 LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
 LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
 LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
 LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
+LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so
 LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
 LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so
 LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
 TypesConfig /etc/mime.types
 CustomLog "%[1]s/access.log" common
 Include "%[1]s/site.conf"
+Include "%[1]s/site-tls.conf"
 `
 
 // startApache runs Apache with a generated main config that includes
-// README's Apache block, and returns the front's URL.
-func startApache(t *testing.T, st *chatStack) string {
+// README's Apache block twice: on a plain port, and on a TLS port with
+// the stack's certificate (the TLS README says to add). It returns the
+// front.
+func startApache(t *testing.T, st *chatStack) front {
 	t.Helper()
-	port := freePort(t)
-	site := fillPlaceholders(t, "README's Apache block", strings.Join(docBlock(t, "../README.md", "apache", "ProxyPass /xmpp-websocket"), "\n"), map[string]string{
-		placeholderApacheHost: fmt.Sprintf("<VirtualHost *:%d>", port),
-		placeholderDocroot:    st.docroot,
-		placeholderSocket:     st.socket,
-		placeholderServe:      strings.TrimPrefix(st.serve.URL, "http://"),
-	})
+	port, tlsPort := freePort(t), freePort(t)
+	block := strings.Join(docBlock(t, "../README.md", "apache", "ProxyPassMatch \"^/xmpp-websocket$\""), "\n")
+	site := func(host string) string {
+		return fillPlaceholders(t, "README's Apache block", block, map[string]string{
+			placeholderApacheHost: host,
+			placeholderDocroot:    st.docroot,
+			placeholderSocket:     st.socket,
+			placeholderServe:      strings.TrimPrefix(st.serve.URL, "http://"),
+		})
+	}
 	dir := frontDir(t, st, "apache")
-	writeFiles(t, dir, map[string]string{"apache2.conf": fmt.Sprintf(apacheMain, dir, port), "site.conf": site})
+	writeFiles(t, dir, map[string]string{
+		"apache2.conf": fmt.Sprintf(apacheMain, dir, port, tlsPort),
+		"site.conf":    site(fmt.Sprintf("<VirtualHost *:%d>", port)),
+		"site-tls.conf": site(fmt.Sprintf("<VirtualHost *:%d>\n    SSLEngine on\n    SSLCertificateFile %s\n    SSLCertificateKeyFile %s",
+			tlsPort, st.tlsCert, st.tlsKey)),
+	})
 	cmd := stack.Command(t, nil, "/usr/sbin/apache2", "-f", filepath.Join(dir, "apache2.conf"), "-DFOREGROUND")
-	startDaemon(t, cmd, "apache2", filepath.Join(dir, "error.log"), portOpen(port))
-	return fmt.Sprintf("http://127.0.0.1:%d", port)
+	startDaemon(t, cmd, "apache2", filepath.Join(dir, "error.log"), portsOpen(port, tlsPort))
+	return newFront(st, "apache", port, tlsPort)
 }
 
 // frontDir makes a web server's own folder beside the docroot.
@@ -171,13 +206,17 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-func portOpen(port int) func() bool {
+// portsOpen reports whether every one of the loopback ports accepts.
+func portsOpen(ports ...int) func() bool {
 	return func() bool {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
-		if err == nil {
+		for _, port := range ports {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
+			if err != nil {
+				return false
+			}
 			c.Close()
 		}
-		return err == nil
+		return true
 	}
 }
 

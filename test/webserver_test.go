@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,10 +27,13 @@ import (
 // of docs/tiki.md, which is the only way the session key reaches PHP
 // (php-fpm starts with an empty environment). Through each front: the
 // session API, health and metrics of livechat-auth serve are not
-// reachable; the credentials endpoint hands out a token with which a BOSH
+// reachable, by their paths or by paths that step to them; a subpath of
+// a chat path is not forwarded; the chat server learns the browser's
+// scheme; the credentials endpoint hands out a token with which a BOSH
 // client signs in through /http-bind (and once only); and headless
 // Chromium opens the widget page, signs alice in over /xmpp-websocket and
-// sends a message that bob, a second client, receives.
+// sends a message that bob, a second client, receives. Then the pool's
+// socket itself: who gets the key from it (checkPool).
 func TestWebServerFront(t *testing.T) {
 	needBrowser(t)
 	need(t, "root", os.Geteuid() == 0, "run as root: the web servers start as root and run as www-data")
@@ -44,7 +48,7 @@ func TestWebServerFront(t *testing.T) {
 	t.Run("nginx", func(t *testing.T) {
 		stack.Need(t, "nginx", "apt-get install nginx")
 		front := startNginx(t, st)
-		resp, err := http.Get(front + "/")
+		resp, err := http.Get(front.url + "/")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,11 +56,16 @@ func TestWebServerFront(t *testing.T) {
 		if want := "nginx/" + stackVersions[stack.Name].nginx + "."; !strings.HasPrefix(resp.Header.Get("Server"), want) {
 			t.Errorf("the front is %q, not the %s stack's %s", resp.Header.Get("Server"), stack.Name, want)
 		}
-		checkFront(t, st, front, "nginx")
+		checkFront(t, st, front)
 	})
 	t.Run("apache", func(t *testing.T) {
 		stack.Need(t, "apache2", "apt-get install apache2")
-		checkFront(t, st, startApache(t, st), "apache")
+		checkFront(t, st, startApache(t, st))
+	})
+	// Last: its last request leaves the pool's worker with the
+	// open_basedir it set, as php-fpm does.
+	t.Run("php-fpm pool", func(t *testing.T) {
+		checkPool(t, st)
 	})
 }
 
@@ -80,11 +89,15 @@ type chatStack struct {
 	host       string
 	sessionKey string
 	serve      *serveProcess
+	upstream   *chatUpstream // between serve's proxy and ejabberd
 	c2sPort    int
 	logPath    string // livechat-auth's log
 	web        string // world-readable folder: docroot, php-fpm socket, web server files
 	docroot    string
 	socket     string
+	tlsCert    string // the fronts' TLS certificate and key
+	tlsKey     string
+	tlsClient  *http.Client // trusts tlsCert
 }
 
 func startChatStack(t *testing.T) *chatStack {
@@ -95,20 +108,22 @@ func startChatStack(t *testing.T) *chatStack {
 	cfgPath, st.logPath = writeConfig(t, t.TempDir(), w.ReaderDSN, []string{st.host}, "")
 	ej := startEjabberdWith(t, ejabberdOptions{Host: st.host, Extauth: binPath + " extauth --config " + cfgPath, BOSH: true})
 	st.c2sPort = ej.C2SPort
+	st.upstream = startChatUpstream(t, fmt.Sprintf("http://127.0.0.1:%d", ej.HTTPPort))
 	appendConfig(t, cfgPath, fmt.Sprintf(`token:
   signing_key_file: %q
 session:
   key: %q
 proxy:
   websocket_path: /xmpp-websocket
-  websocket_upstream: ws://127.0.0.1:%[3]d/ws
+  websocket_upstream: ws://%[3]s/ws
   bosh_path: /http-bind
-  bosh_upstream: http://127.0.0.1:%[3]d/bosh
-`, keygen(t, "EdDSA"), st.sessionKey, ej.HTTPPort))
+  bosh_upstream: http://%[3]s/bosh
+`, keygen(t, "EdDSA"), st.sessionKey, st.upstream.addr))
 	st.serve = startServe(t, cfgPath)
 
-	// The web servers' workers and php-fpm's run as www-data: they need
-	// to traverse this folder, which t.TempDir's 0700 parents forbid.
+	// The web servers' workers run as www-data and php-fpm's as nobody:
+	// they need to traverse this folder, which t.TempDir's 0700 parents
+	// forbid.
 	var err error
 	st.web, err = os.MkdirTemp("", "livechat-web-")
 	if err != nil {
@@ -121,6 +136,11 @@ proxy:
 	st.docroot = filepath.Join(st.web, "wiki")
 	st.socket = filepath.Join(st.web, "php-fpm.sock")
 	writeDocroot(t, st.docroot)
+	certs := filepath.Join(st.web, "tls")
+	if err := os.Mkdir(certs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st.tlsCert, st.tlsKey, st.tlsClient = writeCertificate(t, certs)
 	return st
 }
 
@@ -151,9 +171,13 @@ func writeDocroot(t *testing.T, docroot string) {
 }
 
 // checkFront is what every front must do.
-func checkFront(t *testing.T, st *chatStack, front, name string) {
+func checkFront(t *testing.T, st *chatStack, fr front) {
+	front, name := fr.url, fr.name
 	t.Run("serve's APIs stay server to server", func(t *testing.T) {
 		checkNotForwarded(t, st, front)
+	})
+	t.Run("the chat server learns the browser's scheme", func(t *testing.T) {
+		checkForwardedProto(t, st, fr)
 	})
 	t.Run("BOSH through /http-bind", func(t *testing.T) {
 		token := credentials(t, front)
@@ -171,6 +195,9 @@ func checkFront(t *testing.T, st *chatStack, front, name string) {
 
 // checkNotForwarded asks the front and serve for serve's own paths: serve
 // answers each, the front answers 404 (its docroot has no such file).
+// Paths that step from a chat path to serve's own reach neither serve's
+// session API nor its metrics, and a chat path's subpath is not
+// forwarded.
 func checkNotForwarded(t *testing.T, st *chatStack, front string) {
 	for _, path := range []string{"/v1/sessions", "/healthz", "/metrics", "/v1/keys/signing.pem", "/.well-known/jwks.json"} {
 		direct, body := fetch(t, http.MethodGet, st.serve.URL+path, "", nil)
@@ -191,6 +218,99 @@ func checkNotForwarded(t *testing.T, st *chatStack, front string) {
 			t.Errorf("signed session request to %s: %d (token %v), want %d", base, status, token != "", want)
 		}
 	}
+	// What checkNotStepped looks for in an answer, as serve gives it.
+	for path, mark := range map[string]string{"/v1/sessions": "method-not-allowed", "/metrics": "# TYPE "} {
+		if _, body := fetch(t, http.MethodGet, st.serve.URL+path, "", nil); !strings.Contains(body, mark) {
+			t.Fatalf("serve's GET %s has no %q: checkNotStepped proves nothing\n%s", path, mark, body)
+		}
+	}
+	for _, target := range steppingTargets {
+		checkNotStepped(t, st, front, target)
+	}
+	// A subpath of a chat path: serve would forward it, the front does not.
+	for _, path := range []string{"/xmpp-websocket/x", "/http-bind/x"} {
+		for base, want := range map[string]int{st.serve.URL: http.StatusNoContent, front: http.StatusNotFound} {
+			probe := randomHex(t, 8)
+			status, _ := rawRequest(t, base, http.MethodGet, path, map[string]string{probeHeader: probe}, "")
+			if _, arrived := st.upstream.forwardedProto(probe); status != want || arrived != (want == http.StatusNoContent) {
+				t.Errorf("GET %s%s: %d, reached the chat server: %v; want %d", base, path, status, arrived, want)
+			}
+		}
+	}
+}
+
+// steppingTargets are request targets that step between a chat path and
+// serve's own paths with dot segments, encoded slashes and dots, or a
+// path parameter.
+var steppingTargets = []string{
+	"/v1/sessions%2F..%2F..%2Fhttp-bind",
+	"/xmpp-websocket/../v1/sessions",
+	"/http-bind/../metrics",
+	"/%2e%2e/v1/sessions",
+	"/xmpp-websocket%2F..%2Fv1%2Fsessions",
+	"/http-bind/..%2Fv1/sessions",
+	"/http-bind/%2e%2e/metrics",
+	"/http-bind/..;/v1/sessions",
+}
+
+// checkNotStepped sends target, as sent, through the front: as a
+// correctly signed session request, which must get no token, and as a
+// GET, which must get neither serve's session API (its answer to a GET
+// is method-not-allowed) nor its metrics. Whatever else the front does
+// with it (404, 400, the chat server once the path is cleaned) is logged.
+func checkNotStepped(t *testing.T, st *chatStack, front, target string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"login":"alice","nonce":%q}`, randomHex(t, 12))
+	now := time.Now()
+	status, answer := rawRequest(t, front, http.MethodPost, target, map[string]string{
+		session.HeaderTimestamp: fmt.Sprint(now.Unix()),
+		session.HeaderSignature: session.Sign([]byte(st.sessionKey), now, []byte(body)),
+	}, body)
+	var reply struct{ Token string }
+	_ = json.Unmarshal([]byte(answer), &reply) // most answers are not JSON
+	if reply.Token != "" {
+		t.Errorf("POST %s through the front reached serve's session API: %d, a token", target, status)
+	}
+	getStatus, page := rawRequest(t, front, http.MethodGet, target, nil, "")
+	if strings.Contains(page, "method-not-allowed") || strings.Contains(page, "# TYPE ") {
+		t.Errorf("GET %s through the front reached serve's API or metrics: %d\n%s", target, getStatus, page)
+	}
+	t.Logf("%s through the front: POST %d, GET %d", target, status, getStatus)
+}
+
+// rawRequest sends method and target to base's host as they are, byte
+// for byte (no client cleans the path), and returns the answer's status
+// and body; it follows no redirect.
+func rawRequest(t *testing.T, base, method, target string, headers map[string]string, body string) (int, string) {
+	t.Helper()
+	addr := strings.TrimPrefix(base, "http://")
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var req strings.Builder
+	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Length: %d\r\n", method, target, addr, len(body))
+	for k, v := range headers {
+		fmt.Fprintf(&req, "%s: %s\r\n", k, v)
+	}
+	req.WriteString("\r\n" + body)
+	if _, err := io.WriteString(c, req.String()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%s %s%s: %v", method, base, target, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(data)
 }
 
 // fetch sends one request and returns the answer's status and body.

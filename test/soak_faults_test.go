@@ -152,6 +152,12 @@ func (s *soakStack) inject(t *testing.T, l *ledger, rng *rand.Rand, fault string
 		w.detail = s.killDaemon(t, l)
 	case faultEjabberd:
 		s.ej.Load().stop()
+		if stack.Containers() {
+			// A container sharing the machine's pids may or may not take
+			// the daemon with it; ejabberd's systemd unit would: end it,
+			// so that every run on this stack is alike.
+			_ = syscall.Kill(s.daemon, syscall.SIGKILL) // gone already is fine
+		}
 		s.ej.Store(startEjabberdWith(t, s.ejOpts))
 		if stack.Containers() {
 			w.detail = s.daemonAfterRestart(t, l)
@@ -208,9 +214,8 @@ func (s *soakStack) killDaemon(t *testing.T, l *ledger) string {
 }
 
 // daemonAfterRestart waits, on a stack in containers, for the daemon that
-// replaces the one ejabberd's restart ended: there the daemon lives in
-// ejabberd's container and ends with it, as it does in ejabberd's systemd
-// unit, and the traffic's next request starts another.
+// replaces the one ended with ejabberd's restart, as ejabberd's systemd
+// unit ends it: the traffic's next request starts another.
 func (s *soakStack) daemonAfterRestart(t *testing.T, l *ledger) string {
 	t.Helper()
 	old := s.daemon

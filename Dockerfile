@@ -57,8 +57,10 @@ COPY deploy/compose/ejabberd.yml /etc/ejabberd/ejabberd.yml
 ENV ERL_DIST_PORT=5210
 USER ejabberd
 EXPOSE 5222 5280
-# Healthy once it takes client connections (compose's --wait waits for it).
-HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=3 CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/5222"]
+# Healthy once it listens on 5222 (0x1466) for clients, which compose's
+# --wait waits for: read from the kernel's socket table, since a probe
+# that connected would log a client every two seconds.
+HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=3 CMD ["grep", "-Eqs", "^ *[0-9]+: [0-9A-F]+:1466 [0-9A-F]+:0000 0A ", "/proc/net/tcp", "/proc/net/tcp6"]
 CMD ["/usr/sbin/ejabberdctl", "foreground"]
 
 # Debian's Prosody (and the DNS library it recommends) with our auth
@@ -70,5 +72,5 @@ COPY prosody/mod_auth_livechat.lua /usr/local/lib/prosody/modules/mod_auth_livec
 COPY deploy/compose/prosody.cfg.lua /etc/prosody/prosody.cfg.lua
 USER prosody
 EXPOSE 5222
-HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=3 CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/5222"]
+HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=3 CMD ["grep", "-Eqs", "^ *[0-9]+: [0-9A-F]+:1466 [0-9A-F]+:0000 0A ", "/proc/net/tcp", "/proc/net/tcp6"]
 CMD ["/usr/bin/prosody", "-F"]

@@ -56,8 +56,8 @@ func (c Config) StrictConfigFile(path string) error {
 
 // exposure says that the file at path, which key names, is readable by
 // every user, and how to take that away while r keeps reading it. "chmod
-// o-r" does when r reads the file as its owner or through the file's
-// group. When r reads it only as one of every user (a container's user,
+// o=" (nothing for every user: a 0666 file loses its write bit too) does
+// when r reads the file as its owner or through the file's group. When r reads it only as one of every user (a container's user,
 // such as serve's 65532, reading a file mounted from the host), chmod
 // alone would lock it out: the file is given r's group first, readable and
 // no more by that group (g=r: a checkout's 0664 must not become writable
@@ -67,7 +67,7 @@ func (c Config) StrictConfigFile(path string) error {
 func exposure(key, path string, fi os.FileInfo, r reader) Exposure {
 	e := Exposure{
 		Problem: fmt.Sprintf("%s: %s is readable by every user (mode %04o)", key, path, fi.Mode().Perm()),
-		Fix:     "chmod o-r " + path,
+		Fix:     "chmod o= " + path,
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	switch {
@@ -75,7 +75,7 @@ func exposure(key, path string, fi os.FileInfo, r reader) Exposure {
 		e.Problem += fmt.Sprintf(" and uid %d reads it only as one of them", r.uid)
 		e.Fix = fmt.Sprintf("chgrp %d %s && chmod g=r,o= %s", r.gid, path, path)
 	case r.uid == 0:
-		e.Fix = "give it to the user that reads it (its owner, or its group), then chmod o-r " + path
+		e.Fix = "give it to the user that reads it (its owner, or its group), then chmod o= " + path
 	}
 	if readOnly(path) {
 		e.Fix += ", on the file mounted there (a read-only mount here)"

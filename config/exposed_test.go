@@ -9,7 +9,7 @@ import (
 )
 
 // TestExposureFix: the fix for a file every user may read keeps its
-// reader reading it. chmod o-r is enough for its owner and its group; a
+// reader reading it. chmod o= is enough for its owner and its group; a
 // reader that is none of them (a container's user reading a file mounted
 // from the host) is given the file's group first; root, which reads any
 // file, is told to give the file to its reader first.
@@ -42,10 +42,10 @@ func TestExposureFix(t *testing.T) {
 		fix     string
 		problem string
 	}{
-		{"owner", reader{uid: owner, gid: stranger}, "chmod o-r " + path, ""},
-		{"group", reader{uid: stranger, gid: group}, "chmod o-r " + path, ""},
-		{"supplementary group", reader{uid: stranger, gid: stranger, groups: []int{group}}, "chmod o-r " + path, ""},
-		{"root", reader{uid: 0, gid: stranger}, "give it to the user that reads it (its owner, or its group), then chmod o-r " + path, ""},
+		{"owner", reader{uid: owner, gid: stranger}, "chmod o= " + path, ""},
+		{"group", reader{uid: stranger, gid: group}, "chmod o= " + path, ""},
+		{"supplementary group", reader{uid: stranger, gid: stranger, groups: []int{group}}, "chmod o= " + path, ""},
+		{"root", reader{uid: 0, gid: stranger}, "give it to the user that reads it (its owner, or its group), then chmod o= " + path, ""},
 		{"every user only", reader{uid: stranger, gid: stranger, groups: []int{stranger + 1}},
 			"chgrp " + strconv.Itoa(stranger) + " " + path + " && chmod g=r,o= " + path,
 			" and uid " + strconv.Itoa(stranger) + " reads it only as one of them"},

@@ -37,8 +37,15 @@ exec 9>"$CACHE/lock"
 flock -w 900 9 || die "another docker-setup held $CACHE/lock for 15 minutes"
 
 install_packages() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do
+  local missing=() p
+  # A Docker engine of another packaging (docker-ce) stays: Debian's
+  # docker.io conflicts with it, and apt would remove it.
+  local packages=("${PACKAGES[@]}")
+  if command -v dockerd >/dev/null || engine_up; then
+    packages=("${packages[@]/docker.io/}")
+  fi
+  for p in "${packages[@]}"; do
+    [[ -n "$p" ]] || continue
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ((${#missing[@]})); then
@@ -195,9 +202,9 @@ COPY go.mod go.sum packages /tmp/warm/
 RUN cd /tmp/warm && go mod download && CGO_ENABLED=0 go build -trimpath \$(cat packages) && rm -rf /tmp/warm
 EOF
   chmod -R u+w "$ctx" && rm -rf "$ctx"
+  tag_go_image "$image" # before the old ones go: it held their golang tag
   docker images --format '{{.Repository}}:{{.Tag}}' "livechat-auth-test/golang" | grep -- "-modules-" | grep -vxF "$image" |
     xargs -r docker rmi >/dev/null 2>&1 || true
-  tag_go_image "$image"
   echo "$image"
 }
 

@@ -345,7 +345,7 @@ func checkChatServerLogs(ctx context.Context, t *testing.T) {
 // on this machine they are mounted from, restarts both, and checks that
 // the advice is gone from their logs and that both still sign alice in.
 // A checkout makes the files readable by every user, and each container's
-// user reads them only as one of every user: chmod o-r alone would lock
+// user reads them only as one of every user: chmod o= alone would lock
 // it out, so the advice must give the file its group. The files' group
 // and mode are restored afterwards.
 func followModeAdvice(ctx context.Context, t *testing.T) {

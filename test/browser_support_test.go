@@ -46,12 +46,13 @@ func TestBrowserSupportWidget(t *testing.T) {
   signing_key_file: %q
 session:
   key: %q
+  migration_url: https://wiki.test/tiki-livechat_migration.php
 proxy:
   websocket_path: /xmpp-websocket
   websocket_upstream: ws://127.0.0.1:%d/ws
 `, signing, sessionKey, ej.HTTPPort))
 	serve := startServe(t, cfgPath)
-	front := startSupportPage(t, serve.URL, sessionKey, converse)
+	front := startSupportPage(t, serve.URL, sessionKey, converse, "alice")
 
 	// bob, the support agent, makes the room (persistent, open) and waits
 	// in it for a question.
@@ -170,13 +171,30 @@ proxy:
 	if data, _ := os.ReadFile(logPath); bytes.Contains(data, []byte("eyJ")) {
 		t.Error("the log holds a token")
 	}
+
+	// rupert has a wiki account but no chat name yet: the button becomes
+	// a link to the migration page, and nothing of the chat loads.
+	rupert := startSupportPage(t, serve.URL, sessionKey, converse, "rupert")
+	offerOut, err := exec.Command("node", "browser/support_unmigrated.mjs", rupert+"/index.html").CombinedOutput()
+	if err != nil {
+		t.Fatalf("support page as rupert: %v\n%s", err, offerOut)
+	}
+	var offer struct {
+		Text, Href string
+		Converse   bool
+		WebSockets int
+	}
+	browserReport(t, strings.Split(string(offerOut), "\n"), "OFFER", &offer)
+	if offer.Href != "https://wiki.test/tiki-livechat_migration.php" || offer.Converse || offer.WebSockets != 0 || !strings.Contains(offer.Text, "chat name") {
+		t.Errorf("an unmigrated user's click: %+v, want a link to the migration page and no chat", offer)
+	}
 }
 
-// startSupportPage serves the support page as the wiki would: php -S runs
-// the PHP example beside Converse's dist/, and a front proxy puts it and
+// startSupportPage serves the support page as the wiki would, with user
+// logged in: php -S runs the PHP example beside Converse's dist/, and a front proxy puts it and
 // the chat WebSocket (livechat-auth serve) on one origin. It returns the
 // front's URL.
-func startSupportPage(t *testing.T, serveURL, sessionKey, converse string) string {
+func startSupportPage(t *testing.T, serveURL, sessionKey, converse, user string) string {
 	t.Helper()
 	docroot := t.TempDir()
 	for name, target := range map[string]string{
@@ -191,7 +209,7 @@ func startSupportPage(t *testing.T, serveURL, sessionKey, converse string) strin
 	}
 	phpPort := freePort(t)
 	php := exec.Command("php", "-S", fmt.Sprintf("127.0.0.1:%d", phpPort), "-t", docroot)
-	php.Env = append(os.Environ(), "LIVECHAT_AUTH_URL="+serveURL, "LIVECHAT_AUTH_SESSION_KEY="+sessionKey, "LIVECHAT_DEMO_USER=alice")
+	php.Env = append(os.Environ(), "LIVECHAT_AUTH_URL="+serveURL, "LIVECHAT_AUTH_SESSION_KEY="+sessionKey, "LIVECHAT_DEMO_USER="+user)
 	var phpLog bytes.Buffer
 	php.Stdout, php.Stderr = &phpLog, &phpLog
 	startProcess(t, php, phpPort, "php -S")

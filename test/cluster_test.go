@@ -66,6 +66,7 @@ func startRedisCommand(t *testing.T, port int, dir string, cmd *exec.Cmd) *redis
 
 func (r *redisServer) stop() {
 	_ = r.cmd.Process.Signal(syscall.SIGKILL) // gone already is fine
+	harness.Remove(r.cmd)                     // Valkey's container
 	<-r.done
 }
 

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"livechat-auth/test/harness"
 )
 
 // ejabberd is a throwaway ejabberd started for one test.
@@ -208,6 +210,7 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 		case <-exited:
 		case <-time.After(10 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			harness.Remove(cmd)
 			<-exited
 		}
 	}

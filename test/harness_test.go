@@ -24,6 +24,7 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	harness.RemoveLeftovers()
 	dir, err := os.MkdirTemp("", "livechat-auth-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"livechat-auth/test/harness"
 )
 
 // prosody is a throwaway Prosody (the stack's: Debian 12's 0.12, or 13's
@@ -101,6 +103,7 @@ func startProsodyWith(t testing.TB, host, authSettings, components string, regis
 		case <-exited:
 		case <-time.After(10 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			harness.Remove(cmd)
 			<-exited
 		}
 		if t.Failed() {

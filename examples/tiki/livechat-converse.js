@@ -6,10 +6,12 @@
 // livechat-credentials.php.
 
 // wikiProfile fetches {jid, nickname, locale} for the user logged in to the
-// wiki (no password); {} when there is none or the endpoint fails.
+// wiki (no password); for a wiki account with no chat name yet,
+// {error: 'unmigrated', migration_url}; {} when there is no user or the
+// endpoint fails.
 export async function wikiProfile() {
   return fetch('/livechat-credentials.php?profile', { cache: 'no-store' })
-    .then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+    .then((r) => (r.ok || r.status === 409 ? r.json() : {})).catch(() => ({}));
 }
 
 // converseSettings is the part of converse.initialize's settings that

@@ -9,6 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -92,7 +96,8 @@ func (s Stack) CommandIn(t testing.TB, dir string, env []string, name string, ar
 	b := make([]byte, 6)
 	_, _ = rand.Read(b) // crypto/rand does not fail on Linux
 	container := "livechat-auth-test-" + hex.EncodeToString(b)
-	run := []string{"run", "--rm", "--name", container, "--network", "host", "--pid", "host",
+	run := []string{"run", "--rm", "--name", container, "--label", fmt.Sprintf("%s=%d", ownerLabel, os.Getpid()),
+		"--network", "host", "--pid", "host",
 		"-v", "/tmp:/tmp", "-v", repoRoot() + ":" + repoRoot()}
 	if dir == "" {
 		dir, _ = os.Getwd() // an unknown folder leaves the image's
@@ -109,7 +114,49 @@ func (s Stack) CommandIn(t testing.TB, dir string, env []string, name string, ar
 		defer cancel()
 		_ = exec.CommandContext(ctx, "docker", "rm", "-f", container).Run() // gone already is fine
 	})
-	return exec.Command("docker", append(run, args...)...)
+	cmd := exec.Command("docker", append(run, args...)...)
+	containers.Store(cmd, container)
+	return cmd
+}
+
+// ownerLabel marks a test's containers with the pid of the test process
+// that ran them.
+const ownerLabel = "livechat-auth-test.owner"
+
+// containers maps each container command to its container's name.
+var containers sync.Map
+
+// Remove removes the container cmd runs, if it is a container command of
+// Command: killing the docker client kills nothing in the container.
+func Remove(cmd *exec.Cmd) {
+	name, ok := containers.Load(cmd)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = exec.CommandContext(ctx, "docker", "rm", "-f", name.(string)).Run() // gone already is fine
+}
+
+// RemoveLeftovers removes the containers that test processes no longer
+// running left behind (a run killed by its timeout runs no cleanup); those
+// of a run still going on are left alone. Without docker it does nothing.
+func RemoveLeftovers() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "ps", "-a", "--filter", "label="+ownerLabel,
+		"--format", `{{.ID}} {{.Label "`+ownerLabel+`"}}`).Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		id, owner, ok := strings.Cut(line, " ")
+		pid, err := strconv.Atoi(owner)
+		if !ok || err != nil || syscall.Kill(pid, 0) == nil {
+			continue // still running (or not ours to judge)
+		}
+		_ = exec.CommandContext(ctx, "docker", "rm", "-f", id).Run() // gone already is fine
+	}
 }
 
 // repoRoot is the repository's folder, found from this file.

@@ -352,12 +352,17 @@ func (r *recordingChat) Configure(ctx context.Context, room jid.JID, fields map[
 }
 
 func (r *recordingChat) Affiliations(ctx context.Context, room jid.JID) (map[string]string, error) {
-	r.add(room, func(ctx context.Context, c rooms.Chat, room jid.JID) error { _, err := c.Affiliations(ctx, room); return err })
+	r.add(room, func(ctx context.Context, c rooms.Chat, room jid.JID) error {
+		_, err := c.Affiliations(ctx, room)
+		return err
+	})
 	return r.Chat.Affiliations(ctx, room)
 }
 
 func (r *recordingChat) SetAffiliations(ctx context.Context, room jid.JID, changes []rooms.Change) error {
-	r.add(room, func(ctx context.Context, c rooms.Chat, room jid.JID) error { return c.SetAffiliations(ctx, room, changes) })
+	r.add(room, func(ctx context.Context, c rooms.Chat, room jid.JID) error {
+		return c.SetAffiliations(ctx, room, changes)
+	})
 	return r.Chat.SetAffiliations(ctx, room, changes)
 }
 

@@ -413,3 +413,75 @@ func (r *recordingChat) replay(b *testing.B, ctx context.Context, parallel int) 
 	}
 	return took
 }
+
+// TestRoomSyncLargeRoom: one room of 6,000 new members, whose changes in
+// one request would pass ejabberd's max_stanza_size (256 KiB here, as in
+// its example configuration) and end the sync account's stream. They go
+// in requests under the limit, every one is made, and a second run
+// changes nothing.
+func TestRoomSyncLargeRoom(t *testing.T) {
+	w := newWiki(t)
+	const host = "chat.test"
+	cfgPath, _ := writeConfig(t, t.TempDir(), w.ReaderDSN, []string{host}, "")
+	ej := startEjabberdWith(t, ejabberdOptions{Host: host, Extauth: binPath + " extauth --config " + cfgPath, MUCAdmin: "syncbot@" + host})
+	var rows []string
+	for u := 1; u <= 6000; u++ {
+		rows = append(rows, fmt.Sprintf("(%d, 'w%06d', 'w%06d', '')", 1000000+u, u, u))
+	}
+	mustExec(t, w.Root, "INSERT INTO users_users (userId, login, livechat_id, hash) VALUES "+strings.Join(rows, ","))
+	mustExec(t, w.Root, "INSERT INTO users_groups (groupName) VALUES ('Crowd')")
+	rows = rows[:0]
+	for u := 1; u <= 6000; u++ {
+		rows = append(rows, fmt.Sprintf("(%d, 'Crowd')", 1000000+u))
+	}
+	mustExec(t, w.Root, "INSERT INTO users_usergroups (userId, groupName) VALUES "+strings.Join(rows, ","))
+
+	store, err := wikidb.Open(w.ReaderDSN, wikidb.Config{QueryTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	room := jid.MustParse("crowd@conference." + host)
+	syncer, err := rooms.New(provider.RoomMembers{Groups: store}, hclog.NewNullLogger(), rooms.Config{
+		Rules:  []rooms.Rule{{Group: "Crowd", Rooms: []jid.JID{room}, Affiliation: "member"}},
+		Domain: host, RoomTimeout: time.Minute,
+		Defaults: rooms.Settings{Persistent: boolPtr(true), Moderated: boolPtr(false)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	client, err := rooms.Dial(ctx, rooms.DialConfig{Addr: fmt.Sprintf("127.0.0.1:%d", ej.C2SPort), JID: jid.MustParse("syncbot@" + host), Password: "syncbot-pw", TLS: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	for i, want := range []int{6000, 0} {
+		_, before := client.Requests()
+		sum, err := syncer.Run(ctx, client, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, after := client.Requests()
+		if f := sum.Failed(); len(f) > 0 {
+			t.Fatalf("run %d: %v", i+1, f[0].Err)
+		}
+		if sum.Changed() != want {
+			t.Errorf("run %d: %d changes, want %d", i+1, sum.Changed(), want)
+		}
+		t.Logf("run %d: %d changes in %d writes, %s", i+1, sum.Changed(), after-before, sum.Elapsed.Round(time.Millisecond))
+	}
+	affs, err := client.Affiliations(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := 0
+	for _, a := range affs {
+		if a == "member" {
+			members++
+		}
+	}
+	if members != 6000 {
+		t.Errorf("the room lists %d members, want 6,000", members)
+	}
+}

@@ -180,18 +180,44 @@ func (c *Client) Affiliations(ctx context.Context, room jid.JID) (map[string]str
 	return out, nil
 }
 
-// SetAffiliations sends every change in one muc#admin request.
+// maxAdminPayload bounds one muc#admin request's payload: a server closes
+// the stream of a client whose stanza passes its limit (ejabberd's
+// max_stanza_size, 256 KiB in its example configuration; Prosody's
+// c2s_stanza_size_limit, 256 KiB), and a room of 20,000 new members
+// would be well over a megabyte in one request.
+const maxAdminPayload = 60 << 10
+
+// SetAffiliations sends the changes in muc#admin requests of at most
+// maxAdminPayload bytes each, one request when they fit. A request the
+// server refuses does not stop the next ones; the errors are joined.
 func (c *Client) SetAffiliations(ctx context.Context, room jid.JID, changes []Change) error {
+	const open, end = `<query xmlns="http://jabber.org/protocol/muc#admin">`, `</query>`
+	var errs []error
 	var b strings.Builder
-	b.WriteString(`<query xmlns="http://jabber.org/protocol/muc#admin">`)
+	n := 0
+	send := func() {
+		b.WriteString(end)
+		if err := c.iq(ctx, room, stanza.SetIQ, b.String(), nil); err != nil {
+			errs = append(errs, fmt.Errorf("set %d affiliations in %s: %w", n, room, err))
+		}
+		b.Reset()
+		n = 0
+	}
 	for _, ch := range changes {
-		fmt.Fprintf(&b, `<item affiliation="%s" jid="%s"/>`, ch.Affiliation, escape(ch.JID))
+		item := fmt.Sprintf(`<item affiliation="%s" jid="%s"/>`, ch.Affiliation, escape(ch.JID))
+		if n > 0 && b.Len()+len(item)+len(end) > maxAdminPayload {
+			send()
+		}
+		if n == 0 {
+			b.WriteString(open)
+		}
+		b.WriteString(item)
+		n++
 	}
-	b.WriteString(`</query>`)
-	if err := c.iq(ctx, room, stanza.SetIQ, b.String(), nil); err != nil {
-		return fmt.Errorf("set %d affiliations in %s: %w", len(changes), room, err)
+	if n > 0 {
+		send()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func escape(s string) string { return account.Escape(s) }

@@ -418,7 +418,8 @@ func (r *recordingChat) replay(b *testing.B, ctx context.Context, parallel int) 
 // one request would pass ejabberd's max_stanza_size (256 KiB here, as in
 // its example configuration) and end the sync account's stream. They go
 // in requests under the limit, every one is made, and a second run
-// changes nothing.
+// changes nothing; the record of what the sync granted, too large for one
+// stanza as well, is kept in parts and read back whole.
 func TestRoomSyncLargeRoom(t *testing.T) {
 	w := newWiki(t)
 	const host = "chat.test"
@@ -483,5 +484,17 @@ func TestRoomSyncLargeRoom(t *testing.T) {
 	}
 	if members != 6000 {
 		t.Errorf("the room lists %d members, want 6,000", members)
+	}
+
+	// The sync's record of what it granted (108 KB of JIDs) is kept in
+	// parts; the last 100 members are in the last part. They leave the
+	// group: the run must know it granted them, and takes them out.
+	mustExec(t, w.Root, "DELETE FROM users_usergroups WHERE groupName = 'Crowd' AND userId > ?", 1000000+5900)
+	sum, err := syncer.Run(ctx, client, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Changed() != 100 {
+		t.Errorf("after 100 members left the group: %d changes, want 100", sum.Changed())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"mellium.im/xmpp/jid"
@@ -227,55 +228,104 @@ func escape(s string) string { return account.Escape(s) }
 // its own.
 func recordNS(room jid.JID) string { return "urn:livechat-auth:room-sync:" + room.Bare().String() }
 
-// recordQuery is a jabber:iq:private answer holding a record: per
-// affiliation, the bare JIDs granted it, separated by spaces (no JID
-// holds one), so a room of thousands fits in one stanza.
+// recordQuery is a jabber:iq:private answer holding a record, or one part
+// of it: per affiliation, the bare JIDs granted it, separated by spaces
+// (no JID holds one).
 type recordQuery struct {
 	Owner   string `xml:"granted>owner"`
 	Admin   string `xml:"granted>admin"`
 	Member  string `xml:"granted>member"`
 	Outcast string `xml:"granted>outcast"`
 	Started string `xml:"granted>started"` // present once a run has written the record
+	Parts   string `xml:"granted>parts"`   // in the first part: how many there are (absent: 1)
+}
+
+// partNS names part i of a room's record: the first is recordNS itself,
+// so a record of one part is what it always was.
+func partNS(room jid.JID, i int) string {
+	if i == 0 {
+		return recordNS(room)
+	}
+	return fmt.Sprintf("%s#part%d", recordNS(room), i)
 }
 
 // Record reads what the sync account granted in room from its private
-// XML storage.
+// XML storage: the first part, then the others it counts.
 func (c *Client) Record(ctx context.Context, room jid.JID) (Record, error) {
-	var q recordQuery
-	payload := fmt.Sprintf(`<query xmlns="jabber:iq:private"><granted xmlns="%s"/></query>`, escape(recordNS(room)))
-	if err := c.iq(ctx, c.Self(), stanza.GetIQ, payload, &q); err != nil {
-		return nil, fmt.Errorf("read the sync record of %s from private XML storage (XEP-0049): %w", room, err)
-	}
 	r := Record{}
-	if q.Started != "" {
-		r[recordStarted] = true
-	}
-	for a, list := range map[string]string{"owner": q.Owner, "admin": q.Admin, "member": q.Member, "outcast": q.Outcast} {
-		for _, j := range strings.Fields(list) {
-			r[Grant{j, a}] = true
+	for i, parts := 0, 1; i < parts; i++ {
+		var q recordQuery
+		payload := fmt.Sprintf(`<query xmlns="jabber:iq:private"><granted xmlns="%s"/></query>`, escape(partNS(room, i)))
+		if err := c.iq(ctx, c.Self(), stanza.GetIQ, payload, &q); err != nil {
+			return nil, fmt.Errorf("read the sync record of %s from private XML storage (XEP-0049): %w", room, err)
+		}
+		if i == 0 {
+			if q.Started != "" {
+				r[recordStarted] = true
+			}
+			if n, err := strconv.Atoi(q.Parts); err == nil && n > 1 {
+				parts = min(n, 10000) // a bound on a corrupt count
+			}
+		}
+		for a, list := range map[string]string{"owner": q.Owner, "admin": q.Admin, "member": q.Member, "outcast": q.Outcast} {
+			for _, j := range strings.Fields(list) {
+				r[Grant{j, a}] = true
+			}
 		}
 	}
 	return r, nil
 }
 
-// SetRecord replaces the room's record in private XML storage.
+// SetRecord replaces the room's record in private XML storage, in parts
+// of at most maxAdminPayload bytes (a room of 20,000 members would be a
+// stanza of over 300 KiB), the first counting them. Parts a larger record
+// left beyond the count are not read.
 func (c *Client) SetRecord(ctx context.Context, room jid.JID, r Record) error {
 	lists := map[string][]string{}
 	for g := range r {
-		lists[g.Affiliation] = append(lists[g.Affiliation], g.JID)
+		if g != recordStarted {
+			lists[g.Affiliation] = append(lists[g.Affiliation], g.JID)
+		}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<query xmlns="jabber:iq:private"><granted xmlns="%s">`, escape(recordNS(room)))
+	// Each part's lists, filled in precedence order up to the bound.
+	var parts []map[string][]string
+	size := maxAdminPayload // forces a first part
 	for _, a := range precedence {
 		sort.Strings(lists[a])
-		fmt.Fprintf(&b, `<%s>%s</%s>`, a, escape(strings.Join(lists[a], " ")), a)
+		for _, j := range lists[a] {
+			if size+len(j)+1 > maxAdminPayload {
+				parts = append(parts, map[string][]string{})
+				size = 512 // the elements around the lists
+			}
+			parts[len(parts)-1][a] = append(parts[len(parts)-1][a], j)
+			size += len(escape(j)) + 1
+		}
 	}
-	if r[recordStarted] {
-		b.WriteString(`<started>1</started>`)
+	if len(parts) == 0 {
+		parts = append(parts, map[string][]string{})
 	}
-	b.WriteString(`</granted></query>`)
-	if err := c.iq(ctx, c.Self(), stanza.SetIQ, b.String(), nil); err != nil {
-		return fmt.Errorf("store the sync record of %s in private XML storage (XEP-0049): %w", room, err)
+	// The first part, which counts the others, is written last: a run cut
+	// short leaves the earlier record's count, not one naming parts that
+	// were never written.
+	for i := len(parts) - 1; i >= 0; i-- {
+		part := parts[i]
+		var b strings.Builder
+		fmt.Fprintf(&b, `<query xmlns="jabber:iq:private"><granted xmlns="%s">`, escape(partNS(room, i)))
+		for _, a := range precedence {
+			fmt.Fprintf(&b, `<%s>%s</%s>`, a, escape(strings.Join(part[a], " ")), a)
+		}
+		if i == 0 {
+			if r[recordStarted] {
+				b.WriteString(`<started>1</started>`)
+			}
+			if len(parts) > 1 {
+				fmt.Fprintf(&b, `<parts>%d</parts>`, len(parts))
+			}
+		}
+		b.WriteString(`</granted></query>`)
+		if err := c.iq(ctx, c.Self(), stanza.SetIQ, b.String(), nil); err != nil {
+			return fmt.Errorf("store the sync record of %s in private XML storage (XEP-0049), part %d of %d: %w", room, i+1, len(parts), err)
+		}
 	}
 	return nil
 }

@@ -2,7 +2,8 @@
 // groups: rules map a wiki group to rooms and an affiliation (owner,
 // admin, member, outcast); a run creates missing rooms with their
 // settings, reads each room's affiliation lists, and sends only the
-// changes, batched in one request per room.
+// changes, batched in one request per room (or several of under 60 KiB
+// each, below the chat servers' stanza limits).
 //
 // # What is managed
 //

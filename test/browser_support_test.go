@@ -52,7 +52,7 @@ proxy:
   websocket_upstream: ws://127.0.0.1:%d/ws
 `, signing, sessionKey, ej.HTTPPort))
 	serve := startServe(t, cfgPath)
-	front := startSupportPage(t, serve.URL, sessionKey, converse, "alice")
+	front := startWikiPage(t, "livechat-support.html", serve.URL, sessionKey, converse, "alice")
 
 	// bob, the support agent, makes the room (persistent, open) and waits
 	// in it for a question.
@@ -174,7 +174,7 @@ proxy:
 
 	// rupert has a wiki account but no chat name yet: the button becomes
 	// a link to the migration page, and nothing of the chat loads.
-	rupert := startSupportPage(t, serve.URL, sessionKey, converse, "rupert")
+	rupert := startWikiPage(t, "livechat-support.html", serve.URL, sessionKey, converse, "rupert")
 	offerOut, err := exec.Command("node", "browser/support_unmigrated.mjs", rupert+"/index.html").CombinedOutput()
 	if err != nil {
 		t.Fatalf("support page as rupert: %v\n%s", err, offerOut)
@@ -190,15 +190,16 @@ proxy:
 	}
 }
 
-// startSupportPage serves the support page as the wiki would, with user
-// logged in: php -S runs the PHP example beside Converse's dist/, and a front proxy puts it and
-// the chat WebSocket (livechat-auth serve) on one origin. It returns the
-// front's URL.
-func startSupportPage(t *testing.T, serveURL, sessionKey, converse, user string) string {
+// startWikiPage serves page (a file of examples/tiki) as the wiki would,
+// at /index.html with user logged in: php -S runs the PHP example beside
+// Converse's dist/, and a front proxy puts it and the chat WebSocket
+// (livechat-auth serve) on one origin. It returns the front's URL; PHP's
+// output is logged if the test fails.
+func startWikiPage(t *testing.T, page, serveURL, sessionKey, converse, user string) string {
 	t.Helper()
 	docroot := t.TempDir()
 	for name, target := range map[string]string{
-		"index.html":               mustAbs(t, "../examples/tiki/livechat-support.html"),
+		"index.html":               mustAbs(t, "../examples/tiki/"+page),
 		"livechat-converse.js":     mustAbs(t, "../examples/tiki/livechat-converse.js"),
 		"livechat-credentials.php": mustAbs(t, "../examples/tiki/livechat-credentials.php"),
 		"dist":                     converse,

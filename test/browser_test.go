@@ -48,28 +48,8 @@ proxy:
 `, signing, sessionKey, ej.HTTPPort))
 	serve := startServe(t, cfgPath)
 
-	// The wiki: the PHP example with Converse's dist/ beside it.
-	docroot := t.TempDir()
-	for name, target := range map[string]string{
-		"index.html":               mustAbs(t, "../examples/tiki/livechat-widget.html"),
-		"livechat-converse.js":     mustAbs(t, "../examples/tiki/livechat-converse.js"),
-		"livechat-credentials.php": mustAbs(t, "../examples/tiki/livechat-credentials.php"),
-		"dist":                     converse,
-	} {
-		if err := os.Symlink(target, filepath.Join(docroot, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	phpPort := freePort(t)
-	php := exec.Command("php", "-S", fmt.Sprintf("127.0.0.1:%d", phpPort), "-t", docroot)
-	php.Env = append(os.Environ(), "LIVECHAT_AUTH_URL="+serve.URL, "LIVECHAT_AUTH_SESSION_KEY="+sessionKey, "LIVECHAT_DEMO_USER=alice")
-	var phpLog bytes.Buffer
-	php.Stdout, php.Stderr = &phpLog, &phpLog
-	startProcess(t, php, phpPort, "php -S")
-
-	// The wiki's front web server: the page and PHP, and the chat
-	// WebSocket under the same origin, forwarded to livechat-auth serve.
-	front := startFront(t, map[string]string{"/xmpp-websocket": serve.URL, "/": fmt.Sprintf("http://127.0.0.1:%d", phpPort)})
+	// The wiki's page and PHP, and the chat WebSocket, on one origin.
+	front := startWikiPage(t, "livechat-widget.html", serve.URL, sessionKey, converse, "alice")
 
 	// bob, a second client, waits for alice's message.
 	bob := exec.Command("/usr/bin/python3", "testdata/xmpp_receive.py", "bob@"+host, "127.0.0.1", fmt.Sprint(ej.C2SPort), "alice@"+host, "90")
@@ -97,7 +77,7 @@ proxy:
 	out, err := node.CombinedOutput()
 	t.Logf("browser:\n%s", out)
 	if err != nil {
-		t.Fatalf("widget: %v\nphp:\n%s", err, phpLog.String())
+		t.Fatalf("widget: %v", err)
 	}
 	// The widget shows the wiki's display name (alice's realName).
 	if !strings.Contains(grepLines(string(out), "PROFILE:"), "Alice Liddell") {

@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"testing"
+	"time"
 
 	"livechat-auth/provider/providertest"
 )
@@ -10,4 +11,13 @@ import (
 // Directory; test.TestResolveOnMariaDB runs it against wikidb.Store.
 func TestResolve(t *testing.T) {
 	providertest.RunResolve(t, providertest.NewDirectory(providertest.Prefs, providertest.Accounts(t)...))
+}
+
+// TestGroupMembers runs the "who is in these groups" table against the
+// in-memory Directory; test.TestGroupMembersOnMariaDB runs it against
+// wikidb.Store.
+func TestGroupMembers(t *testing.T) {
+	d := providertest.NewDirectory(providertest.Prefs, providertest.Accounts(t)...)
+	d.SetGroups(providertest.GroupFixture(time.Now()))
+	providertest.RunGroupMembers(t, d)
 }

@@ -70,26 +70,33 @@ func RoomMember(u wikidb.User) (string, bool) {
 	return id, err == nil
 }
 
-// GroupLister lists a wiki group's accounts; *wikidb.Store implements it.
+// GroupLister lists the accounts of wiki groups, all in one read, keyed by
+// the name asked; *wikidb.Store implements it, and so does
+// providertest.Directory.
 type GroupLister interface {
-	GroupMembers(ctx context.Context, group string) ([]wikidb.User, error)
+	GroupMembers(ctx context.Context, groups []string) (map[string][]wikidb.User, error)
 }
 
-// RoomMembers lists, for room sync, the localparts of a group's members
-// who may take part in rooms (see RoomMember).
+// RoomMembers lists, for room sync, the localparts of groups' members who
+// may take part in rooms (see RoomMember).
 type RoomMembers struct{ Groups GroupLister }
 
-// GroupMembers returns the localparts of group's members who may take part.
-func (m RoomMembers) GroupMembers(ctx context.Context, group string) ([]string, error) {
-	users, err := m.Groups.GroupMembers(ctx, group)
+// GroupMembers returns, for each of groups, the localparts of the members
+// who may take part, in one read of the wiki.
+func (m RoomMembers) GroupMembers(ctx context.Context, groups []string) (map[string][]string, error) {
+	byGroup, err := m.Groups.GroupMembers(ctx, groups)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(users))
-	for _, u := range users {
-		if id, ok := RoomMember(u); ok {
-			out = append(out, id)
+	out := make(map[string][]string, len(byGroup))
+	for g, users := range byGroup {
+		ids := make([]string, 0, len(users))
+		for _, u := range users {
+			if id, ok := RoomMember(u); ok {
+				ids = append(ids, id)
+			}
 		}
+		out[g] = ids
 	}
 	return out, nil
 }

@@ -190,7 +190,7 @@ func TestStoreFaultsAreUnavailable(t *testing.T) {
 		"Groups":           func() error { _, err := store.Groups(ctx, 2); return err },
 		"RealName":         func() error { _, err := store.RealName(ctx, "alice"); return err },
 		"Accounts":         func() error { _, err := store.Accounts(ctx); return err },
-		"GroupMembers":     func() error { _, err := store.GroupMembers(ctx, "Registered"); return err },
+		"GroupMembers":     func() error { _, err := store.GroupMembers(ctx, []string{"Registered"}); return err },
 		"Prefs":            func() error { _, err := store.Prefs(ctx); return err }, // never read yet: no cached answer
 	}
 	for _, outage := range []struct {

@@ -1,8 +1,10 @@
 package test
 
 import (
+	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	"livechat-auth/provider/providertest"
 	"livechat-auth/wikidb"
@@ -31,4 +33,40 @@ func replaceAccounts(t *testing.T, db *sql.DB, users []wikidb.User, p wikidb.Pre
 	mustExec(t, db, "DELETE FROM tiki_preferences")
 	mustExec(t, db, "INSERT INTO tiki_preferences (name, value) VALUES ('change_password', ?), ('pass_due', ?), ('twoFactorAuth', ?)",
 		yn[p.ChangePassword], p.PassDueDays, yn[p.TwoFactorAuth])
+}
+
+// TestGroupMembersOnMariaDB runs provider's "who is in these groups" table
+// against wikidb.Store on MariaDB: the same table provider's unit tests run
+// against the in-memory Directory. Every question is one query.
+func TestGroupMembersOnMariaDB(t *testing.T) {
+	w := newWiki(t)
+	replaceAccounts(t, w.Root, providertest.Accounts(t), providertest.Prefs)
+	replaceGroups(t, w.Root, providertest.GroupFixture(time.Now()))
+	store := openStore(t, w.ReaderDSN)
+	providertest.RunGroupMembers(t, store)
+
+	before := store.Queries()
+	if _, err := store.GroupMembers(context.Background(), []string{"Room Monitors", "Support Team", "Senior Staff", "Registered", "Empty"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.Queries() - before; n != 1 {
+		t.Errorf("five groups took %d queries, want 1", n)
+	}
+}
+
+// replaceGroups replaces the wiki's groups, inclusions and memberships.
+func replaceGroups(t *testing.T, db *sql.DB, g providertest.Groups) {
+	t.Helper()
+	for _, table := range []string{"users_usergroups", "users_groups", "tiki_group_inclusion"} {
+		mustExec(t, db, "DELETE FROM "+table)
+	}
+	for _, n := range g.Names {
+		mustExec(t, db, "INSERT INTO users_groups (groupName) VALUES (?)", n)
+	}
+	for _, inc := range g.Inclusions {
+		mustExec(t, db, "INSERT INTO tiki_group_inclusion (groupName, includeGroup) VALUES (?, ?)", inc[0], inc[1])
+	}
+	for _, m := range g.Memberships {
+		mustExec(t, db, "INSERT INTO users_usergroups (userId, groupName, expire) VALUES (?, ?, ?)", m.UserID, m.Group, m.Expire)
+	}
 }

@@ -145,11 +145,11 @@ func TestStoreGroups(t *testing.T) {
 		}
 	}
 	// Effective members, inclusions counted; a typo is an error, not an empty group.
-	members, err := s.GroupMembers(ctx, "Editors")
-	if err != nil || len(members) != 2 {
-		t.Errorf("Editors: %d members, %v", len(members), err)
+	members, err := s.GroupMembers(ctx, []string{"Editors"})
+	if err != nil || len(members["Editors"]) != 2 {
+		t.Errorf("Editors: %d members, %v", len(members["Editors"]), err)
 	}
-	if _, err := s.GroupMembers(ctx, "Room Monitorz"); !errors.Is(err, wikidb.ErrNoSuchGroup) {
+	if _, err := s.GroupMembers(ctx, []string{"Editors", "Room Monitorz"}); !errors.Is(err, wikidb.ErrNoSuchGroup) {
 		t.Errorf("unknown group: %v", err)
 	}
 	// A membership with a future expiry counts.

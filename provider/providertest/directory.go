@@ -30,6 +30,7 @@ type Directory struct {
 	prefs  wikidb.Prefs
 	err    error
 	faults map[string]error
+	groups Groups
 
 	lookups atomic.Int64
 }

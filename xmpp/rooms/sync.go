@@ -20,11 +20,12 @@ type Rule struct {
 	Affiliation string // owner, admin, member or outcast
 }
 
-// Members lists the localparts of a wiki group's members who may take
-// part in rooms (inclusions counted; suspended and unmigrated accounts
-// left out).
+// Members lists the localparts of wiki groups' members who may take part
+// in rooms (inclusions counted; suspended and unmigrated accounts left
+// out), keyed by the group name asked, all groups in one read. A group the
+// wiki does not have is an error.
 type Members interface {
-	GroupMembers(ctx context.Context, group string) ([]string, error)
+	GroupMembers(ctx context.Context, groups []string) (map[string][]string, error)
 }
 
 // Chat is what a run needs of the chat server; *Client implements it.
@@ -135,16 +136,19 @@ func (s Summary) Failed() []RoomResult {
 // or a group that does not exist, is never taken for a group with no
 // members.
 func (s *Syncer) Desired(ctx context.Context) (map[string]Desired, error) {
-	byGroup := map[string][]string{}
+	groups := make([]string, 0, len(s.cfg.Rules))
+	for _, r := range s.cfg.Rules {
+		groups = append(groups, r.Group)
+	}
+	byGroup, err := s.members.GroupMembers(ctx, groups)
+	if err != nil {
+		return nil, fmt.Errorf("members of the rules' groups: %w", err)
+	}
 	desired := map[string]Desired{}
 	for _, r := range s.cfg.Rules {
 		members, ok := byGroup[r.Group]
 		if !ok {
-			var err error
-			if members, err = s.members.GroupMembers(ctx, r.Group); err != nil {
-				return nil, fmt.Errorf("members of %q: %w", r.Group, err)
-			}
-			byGroup[r.Group] = members
+			return nil, fmt.Errorf("members of %q: not in the wiki's answer", r.Group)
 		}
 		for _, room := range r.Rooms {
 			d := desired[room.Bare().String()]

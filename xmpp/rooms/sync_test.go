@@ -14,11 +14,15 @@ import (
 
 type fakeMembers map[string][]string
 
-func (f fakeMembers) GroupMembers(_ context.Context, group string) ([]string, error) {
-	if group == "broken" {
-		return nil, errors.New("database down")
+func (f fakeMembers) GroupMembers(_ context.Context, groups []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, g := range groups {
+		if g == "broken" {
+			return nil, errors.New("database down")
+		}
+		out[g] = f[g]
 	}
-	return f[group], nil
+	return out, nil
 }
 
 // fakeChat is an in-memory MUC service that counts writes.

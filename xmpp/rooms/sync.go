@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -168,26 +168,27 @@ func (s *Syncer) Desired(ctx context.Context) (map[string]Desired, error) {
 // and reports what it would do. A failing room is reported in its
 // RoomResult and the others go on; err is set only when nothing could be
 // done (the wiki could not be read).
+//
+// The wiki is read while the rooms' lists are: each room reads what it
+// has, then waits for the wiki's answer before it plans or writes
+// anything, so a wiki that cannot be read changes no room.
 func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, error) {
 	start := time.Now()
 	sum := Summary{DryRun: dryRun}
-	desired, err := s.Desired(ctx)
-	if err != nil {
-		return sum, err
-	}
-	rooms := make([]string, 0, len(desired))
-	for room := range desired {
-		rooms = append(rooms, room)
-	}
-	sort.Strings(rooms)
+	rooms := s.rooms()
+	wiki := &wikiAnswer{done: make(chan struct{})}
+	go func() {
+		defer close(wiki.done)
+		wiki.desired, wiki.err = s.Desired(ctx)
+	}()
 	managed := managedBy(s.cfg.Managed, chat.Self().String())
-	sum.Rooms = make([]RoomResult, len(rooms))
+	results := make([]RoomResult, len(rooms))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(s.cfg.Parallel, len(rooms)) {
 		wg.Go(func() {
 			for i := range next {
-				sum.Rooms[i] = s.oneRoom(ctx, chat, rooms[i], desired[rooms[i]], managed, dryRun)
+				results[i] = s.oneRoom(ctx, chat, rooms[i], wiki, managed, dryRun)
 			}
 		})
 	}
@@ -196,21 +197,65 @@ func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, erro
 	}
 	close(next)
 	wg.Wait()
+	<-wiki.done
+	if wiki.err != nil {
+		return sum, wiki.err
+	}
+	sum.Rooms = results
 	sum.Elapsed = time.Since(start)
 	return sum, nil
 }
 
+// rooms lists, sorted, the bare JIDs of the rooms the rules name.
+func (s *Syncer) rooms() []string {
+	var rooms []string
+	for _, r := range s.cfg.Rules {
+		for _, room := range r.Rooms {
+			rooms = append(rooms, room.Bare().String())
+		}
+	}
+	slices.Sort(rooms)
+	return slices.Compact(rooms)
+}
+
+// wikiAnswer is Desired's answer, read once for every room of a run:
+// desired and err are set when done is closed.
+type wikiAnswer struct {
+	done    chan struct{}
+	desired map[string]Desired
+	err     error
+}
+
+// errNoWiki ends a room's work when the wiki could not be read; Run
+// returns the wiki's own error.
+var errNoWiki = errors.New("the wiki could not be read: nothing changed")
+
+// want waits for the wiki's answer and returns room's part of it.
+func (w *wikiAnswer) want(ctx context.Context, room string) (Desired, error) {
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if w.err != nil {
+		return nil, errNoWiki
+	}
+	return w.desired[room], nil
+}
+
 // oneRoom syncs the room named room within RoomTimeout and logs what it
 // did.
-func (s *Syncer) oneRoom(ctx context.Context, chat Chat, room string, want Desired, managed func(string) bool, dryRun bool) RoomResult {
+func (s *Syncer) oneRoom(ctx context.Context, chat Chat, room string, wiki *wikiAnswer, managed func(string) bool, dryRun bool) RoomResult {
 	roomJID, err := jid.Parse(room)
 	if err != nil {
 		return RoomResult{Err: fmt.Errorf("room %q: %w", room, err)}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RoomTimeout)
 	defer cancel()
-	res := s.syncRoom(ctx, chat, roomJID, want, managed, dryRun)
-	s.logRoom(res, dryRun)
+	res := s.syncRoom(ctx, chat, roomJID, wiki, managed, dryRun)
+	if !errors.Is(res.Err, errNoWiki) {
+		s.logRoom(res, dryRun)
+	}
 	return res
 }
 
@@ -221,7 +266,10 @@ func (s *Syncer) settingsOf(room string) Settings {
 	return s.cfg.Defaults
 }
 
-func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, want Desired, managed func(string) bool, dryRun bool) RoomResult {
+// syncRoom reads what room has, waits for the wiki's answer, then plans
+// and (unless dryRun) writes. A room that does not exist yet has nothing
+// to read: it is created once the wiki has answered.
+func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, wiki *wikiAnswer, managed func(string) bool, dryRun bool) RoomResult {
 	res := RoomResult{Room: room}
 	settings := s.settingsOf(room.String())
 	exists, err := chat.Exists(ctx, room)
@@ -229,26 +277,15 @@ func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, want Des
 		res.Err = fmt.Errorf("look up %s: %w", room, err)
 		return res
 	}
-	current := map[string]string{}
-	if !exists {
-		res.Created = true
-		res.Configured = settings.fields()
-		if !dryRun {
-			if err := chat.Create(ctx, room, settings); err != nil {
-				res.Err = err
-				return res
-			}
-			if err := s.checkSettings(ctx, chat, room, settings, &res, false); err != nil {
+	current, record := map[string]string{}, Record{}
+	var config map[string]string
+	if exists {
+		if len(settings.fields()) > 0 {
+			if config, err = chat.Config(ctx, room); err != nil {
 				res.Err = err
 				return res
 			}
 		}
-	} else if err := s.checkSettings(ctx, chat, room, settings, &res, dryRun); err != nil {
-		res.Err = err
-		return res
-	}
-	record := Record{}
-	if exists || !dryRun {
 		if current, err = chat.Affiliations(ctx, room); err != nil {
 			res.Err = err
 			return res
@@ -257,6 +294,38 @@ func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, want Des
 			res.Err = err
 			return res
 		}
+	}
+	want, err := wiki.want(ctx, room.String())
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	if !exists {
+		res.Created = true
+		res.Configured = settings.fields()
+		if dryRun {
+			res.Changes = Diff(current, want, managed, record)
+			return res
+		}
+		if err := chat.Create(ctx, room, settings); err != nil {
+			res.Err = err
+			return res
+		}
+		if err := s.checkSettings(ctx, chat, room, settings, nil, &res, false); err != nil {
+			res.Err = err
+			return res
+		}
+		if current, err = chat.Affiliations(ctx, room); err != nil {
+			res.Err = err
+			return res
+		}
+		if record, err = chat.Record(ctx, room); err != nil {
+			res.Err = err
+			return res
+		}
+	} else if err := s.checkSettings(ctx, chat, room, settings, config, &res, dryRun); err != nil {
+		res.Err = err
+		return res
 	}
 	plan := Diff(current, want, managed, record)
 	if dryRun {
@@ -327,17 +396,19 @@ func (s *Syncer) change(ctx context.Context, chat Chat, room jid.JID, plan []Cha
 	return made, missing, after, fmt.Errorf("the server refused %d of %d changes: %w", len(missing), len(plan), errors.Join(errs...))
 }
 
-// checkSettings compares the room's settings with the wanted ones,
-// submits the differences (unless dryRun) and reads them back: servers
-// may accept a form and ignore fields.
-func (s *Syncer) checkSettings(ctx context.Context, chat Chat, room jid.JID, settings Settings, res *RoomResult, dryRun bool) error {
+// checkSettings compares the room's settings, have (nil: read them now),
+// with the wanted ones, submits the differences (unless dryRun) and reads
+// them back: servers may accept a form and ignore fields.
+func (s *Syncer) checkSettings(ctx context.Context, chat Chat, room jid.JID, settings Settings, have map[string]string, res *RoomResult, dryRun bool) error {
 	want := settings.fields()
 	if len(want) == 0 {
 		return nil
 	}
-	have, err := chat.Config(ctx, room)
-	if err != nil {
-		return err
+	if have == nil {
+		var err error
+		if have, err = chat.Config(ctx, room); err != nil {
+			return err
+		}
 	}
 	diff := map[string]string{}
 	for k, v := range want {

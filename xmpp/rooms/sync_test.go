@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"mellium.im/xmpp/jid"
@@ -142,7 +143,7 @@ func (f *fakeChat) SetAffiliations(_ context.Context, room jid.JID, changes []Ch
 func yes() *bool { b := true; return &b }
 func no() *bool  { b := false; return &b }
 
-func newSyncer(t *testing.T, members fakeMembers, rules ...Rule) *Syncer {
+func newSyncer(t *testing.T, members Members, rules ...Rule) *Syncer {
 	t.Helper()
 	s, err := New(members, hclog.NewNullLogger(), Config{
 		Rules: rules, Domain: "chat.test",
@@ -230,11 +231,59 @@ func TestRunGoesOnAfterAFailingRoom(t *testing.T) {
 }
 
 func TestRunWithUnreadableWikiChangesNothing(t *testing.T) {
-	s := newSyncer(t, fakeMembers{}, Rule{"broken", []jid.JID{support}, "member"})
+	lobby := jid.MustParse("lobby@conference.chat.test") // does not exist yet
+	s := newSyncer(t, fakeMembers{}, Rule{"broken", []jid.JID{support, lobby}, "member"})
 	chat := newFakeChat()
 	chat.rooms["support@conference.chat.test"] = map[string]string{"bob@chat.test": "member"}
 	if _, err := s.Run(context.Background(), chat, false); err == nil || chat.writes != 0 {
-		t.Fatalf("err %v, %d writes: an unreadable wiki must not empty the rooms", err, chat.writes)
+		t.Fatalf("err %v, %d writes: an unreadable wiki must not empty or create rooms", err, chat.writes)
+	}
+}
+
+// slowWiki answers only once release is closed.
+type slowWiki struct {
+	fakeMembers
+	release chan struct{}
+}
+
+func (w slowWiki) GroupMembers(ctx context.Context, groups []string) (map[string][]string, error) {
+	select {
+	case <-w.release:
+	case <-time.After(5 * time.Second):
+		return nil, errors.New("the rooms were not read while the wiki was")
+	}
+	return w.fakeMembers.GroupMembers(ctx, groups)
+}
+
+// readsFirst is a chat that closes read once every room's record has
+// been read.
+type readsFirst struct {
+	*fakeChat
+	unread int
+	mu     sync.Mutex
+	read   chan struct{}
+}
+
+func (c *readsFirst) Record(ctx context.Context, room jid.JID) (Record, error) {
+	c.mu.Lock()
+	if c.unread--; c.unread == 0 {
+		close(c.read)
+	}
+	c.mu.Unlock()
+	return c.fakeChat.Record(ctx, room)
+}
+
+func TestRunReadsTheRoomsWhileTheWikiIsRead(t *testing.T) {
+	other := jid.MustParse("other@conference.chat.test")
+	read := make(chan struct{})
+	s := newSyncer(t, slowWiki{fakeMembers{"Support": {"alice"}}, read}, Rule{"Support", []jid.JID{support, other}, "member"})
+	chat := &readsFirst{fakeChat: newFakeChat(), unread: 2, read: read}
+	for _, r := range []jid.JID{support, other} {
+		chat.rooms[r.String()] = map[string]string{"bob@chat.test": "member"}
+	}
+	sum, err := s.Run(context.Background(), chat, false)
+	if err != nil || len(sum.Failed()) > 0 || sum.Changed() != 2 {
+		t.Fatalf("err %v, failed %v, %d changes; want alice in both rooms", err, sum.Failed(), sum.Changed())
 	}
 }
 

@@ -89,10 +89,16 @@ func (m RoomMembers) GroupMembers(ctx context.Context, groups []string) (map[str
 		return nil, err
 	}
 	out := make(map[string][]string, len(byGroup))
+	decided := map[int64]string{} // an account in several groups is decided once; "": may not
 	for g, users := range byGroup {
 		ids := make([]string, 0, len(users))
 		for _, u := range users {
-			if id, ok := RoomMember(u); ok {
+			id, ok := decided[u.ID]
+			if !ok {
+				id, _ = RoomMember(u)
+				decided[u.ID] = id
+			}
+			if id != "" {
 				ids = append(ids, id)
 			}
 		}

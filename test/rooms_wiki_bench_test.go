@@ -116,7 +116,7 @@ func BenchmarkRoomSyncWiki(b *testing.B) {
 			sum.Elapsed.Round(time.Millisecond), sum2.Elapsed.Round(time.Millisecond),
 			after.Round(time.Millisecond), before.Round(time.Millisecond), ratio, heap, heap2)
 		key := strings.ReplaceAll(name, " ", "-")
-		b.ReportMetric((sum.Elapsed + sum2.Elapsed).Seconds()/2, "s/"+key)
+		b.ReportMetric((sum.Elapsed+sum2.Elapsed).Seconds()/2, "s/"+key)
 		b.ReportMetric(ratio, "x-limit/"+key)
 		return sum
 	}

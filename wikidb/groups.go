@@ -3,9 +3,11 @@ package wikidb
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -55,21 +57,37 @@ func (s *Store) GroupMembers(ctx context.Context, groups []string) (map[string][
 	}
 	defer rows.Close()
 	found := make([]bool, len(groups))
+	// An account is in about three groups: it is read once, and its later
+	// rows, scanned as raw bytes, share the first one's User.
+	seen := map[int64]User{}
+	var i, id int64
+	var raw [8]sql.RawBytes
+	dest := []any{&i, &id}
+	for k := range raw {
+		dest = append(dest, &raw[k])
+	}
 	for rows.Next() {
-		var i int
-		u, err := scanUser(rows, &i)
-		if err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("list group members: %w: %w", ErrUnavailable, err)
 		}
-		if i < 0 || i >= len(groups) {
+		if i < 0 || i >= int64(len(groups)) {
 			return nil, fmt.Errorf("list group members: %w: row for group %d of %d", ErrUnavailable, i, len(groups))
 		}
+		g := groups[i]
 		found[i] = true
-		if u.ID == 0 { // a group with no members
-			out[groups[i]] = append(out[groups[i]], []User{}...)
+		if id == 0 { // the group's own row: it exists
+			out[g] = append(out[g], []User{}...)
 			continue
 		}
-		out[groups[i]] = append(out[groups[i]], u)
+		u, ok := seen[id]
+		if !ok {
+			var err error
+			if u, err = memberOf(id, raw); err != nil {
+				return nil, fmt.Errorf("list group members: %w: %w", ErrUnavailable, err)
+			}
+			seen[id] = u
+		}
+		out[g] = append(out[g], u)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list group members: %w: %w", ErrUnavailable, err)
@@ -79,8 +97,25 @@ func (s *Store) GroupMembers(ctx context.Context, groups []string) (map[string][
 			return nil, fmt.Errorf("group %q: %w", groups[i], ErrNoSuchGroup)
 		}
 	}
-	for _, users := range out {
+	for g, users := range out {
 		slices.SortFunc(users, func(a, b User) int { return cmp.Compare(a.ID, b.ID) })
+		out[g] = slices.CompactFunc(users, func(a, b User) bool { return a.ID == b.ID })
 	}
 	return out, nil
+}
+
+// memberOf makes the User of account id from the raw memberColumns after
+// the userId.
+func memberOf(id int64, raw [8]sql.RawBytes) (User, error) {
+	u := User{ID: id, Login: string(raw[0]), Email: string(raw[1]), Hash: string(raw[2]),
+		Waiting: string(raw[4]), Valid: string(raw[5]), TwoFactorSecret: string(raw[7])}
+	if raw[3] != nil {
+		l := string(raw[3])
+		u.LivechatID = &l
+	}
+	var err error
+	if u.PassConfirm, err = strconv.ParseInt(string(raw[6]), 10, 64); err != nil {
+		return User{}, fmt.Errorf("account %d: pass_confirm %q: %w", id, raw[6], err)
+	}
+	return u, nil
 }

@@ -48,6 +48,7 @@ func GroupFixture(now time.Time) Groups {
 		},
 		Memberships: []Membership{
 			{UserID: 1, Group: "Room Monitors"},                                   // alice
+			{UserID: 1, Group: "Support Team"},                                    // alice again: reached two ways
 			{UserID: 2, Group: "room monitors"},                                   // zoë: the row's case differs
 			{UserID: 3, Group: "Support Team"},                                    // Trent, through the inclusion
 			{UserID: 4, Group: "Senior Staff"},                                    // Straße, through two

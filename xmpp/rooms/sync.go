@@ -150,14 +150,18 @@ func (s *Syncer) Desired(ctx context.Context) (map[string]Desired, error) {
 		if !ok {
 			return nil, fmt.Errorf("members of %q: not in the wiki's answer", r.Group)
 		}
+		jids := make([]string, len(members))
+		for i, local := range members {
+			jids[i] = local + "@" + s.cfg.Domain
+		}
 		for _, room := range r.Rooms {
 			d := desired[room.Bare().String()]
 			if d == nil {
 				d = Desired{}
 				desired[room.Bare().String()] = d
 			}
-			for _, local := range members {
-				d.Add(local+"@"+s.cfg.Domain, r.Affiliation)
+			for _, j := range jids {
+				d.Add(j, r.Affiliation)
 			}
 		}
 	}
@@ -169,26 +173,56 @@ func (s *Syncer) Desired(ctx context.Context) (map[string]Desired, error) {
 // RoomResult and the others go on; err is set only when nothing could be
 // done (the wiki could not be read).
 //
-// The wiki is read while the rooms' lists are: each room reads what it
-// has, then waits for the wiki's answer before it plans or writes
-// anything, so a wiki that cannot be read changes no room.
+// The wiki is read while the rooms are: Parallel workers read rooms one
+// after another, and a room read before the wiki has answered is set
+// aside, to be planned and written once it has. Nothing is planned or
+// written before that, so a wiki that cannot be read changes no room.
 func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, error) {
 	start := time.Now()
 	sum := Summary{DryRun: dryRun}
 	rooms := s.rooms()
-	wiki := &wikiAnswer{done: make(chan struct{})}
+	wiki := make(chan struct{})
+	var desired map[string]Desired
+	var wikiErr error
 	go func() {
-		defer close(wiki.done)
-		wiki.desired, wiki.err = s.Desired(ctx)
+		defer close(wiki)
+		desired, wikiErr = s.Desired(ctx)
 	}()
 	managed := managedBy(s.cfg.Managed, chat.Self().String())
 	results := make([]RoomResult, len(rooms))
+	finish := func(st roomState) {
+		if wikiErr == nil {
+			results[st.i] = s.finishRoom(ctx, chat, st, desired[rooms[st.i]], managed, dryRun)
+		}
+	}
+	var mu sync.Mutex
+	var aside []roomState
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(s.cfg.Parallel, len(rooms)) {
 		wg.Go(func() {
 			for i := range next {
-				results[i] = s.oneRoom(ctx, chat, rooms[i], wiki, managed, dryRun)
+				st := s.readRoom(ctx, chat, i, rooms[i])
+				select {
+				case <-wiki:
+					finish(st)
+				default:
+					mu.Lock()
+					aside = append(aside, st)
+					mu.Unlock()
+				}
+			}
+			<-wiki
+			for {
+				mu.Lock()
+				if len(aside) == 0 {
+					mu.Unlock()
+					return
+				}
+				st := aside[0] // in order: the largest rooms may come first
+				aside = aside[1:]
+				mu.Unlock()
+				finish(st)
 			}
 		})
 	}
@@ -197,9 +231,8 @@ func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, erro
 	}
 	close(next)
 	wg.Wait()
-	<-wiki.done
-	if wiki.err != nil {
-		return sum, wiki.err
+	if wikiErr != nil {
+		return sum, wikiErr
 	}
 	sum.Rooms = results
 	sum.Elapsed = time.Since(start)
@@ -218,47 +251,6 @@ func (s *Syncer) rooms() []string {
 	return slices.Compact(rooms)
 }
 
-// wikiAnswer is Desired's answer, read once for every room of a run:
-// desired and err are set when done is closed.
-type wikiAnswer struct {
-	done    chan struct{}
-	desired map[string]Desired
-	err     error
-}
-
-// errNoWiki ends a room's work when the wiki could not be read; Run
-// returns the wiki's own error.
-var errNoWiki = errors.New("the wiki could not be read: nothing changed")
-
-// want waits for the wiki's answer and returns room's part of it.
-func (w *wikiAnswer) want(ctx context.Context, room string) (Desired, error) {
-	select {
-	case <-w.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if w.err != nil {
-		return nil, errNoWiki
-	}
-	return w.desired[room], nil
-}
-
-// oneRoom syncs the room named room within RoomTimeout and logs what it
-// did.
-func (s *Syncer) oneRoom(ctx context.Context, chat Chat, room string, wiki *wikiAnswer, managed func(string) bool, dryRun bool) RoomResult {
-	roomJID, err := jid.Parse(room)
-	if err != nil {
-		return RoomResult{Err: fmt.Errorf("room %q: %w", room, err)}
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.RoomTimeout)
-	defer cancel()
-	res := s.syncRoom(ctx, chat, roomJID, wiki, managed, dryRun)
-	if !errors.Is(res.Err, errNoWiki) {
-		s.logRoom(res, dryRun)
-	}
-	return res
-}
-
 func (s *Syncer) settingsOf(room string) Settings {
 	if st, ok := s.cfg.Settings[room]; ok {
 		return st
@@ -266,93 +258,117 @@ func (s *Syncer) settingsOf(room string) Settings {
 	return s.cfg.Defaults
 }
 
-// syncRoom reads what room has, waits for the wiki's answer, then plans
-// and (unless dryRun) writes. A room that does not exist yet has nothing
-// to read: it is created once the wiki has answered.
-func (s *Syncer) syncRoom(ctx context.Context, chat Chat, room jid.JID, wiki *wikiAnswer, managed func(string) bool, dryRun bool) RoomResult {
-	res := RoomResult{Room: room}
+// roomState is what the i-th room of a run had when it was read.
+type roomState struct {
+	i       int
+	room    jid.JID
+	exists  bool
+	config  map[string]string // nil when the room has no settings to check
+	current map[string]string // affiliations
+	record  Record
+	err     error // the room could not be read
+}
+
+// readRoom reads, within RoomTimeout, what the room named name has: a
+// room that does not exist yet has nothing more to read.
+func (s *Syncer) readRoom(ctx context.Context, chat Chat, i int, name string) roomState {
+	st := roomState{i: i, current: map[string]string{}, record: Record{}}
+	if st.room, st.err = jid.Parse(name); st.err != nil {
+		st.err = fmt.Errorf("room %q: %w", name, st.err)
+		return st
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RoomTimeout)
+	defer cancel()
+	if st.exists, st.err = chat.Exists(ctx, st.room); st.err != nil {
+		st.err = fmt.Errorf("look up %s: %w", st.room, st.err)
+		return st
+	}
+	if !st.exists {
+		return st
+	}
+	if len(s.settingsOf(name).fields()) > 0 {
+		if st.config, st.err = chat.Config(ctx, st.room); st.err != nil {
+			return st
+		}
+	}
+	if st.current, st.err = chat.Affiliations(ctx, st.room); st.err != nil {
+		return st
+	}
+	st.record, st.err = chat.Record(ctx, st.room)
+	return st
+}
+
+// finishRoom plans, within RoomTimeout, what the room read as st needs to
+// have want, and (unless dryRun) writes it, creating the room if needed;
+// then logs what it did.
+func (s *Syncer) finishRoom(ctx context.Context, chat Chat, st roomState, want Desired, managed func(string) bool, dryRun bool) RoomResult {
+	res := RoomResult{Room: st.room, Err: st.err}
+	if st.err == nil {
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.RoomTimeout)
+		defer cancel()
+		s.syncRoom(ctx, chat, st, want, managed, dryRun, &res)
+	}
+	s.logRoom(res, dryRun)
+	return res
+}
+
+// syncRoom is finishRoom's work, its outcome recorded in res.
+func (s *Syncer) syncRoom(ctx context.Context, chat Chat, st roomState, want Desired, managed func(string) bool, dryRun bool, res *RoomResult) {
+	room, current, record := st.room, st.current, st.record
 	settings := s.settingsOf(room.String())
-	exists, err := chat.Exists(ctx, room)
-	if err != nil {
-		res.Err = fmt.Errorf("look up %s: %w", room, err)
-		return res
-	}
-	current, record := map[string]string{}, Record{}
-	var config map[string]string
-	if exists {
-		if len(settings.fields()) > 0 {
-			if config, err = chat.Config(ctx, room); err != nil {
-				res.Err = err
-				return res
-			}
-		}
-		if current, err = chat.Affiliations(ctx, room); err != nil {
-			res.Err = err
-			return res
-		}
-		if record, err = chat.Record(ctx, room); err != nil {
-			res.Err = err
-			return res
-		}
-	}
-	want, err := wiki.want(ctx, room.String())
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	if !exists {
+	if !st.exists {
 		res.Created = true
 		res.Configured = settings.fields()
 		if dryRun {
 			res.Changes = Diff(current, want, managed, record)
-			return res
+			return
 		}
 		if err := chat.Create(ctx, room, settings); err != nil {
 			res.Err = err
-			return res
+			return
 		}
-		if err := s.checkSettings(ctx, chat, room, settings, nil, &res, false); err != nil {
+		if err := s.checkSettings(ctx, chat, room, settings, nil, res, false); err != nil {
 			res.Err = err
-			return res
+			return
 		}
+		var err error
 		if current, err = chat.Affiliations(ctx, room); err != nil {
 			res.Err = err
-			return res
+			return
 		}
 		if record, err = chat.Record(ctx, room); err != nil {
 			res.Err = err
-			return res
+			return
 		}
-	} else if err := s.checkSettings(ctx, chat, room, settings, config, &res, dryRun); err != nil {
+	} else if err := s.checkSettings(ctx, chat, room, settings, st.config, res, dryRun); err != nil {
 		res.Err = err
-		return res
+		return
 	}
 	plan := Diff(current, want, managed, record)
 	if dryRun {
 		res.Changes = plan
-		return res
+		return
 	}
 	next := nextRecord(current, want, managed, record)
 	if len(plan) == 0 {
 		if !sameRecord(next, record) {
 			res.Err = chat.SetRecord(ctx, room, next)
 		}
-		return res
+		return
 	}
 	pending := withPlanned(next, plan)
 	if err := chat.SetRecord(ctx, room, pending); err != nil {
 		res.Err = err // nothing sent: a grant the record does not hold could never be taken back
-		return res
+		return
 	}
 	var after map[string]string
 	res.Changes, res.Refused, after, res.Err = s.change(ctx, chat, room, plan)
 	if after == nil {
-		return res // not read back: the record keeps the planned grants, still a superset
+		return // not read back: the record keeps the planned grants, still a superset
 	}
 	if next = nextRecord(after, want, managed, pending); !sameRecord(next, pending) {
 		res.Err = errors.Join(res.Err, chat.SetRecord(ctx, room, next))
 	}
-	return res
 }
 
 // change sends plan in one request, reads the lists back, and sends what

@@ -274,16 +274,20 @@ func (c *readsFirst) Record(ctx context.Context, room jid.JID) (Record, error) {
 }
 
 func TestRunReadsTheRoomsWhileTheWikiIsRead(t *testing.T) {
-	other := jid.MustParse("other@conference.chat.test")
+	// Ten rooms, four workers: every room is read before the wiki answers.
+	var all []jid.JID
+	for i := range 10 {
+		all = append(all, jid.MustParse(fmt.Sprintf("room%d@conference.chat.test", i)))
+	}
 	read := make(chan struct{})
-	s := newSyncer(t, slowWiki{fakeMembers{"Support": {"alice"}}, read}, Rule{"Support", []jid.JID{support, other}, "member"})
-	chat := &readsFirst{fakeChat: newFakeChat(), unread: 2, read: read}
-	for _, r := range []jid.JID{support, other} {
+	s := newSyncer(t, slowWiki{fakeMembers{"Support": {"alice"}}, read}, Rule{"Support", all, "member"})
+	chat := &readsFirst{fakeChat: newFakeChat(), unread: len(all), read: read}
+	for _, r := range all {
 		chat.rooms[r.String()] = map[string]string{"bob@chat.test": "member"}
 	}
 	sum, err := s.Run(context.Background(), chat, false)
-	if err != nil || len(sum.Failed()) > 0 || sum.Changed() != 2 {
-		t.Fatalf("err %v, failed %v, %d changes; want alice in both rooms", err, sum.Failed(), sum.Changed())
+	if err != nil || len(sum.Failed()) > 0 || sum.Changed() != len(all) {
+		t.Fatalf("err %v, failed %v, %d changes; want alice in every room", err, sum.Failed(), sum.Changed())
 	}
 }
 

@@ -340,7 +340,7 @@ func BenchmarkSharedStateSignIn(b *testing.B) {
 	w := newWiki(b)
 	benchPrefix := randomName("bench-") + ":"
 	forgetPrefix(b, "redis://127.0.0.1:6379/0", benchPrefix)
-	key := keygen(b, "ES256")
+	key := keygen(b, "RS256")
 	tokens := fmt.Sprintf("token:\n  signing_key_file: %q\n", key)
 	memCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens)
 	redisCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens+

@@ -171,7 +171,7 @@ func tokenSetup(name, addr, keyPath string) *signInSetup {
 // extauth process per core, which relay to their automatic daemon), then
 // relaying to a running serve (extauth.daemon_socket), then deciding
 // alone in each process (extauth.daemon_socket: off), for repeated
-// password sign-ins and for one-time ES256 tokens. It prints each rate and
+// password sign-ins and for one-time RS256 tokens (keygen's default). It prints each rate and
 // its ratio to the always-yes program ("NAME÷yes") and to internal auth.
 //
 //	go test ./test -run '^$' -bench EjabberdSignIn -benchtime 1500x -count 2 -timeout 30m
@@ -181,7 +181,7 @@ func BenchmarkEjabberdSignIn(b *testing.B) {
 		b.Fatalf("build yesauth: %v\n%s", err, out)
 	}
 	w := newWiki(b)
-	key := keygen(b, "ES256")
+	key := keygen(b, "RS256")
 	socket := filepath.Join(b.TempDir(), "extauth.sock")
 	tokens := fmt.Sprintf("token:\n  signing_key_file: %q\n", key)
 	cfgPath, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens)
@@ -240,7 +240,7 @@ func waitSocket(t testing.TB, path string) {
 func BenchmarkProsodySignIn(b *testing.B) {
 	w := newWiki(b)
 	const secret = "prosody shares this with livechat-auth"
-	key := keygen(b, "ES256")
+	key := keygen(b, "RS256")
 	cfgPath, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"},
 		fmt.Sprintf("token:\n  signing_key_file: %q\nhttpauth:\n  secret: %q\n", key, secret))
 	var accounts [][2]string

@@ -138,6 +138,10 @@ func BenchmarkRoomSyncWiki(b *testing.B) {
 	if s := phase("1%-moved"); s.Changed() != want {
 		b.Errorf("after 1%% of the memberships moved: %d changes, want exactly %d", s.Changed(), want)
 	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	b.Logf("memory the process took from the system, at most (runtime Sys, the generator's included): %.0f MB", float64(m.Sys)/1e6)
+	b.ReportMetric(float64(m.Sys)/1e6, "MB-sys")
 }
 
 func envInt(b *testing.B, name string, def int) int {

@@ -47,7 +47,7 @@ func (s *Store) GroupMembers(ctx context.Context, groups []string) (map[string][
 		args = append(args, g)
 	}
 	q.WriteString(queryGroupMembersTail)
-	args = append(args, s.now().Unix())
+	args = append(args, s.now().Unix(), s.now().Unix())
 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
 	defer cancel()

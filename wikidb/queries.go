@@ -99,11 +99,15 @@ SELECT i, u, DENSE_RANK() OVER (ORDER BY n) FROM (
 //     a name that matches no group gives no row at all, which the caller
 //     reads as "no such group".
 //   - included: each group found, and every group that includes it,
-//     transitively (UNION stops on inclusion cycles), by users_groups id;
-//     an inclusion that names a group users_groups lacks leads nowhere.
+//     transitively (UNION, under the column's collation, stops on
+//     inclusion cycles), by name, as Tiki and queryGroups follow them: an
+//     inclusion through a group users_groups lacks still counts.
+//   - known, ghost: the groups included that users_groups has (by id)
+//     and those it lacks (by name; normally none).
 //   - members: the unexpired memberships of the groups included. The
-//     STRAIGHT_JOIN reads users_usergroups once and finds each row's group
-//     by the users_groups name index; every account is in "Registered".
+//     first STRAIGHT_JOIN reads users_usergroups once and finds each
+//     row's group by the users_groups name index; the second scans it
+//     once per ghost group; every account is in "Registered".
 //     UNION ALL, not UNION: an account reached two ways comes twice, and
 //     the caller drops the second (a third of the query's time).
 //
@@ -119,18 +123,26 @@ WITH RECURSIVE asked(i, n) AS (`
 found(i, id, groupName) AS (
   SELECT a.i, g.id, g.groupName FROM asked a JOIN users_groups g ON g.groupName = a.n
 ),
-included(i, id) AS (
-  SELECT i, id FROM found
+included(i, n) AS (
+  SELECT i, groupName FROM found
   UNION
-  SELECT s.i, g.id FROM included s
-  JOIN users_groups gs ON gs.id = s.id
-  JOIN tiki_group_inclusion inc ON inc.includeGroup = gs.groupName
-  JOIN users_groups g ON g.groupName = inc.groupName
+  SELECT s.i, inc.groupName FROM included s
+  JOIN tiki_group_inclusion inc ON inc.includeGroup = s.n
+),
+known(i, id) AS (
+  SELECT DISTINCT s.i, g.id FROM included s JOIN users_groups g ON g.groupName = s.n
+),
+ghost(i, n) AS (
+  SELECT s.i, s.n FROM included s WHERE NOT EXISTS (SELECT 1 FROM users_groups g WHERE g.groupName = s.n)
 ),
 members(i, userId) AS (
   SELECT STRAIGHT_JOIN s.i, ug.userId FROM users_usergroups ug
   JOIN users_groups g ON g.groupName = ug.groupName
-  JOIN included s ON s.id = g.id
+  JOIN known s ON s.id = g.id
+  WHERE ug.expire IS NULL OR ug.expire = 0 OR ug.expire > ?
+  UNION ALL
+  SELECT STRAIGHT_JOIN s.i, ug.userId FROM ghost s
+  JOIN users_usergroups ug ON ug.groupName = s.n
   WHERE ug.expire IS NULL OR ug.expire = 0 OR ug.expire > ?
   UNION ALL
   SELECT f.i, u.userId FROM found f JOIN users_users u WHERE f.groupName = 'Registered'

@@ -197,6 +197,22 @@ func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, erro
 	}
 	var mu sync.Mutex
 	var aside []roomState
+	// drain finishes the rooms set aside, oldest first, as soon as the
+	// wiki has answered: before any further room is read, so that a
+	// room's lists are as little behind as can be.
+	drain := func() {
+		for {
+			mu.Lock()
+			if len(aside) == 0 {
+				mu.Unlock()
+				return
+			}
+			st := aside[0]
+			aside = aside[1:]
+			mu.Unlock()
+			finish(st)
+		}
+	}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(s.cfg.Parallel, len(rooms)) {
@@ -205,25 +221,17 @@ func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, erro
 				st := s.readRoom(ctx, chat, i, rooms[i])
 				select {
 				case <-wiki:
+					drain()
 					finish(st)
 				default:
+					st.stale = true
 					mu.Lock()
 					aside = append(aside, st)
 					mu.Unlock()
 				}
 			}
 			<-wiki
-			for {
-				mu.Lock()
-				if len(aside) == 0 {
-					mu.Unlock()
-					return
-				}
-				st := aside[0] // in order: the largest rooms may come first
-				aside = aside[1:]
-				mu.Unlock()
-				finish(st)
-			}
+			drain()
 		})
 	}
 	for i := range rooms {
@@ -231,6 +239,7 @@ func (s *Syncer) Run(ctx context.Context, chat Chat, dryRun bool) (Summary, erro
 	}
 	close(next)
 	wg.Wait()
+	<-wiki // with no room there was no worker to wait for it
 	if wikiErr != nil {
 		return sum, wikiErr
 	}
@@ -266,17 +275,21 @@ type roomState struct {
 	config  map[string]string // nil when the room has no settings to check
 	current map[string]string // affiliations
 	record  Record
-	err     error // the room could not be read
+	err     error         // the room could not be read
+	took    time.Duration // reading it took this much of RoomTimeout
+	stale   bool          // read before the wiki answered: set aside
 }
 
 // readRoom reads, within RoomTimeout, what the room named name has: a
 // room that does not exist yet has nothing more to read.
-func (s *Syncer) readRoom(ctx context.Context, chat Chat, i int, name string) roomState {
-	st := roomState{i: i, current: map[string]string{}, record: Record{}}
+func (s *Syncer) readRoom(ctx context.Context, chat Chat, i int, name string) (st roomState) {
+	st = roomState{i: i, current: map[string]string{}, record: Record{}}
 	if st.room, st.err = jid.Parse(name); st.err != nil {
 		st.err = fmt.Errorf("room %q: %w", name, st.err)
 		return st
 	}
+	began := time.Now()
+	defer func() { st.took = time.Since(began) }()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RoomTimeout)
 	defer cancel()
 	if st.exists, st.err = chat.Exists(ctx, st.room); st.err != nil {
@@ -304,7 +317,8 @@ func (s *Syncer) readRoom(ctx context.Context, chat Chat, i int, name string) ro
 func (s *Syncer) finishRoom(ctx context.Context, chat Chat, st roomState, want Desired, managed func(string) bool, dryRun bool) RoomResult {
 	res := RoomResult{Room: st.room, Err: st.err}
 	if st.err == nil {
-		ctx, cancel := context.WithTimeout(ctx, s.cfg.RoomTimeout)
+		// RoomTimeout bounds the room's whole work: what its read left.
+		ctx, cancel := context.WithTimeout(ctx, max(s.cfg.RoomTimeout-st.took, 0))
 		defer cancel()
 		s.syncRoom(ctx, chat, st, want, managed, dryRun, &res)
 	}
@@ -345,6 +359,21 @@ func (s *Syncer) syncRoom(ctx context.Context, chat Chat, st roomState, want Des
 		return
 	}
 	plan := Diff(current, want, managed, record)
+	if st.stale && st.exists && len(plan) > 0 && !dryRun {
+		// Read before the wiki answered, maybe long ago: a ban or an
+		// owner set by hand since must not be overwritten, so the lists
+		// are read again before anything is written.
+		var err error
+		if current, err = chat.Affiliations(ctx, room); err != nil {
+			res.Err = err
+			return
+		}
+		if record, err = chat.Record(ctx, room); err != nil {
+			res.Err = err
+			return
+		}
+		plan = Diff(current, want, managed, record)
+	}
 	if dryRun {
 		res.Changes = plan
 		return

@@ -106,13 +106,15 @@ func BenchmarkRoomSyncWiki(b *testing.B) {
 		after := rec.replay(b, ctx, syncFirst, 4)
 		before := rec.replay(b, ctx, replayFirst, 4)
 		sum2, heap2 := run(name, replayFirst, replayFirst)
-		if sum2.Changed() != sum.Changed() || sum2.Reads != sum.Reads || sum2.Writes != sum.Writes {
-			b.Fatalf("%s: the two servers differ: %d changes, %d reads, %d writes against %d, %d, %d",
-				name, sum.Changed(), sum.Reads, sum.Writes, sum2.Changed(), sum2.Reads, sum2.Writes)
+		// Reads may differ: a room read before the wiki answered is read
+		// again before it is changed.
+		if sum2.Changed() != sum.Changed() || sum2.Writes != sum.Writes {
+			b.Fatalf("%s: the two servers differ: %d changes, %d writes against %d, %d",
+				name, sum.Changed(), sum.Writes, sum2.Changed(), sum2.Writes)
 		}
 		ratio := (sum.Elapsed + sum2.Elapsed).Seconds() / (after + before).Seconds()
-		b.Logf("%s: %d rooms, %d changes, %d reads + %d writes; livechat-auth %s first, %s second; the same requests from a minimal client %s second, %s first (÷ %.2f); heap %.0f MB, %.0f MB",
-			name, len(sum.Rooms), sum.Changed(), sum.Reads, sum.Writes,
+		b.Logf("%s: %d rooms, %d changes, %d reads (%d on the other) + %d writes; livechat-auth %s first, %s second; the same requests from a minimal client %s second, %s first (÷ %.2f); heap %.0f MB, %.0f MB",
+			name, len(sum.Rooms), sum.Changed(), sum.Reads, sum2.Reads, sum.Writes,
 			sum.Elapsed.Round(time.Millisecond), sum2.Elapsed.Round(time.Millisecond),
 			after.Round(time.Millisecond), before.Round(time.Millisecond), ratio, heap, heap2)
 		key := strings.ReplaceAll(name, " ", "-")

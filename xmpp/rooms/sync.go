@@ -304,11 +304,22 @@ func (s *Syncer) readRoom(ctx context.Context, chat Chat, i int, name string) (s
 			return st
 		}
 	}
-	if st.current, st.err = chat.Affiliations(ctx, st.room); st.err != nil {
-		return st
-	}
-	st.record, st.err = chat.Record(ctx, st.room)
+	st.current, st.record, st.err = readLists(ctx, chat, st.room)
 	return st
+}
+
+// readLists reads a room's affiliations and the sync's record of what it
+// granted there.
+func readLists(ctx context.Context, chat Chat, room jid.JID) (map[string]string, Record, error) {
+	current, err := chat.Affiliations(ctx, room)
+	if err != nil {
+		return nil, nil, err
+	}
+	record, err := chat.Record(ctx, room)
+	if err != nil {
+		return nil, nil, err
+	}
+	return current, record, nil
 }
 
 // finishRoom plans, within RoomTimeout, what the room read as st needs to
@@ -346,11 +357,7 @@ func (s *Syncer) syncRoom(ctx context.Context, chat Chat, st roomState, want Des
 			return
 		}
 		var err error
-		if current, err = chat.Affiliations(ctx, room); err != nil {
-			res.Err = err
-			return
-		}
-		if record, err = chat.Record(ctx, room); err != nil {
+		if current, record, err = readLists(ctx, chat, room); err != nil {
 			res.Err = err
 			return
 		}
@@ -364,11 +371,7 @@ func (s *Syncer) syncRoom(ctx context.Context, chat Chat, st roomState, want Des
 		// owner set by hand since must not be overwritten, so the lists
 		// are read again before anything is written.
 		var err error
-		if current, err = chat.Affiliations(ctx, room); err != nil {
-			res.Err = err
-			return
-		}
-		if record, err = chat.Record(ctx, room); err != nil {
+		if current, record, err = readLists(ctx, chat, room); err != nil {
 			res.Err = err
 			return
 		}

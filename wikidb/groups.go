@@ -47,7 +47,8 @@ func (s *Store) GroupMembers(ctx context.Context, groups []string) (map[string][
 		args = append(args, g)
 	}
 	q.WriteString(queryGroupMembersTail)
-	args = append(args, s.now().Unix(), s.now().Unix())
+	now := s.now().Unix() // one instant for both expiry tests
+	args = append(args, now, now)
 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
 	defer cancel()

@@ -39,11 +39,17 @@ func postMigration(t testing.TB, serveURL, action string, fields map[string]stri
 
 func postSigned(t testing.TB, url string, body []byte) (int, map[string]string) {
 	t.Helper()
+	return postSignedAt(t, url, body, time.Now())
+}
+
+// postSignedAt is postSigned with the request signed at now: two calls with
+// one now send the very same request, a replay.
+func postSignedAt(t testing.TB, url string, body []byte, now time.Time) (int, map[string]string) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
 	req.Header.Set(session.HeaderTimestamp, fmt.Sprint(now.Unix()))
 	req.Header.Set(session.HeaderSignature, session.Sign(migrationKey, now, body))
 	resp, err := http.DefaultClient.Do(req)
@@ -290,11 +296,14 @@ func testMigrationAPI(t *testing.T, m *migrationSetup) {
 	t.Logf("suggested %s", answer["livechat_id"])
 
 	// A signed call is good once.
+	// The second send is the same bytes and headers: signed again in a
+	// later second it would be a new request.
 	body := []byte(`{"action":"suggest","login":"newbie","nonce":"once"}`)
-	if status, _ := postSigned(t, url+"/v1/migration/suggest", body); status != 200 {
+	signedAt := time.Now()
+	if status, _ := postSignedAt(t, url+"/v1/migration/suggest", body, signedAt); status != 200 {
 		t.Fatalf("first use: %d", status)
 	}
-	if status, answer := postSigned(t, url+"/v1/migration/suggest", body); status != 401 || answer["error"] != "replayed" {
+	if status, answer := postSignedAt(t, url+"/v1/migration/suggest", body, signedAt); status != 401 || answer["error"] != "replayed" {
 		t.Errorf("replayed: %d %v", status, answer)
 	}
 	// A body signed for one call is no good at another.

@@ -203,21 +203,17 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		// nor are blocked by them, so junk tokens cannot lock a user out.
 		return a.authenticateToken(ctx, name, domain, password)
 	}
-	// The failure is counted before the password is checked, beside the
-	// account lookup, and taken back if the password proves right.
 	key := lockKey(name)
-	reserved := a.limiter.reserveSoon(ctx, key, a.now())
 	checked, hit := false, false
 	acct, err := a.resolve(ctx, Lookup{Name: name, Domain: domain}, func(u wikidb.User) (err error) {
 		checked = true
-		hit, err = a.checkPassword(ctx, u, key, password, reserved())
+		hit, err = a.checkPassword(ctx, u, key, password)
 		return err
 	}, checkState)
 	acct.CacheHit = hit && err == nil
 	if checked {
 		return acct, err
 	}
-	r := reserved()
 	var reason Reason
 	switch {
 	case errors.As(err, &reason):
@@ -226,16 +222,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 		// it would let the chat server's own accounts ([external,
 		// internal]) lock the name for whoever takes it in the wiki.
 		spendDummyVerify(password, a.costs.usual())
-		if r.blocked {
+		if _, locked := a.limiter.lockOf(ctx, key, a.now()); locked {
 			return Account{}, ReasonRateLimited
 		}
-		a.limiter.release(ctx, key, r)
 	case a.grace != nil && isOutage(err):
-		return a.graceSignIn(ctx, name, domain, password, key, r, err)
-	default:
-		a.limiter.release(ctx, key, r) // the wiki did not answer: nobody's failure
+		return a.graceSignIn(ctx, name, domain, password, key, a.limiter.reserve(ctx, key, a.now()), err)
 	}
-	return acct, err
+	return acct, err // the wiki did not answer: nobody's failure
 }
 
 // lockKey is what the failure limit counts a name under: its full case
@@ -245,16 +238,30 @@ func (a *Authenticator) Authenticate(ctx context.Context, user, domain, password
 // locks together, never apart.
 func lockKey(name string) string { return cases.Fold().String(name) }
 
-// checkPassword verifies password for the account u, counted under key
-// with the reservation r. A locked account (see Locks) is refused unless
-// the password is one the cache proved recently, so a guesser cannot lock
-// the owner out; the refusal costs what a wrong password costs, and a
-// lock cannot be told from outside. Each guess refused while locked is
-// counted: once the lock is sealed (as many guesses as failures allowed),
-// the cache is not asked either, so it cannot serve as an oracle for
-// endless guesses. A password that proves right takes the reservation
-// back; a wrong one leaves it counted.
-func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, password string, r reservation) (cacheHit bool, err error) {
+// checkPassword verifies password for the account u, counted under key.
+//
+// A password the cache proved recently signs in unless the account's lock
+// is sealed (one look at the counts, nothing counted): it is the right
+// password, no guess. Any other is checked on a reservation: a failure
+// counted before the slow hash, taken back when the password proves
+// right and left counted when it is wrong.
+//
+// A locked account (see Locks) is refused unless the password is one the
+// cache proved recently, so a guesser cannot lock the owner out; the
+// refusal costs what a wrong password costs, and a lock cannot be told
+// from outside. Each guess refused while locked is counted: once the lock
+// is sealed (as many guesses as failures allowed), the cache is not asked
+// either, so it cannot serve as an oracle for endless guesses.
+func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, password string) (cacheHit bool, err error) {
+	if ck := a.cache.key(u, password); a.cache.has(ck, a.now()) {
+		if lk, locked := a.limiter.lockOf(ctx, key, a.now()); !locked || !lk.Sealed {
+			if a.grace != nil {
+				a.grace.proved(ck, a.now(), a.graceFor)
+			}
+			return true, nil
+		}
+	}
+	r := a.limiter.reserve(ctx, key, a.now())
 	if r.blocked && !r.sealed && a.limiter.waitPending(ctx, key) {
 		r = a.limiter.reserve(ctx, key, a.now()) // the burst settled: ask again
 	}

@@ -144,20 +144,6 @@ func (l *failureLimiter) waitPending(ctx context.Context, key string) bool {
 	return true
 }
 
-// reserveSoon starts reserving and returns the answer's getter, which
-// waits for it. Counts kept in this process answer at once; shared ones
-// (a round trip to Redis) are asked beside the account lookup, so a
-// sign-in waits for the slower of the two, not both.
-func (l *failureLimiter) reserveSoon(ctx context.Context, key string, now time.Time) func() reservation {
-	if _, local := l.counts.(*failureRecord); local || !l.on() {
-		r := l.reserve(ctx, key, now)
-		return func() reservation { return r }
-	}
-	answer := make(chan reservation, 1)
-	go func() { answer <- l.reserve(ctx, key, now) }()
-	return sync.OnceValue(func() reservation { return <-answer })
-}
-
 // release takes a reservation back: the password proved right, or the
 // attempt was nobody's failure (the wiki did not answer).
 func (l *failureLimiter) release(ctx context.Context, key string, r reservation) {

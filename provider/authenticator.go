@@ -254,7 +254,7 @@ func lockKey(name string) string { return cases.Fold().String(name) }
 // either, so it cannot serve as an oracle for endless guesses.
 func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, password string) (cacheHit bool, err error) {
 	if ck := a.cache.key(u, password); a.cache.has(ck, a.now()) {
-		if lk, locked := a.limiter.lockOf(ctx, key, a.now()); !locked || !lk.Sealed {
+		if !a.limiter.sealed(ctx, key, a.now()) {
 			if a.grace != nil {
 				a.grace.proved(ck, a.now(), a.graceFor)
 			}

@@ -34,6 +34,10 @@ type FailureCounts interface {
 	// refused while blocked within the window. id names the failure
 	// counted, for Release.
 	Reserve(ctx context.Context, key string, lim Limit, now time.Time) (id string, blocked, sealed bool)
+	// Sealed reports what Reserve would report as sealed (key blocked at
+	// now, with lim.Max guesses refused within the window), counting
+	// nothing: the one look a password the cache proved needs.
+	Sealed(ctx context.Context, key string, lim Limit, now time.Time) bool
 	// Release takes back the failure Reserve counted as id.
 	Release(ctx context.Context, key, id string)
 	// Guessed records a guess refused because key is blocked; past
@@ -171,6 +175,11 @@ func (l *failureLimiter) guessed(ctx context.Context, key string, now time.Time)
 	}
 }
 
+// sealed reports whether key's lock is sealed now.
+func (l *failureLimiter) sealed(ctx context.Context, key string, now time.Time) bool {
+	return l.on() && l.counts.Sealed(ctx, key, l.lim, now)
+}
+
 func (l *failureLimiter) lockOf(ctx context.Context, key string, now time.Time) (Lock, bool) {
 	if !l.on() {
 		return Lock{}, false
@@ -249,6 +258,12 @@ func (r *failureRecord) Reserve(_ context.Context, name string, lim Limit, now t
 	r.next++
 	r.failures[name] = append(recent, failure{at: now, id: r.next})
 	return strconv.FormatUint(r.next, 10), false, false
+}
+
+func (r *failureRecord) Sealed(_ context.Context, name string, lim Limit, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.prune(name, lim, now)) > lim.Max && len(r.guesses[name]) >= lim.Max
 }
 
 func (r *failureRecord) Release(_ context.Context, name, id string) {

@@ -75,6 +75,32 @@ func (f Failures) Reserve(ctx context.Context, name string, lim provider.Limit, 
 	return "|" + localID, localBlocked, localSealed
 }
 
+// Sealed asks Redis, or this process's counts while Redis does not
+// answer. It reads and writes nothing else: one ZCOUNT of the failures
+// in the window, and of the guesses only when those block.
+func (f Failures) Sealed(ctx context.Context, name string, lim provider.Limit, now time.Time) bool {
+	if f.r.up() {
+		if sealed, err := f.sealed(ctx, name, lim, now); err == nil {
+			return sealed
+		}
+	}
+	return f.local.Sealed(ctx, name, lim, now)
+}
+
+func (f Failures) sealed(ctx context.Context, name string, lim provider.Limit, now time.Time) (bool, error) {
+	keys := f.keys(name)
+	inWindow := "(" + strconv.FormatInt(cut(lim, now), 10) // above the cut, as the scripts keep
+	n, err := f.r.client.ZCount(ctx, keys[0], inWindow, "+inf").Result()
+	if err := f.r.result(ctx, err); err != nil || n <= int64(lim.Max) {
+		return false, err
+	}
+	g, err := f.r.client.ZCount(ctx, keys[1], inWindow, "+inf").Result()
+	if err := f.r.result(ctx, err); err != nil {
+		return false, err
+	}
+	return g >= int64(lim.Max), nil
+}
+
 // Release takes the failure back in Redis and here.
 func (f Failures) Release(ctx context.Context, name, id string) {
 	shared, localID, _ := strings.Cut(id, "|")

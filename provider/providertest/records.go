@@ -33,14 +33,20 @@ func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts)
 		{"guesses count only while blocked and seal it", failuresGuessesSeal},
 		{"clear lifts the lock and the guesses", failuresClear},
 		{"names are kept exactly", failuresNamesExact},
+		{"sealed counts nothing", failuresSealedCountsNothing},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, f, open(t)) })
+		t.Run(tc.name, func(t *testing.T) {
+			f := f
+			f.t = t
+			tc.run(t, f, open(t))
+		})
 	}
 }
 
 // failures is what every case of FailureCounts shares: a limit, and a
 // clock in whole seconds from base.
 type failures struct {
+	t    *testing.T // the case's
 	ctx  context.Context
 	lim  provider.Limit
 	base time.Time
@@ -56,12 +62,18 @@ func (f failures) failN(c provider.FailureCounts, name string, n int, from int) 
 	}
 }
 
-// blocked reports whether name is blocked at now, and sealed.
+// blocked reports whether name is blocked at now, and sealed; Sealed
+// must say what Reserve says.
 func (f failures) blocked(c provider.FailureCounts, name string, now time.Time) (b, s bool) {
+	f.t.Helper()
+	sealed := c.Sealed(f.ctx, name, f.lim, now)
 	// A Reserve that counts is taken back: asking changes nothing.
 	id, b, s := c.Reserve(f.ctx, name, f.lim, now)
 	if id != "" {
 		c.Release(f.ctx, name, id)
+	}
+	if sealed != s {
+		f.t.Errorf("Sealed(%q) = %v where Reserve says sealed %v", name, sealed, s)
 	}
 	return b, s
 }
@@ -248,6 +260,39 @@ func failuresNamesExact(t *testing.T, f failures, c provider.FailureCounts) {
 	}
 	if b, _ := f.blocked(c, "a", at(10)); b {
 		t.Error(`"a" is blocked by "a*b?[c]"`)
+	}
+}
+
+// failuresSealedCountsNothing: Sealed counts no failure and no guess,
+// and tells a lock sealed only while it blocks.
+func failuresSealedCountsNothing(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	f.failN(c, "alice", lim.Max, 0)
+	for range 3 * lim.Max {
+		if c.Sealed(ctx, "alice", lim, at(5)) {
+			t.Fatal("sealed before any block")
+		}
+	}
+	if b, _ := f.blocked(c, "alice", at(5)); b {
+		t.Fatal("asking Sealed counted failures")
+	}
+	c.Reserve(ctx, "alice", lim, at(6))
+	for i := range lim.Max {
+		c.Guessed(ctx, "alice", lim, at(7+i))
+	}
+	if !c.Sealed(ctx, "alice", lim, at(20)) {
+		t.Fatal("not sealed after max guesses while blocked")
+	}
+	if lk, _ := c.LockOf(ctx, "alice", lim, at(20)); lk.Guesses != lim.Max || lk.Failures != lim.Max+1 {
+		t.Errorf("asking Sealed changed the lock: %+v", lk)
+	}
+	// The block lifts when the first failure leaves the window; the
+	// guesses stay in theirs but seal nothing unblocked.
+	if c.Sealed(ctx, "alice", lim, at(60)) {
+		t.Error("sealed once the block lifted")
+	}
+	if b, s := f.blocked(c, "alice", at(60)); b || s {
+		t.Errorf("Blocked = %v, sealed %v once the block lifted", b, s)
 	}
 }
 

@@ -346,7 +346,7 @@ func BenchmarkSharedStateSignIn(b *testing.B) {
 	redisCfg, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, tokens+
 		fmt.Sprintf("state:\n  redis_url: redis://127.0.0.1:6379/0\n  key_prefix: %q\n", benchPrefix))
 	ej := func(cfg string) string {
-		e := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfg, PoolSize: recommendedPool()})
+		e := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfg, PoolSize: -1})
 		return fmt.Sprintf("127.0.0.1:%d", e.C2SPort)
 	}
 	mem, shared := ej(memCfg), ej(redisCfg)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -226,11 +225,6 @@ func startEjabberdWith(t testing.TB, o ejabberdOptions) *ejabberd {
 }
 
 // poolSetting is the config line for an extauth pool of n processes.
-// recommendedPool is the extauth_pool_size README recommends: two
-// processes per core, so that a storm of sign-ins that each need a slow
-// hash keeps every core hashing (docs/performance.md has the figures).
-func recommendedPool() int { return 2 * runtime.NumCPU() }
-
 func poolSetting(n int) string {
 	if n < 0 {
 		return "# extauth_pool_size: ejabberd's default"

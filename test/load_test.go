@@ -167,8 +167,8 @@ func tokenSetup(name, addr, keyPath string) *signInSetup {
 // ejabberds with 8 concurrent clients, all in one run and in turns:
 // ejabberd's own internal auth, an always-yes extauth program (the
 // ceiling of any extauth), and livechat-auth extauth in the setup README
-// recommends (auth_use_cache: false, extauth_pool_size two per core, the
-// processes relaying to their automatic daemon), then
+// recommends (auth_use_cache: false, ejabberd's default pool of one
+// extauth process per core, which relay to their automatic daemon), then
 // relaying to a running serve (extauth.daemon_socket), then deciding
 // alone in each process (extauth.daemon_socket: off), for repeated
 // password sign-ins and for one-time RS256 tokens (keygen's default). It prints each rate and
@@ -191,14 +191,14 @@ func BenchmarkEjabberdSignIn(b *testing.B) {
 	waitSocket(b, socket)
 	addr := func(e *ejabberd) string { return fmt.Sprintf("127.0.0.1:%d", e.C2SPort) }
 	extauthEj := func(cfg string) *ejabberd {
-		return startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfg, PoolSize: recommendedPool()})
+		return startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfg, PoolSize: -1})
 	}
 
 	internal := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", AuthMethod: "internal", Register: true})
 	for _, u := range loadUsers {
 		register(b, strings.TrimSuffix(u.jid, "@chat.test"), "chat.test", u.password, internal.C2SPort)
 	}
-	yesEj := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: yes, PoolSize: recommendedPool()})
+	yesEj := startEjabberdWith(b, ejabberdOptions{Host: "chat.test", Extauth: yes, PoolSize: -1})
 	auto, relay, alone := extauthEj(cfgPath), extauthEj(serveCfg), extauthEj(aloneCfg)
 
 	b.Run("default-pool", func(b *testing.B) {

@@ -145,7 +145,7 @@ func startSoakStack(t *testing.T, leaks *leakWatch) *soakStack {
 	s.srv = startServeTo(t, s.cfgPath, port, s.serveErr,
 		fmt.Sprintf("LIVECHAT_AUTH_SERVE_LISTEN=127.0.0.1:%d", port), "LIVECHAT_AUTH_LOG_FILE="+s.serveLog)
 
-	s.ejOpts = ejabberdOptions{Host: soakHost, Extauth: binPath + " extauth --config " + s.cfgPath, PoolSize: recommendedPool()}
+	s.ejOpts = ejabberdOptions{Host: soakHost, Extauth: binPath + " extauth --config " + s.cfgPath, PoolSize: -1}
 	ej := startEjabberdWith(t, s.ejOpts)
 	s.ejOpts.Dir = ej.Dir // a restart keeps the data folder and the daemon's folder
 	s.ej.Store(ej)

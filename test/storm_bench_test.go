@@ -119,12 +119,11 @@ func registerAll(b *testing.B, creds []credential, port int) {
 //     on where it can, the same accounts again (restart÷internal).
 //
 // "default" is the setup README recommends (auth_use_cache: false,
-// extauth_pool_size two per core, no other settings: the processes relay
-// to their automatic daemon, which outlives ejabberd); "pool-per-core" is
-// the same with ejabberd's own default pool, one process per core; "serve"
-// relays README's pool to a running serve (extauth.daemon_socket).
-// Internal passes are taken between the others so that noise falls on
-// both sides. A sign-in that fails (a client
+// ejabberd's default pool of one extauth process per core, no other
+// settings: the processes relay to their automatic daemon, which outlives
+// ejabberd); "serve" relays them to a running serve
+// (extauth.daemon_socket). Internal passes are taken between the others
+// so that noise falls on both sides. A sign-in that fails (a client
 // gives up after 15 s) is counted in "failed"; more than 1% stops the run.
 //
 //	go test ./test -run '^$' -bench ReconnectStorm -benchtime 1x -count 2 -timeout 60m
@@ -152,7 +151,7 @@ func BenchmarkReconnectStorm(b *testing.B) {
 	internalAddr := fmt.Sprintf("127.0.0.1:%d", internal.C2SPort)
 	cores := runtime.NumCPU()
 
-	for _, setup := range []string{"default", "pool-per-core", "serve"} {
+	for _, setup := range []string{"default", "serve"} {
 		b.Run(setup, func(b *testing.B) {
 			failures = 0
 			extra := ""
@@ -164,10 +163,7 @@ func BenchmarkReconnectStorm(b *testing.B) {
 				waitSocket(b, socket)
 			}
 			cfgPath, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, extra)
-			opts := ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfgPath, PoolSize: recommendedPool(), Dir: b.TempDir()}
-			if setup == "pool-per-core" {
-				opts.PoolSize = -1
-			}
+			opts := ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfgPath, PoolSize: -1, Dir: b.TempDir()}
 			ej := startEjabberdWith(b, opts)
 			addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
 

@@ -121,9 +121,10 @@ func registerAll(b *testing.B, creds []credential, port int) {
 // "default" is the setup README recommends (auth_use_cache: false,
 // ejabberd's default pool of one extauth process per core, no other
 // settings: the processes relay to their automatic daemon, which outlives
-// ejabberd); "serve" relays them to a running serve
-// (extauth.daemon_socket). Internal passes are taken between the others
-// so that noise falls on both sides. A sign-in that fails (a client
+// ejabberd); "two-per-core" is the same with extauth_pool_size twice the
+// cores, so that a slow hash is always ready for each core; "serve"
+// relays them to a running serve (extauth.daemon_socket). Internal passes
+// are taken between the others so that noise falls on both sides. A sign-in that fails (a client
 // gives up after 15 s) is counted in "failed"; more than 1% stops the run.
 //
 //	go test ./test -run '^$' -bench ReconnectStorm -benchtime 1x -count 2 -timeout 60m
@@ -151,7 +152,7 @@ func BenchmarkReconnectStorm(b *testing.B) {
 	internalAddr := fmt.Sprintf("127.0.0.1:%d", internal.C2SPort)
 	cores := runtime.NumCPU()
 
-	for _, setup := range []string{"default", "serve"} {
+	for _, setup := range []string{"default", "two-per-core", "serve"} {
 		b.Run(setup, func(b *testing.B) {
 			failures = 0
 			extra := ""
@@ -164,6 +165,9 @@ func BenchmarkReconnectStorm(b *testing.B) {
 			}
 			cfgPath, _ := writeConfig(b, b.TempDir(), w.ReaderDSN, []string{"chat.test"}, extra)
 			opts := ejabberdOptions{Host: "chat.test", Extauth: binPath + " extauth --config " + cfgPath, PoolSize: -1, Dir: b.TempDir()}
+			if setup == "two-per-core" {
+				opts.PoolSize = 2 * runtime.NumCPU()
+			}
 			ej := startEjabberdWith(b, opts)
 			addr := fmt.Sprintf("127.0.0.1:%d", ej.C2SPort)
 

@@ -26,7 +26,8 @@ type Limit struct {
 // A password is checked only on a reservation: a failure counted before
 // the check, at once, and taken back (Release) when the password proves
 // right. So however many guesses arrive together, at most lim.Max+1 are
-// checked within a window.
+// checked within a window. A password the cache proved recently is no
+// guess: it needs only Sealed, which counts nothing.
 type FailureCounts interface {
 	// Reserve counts a failure of key at now, unless key already failed
 	// more than lim.Max times in the window ending now: then it counts

@@ -240,46 +240,57 @@ func lockKey(name string) string { return cases.Fold().String(name) }
 
 // checkPassword verifies password for the account u, counted under key.
 //
-// A password the cache proved recently signs in unless the account's lock
-// is sealed (one look at the counts, nothing counted): it is the right
-// password, no guess. Any other is checked on a reservation: a failure
-// counted before the slow hash, taken back when the password proves
-// right and left counted when it is wrong.
+// A password the cache proved recently signs in at once while the account
+// is not blocked: it is the right password, and nothing is counted. Any
+// other is checked on a reservation: a failure counted before the slow
+// hash, taken back when the password proves right and left counted when
+// it is wrong.
 //
 // A locked account (see Locks) is refused unless the password is one the
 // cache proved recently, so a guesser cannot lock the owner out; the
 // refusal costs what a wrong password costs, and a lock cannot be told
-// from outside. Each guess refused while locked is counted: once the lock
-// is sealed (as many guesses as failures allowed), the cache is not asked
-// either, so it cannot serve as an oracle for endless guesses.
+// from outside. Every attempt on a locked account counts as a guess
+// before the cache is asked, in one step with the look at the lock, and
+// the right password takes its guess back; once the lock is sealed (as
+// many guesses as failures allowed), the cache is not asked either. So
+// however many attempts arrive together, the cache answers at most as
+// many as failures are allowed, and cannot serve as an oracle for endless
+// guesses.
 func (a *Authenticator) checkPassword(ctx context.Context, u wikidb.User, key, password string) (cacheHit bool, err error) {
-	if ck := a.cache.key(u, password); a.cache.has(ck, a.now()) {
-		if !a.limiter.sealed(ctx, key, a.now()) {
-			if a.grace != nil {
-				a.grace.proved(ck, a.now(), a.graceFor)
-			}
-			return true, nil
+	ck := a.cache.key(u, password)
+	proved := a.cache.has(ck, a.now())
+	var r reservation
+	if proved {
+		r = a.limiter.guess(ctx, key, a.now())
+	} else {
+		r = a.limiter.reserve(ctx, key, a.now())
+		if r.blocked && !r.sealed && a.limiter.waitPending(ctx, key) {
+			a.limiter.release(ctx, key, r) // the guess: the burst settled, ask again
+			r = a.limiter.reserve(ctx, key, a.now())
 		}
 	}
-	r := a.limiter.reserve(ctx, key, a.now())
-	if r.blocked && !r.sealed && a.limiter.waitPending(ctx, key) {
-		r = a.limiter.reserve(ctx, key, a.now()) // the burst settled: ask again
-	}
 	if r.blocked {
-		if !r.sealed && a.cache.has(a.cache.key(u, password), a.now()) {
+		if !r.sealed && a.cache.has(ck, a.now()) {
+			a.limiter.release(ctx, key, r) // the right password: no guess
 			return true, nil
 		}
 		if a.old.Proven(ctx, key, password, a.now()) {
+			a.limiter.release(ctx, key, r)
 			spendDummyVerify(password, a.costs.usual())
 			return false, ReasonOldAccount // the old account's own sign-in: no guess
 		}
-		a.limiter.guessed(ctx, key, a.now())
 		cost := bcryptCost(u.Hash)
 		if cost == 0 {
 			cost = a.costs.usual()
 		}
 		spendDummyVerify(password, cost)
-		return false, ReasonRateLimited
+		return false, ReasonRateLimited // the guess stays counted
+	}
+	if proved { // not blocked: nothing was counted
+		if a.grace != nil {
+			a.grace.proved(ck, a.now(), a.graceFor)
+		}
+		return true, nil
 	}
 	cost := bcryptCost(u.Hash)
 	hit, err := a.verify(u, password)

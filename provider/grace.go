@@ -111,8 +111,7 @@ func (a *Authenticator) graceSignIn(ctx context.Context, name, domain, password,
 	refuse := func(err error) (Account, error) {
 		spendDummyVerify(password, a.costs.usual())
 		if locked {
-			a.limiter.guessed(ctx, key, a.now())
-			return Account{}, ReasonRateLimited
+			return Account{}, ReasonRateLimited // Reserve counted the guess
 		}
 		a.limiter.keep(key, r) // the reservation stays: a failure
 		return Account{}, err

@@ -2,10 +2,12 @@ package provider_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"livechat-auth/provider"
+	"livechat-auth/wikidb"
 )
 
 func TestLocks(t *testing.T) {
@@ -82,5 +84,27 @@ func TestLocksWithoutLimit(t *testing.T) {
 	}
 	if _, ok := a.LockOf("alice"); ok || len(a.Locks()) != 0 || a.Unlock("alice") {
 		t.Error("a lock with the limit off")
+	}
+}
+
+// TestUnknownNameWhileLocked: a locked name that names no account
+// (renamed away after the lock) answers rate-limited, and the look at the
+// lock counts nothing; an unlocked one answers unknown user.
+func TestUnknownNameWhileLocked(t *testing.T) {
+	a, dir, now := newClockedAuth(t)
+	ctx := context.Background()
+	for i := 0; i < 6; i++ {
+		a.Authenticate(ctx, "alice", "chat.test", "typo")
+		*now = now.Add(time.Second)
+	}
+	dir.Update(1, func(u *wikidb.User) { u.LivechatID = ptr("alice2") })
+	if _, err := a.Authenticate(ctx, "ALICE", "chat.test", "x"); !errors.Is(err, provider.ReasonRateLimited) {
+		t.Errorf("locked unknown name: %v, want rate-limited", err)
+	}
+	if _, err := a.Authenticate(ctx, "bob", "chat.test", "x"); !errors.Is(err, provider.ReasonUnknownUser) {
+		t.Errorf("unlocked unknown name: %v, want unknown user", err)
+	}
+	if lk, _ := a.LockOf("alice"); lk.Failures != 6 || lk.Guesses != 0 {
+		t.Errorf("the unknown-name path counted something: %+v", lk)
 	}
 }

@@ -91,14 +91,12 @@ func (a *Authenticator) ChatAttempt(ctx context.Context, login, name string) (se
 	byKey, nameKey := claimerKey(login), migrationKey(name)
 	now := a.now()
 	by := a.limiter.reserve(ctx, byKey, now)
-	if by.blocked {
-		a.limiter.guessed(ctx, byKey, now)
+	if by.blocked { // Reserve counted the guess
 		return nil, &ClaimLock{Key: byKey}
 	}
 	n := a.claims.reserve(ctx, nameKey, now)
-	if n.blocked {
+	if n.blocked { // Reserve counted the guess
 		a.limiter.release(ctx, byKey, by) // a name others locked costs its owner nothing
-		a.claims.guessed(ctx, nameKey, now)
 		return nil, &ClaimLock{Key: nameKey}
 	}
 	return func(o Outcome) {

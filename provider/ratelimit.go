@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -23,27 +24,26 @@ type Limit struct {
 // conformance table in package providertest says what each method does;
 // every implementation passes it.
 //
-// A password is checked only on a reservation: a failure counted before
-// the check, at once, and taken back (Release) when the password proves
-// right. So however many guesses arrive together, at most lim.Max+1 are
-// checked within a window. A password the cache proved recently is no
-// guess: it needs only Sealed, which counts nothing.
+// A password is checked only on a reservation, taken at once, in one
+// step with the check of the counts: a failure counted before the slow
+// hash and taken back (Release) when the password proves right, or, while
+// the account is blocked, a guess counted before the cache is asked. So
+// however many guesses arrive together, at most lim.Max+1 are hashed and
+// lim.Max answered by the cache within a window. A password the cache
+// proved recently takes only a guess, and only while the account is
+// blocked (Guess).
 type FailureCounts interface {
 	// Reserve counts a failure of key at now, unless key already failed
-	// more than lim.Max times in the window ending now: then it counts
-	// nothing and reports blocked, and sealed when lim.Max guesses were
-	// refused while blocked within the window. id names the failure
-	// counted, for Release.
+	// more than lim.Max times in the window ending now: then it reports
+	// blocked and counts a guess instead, unless lim.Max guesses are
+	// already counted within the window: then it counts nothing and
+	// reports sealed. id names what was counted, for Release.
 	Reserve(ctx context.Context, key string, lim Limit, now time.Time) (id string, blocked, sealed bool)
-	// Sealed reports what Reserve would report as sealed (key blocked at
-	// now, with lim.Max guesses refused within the window), counting
-	// nothing: the one look a password the cache proved needs.
-	Sealed(ctx context.Context, key string, lim Limit, now time.Time) bool
-	// Release takes back the failure Reserve counted as id.
+	// Guess is Reserve for a key that is blocked, and counts and reports
+	// nothing for one that is not.
+	Guess(ctx context.Context, key string, lim Limit, now time.Time) (id string, blocked, sealed bool)
+	// Release takes back the failure or guess counted as id.
 	Release(ctx context.Context, key, id string)
-	// Guessed records a guess refused because key is blocked; past
-	// lim.Max of them nothing more is kept.
-	Guessed(ctx context.Context, key string, lim Limit, now time.Time)
 	// LockOf returns key's lock when it is blocked at now.
 	LockOf(ctx context.Context, key string, lim Limit, now time.Time) (Lock, bool)
 	// Locks returns every lock in force at now, in no order.
@@ -96,10 +96,7 @@ func (l *failureLimiter) reserve(ctx context.Context, key string, now time.Time)
 		return reservation{}
 	}
 	id, b, s := l.counts.Reserve(ctx, key, l.lim, now)
-	if b {
-		id = "" // a blocked attempt counted nothing
-	}
-	if id != "" {
+	if id != "" && !b { // a failure, settled by release or keep
 		l.mu.Lock()
 		p := l.pending[key]
 		if p == nil {
@@ -112,9 +109,19 @@ func (l *failureLimiter) reserve(ctx context.Context, key string, now time.Time)
 	return reservation{id: id, blocked: b, sealed: s}
 }
 
+// guess counts a guess of key now if it is blocked (see
+// FailureCounts.Guess): what a password the cache proved needs.
+func (l *failureLimiter) guess(ctx context.Context, key string, now time.Time) reservation {
+	if !l.on() {
+		return reservation{}
+	}
+	id, b, s := l.counts.Guess(ctx, key, l.lim, now)
+	return reservation{id: id, blocked: b, sealed: s}
+}
+
 // settle marks a reservation decided.
 func (l *failureLimiter) settle(key string, r reservation) {
-	if r.id == "" {
+	if r.id == "" || r.blocked { // nothing, or a guess: never pending
 		return
 	}
 	l.mu.Lock()
@@ -150,12 +157,14 @@ func (l *failureLimiter) waitPending(ctx context.Context, key string) bool {
 }
 
 // release takes a reservation back: the password proved right, or the
-// attempt was nobody's failure (the wiki did not answer).
+// attempt was nobody's failure (the wiki did not answer), or no guess.
 func (l *failureLimiter) release(ctx context.Context, key string, r reservation) {
 	if r.id == "" {
 		return
 	}
-	if _, local := l.counts.(*failureRecord); local {
+	if _, local := l.counts.(*failureRecord); local || r.blocked {
+		// A guess is taken back at once: the next attempt may need its
+		// place before it would otherwise land.
 		l.counts.Release(ctx, key, r.id)
 		l.settle(key, r)
 		return
@@ -168,17 +177,6 @@ func (l *failureLimiter) release(ctx context.Context, key string, r reservation)
 		l.counts.Release(ctx, key, r.id)
 		l.settle(key, r)
 	}()
-}
-
-func (l *failureLimiter) guessed(ctx context.Context, key string, now time.Time) {
-	if l.on() {
-		l.counts.Guessed(ctx, key, l.lim, now)
-	}
-}
-
-// sealed reports whether key's lock is sealed now.
-func (l *failureLimiter) sealed(ctx context.Context, key string, now time.Time) bool {
-	return l.on() && l.counts.Sealed(ctx, key, l.lim, now)
 }
 
 func (l *failureLimiter) lockOf(ctx context.Context, key string, now time.Time) (Lock, bool) {
@@ -208,10 +206,13 @@ type failureRecord struct {
 	maxAccounts int
 
 	mu       sync.Mutex
-	next     uint64                 // the id of the next failure counted
-	failures map[string][]failure   // name → recent failures, oldest first
-	guesses  map[string][]time.Time // name → recent guesses refused while it was blocked, oldest first
+	next     uint64               // the id of the next failure or guess counted
+	failures map[string][]failure // name → recent failures, oldest first
+	guesses  map[string][]failure // name → recent guesses made while it was blocked, oldest first
 }
+
+// guessIDPrefix starts the id of a guess; a failure's id is a number.
+const guessIDPrefix = "g"
 
 type failure struct {
 	at time.Time
@@ -219,7 +220,7 @@ type failure struct {
 }
 
 func newFailureRecord() *failureRecord {
-	return &failureRecord{maxAccounts: 100000, failures: make(map[string][]failure), guesses: make(map[string][]time.Time)}
+	return &failureRecord{maxAccounts: 100000, failures: make(map[string][]failure), guesses: make(map[string][]failure)}
 }
 
 func (r *failureRecord) Reserve(_ context.Context, name string, lim Limit, now time.Time) (id string, blocked, sealed bool) {
@@ -227,7 +228,8 @@ func (r *failureRecord) Reserve(_ context.Context, name string, lim Limit, now t
 	defer r.mu.Unlock()
 	recent := r.prune(name, lim, now)
 	if len(recent) > lim.Max {
-		return "", true, len(r.guesses[name]) >= lim.Max
+		id, sealed = r.guessLocked(name, lim, now)
+		return id, true, sealed
 	}
 	if recent == nil && len(r.failures) >= r.maxAccounts {
 		for other := range r.failures {
@@ -261,20 +263,41 @@ func (r *failureRecord) Reserve(_ context.Context, name string, lim Limit, now t
 	return strconv.FormatUint(r.next, 10), false, false
 }
 
-func (r *failureRecord) Sealed(_ context.Context, name string, lim Limit, now time.Time) bool {
+func (r *failureRecord) Guess(_ context.Context, name string, lim Limit, now time.Time) (id string, blocked, sealed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.prune(name, lim, now)) > lim.Max && len(r.guesses[name]) >= lim.Max
+	if len(r.prune(name, lim, now)) <= lim.Max {
+		return "", false, false
+	}
+	id, sealed = r.guessLocked(name, lim, now)
+	return id, true, sealed
+}
+
+// guessLocked counts a guess of the blocked name, unless lim.Max are
+// counted: then it is sealed. Past max nothing more is kept, so that a
+// flood of guesses cannot grow the record. r.mu must be held, and name
+// pruned.
+func (r *failureRecord) guessLocked(name string, lim Limit, now time.Time) (id string, sealed bool) {
+	if len(r.guesses[name]) >= lim.Max {
+		return "", true
+	}
+	r.next++
+	r.guesses[name] = append(r.guesses[name], failure{at: now, id: r.next})
+	return guessIDPrefix + strconv.FormatUint(r.next, 10), false
 }
 
 func (r *failureRecord) Release(_ context.Context, name, id string) {
+	set := r.failures
+	if rest, guess := strings.CutPrefix(id, guessIDPrefix); guess {
+		set, id = r.guesses, rest
+	}
 	n, err := strconv.ParseUint(id, 10, 64)
 	if err != nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	list := r.failures[name]
+	list := set[name]
 	for i, f := range list {
 		if f.id == n {
 			list = append(list[:i:i], list[i+1:]...)
@@ -282,20 +305,10 @@ func (r *failureRecord) Release(_ context.Context, name, id string) {
 		}
 	}
 	if len(list) == 0 {
-		delete(r.failures, name)
+		delete(set, name)
 		return
 	}
-	r.failures[name] = list
-}
-
-func (r *failureRecord) Guessed(_ context.Context, name string, lim Limit, now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	// Past max the block is sealed anyway: keep no more, so that a
-	// flood of guesses cannot grow the record.
-	if len(r.prune(name, lim, now)) > lim.Max && len(r.guesses[name]) < lim.Max {
-		r.guesses[name] = append(r.guesses[name], now)
-	}
+	set[name] = list
 }
 
 // prune drops failures and guesses older than the window and returns
@@ -303,13 +316,8 @@ func (r *failureRecord) Guessed(_ context.Context, name string, lim Limit, now t
 // rest of their window: a block that lifts and comes back at once is
 // sealed again at once. r.mu must be held.
 func (r *failureRecord) prune(name string, lim Limit, now time.Time) []failure {
-	list := r.failures[name]
-	i := 0
-	for i < len(list) && now.Sub(list[i].at) >= lim.Window {
-		i++
-	}
-	recent := list[i:]
-	if g := inWindow(r.guesses[name], now, lim.Window); len(g) == 0 {
+	recent := recentOf(r.failures[name], now, lim.Window)
+	if g := recentOf(r.guesses[name], now, lim.Window); len(g) == 0 {
 		delete(r.guesses, name)
 	} else {
 		r.guesses[name] = g
@@ -330,13 +338,13 @@ func times(list []failure) []time.Time {
 	return out
 }
 
-// inWindow drops the times, oldest first, older than window at now.
-func inWindow(times []time.Time, now time.Time, window time.Duration) []time.Time {
+// recentOf drops the entries, oldest first, older than window at now.
+func recentOf(list []failure, now time.Time, window time.Duration) []failure {
 	i := 0
-	for i < len(times) && now.Sub(times[i]) >= window {
+	for i < len(list) && now.Sub(list[i].at) >= window {
 		i++
 	}
-	return times[i:]
+	return list[i:]
 }
 
 func (r *failureRecord) LockOf(_ context.Context, name string, lim Limit, now time.Time) (Lock, bool) {

@@ -37,36 +37,79 @@ func (f Failures) keys(name string) []string {
 	return []string{f.r.prefix + "fail:" + name, f.r.prefix + "guess:" + name}
 }
 
-// reserveScript counts a failure (member ARGV[4] at ARGV[3]) unless more
-// than max are in the window: then it answers {0, guesses}; else {1, 0}.
-var reserveScript = redis.NewScript(`
+// countScript is Reserve (ARGV[6] "1") and Guess ("0") in one step with
+// the look at the counts: with more than max failures in the window it
+// counts a guess (member ARGV[4] at ARGV[3]) unless max are kept, else,
+// for Reserve, a failure. It answers 0 (a failure counted), 1 (a guess
+// counted), 2 (sealed: nothing counted) or 3 (not blocked: nothing
+// counted).
+var countScript = redis.NewScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 local max = tonumber(ARGV[2])
 if redis.call('ZCARD', KEYS[1]) > max then
-  return {0, redis.call('ZCARD', KEYS[2])}
+  if redis.call('ZCARD', KEYS[2]) >= max then
+    return 2
+  end
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  return 1
+end
+if ARGV[6] ~= '1' then
+  return 3
 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return {1, 0}
+return 0
 `)
 
-// Reserve counts the failure in Redis, atomically with the check, and in
-// this process's counts too (which alone answer while Redis does not).
-// The id names both.
+// guessMark starts the Redis part of the id of a guess.
+const guessMark = "g:"
+
+// Reserve counts the failure or guess in Redis, in one step with the
+// check, and in this process's counts too (which alone answer while
+// Redis does not). The id names both.
 func (f Failures) Reserve(ctx context.Context, name string, lim provider.Limit, now time.Time) (id string, blocked, sealed bool) {
-	localID, localBlocked, localSealed := f.local.Reserve(ctx, name, lim, now)
+	return f.count(ctx, name, lim, now, true)
+}
+
+// Guess is Reserve for a blocked account, and asks nothing more of an
+// account that is not: one script either way.
+func (f Failures) Guess(ctx context.Context, name string, lim provider.Limit, now time.Time) (id string, blocked, sealed bool) {
+	return f.count(ctx, name, lim, now, false)
+}
+
+func (f Failures) count(ctx context.Context, name string, lim provider.Limit, now time.Time, failure bool) (id string, blocked, sealed bool) {
+	var localID string
+	var localBlocked, localSealed bool
+	if failure {
+		localID, localBlocked, localSealed = f.local.Reserve(ctx, name, lim, now)
+	} else {
+		localID, localBlocked, localSealed = f.local.Guess(ctx, name, lim, now)
+	}
 	if f.r.up() {
-		m := member(now)
-		n, err := reserveScript.Run(ctx, f.r.client, f.keys(name), cut(lim, now), lim.Max, micros(now), m, ttl(lim)).Int64Slice()
-		if f.r.result(ctx, err) == nil && len(n) == 2 {
-			if n[0] == 0 {
-				if localID != "" {
-					f.local.Release(ctx, name, localID)
-				}
-				return "", true, n[1] >= int64(lim.Max)
+		m, flag := member(now), "0"
+		if failure {
+			flag = "1"
+		}
+		n, err := countScript.Run(ctx, f.r.client, f.keys(name), cut(lim, now), lim.Max, micros(now), m, ttl(lim), flag).Int()
+		if f.r.result(ctx, err) == nil {
+			// Here mirrors Redis: what it counted stays, paired with what
+			// Redis counted when it is of the same kind.
+			if localID != "" && (n > 1 || (n == 1) != localBlocked) {
+				f.local.Release(ctx, name, localID)
+				localID = ""
 			}
-			return m + "|" + localID, false, false
+			switch n {
+			case 0:
+				return m + "|" + localID, false, false
+			case 1:
+				return guessMark + m + "|" + localID, true, false
+			case 2:
+				return "", true, true
+			default:
+				return "", false, false
+			}
 		}
 	}
 	if localID == "" {
@@ -75,63 +118,20 @@ func (f Failures) Reserve(ctx context.Context, name string, lim provider.Limit, 
 	return "|" + localID, localBlocked, localSealed
 }
 
-// Sealed asks Redis, or this process's counts while Redis does not
-// answer. It reads and writes nothing else: one ZCOUNT of the failures
-// in the window, and of the guesses only when those block.
-func (f Failures) Sealed(ctx context.Context, name string, lim provider.Limit, now time.Time) bool {
-	if f.r.up() {
-		if sealed, err := f.sealed(ctx, name, lim, now); err == nil {
-			return sealed
-		}
-	}
-	return f.local.Sealed(ctx, name, lim, now)
-}
-
-func (f Failures) sealed(ctx context.Context, name string, lim provider.Limit, now time.Time) (bool, error) {
-	keys := f.keys(name)
-	inWindow := "(" + strconv.FormatInt(cut(lim, now), 10) // above the cut, as the scripts keep
-	n, err := f.r.client.ZCount(ctx, keys[0], inWindow, "+inf").Result()
-	if err := f.r.result(ctx, err); err != nil || n <= int64(lim.Max) {
-		return false, err
-	}
-	g, err := f.r.client.ZCount(ctx, keys[1], inWindow, "+inf").Result()
-	if err := f.r.result(ctx, err); err != nil {
-		return false, err
-	}
-	return g >= int64(lim.Max), nil
-}
-
-// Release takes the failure back in Redis and here.
+// Release takes the failure or guess back in Redis and here.
 func (f Failures) Release(ctx context.Context, name, id string) {
 	shared, localID, _ := strings.Cut(id, "|")
 	if localID != "" {
 		f.local.Release(ctx, name, localID)
 	}
-	if shared != "" && f.r.up() {
-		f.r.result(ctx, f.r.client.ZRem(ctx, f.keys(name)[0], shared).Err())
+	if shared == "" || !f.r.up() {
+		return
 	}
-}
-
-// guessScript adds a guess while the account is blocked and fewer than
-// max guesses are kept.
-var guessScript = redis.NewScript(`
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-local max = tonumber(ARGV[2])
-if redis.call('ZCARD', KEYS[1]) > max and redis.call('ZCARD', KEYS[2]) < max then
-  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-  redis.call('PEXPIRE', KEYS[2], ARGV[5])
-end
-return 1
-`)
-
-// Guessed records the guess here and in Redis.
-func (f Failures) Guessed(ctx context.Context, name string, lim provider.Limit, now time.Time) {
-	f.local.Guessed(ctx, name, lim, now)
-	if f.r.up() {
-		err := guessScript.Run(ctx, f.r.client, f.keys(name), cut(lim, now), lim.Max, micros(now), member(now), ttl(lim)).Err()
-		f.r.result(ctx, err)
+	key := f.keys(name)[0]
+	if m, guess := strings.CutPrefix(shared, guessMark); guess {
+		key, shared = f.keys(name)[1], m
 	}
+	f.r.result(ctx, f.r.client.ZRem(ctx, key, shared).Err())
 }
 
 // lockScript prunes both sets and answers the number of guesses, then

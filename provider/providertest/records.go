@@ -27,13 +27,14 @@ func FailureCounts(t *testing.T, open func(t *testing.T) provider.FailureCounts)
 		{"nothing recorded", failuresNothingRecorded},
 		{"max failures do not block, one more does", failuresBlockPastMax},
 		{"failures leave the window", failuresLeaveTheWindow},
-		{"a blocked account counts nothing more", failuresBlockedCountsNothing},
+		{"a blocked account counts guesses, not failures", failuresBlockedCountsGuesses},
 		{"a released reservation is no failure", failuresReleased},
-		{"at once, at most max+1 reservations", failuresAtOnce},
+		{"at once, at most max+1 failures and max guesses", failuresAtOnce},
+		{"at once, at most max guesses of a proved password", failuresGuessesAtOnce},
 		{"guesses count only while blocked and seal it", failuresGuessesSeal},
 		{"clear lifts the lock and the guesses", failuresClear},
 		{"names are kept exactly", failuresNamesExact},
-		{"sealed counts nothing", failuresSealedCountsNothing},
+		{"a guess counts only while blocked, and is taken back", failuresGuess},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := f
@@ -62,18 +63,24 @@ func (f failures) failN(c provider.FailureCounts, name string, n int, from int) 
 	}
 }
 
-// blocked reports whether name is blocked at now, and sealed; Sealed
-// must say what Reserve says.
+// blocked reports whether name is blocked at now, and sealed; Guess must
+// say what Reserve says. What either counts is taken back: asking
+// changes nothing.
 func (f failures) blocked(c provider.FailureCounts, name string, now time.Time) (b, s bool) {
 	f.t.Helper()
-	sealed := c.Sealed(f.ctx, name, f.lim, now)
-	// A Reserve that counts is taken back: asking changes nothing.
+	gid, gb, gs := c.Guess(f.ctx, name, f.lim, now)
+	if gid != "" {
+		c.Release(f.ctx, name, gid)
+	}
+	if gid != "" && !gb {
+		f.t.Errorf("Guess(%q) counted on an account not blocked", name)
+	}
 	id, b, s := c.Reserve(f.ctx, name, f.lim, now)
 	if id != "" {
 		c.Release(f.ctx, name, id)
 	}
-	if sealed != s {
-		f.t.Errorf("Sealed(%q) = %v where Reserve says sealed %v", name, sealed, s)
+	if gb != b || gs != s {
+		f.t.Errorf("Guess(%q) = blocked %v, sealed %v where Reserve says %v, %v", name, gb, gs, b, s)
 	}
 	return b, s
 }
@@ -136,17 +143,18 @@ func failuresLeaveTheWindow(t *testing.T, f failures, c provider.FailureCounts) 
 	}
 }
 
-// failuresBlockedCountsNothing: a blocked account counts no further
-// failure: its lock keeps max+1 failures and Reserve grants nothing.
-func failuresBlockedCountsNothing(t *testing.T, f failures, c provider.FailureCounts) {
+// failuresBlockedCountsGuesses: a blocked account counts no further
+// failure: its lock keeps max+1 failures, the attempts past them are
+// guesses, max at most, and then Reserve counts nothing.
+func failuresBlockedCountsGuesses(t *testing.T, f failures, c provider.FailureCounts) {
 	ctx, lim, at := f.ctx, f.lim, f.at
 	f.failN(c, "alice", 3*lim.Max, 0)
 	lk, ok := c.LockOf(ctx, "alice", lim, at(3*lim.Max))
-	if !ok || lk.Failures != lim.Max+1 || !lk.Until.Equal(at(0).Add(lim.Window)) {
-		t.Errorf("LockOf = %+v, %v; want %d failures until %v", lk, ok, lim.Max+1, at(0).Add(lim.Window))
+	if !ok || lk.Failures != lim.Max+1 || lk.Guesses != lim.Max || !lk.Sealed || !lk.Until.Equal(at(0).Add(lim.Window)) {
+		t.Errorf("LockOf = %+v, %v; want %d failures, %d guesses, sealed, until %v", lk, ok, lim.Max+1, lim.Max, at(0).Add(lim.Window))
 	}
-	if id, b, _ := c.Reserve(ctx, "alice", lim, at(3*lim.Max)); id != "" || !b {
-		t.Errorf("Reserve on a blocked account = %q, %v", id, b)
+	if id, b, s := c.Reserve(ctx, "alice", lim, at(3*lim.Max)); id != "" || !b || !s {
+		t.Errorf("Reserve on a sealed account = %q, %v, %v", id, b, s)
 	}
 }
 
@@ -168,45 +176,66 @@ func failuresReleased(t *testing.T, f failures, c provider.FailureCounts) {
 	c.Release(ctx, "nobody", "1")
 }
 
-// failuresAtOnce: of 20 reservations at once, exactly max+1 are granted.
+// failuresAtOnce: of 20 reservations at once, exactly max+1 count a
+// failure and max a guess; the rest count nothing and are sealed.
 func failuresAtOnce(t *testing.T, f failures, c provider.FailureCounts) {
 	ctx, lim, at := f.ctx, f.lim, f.at
+	failed, guessed, sealed := atOnce(20, func() (string, bool, bool) { return c.Reserve(ctx, "alice", lim, at(1)) })
+	if failed != lim.Max+1 || guessed != lim.Max || sealed != 20-2*lim.Max-1 {
+		t.Errorf("of 20 reservations at once, %d failures, %d guesses, %d sealed; want %d, %d, %d", failed, guessed, sealed, lim.Max+1, lim.Max, 20-2*lim.Max-1)
+	}
+}
+
+// failuresGuessesAtOnce: of 20 guesses at once on a blocked account,
+// exactly max count; the rest are sealed.
+func failuresGuessesAtOnce(t *testing.T, f failures, c provider.FailureCounts) {
+	ctx, lim, at := f.ctx, f.lim, f.at
+	f.failN(c, "alice", lim.Max+1, 0)
+	failed, guessed, sealed := atOnce(20, func() (string, bool, bool) { return c.Guess(ctx, "alice", lim, at(10)) })
+	if failed != 0 || guessed != lim.Max || sealed != 20-lim.Max {
+		t.Errorf("of 20 guesses at once, %d failures, %d guesses, %d sealed; want 0, %d, %d", failed, guessed, sealed, lim.Max, 20-lim.Max)
+	}
+}
+
+// atOnce runs count calls of reserve at once and sorts their answers:
+// a failure counted, a guess counted, or sealed (nothing counted).
+func atOnce(count int, reserve func() (id string, blocked, sealed bool)) (failed, guessed, sealed int) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	granted := 0
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if id, b, _ := c.Reserve(ctx, "alice", lim, at(1)); id != "" && !b {
-				mu.Lock()
-				granted++
-				mu.Unlock()
+	for range count {
+		wg.Go(func() {
+			id, b, s := reserve()
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case id != "" && !b:
+				failed++
+			case id != "" && b && !s:
+				guessed++
+			case id == "" && b && s:
+				sealed++
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	if granted != lim.Max+1 {
-		t.Errorf("%d of 20 concurrent reservations granted; want %d", granted, lim.Max+1)
-	}
+	return failed, guessed, sealed
 }
 
 // failuresGuessesSeal: guesses count only while blocked, and max of them
 // seal the lock.
 func failuresGuessesSeal(t *testing.T, f failures, c provider.FailureCounts) {
 	ctx, lim, at := f.ctx, f.lim, f.at
-	c.Reserve(ctx, "alice", lim, at(0))
-	c.Guessed(ctx, "alice", lim, at(1)) // not blocked: not kept
-	f.failN(c, "alice", lim.Max, 2)
+	c.Guess(ctx, "alice", lim, at(0)) // not blocked: not counted
+	f.failN(c, "alice", lim.Max+1, 2)
 	for i := range lim.Max - 1 {
-		c.Guessed(ctx, "alice", lim, at(10+i))
+		if id, b, s := c.Reserve(ctx, "alice", lim, at(10+i)); id == "" || !b || s {
+			t.Fatalf("guess %d: %q, blocked %v, sealed %v", i+1, id, b, s)
+		}
 	}
 	if _, s := f.blocked(c, "alice", at(20)); s {
-		t.Fatalf("sealed after %d guesses (one made before the block)", lim.Max-1)
+		t.Fatalf("sealed after %d guesses (one tried before the block)", lim.Max-1)
 	}
-	for i := range 3 {
-		c.Guessed(ctx, "alice", lim, at(21+i))
-	}
+	c.Reserve(ctx, "alice", lim, at(21))
 	b, s := f.blocked(c, "alice", at(30))
 	if !b || !s {
 		t.Fatalf("Blocked = %v, sealed %v after max guesses", b, s)
@@ -221,7 +250,7 @@ func failuresGuessesSeal(t *testing.T, f failures, c provider.FailureCounts) {
 func failuresClear(t *testing.T, f failures, c provider.FailureCounts) {
 	ctx, lim, at := f.ctx, f.lim, f.at
 	f.failN(c, "alice", lim.Max+1, 0)
-	c.Guessed(ctx, "alice", lim, at(5))
+	c.Reserve(ctx, "alice", lim, at(5)) // a guess
 	if !c.Clear(ctx, "alice", lim, at(6)) {
 		t.Fatal("Clear reported no failures")
 	}
@@ -263,33 +292,43 @@ func failuresNamesExact(t *testing.T, f failures, c provider.FailureCounts) {
 	}
 }
 
-// failuresSealedCountsNothing: Sealed counts no failure and no guess,
-// and tells a lock sealed only while it blocks.
-func failuresSealedCountsNothing(t *testing.T, f failures, c provider.FailureCounts) {
+// failuresGuess: Guess counts nothing on an account that is not blocked;
+// on a blocked one it counts a guess, max at most, and Release takes it
+// back; once the block lifts it counts nothing again.
+func failuresGuess(t *testing.T, f failures, c provider.FailureCounts) {
 	ctx, lim, at := f.ctx, f.lim, f.at
 	f.failN(c, "alice", lim.Max, 0)
 	for range 3 * lim.Max {
-		if c.Sealed(ctx, "alice", lim, at(5)) {
-			t.Fatal("sealed before any block")
+		if id, b, s := c.Guess(ctx, "alice", lim, at(5)); id != "" || b || s {
+			t.Fatalf("Guess before any block = %q, %v, %v", id, b, s)
 		}
 	}
 	if b, _ := f.blocked(c, "alice", at(5)); b {
-		t.Fatal("asking Sealed counted failures")
+		t.Fatal("Guess counted failures")
 	}
 	c.Reserve(ctx, "alice", lim, at(6))
+	var ids []string
 	for i := range lim.Max {
-		c.Guessed(ctx, "alice", lim, at(7+i))
+		id, b, s := c.Guess(ctx, "alice", lim, at(7+i))
+		if id == "" || !b || s {
+			t.Fatalf("guess %d = %q, %v, %v; want one counted, blocked", i+1, id, b, s)
+		}
+		ids = append(ids, id)
 	}
-	if !c.Sealed(ctx, "alice", lim, at(20)) {
-		t.Fatal("not sealed after max guesses while blocked")
+	if id, b, s := c.Guess(ctx, "alice", lim, at(20)); id != "" || !b || !s {
+		t.Fatalf("Guess past max = %q, %v, %v; want sealed", id, b, s)
 	}
-	if lk, _ := c.LockOf(ctx, "alice", lim, at(20)); lk.Guesses != lim.Max || lk.Failures != lim.Max+1 {
-		t.Errorf("asking Sealed changed the lock: %+v", lk)
+	c.Release(ctx, "alice", ids[0])
+	if _, s := f.blocked(c, "alice", at(20)); s {
+		t.Fatal("still sealed after a guess was taken back")
+	}
+	if lk, _ := c.LockOf(ctx, "alice", lim, at(20)); lk.Guesses != lim.Max-1 || lk.Failures != lim.Max+1 {
+		t.Errorf("LockOf = %+v; want %d failures, %d guesses", lk, lim.Max+1, lim.Max-1)
 	}
 	// The block lifts when the first failure leaves the window; the
-	// guesses stay in theirs but seal nothing unblocked.
-	if c.Sealed(ctx, "alice", lim, at(60)) {
-		t.Error("sealed once the block lifted")
+	// guesses stay in theirs but count and seal nothing unblocked.
+	if id, b, s := c.Guess(ctx, "alice", lim, at(60)); id != "" || b || s {
+		t.Errorf("Guess once the block lifted = %q, %v, %v", id, b, s)
 	}
 	if b, s := f.blocked(c, "alice", at(60)); b || s {
 		t.Errorf("Blocked = %v, sealed %v once the block lifted", b, s)

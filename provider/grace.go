@@ -118,6 +118,14 @@ func (a *Authenticator) graceSignIn(ctx context.Context, name, domain, password,
 	}
 	last, prefs, ok := a.grace.last(name)
 	if !ok || locked {
+		if ok && locked && r.id != "" {
+			if at, proven := a.grace.provenAt(a.cache.key(last.user, password)); proven && a.now().Sub(at) <= a.graceFor {
+				// The owner's verified password, refused while locked: it
+				// takes its guess back, so the owner's own reconnects during
+				// the outage cannot seal the lock.
+				a.limiter.release(ctx, key, r)
+			}
+		}
 		return refuse(dbErr)
 	}
 	at, proven := a.grace.provenAt(a.cache.key(last.user, password))

@@ -88,6 +88,11 @@ func (f Failures) count(ctx context.Context, name string, lim provider.Limit, no
 		localID, localBlocked, localSealed = f.local.Guess(ctx, name, lim, now)
 	}
 	if f.r.up() {
+		// Counted whether or not the caller still waits: a request past
+		// its deadline goes on to check the password, and must not find
+		// only this process's counts (as if Redis were down). The client's
+		// own Timeout bounds the wait.
+		ctx := context.WithoutCancel(ctx)
 		m, flag := member(now), "0"
 		if failure {
 			flag = "1"
@@ -127,6 +132,7 @@ func (f Failures) Release(ctx context.Context, name, id string) {
 	if shared == "" || !f.r.up() {
 		return
 	}
+	ctx = context.WithoutCancel(ctx) // taken back even for a caller past its deadline
 	key := f.keys(name)[0]
 	if m, guess := strings.CutPrefix(shared, guessMark); guess {
 		key, shared = f.keys(name)[1], m

@@ -7,14 +7,8 @@ package providertest
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode"
-
-	"golang.org/x/text/cases"
-	"golang.org/x/text/unicode/norm"
-	"golang.org/x/text/unicode/rangetable"
 
 	"livechat-auth/wikidb"
 )
@@ -162,46 +156,3 @@ func (d *Directory) Prefs(context.Context) (wikidb.Prefs, error) {
 	return d.prefs, d.err
 }
 
-// Collate returns the key under which utf8mb4_unicode_ci (MariaDB's UCA
-// 4.0.0 at primary strength, PAD SPACE) compares s, for the characters
-// account names are made of: trailing spaces do not count, nor do NUL and
-// the other ignorable controls, width and compatibility forms are folded
-// (ＡＢＣ = ABC, ﬁ = fi), accents are dropped (zoë = zoe) and case is
-// folded fully (ß = ss). Characters Unicode 4 did not have yet (ᲂ, the
-// Cyrillic wide o of Unicode 9) have no table entry: each weighs as
-// itself, so иванᲂв is not иванов. Names equal under it are equal in the
-// database; RunResolve checks that for every name it asks.
-func Collate(s string) string {
-	s = strings.TrimRight(s, " ")
-	var b strings.Builder
-	for _, c := range s {
-		if !unicode.Is(unicode4, c) {
-			b.WriteRune(c)
-			continue
-		}
-		for _, r := range norm.NFKD.String(string(c)) {
-			if unicode.Is(unicode.Mn, r) || ignorable(r) {
-				continue
-			}
-			b.WriteString(cases.Fold().String(string(r)))
-		}
-	}
-	return b.String()
-}
-
-// unicode4 is the characters Unicode 4 assigned (4.1, the oldest table
-// at hand; 4.1 added little that account names use).
-var unicode4 = rangetable.Assigned("4.1.0")
-
-// ignorable reports whether the collation gives r no weight at all: the
-// control characters other than tab, line feed, vertical tab, form feed
-// and carriage return, and the zero-width characters.
-func ignorable(r rune) bool {
-	switch {
-	case r >= 0x09 && r <= 0x0d:
-		return false
-	case r < 0x20, r >= 0x7f && r < 0xa0, r >= 0x200b && r <= 0x200d, r == 0xfeff:
-		return true
-	}
-	return false
-}

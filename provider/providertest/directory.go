@@ -155,4 +155,3 @@ func (d *Directory) Prefs(context.Context) (wikidb.Prefs, error) {
 	defer d.mu.Unlock()
 	return d.prefs, d.err
 }
-

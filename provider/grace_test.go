@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"livechat-auth/provider"
+	"livechat-auth/provider/providertest"
 	"livechat-auth/wikidb"
 )
 
@@ -131,17 +132,7 @@ func TestPasswordStamp(t *testing.T) {
 // even its verified password is refused.
 func TestOutageGraceCountsGuesses(t *testing.T) {
 	ctx := context.Background()
-	dir, _ := newFixture(t)
-	now := time.Unix(1800000000, 0)
-	cfg := testConfig(func() time.Time { return now })
-	cfg.OutageGrace, cfg.MaxFailures = 30*time.Minute, 3
-	a, err := provider.New(dir, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
-		t.Fatal(err)
-	}
+	a, dir := newGraceAuth(t)
 	dir.SetErr(errDown)
 	for i := range 4 {
 		if _, err := a.Authenticate(ctx, "alice", "chat.test", fmt.Sprintf("guess %d", i)); !errors.Is(err, wikidb.ErrUnavailable) {
@@ -154,4 +145,51 @@ func TestOutageGraceCountsGuesses(t *testing.T) {
 	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); !errors.Is(err, provider.ReasonRateLimited) {
 		t.Errorf("a locked account's verified password during an outage: %v; want rate-limited", err)
 	}
+}
+
+// TestGraceOwnerDoesNotSealTheLock: the owner's verified password,
+// refused while the account is locked during a wiki outage, takes its
+// guess back, as it does with the wiki up: the owner's own reconnects do
+// not seal the lock, and after the outage the cached password signs in.
+func TestGraceOwnerDoesNotSealTheLock(t *testing.T) {
+	ctx := context.Background()
+	a, dir := newGraceAuth(t)
+	for i := range 4 { // a guesser locks alice
+		a.Authenticate(ctx, "alice", "chat.test", fmt.Sprintf("guess %d", i))
+	}
+	// Control: without an outage, the owner's sign-ins do not seal.
+	for i := range 5 {
+		if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
+			t.Fatalf("owner %d while locked: %v", i, err)
+		}
+	}
+	dir.SetErr(errDown)
+	for range 3 { // the owner's client reconnects during the outage
+		a.Authenticate(ctx, "alice", "chat.test", "alice-pw")
+	}
+	dir.SetErr(nil)
+	lk, _ := a.LockOf("alice")
+	t.Logf("after 3 owner reconnects during the outage: guesses %d sealed %v", lk.Guesses, lk.Sealed)
+	if _, err := a.Authenticate(ctx, "alice", "chat.test", "alice-pw"); err != nil {
+		t.Errorf("owner's cached password after the outage: %v (sealed by the owner's own sign-ins)", err)
+	}
+}
+
+// newGraceAuth is an Authenticator with the outage grace on (30 minutes)
+// and a limit of 3 failures, on a fixed clock, where alice's password was
+// just verified.
+func newGraceAuth(t *testing.T) (*provider.Authenticator, *providertest.Directory) {
+	t.Helper()
+	dir, _ := newFixture(t)
+	now := time.Unix(1800000000, 0)
+	cfg := testConfig(func() time.Time { return now })
+	cfg.OutageGrace, cfg.MaxFailures = 30*time.Minute, 3
+	a, err := provider.New(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(context.Background(), "alice", "chat.test", "alice-pw"); err != nil {
+		t.Fatal(err)
+	}
+	return a, dir
 }

@@ -84,13 +84,23 @@ func TestWaitPendingPastTheDeadline(t *testing.T) {
 			hashed++
 		}
 	}
+	counted := func() int { lk, _ := a.LockOf("alice"); return lk.Failures + lk.Guesses }
 	for round := 0; round < 3; round++ {
-		done := make(chan error)
+		before := counted()
+		done := make(chan error, 1)
 		go func() { // pending at a: the last failure Redis allows, or a guess
 			_, err := a.Authenticate(ctx, "alice", "chat.test", fmt.Sprint("a-slow-", round))
 			done <- err
 		}()
-		time.Sleep(30 * time.Millisecond)
+		// Wait until the slow attempt is counted (in Redis, where LockOf
+		// reads), so that the late one finds it under way, or has ended
+		// (sealed: nothing counted).
+		for deadline := time.Now().Add(5 * time.Second); counted() == before && len(done) == 0; {
+			if time.Now().After(deadline) {
+				t.Fatal("the slow attempt was neither counted nor ended")
+			}
+			time.Sleep(time.Millisecond)
+		}
 		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		_, err := a.Authenticate(short, "alice", "chat.test", fmt.Sprint("a-late-", round))
 		cancel()
